@@ -1,0 +1,81 @@
+"""The record schema.
+
+Every record carries the provenance columns below from ingest to release; steps may add
+columns (signals, metadata) but none may drop these. ``text`` holds the content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import pyarrow as pa
+
+TEXT_COLUMN = "text"
+
+#: The provenance columns of DESIGN.md, in order, with their types.
+PROVENANCE_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("source_uri", pa.string()),
+        pa.field("retrieved_at", pa.timestamp("us", tz="UTC")),
+        pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field("license", pa.string(), nullable=False),
+        pa.field("license_evidence", pa.string()),
+        pa.field("consent", pa.string(), nullable=False),
+        pa.field("attribution", pa.string()),
+    ]
+)
+PROVENANCE_COLUMNS: tuple[str, ...] = tuple(PROVENANCE_SCHEMA.names)
+
+#: The base schema of a record as a source produces it: provenance, then the text.
+RECORD_SCHEMA = PROVENANCE_SCHEMA.append(pa.field(TEXT_COLUMN, pa.large_string()))
+
+#: One row per removal or edit of a record by a step.
+TRACE_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("step", pa.string(), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # "remove" | "edit"
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("value", pa.float64()),
+        pa.field("threshold", pa.float64()),
+        pa.field("dup_of", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+_WS = re.compile(r"\s+")
+
+
+def normalise_for_hash(text: str) -> str:
+    """Normalise text for exact-duplicate detection.
+
+    NFKC, case-folded, runs of white space collapsed to one space, stripped. Two records
+    whose text differs only in case, Unicode form or spacing are duplicates under this rule.
+    """
+    return _WS.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+
+
+def content_sha256(data: str | bytes) -> str:
+    """Hex sha256 of the content exactly as stored (UTF-8 for text)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()
+
+
+def derived_id(source: str, location: str, position: int | str) -> str:
+    """A stable id for a record without a source id.
+
+    Derived from the source name, the file (relative to the recipe, or its URL) and the
+    position of the record in it, so the same input gives the same id in every run.
+    """
+    key = f"{source}\x00{location}\x00{position}".encode()
+    return f"{source}:{hashlib.blake2b(key, digest_size=10).hexdigest()}"
+
+
+def source_id(source: str, value: object) -> str:
+    """The id of a record whose source gives one: namespaced by the source name."""
+    return f"{source}:{value}"
