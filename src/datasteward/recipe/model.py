@@ -95,7 +95,7 @@ class StepConfig:
     @property
     def step_id(self) -> str:
         """A stable name for the step within the run, e.g. ``s02-filter.length``."""
-        return f"s{self.index:02d}-{self.use.replace(':', '.').split('.')[-1] if ':' in self.use else self.use}"
+        return f"s{self.index:02d}-{self.use.replace(':', '.')}"
 
 
 @dataclass(frozen=True)

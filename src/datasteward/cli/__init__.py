@@ -1,0 +1,1 @@
+"""The `datasteward` command line: thin over the library."""

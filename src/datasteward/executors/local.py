@@ -1,0 +1,504 @@
+"""The local executor: runs a plan's tasks in worker processes on one machine.
+
+Resumable: every task writes a done marker last, so a run killed at any point and restarted
+with ``resume`` skips what was finished, redoes what was not, and ends with the same output as
+an uninterrupted run. Worker processes die with their parent (Linux ``PR_SET_PDEATHSIG``), and
+a lock on the run folder keeps two processes from running the same run at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import logging
+import multiprocessing as mp
+import os
+import queue
+import resource
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datasteward._version import __version__
+from datasteward.errors import RunError
+from datasteward.executors.layout import (
+    DEFAULT_MAX_FILE_BYTES,
+    RunLayout,
+    read_json,
+    task_name,
+    write_json_atomic,
+)
+from datasteward.executors.plan import Plan, Segment, build_plan
+from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
+from datasteward.recipe.model import Recipe
+from datasteward.steps.base import GlobalStep, StepContext
+
+log = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """How to run (not what: that is the recipe)."""
+
+    #: Worker processes; None = the number of cores.
+    workers: int | None = None
+    #: Records per Arrow batch.
+    batch_size: int = 2048
+    #: Fail on the first unreadable record instead of quarantining it.
+    strict: bool = False
+    #: Largest output Parquet file before a new one is started.
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    #: Keep ``_work/`` (intermediate shards, global steps' indexes) after success.
+    keep_work: bool = False
+
+    @property
+    def effective_workers(self) -> int:
+        return max(1, self.workers if self.workers is not None else (os.cpu_count() or 1))
+
+
+@dataclass
+class Progress:
+    """What a progress display needs; updated by the executor from the main thread."""
+
+    segment: int = 0
+    segments: int = 1
+    shards_done: int = 0
+    shards_total: int = 0
+    records: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def rate(self) -> float:
+        elapsed = time.perf_counter() - self.started
+        return self.records / elapsed if elapsed > 0 else 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    run_dir: Path
+    stats: dict[str, Any]
+
+
+def new_run_id(recipe: Recipe, runs_dir: Path) -> str:
+    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + recipe.hash[:6]
+    candidate, n = base, 1
+    while (runs_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def find_unfinished_run(runs_dir: Path) -> Path | None:
+    """The newest run folder without ``_SUCCESS``."""
+    if not runs_dir.exists():
+        return None
+    candidates = sorted(
+        (d for d in runs_dir.iterdir() if (d / "run.json").exists() and not (d / "_SUCCESS").exists()),
+        key=lambda d: d.name,
+    )
+    return candidates[-1] if candidates else None
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: ask Linux to kill this worker when its parent dies."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+
+
+def _worker(spec: TaskSpec, q: Any) -> dict[str, Any]:
+    def progress(segment: int, n: int) -> None:
+        q.put((segment, n))
+
+    return run_task(spec, progress if q is not None else None)
+
+
+@contextlib.contextmanager
+def _run_lock(layout: RunLayout) -> Iterator[None]:
+    layout.work.mkdir(parents=True, exist_ok=True)
+    path = layout.work / "lock"
+    fh = path.open("w")
+    try:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(
+                f"run {layout.run_id} is being run by another process",
+                hint="wait for it to finish, or stop it first",
+            ) from None
+        fh.write(str(os.getpid()))
+        fh.flush()
+        yield
+    finally:
+        fh.close()
+
+
+def _load_suppression(project_dir: Path) -> Suppressor | None:
+    try:
+        from datasteward.rights.suppression import SuppressionList
+    except ImportError:
+        return None
+    sl = SuppressionList.load(project_dir)
+    return sl if len(sl) else None  # type: ignore[arg-type]
+
+
+class LocalExecutor:
+    """Runs a recipe on this machine."""
+
+    def __init__(
+        self,
+        recipe: Recipe,
+        options: RunOptions | None = None,
+        *,
+        progress: ProgressCallback | None = None,
+        ledger_url: str | None = None,
+    ) -> None:
+        self.recipe = recipe
+        self.options = options or RunOptions()
+        self.progress_cb = progress
+        self.ledger_url = ledger_url
+        self.project_dir = recipe.dir
+        self.runs_dir = self.project_dir / RUNS_DIR
+
+    # ---- public -----------------------------------------------------------------------
+    def run(self, *, resume: str | bool = False) -> RunResult:
+        """Run the recipe; ``resume=True`` resumes the newest unfinished run, or a run id."""
+        plan = build_plan(self.recipe)
+        if resume:
+            layout = self._resume_layout(resume, plan)
+            fresh = False
+        else:
+            layout = RunLayout(self.runs_dir / new_run_id(self.recipe, self.runs_dir))
+            fresh = True
+        with _run_lock(layout):
+            return self._run(plan, layout, fresh=fresh)
+
+    # ---- internals --------------------------------------------------------------------
+    def _resume_layout(self, resume: str | bool, plan: Plan) -> RunLayout:
+        if isinstance(resume, str):
+            root = self.runs_dir / resume
+            if not (root / "run.json").exists():
+                raise RunError(f"no run {resume!r} in {self.runs_dir}", hint="see `datasteward status`")
+        else:
+            found = find_unfinished_run(self.runs_dir)
+            if found is None:
+                raise RunError(
+                    f"no unfinished run to resume in {self.runs_dir}",
+                    hint="start a new run with `datasteward run`",
+                )
+            root = found
+        layout = RunLayout(root)
+        if layout.success.exists():
+            raise RunError(f"run {layout.run_id} already finished; nothing to resume")
+        info = read_json(layout.run_json)
+        if info.get("recipe_hash") != self.recipe.hash:
+            raise RunError(
+                f"the recipe changed since run {layout.run_id} started, so it cannot be resumed",
+                hint="start a new run (the old one stays as it is), or restore the recipe",
+            )
+        if info.get("plan", {}).get("shards") != plan.describe()["shards"]:
+            raise RunError(
+                f"the input files changed since run {layout.run_id} started",
+                hint="start a new run",
+            )
+        return layout
+
+    def _ledger(self) -> Any:
+        from datasteward.ledger import Ledger
+
+        return Ledger.open(self.project_dir, self.ledger_url)
+
+    def _run(self, plan: Plan, layout: RunLayout, *, fresh: bool) -> RunResult:
+        opts = self.options
+        workers = min(opts.effective_workers, max(1, len(plan.shards)))
+        if fresh:
+            layout.make()
+            (layout.root / "recipe.toml").write_text(self.recipe.path.read_text(encoding="utf-8"))
+            write_json_atomic(
+                layout.run_json,
+                {
+                    "run_id": layout.run_id,
+                    "recipe_hash": self.recipe.hash,
+                    "recipe_path": str(self.recipe.path),
+                    "datasteward_version": __version__,
+                    "executor": "local",
+                    "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "plan": plan.describe(),
+                },
+            )
+        else:
+            layout.make()
+        ledger = self._ledger()
+        try:
+            if fresh:
+                ledger.start_run(
+                    layout.run_id,
+                    recipe_hash=self.recipe.hash,
+                    recipe_text=self.recipe.path.read_text(encoding="utf-8"),
+                    recipe_canonical=self.recipe.canonical(),
+                    datasteward_version=__version__,
+                    executor="local",
+                    workers=workers,
+                    options={
+                        "batch_size": opts.batch_size,
+                        "strict": opts.strict,
+                        "max_file_bytes": opts.max_file_bytes,
+                    },
+                )
+            else:
+                ledger.resume_run(layout.run_id)
+            started = time.perf_counter()
+            status, error = "failed", None
+            try:
+                self._execute(plan, layout, workers)
+                stats = self._finish(plan, layout, time.perf_counter() - started)
+                status = "succeeded"
+                return RunResult(layout.run_id, layout.root, stats)
+            except KeyboardInterrupt:
+                status, error = "interrupted", "interrupted by the user"
+                raise
+            except BaseException as exc:
+                error = str(exc)
+                raise
+            finally:
+                if status != "succeeded":
+                    partial = self._aggregate(plan, layout, time.perf_counter() - started)
+                    partial["error"] = error
+                    ledger.finish_run(layout.run_id, status=status, stats=partial)
+                else:
+                    ledger.finish_run(layout.run_id, status=status, stats=stats)
+        finally:
+            ledger.close()
+
+    def _suppression(self) -> Suppressor | None:
+        return _load_suppression(self.project_dir)
+
+    def _specs(self, plan: Plan, layout: RunLayout, segment: Segment) -> list[TaskSpec]:
+        suppression = self._suppression() if segment.index == 0 else None
+        specs = []
+        for shard in plan.shards:
+            if (layout.done / f"{task_name(segment.index, shard.index)}.json").exists():
+                continue
+            specs.append(
+                TaskSpec(
+                    run_dir=layout.root,
+                    recipe_dir=self.project_dir,
+                    segment=segment,
+                    shard=shard,
+                    world_size=len(plan.shards),
+                    reader=plan.readers.get(shard.source) if segment.index == 0 else None,
+                    batch_size=self.options.batch_size,
+                    strict=self.options.strict,
+                    max_file_bytes=self.options.max_file_bytes,
+                    suppression=suppression,
+                )
+            )
+        return specs
+
+    def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
+        progress = Progress(segments=len(plan.segments), shards_total=len(plan.shards))
+        for segment in plan.segments:
+            progress.segment = segment.index
+            specs = self._specs(plan, layout, segment)
+            progress.shards_done = len(plan.shards) - len(specs)
+            progress.records = 0
+            progress.started = time.perf_counter()
+            self._notify(progress)
+            if specs:
+                if workers == 1:
+                    self._run_inline(specs, progress)
+                else:
+                    self._run_pool(specs, progress, workers)
+            if segment.index_into is not None:
+                self._finalize(segment, plan, layout)
+
+    def _notify(self, progress: Progress) -> None:
+        if self.progress_cb is not None:
+            self.progress_cb(progress)
+
+    def _run_inline(self, specs: list[TaskSpec], progress: Progress) -> None:
+        def on_records(_segment: int, n: int) -> None:
+            progress.records += n
+            self._notify(progress)
+
+        for spec in specs:
+            run_task(spec, on_records)
+            progress.shards_done += 1
+            self._notify(progress)
+
+    def _run_pool(self, specs: list[TaskSpec], progress: Progress, workers: int) -> None:
+        ctx = mp.get_context("spawn")
+        with ctx.Manager() as manager:
+            q = manager.Queue()
+            stop = threading.Event()
+
+            def drain() -> None:
+                while not stop.is_set():
+                    try:
+                        _seg, n = q.get(timeout=0.2)
+                    except queue.Empty:
+                        continue
+                    except (EOFError, OSError):
+                        return
+                    progress.records += n
+                    self._notify(progress)
+
+            drainer = threading.Thread(target=drain, daemon=True)
+            drainer.start()
+            try:
+                with ProcessPoolExecutor(
+                    max_workers=workers, mp_context=ctx, initializer=_die_with_parent
+                ) as pool:
+                    pending: set[Future[dict[str, Any]]] = {
+                        pool.submit(_worker, spec, q) for spec in specs
+                    }
+                    try:
+                        while pending:
+                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                            for fut in done:
+                                fut.result()  # re-raises a task's error here
+                                progress.shards_done += 1
+                                self._notify(progress)
+                    except BaseException:
+                        for fut in pending:
+                            fut.cancel()
+                        raise
+            finally:
+                stop.set()
+                drainer.join(timeout=2)
+
+    def _finalize(self, segment: Segment, plan: Plan, layout: RunLayout) -> None:
+        planned = segment.index_into
+        if planned is None:
+            return
+        marker = layout.done / f"finalize-{planned.step_id}.json"
+        if marker.exists():
+            return
+        step = planned.step
+        if not isinstance(step, GlobalStep):
+            raise RunError(f"{planned.step_id} is not a global step")
+        t0 = time.perf_counter()
+        ctx = StepContext(
+            run_dir=layout.root,
+            step_id=planned.step_id,
+            rank=0,
+            world_size=len(plan.shards),
+            recipe_dir=self.project_dir,
+        )
+        step.finalize(ctx)
+        write_json_atomic(marker, {"step_id": planned.step_id, "seconds": time.perf_counter() - t0})
+
+    def _aggregate(self, plan: Plan, layout: RunLayout, wall: float) -> dict[str, Any]:
+        """Sum the done markers into the run's statistics (the funnel and the costs)."""
+        tasks = []
+        if layout.done.exists():
+            tasks = [read_json(p) for p in sorted(layout.done.glob("g*.json"))]
+        order = ([SUPPRESSION_STEP_ID] if any(
+            SUPPRESSION_STEP_ID in t["steps"] for t in tasks) else []) + [
+            p.step_id for p in plan.steps
+        ]
+        uses = {p.step_id: p for p in plan.steps}
+        steps: dict[str, dict[str, Any]] = {
+            sid: {"records_in": 0, "records_out": 0, "removed": 0, "edited": 0, "reasons": Counter()}
+            for sid in order
+        }
+        totals = Counter()
+        for t in tasks:
+            totals["cpu"] += t["cpu_seconds"]
+            totals["bytes_read"] += t["bytes_read"]
+            totals["bytes_written"] += t["bytes_written"]
+            if t["segment"] == 0:
+                totals["records_read"] += t["records_read"]
+                totals["quarantined"] += t["quarantined"]
+            if t["segment"] == len(plan.segments) - 1:
+                totals["kept"] += t["records_out"]
+            for sid, s in t["steps"].items():
+                agg = steps.setdefault(
+                    sid, {"records_in": 0, "records_out": 0, "removed": 0, "edited": 0,
+                          "reasons": Counter()}
+                )
+                for k in ("records_in", "records_out", "removed", "edited"):
+                    agg[k] += s[k]
+                agg["reasons"].update(s["reasons"])
+        step_list = []
+        for sid in order:
+            s = steps[sid]
+            p = uses.get(sid)
+            step_list.append(
+                {
+                    "step_id": sid,
+                    "use": p.use if p else "suppression",
+                    "options": p.step.fingerprint()["options"] if p else {},
+                    "records_in": s["records_in"],
+                    "records_out": s["records_out"],
+                    "removed": s["removed"],
+                    "edited": s["edited"],
+                    "reasons": dict(sorted(s["reasons"].items())),
+                }
+            )
+        peak = max([t["peak_rss_bytes"] for t in tasks] + [
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        ])
+        removed = sum(s["removed"] for s in step_list)
+        return {
+            "run_id": layout.run_id,
+            "records_in": totals["records_read"] + totals["quarantined"],
+            "kept": totals["kept"],
+            "removed": removed,
+            "quarantined": totals["quarantined"],
+            "edited": sum(s["edited"] for s in step_list),
+            "cpu_seconds": round(totals["cpu"], 3),
+            "wall_seconds": round(wall, 3),
+            "peak_memory_bytes": peak,
+            "bytes_read": totals["bytes_read"],
+            "bytes_written": totals["bytes_written"],
+            "shards": len(plan.shards),
+            "steps": step_list,
+            "error": None,
+        }
+
+    def _finish(self, plan: Plan, layout: RunLayout, wall: float) -> dict[str, Any]:
+        stats = self._aggregate(plan, layout, wall)
+        if stats["records_in"] != stats["kept"] + stats["removed"] + stats["quarantined"]:
+            raise RunError(
+                f"run {layout.run_id}: records do not add up: {stats['records_in']} in, "
+                f"{stats['kept']} kept + {stats['removed']} removed + "
+                f"{stats['quarantined']} quarantined",
+                hint="this is a bug in a step or in datasteward; please report it with the recipe",
+            )
+        write_json_atomic(layout.stats_json, stats)
+        if not self.options.keep_work:
+            # intermediate shards and global steps' indexes are not needed once the run is done
+            import shutil
+
+            for g in range(1, len(plan.segments)):
+                shutil.rmtree(layout.segment_dir(g), ignore_errors=True)
+            shutil.rmtree(layout.work / "steps", ignore_errors=True)
+        layout.success.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()) + "\n")
+        return stats
+
+
+def run_recipe(
+    recipe: Recipe,
+    options: RunOptions | None = None,
+    *,
+    resume: str | bool = False,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Run a recipe with the local executor (the library entry point)."""
+    return LocalExecutor(recipe, options, progress=progress).run(resume=resume)

@@ -1,0 +1,300 @@
+"""One task of a run: one segment of the plan over one shard.
+
+A task reads its input (the source file for segment 0, the previous segment's output
+otherwise), passes every batch through the segment's steps, and writes kept records, removed
+records, trace rows and quarantined input. Everything it writes carries the task's name, goes
+to a temporary file first and is renamed when complete; the done marker is written last. A task
+that was interrupted is simply run again: its partial outputs are deleted first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from datasteward.errors import RecordError, StepError
+from datasteward.executors.layout import (
+    QUARANTINE_SCHEMA,
+    RotatingParquetWriter,
+    RunLayout,
+    task_name,
+    write_json_atomic,
+)
+from datasteward.executors.plan import PlannedStep, Segment
+from datasteward.records.schema import TRACE_SCHEMA
+from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader, Shard
+from datasteward.steps.base import GlobalStep, StepContext, trace_table
+
+log = logging.getLogger(__name__)
+
+#: The pseudo-step that removes suppressed records at ingest.
+SUPPRESSION_STEP_ID = "s00-suppression"
+
+
+class Suppressor(Protocol):
+    def match(self, batch: pa.RecordBatch) -> tuple[Any, list[str | None]]: ...
+
+
+@dataclass
+class StepStats:
+    records_in: int = 0
+    records_out: int = 0
+    removed: int = 0
+    edited: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records_in": self.records_in,
+            "records_out": self.records_out,
+            "removed": self.removed,
+            "edited": self.edited,
+            "reasons": dict(sorted(self.reasons.items())),
+        }
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    run_dir: Path
+    recipe_dir: Path
+    segment: Segment
+    shard: Shard
+    world_size: int
+    reader: Reader | None
+    batch_size: int
+    strict: bool
+    max_file_bytes: int
+    suppression: Suppressor | None = None
+    #: Stop after this many input records (used by ``run --estimate``); None = all.
+    limit: int | None = None
+
+    @property
+    def name(self) -> str:
+        return task_name(self.segment.index, self.shard.index)
+
+
+def _clear_previous_attempt(spec: TaskSpec, layout: RunLayout) -> None:
+    rank = f"r{spec.shard.index:05d}"
+    g = spec.segment
+    patterns: list[tuple[Path, str]] = [
+        (layout.trace, f"{spec.name}-*"),
+        (layout.segment_dir(g.index + 1), f"{spec.name}-*"),
+    ]
+    if g.is_last:
+        patterns.append((layout.data, f"part-{rank}-*"))
+    if g.index == 0:
+        patterns.append((layout.quarantine, f"{rank}-*"))
+        patterns.append((layout.removed, f"{SUPPRESSION_STEP_ID}-{rank}-*"))
+    for p in ((g.apply,) if g.apply else ()) + g.local:
+        patterns.append((layout.removed, f"{p.step_id}-{rank}-*"))
+    for directory, pattern in patterns:
+        if directory.exists():
+            for f in directory.glob(pattern):
+                f.unlink()
+
+
+def _input_batches(
+    spec: TaskSpec, layout: RunLayout, on_bad: Callable[[BadRecord], None]
+) -> Iterator[pa.RecordBatch]:
+    if spec.segment.index == 0:
+        if spec.reader is None:
+            raise StepError(f"no reader for source `{spec.shard.source}`")
+        yield from spec.reader.read(spec.shard, batch_size=spec.batch_size, on_bad=on_bad)
+        return
+    prev = task_name(spec.segment.index - 1, spec.shard.index)
+    for path in sorted(layout.segment_dir(spec.segment.index).glob(f"{prev}-*.parquet")):
+        pf = pq.ParquetFile(path)
+        yield from pf.iter_batches(batch_size=spec.batch_size)
+
+
+def _shard_bytes(shard: Shard) -> int:
+    try:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(shard.uri)
+        return int(fs.size(path) or 0)
+    except Exception:  # noqa: BLE001 - the size is a statistic; never fail a task over it
+        return 0
+
+
+def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run one task and return its statistics (also written as its done marker)."""
+    started = time.perf_counter()
+    cpu0 = time.process_time()
+    layout = RunLayout(spec.run_dir)
+    _clear_previous_attempt(spec, layout)
+    g = spec.segment
+    rank = f"r{spec.shard.index:05d}"
+    steps: list[PlannedStep] = ([g.apply] if g.apply else []) + list(g.local)
+    contexts = {
+        p.step_id: StepContext(
+            run_dir=spec.run_dir,
+            step_id=p.step_id,
+            rank=spec.shard.index,
+            world_size=spec.world_size,
+            recipe_dir=spec.recipe_dir,
+        )
+        for p in steps + ([g.index_into] if g.index_into else [])
+    }
+    for p in steps:
+        p.step.setup(contexts[p.step_id])
+
+    stats: dict[str, StepStats] = {p.step_id: StepStats() for p in steps}
+    if g.index == 0 and spec.suppression is not None:
+        stats = {SUPPRESSION_STEP_ID: StepStats(), **stats}
+    trace_writer = RotatingParquetWriter(layout.trace, spec.name, max_bytes=spec.max_file_bytes)
+    removed_writers: dict[str, RotatingParquetWriter] = {}
+    out_writer = (
+        RotatingParquetWriter(layout.data, f"part-{rank}", max_bytes=spec.max_file_bytes)
+        if g.is_last
+        else RotatingParquetWriter(
+            layout.segment_dir(g.index + 1), spec.name, max_bytes=spec.max_file_bytes
+        )
+    )
+    quarantine: list[BadRecord] = []
+
+    def on_bad(bad: BadRecord) -> None:
+        if spec.strict:
+            raise RecordError(
+                bad.message(), hint="fix the input, or run without --strict to quarantine it"
+            )
+        log.warning("quarantined: %s", bad.message())
+        quarantine.append(bad)
+
+    def remove(step_id: str, removed: pa.RecordBatch) -> None:
+        w = removed_writers.get(step_id)
+        if w is None:
+            w = removed_writers[step_id] = RotatingParquetWriter(
+                layout.removed, f"{step_id}-{rank}", max_bytes=spec.max_file_bytes
+            )
+        w.write(removed)
+
+    def account(st: StepStats, trace: pa.Table) -> None:
+        if trace.num_rows == 0:
+            return
+        if not trace.schema.equals(TRACE_SCHEMA):
+            trace = trace.select(TRACE_SCHEMA.names).cast(TRACE_SCHEMA)
+        for batch in trace.to_batches():
+            trace_writer.write(batch)
+        counts = pc.value_counts(
+            pc.binary_join_element_wise(trace.column("action"), trace.column("reason"), ":")
+        )
+        for item in counts.to_pylist():
+            action, _, reason = item["values"].partition(":")
+            st.reasons[reason] += item["counts"]
+            if action == "edit":
+                st.edited += item["counts"]
+
+    records_read = 0
+    row_offset = 0
+    for batch in _input_batches(spec, layout, on_bad):
+        if spec.limit is not None and records_read >= spec.limit:
+            break
+        records_read += batch.num_rows
+        if progress is not None:
+            progress(g.index, batch.num_rows)
+        if g.index == 0 and spec.suppression is not None and batch.num_rows:
+            st = stats[SUPPRESSION_STEP_ID]
+            st.records_in += batch.num_rows
+            mask, details = spec.suppression.match(batch)
+            hit = pa.array(mask, pa.bool_())
+            if pc.any(hit).as_py():
+                removed = batch.filter(hit)
+                idx = [i for i, m in enumerate(mask) if m]
+                remove(SUPPRESSION_STEP_ID, removed)
+                trace = trace_table(
+                    ids=removed.column("id"),
+                    step=SUPPRESSION_STEP_ID,
+                    action="remove",
+                    reason="suppressed",
+                    detail=[details[i] for i in idx],
+                )
+                st.removed += removed.num_rows
+                account(st, trace)
+                batch = batch.filter(pc.invert(hit))
+            st.records_out += batch.num_rows
+        for p in steps:
+            if batch.num_rows == 0:
+                break
+            st = stats[p.step_id]
+            st.records_in += batch.num_rows
+            result = p.step.process(batch, contexts[p.step_id])
+            if result.removed is not None and result.removed.num_rows:
+                remove(p.step_id, result.removed)
+                st.removed += result.removed.num_rows
+            if result.trace is not None:
+                account(st, result.trace)
+            batch = result.kept
+            st.records_out += batch.num_rows
+        if batch.num_rows == 0:
+            continue
+        if g.index_into is not None:
+            step = g.index_into.step
+            if not isinstance(step, GlobalStep):  # plan guarantees it; keeps mypy precise
+                raise StepError(f"{g.index_into.step_id} is not a global step")
+            step.index(batch, contexts[g.index_into.step_id], offset=row_offset)
+        row_offset += batch.num_rows
+        out_writer.write(batch)
+
+    if g.index_into is not None:
+        step = g.index_into.step
+        if isinstance(step, GlobalStep):
+            step.end_index(contexts[g.index_into.step_id])
+    out_writer.close()
+    trace_writer.close()
+    for w in removed_writers.values():
+        w.close()
+    if quarantine:
+        table = pa.Table.from_pylist(
+            [
+                {
+                    "source": b.source,
+                    "file": b.file,
+                    "where": b.where,
+                    "error": b.error,
+                    "raw": b.raw[:QUARANTINE_RAW_BYTES],
+                }
+                for b in quarantine
+            ],
+            schema=QUARANTINE_SCHEMA,
+        )
+        tmp = layout.quarantine / f"{rank}-000.parquet.tmp"
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, tmp.with_name(tmp.name[: -len(".tmp")]))
+
+    bytes_written = (
+        out_writer.bytes_written
+        + trace_writer.bytes_written
+        + sum(w.bytes_written for w in removed_writers.values())
+    )
+    result = {
+        "task": spec.name,
+        "segment": g.index,
+        "rank": spec.shard.index,
+        "source": spec.shard.source,
+        "location": spec.shard.location,
+        "records_read": records_read,
+        "quarantined": len(quarantine),
+        "records_out": out_writer.rows,
+        "steps": {k: v.to_json() for k, v in stats.items()},
+        "cpu_seconds": time.process_time() - cpu0,
+        "wall_seconds": time.perf_counter() - started,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "bytes_read": _shard_bytes(spec.shard) if g.index == 0 else 0,
+        "bytes_written": bytes_written,
+        "output_files": [str(f.relative_to(layout.root)) for f in out_writer.files],
+    }
+    if spec.limit is None:
+        write_json_atomic(layout.done / f"{spec.name}.json", result)
+    return result

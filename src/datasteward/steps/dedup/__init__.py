@@ -1,0 +1,1 @@
+"""Deduplication steps (global: they see every shard before deciding)."""

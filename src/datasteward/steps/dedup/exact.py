@@ -1,0 +1,172 @@
+"""``dedup.exact``: remove records whose normalised content equals an earlier record's.
+
+Normalisation (NFKC, case-folding, white space collapsed, see
+:func:`datasteward.records.schema.normalise_for_hash`) makes copies that differ only in case,
+Unicode form or spacing duplicates. The kept copy of each group is the first record in the
+run's global order (shard order, then row order within the shard), so the choice is the same
+in every run and with any number of workers; the trace names it in ``dup_of``.
+
+Memory: each shard writes its (hash, position, id) rows to Parquet under the step's state
+folder; ``finalize`` groups them with DuckDB, which spills to disk, so the index of tens of
+millions of records does not have to fit in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datasteward.errors import StepError
+from datasteward.records.schema import TEXT_COLUMN, normalise_for_hash
+from datasteward.steps.base import GlobalStep, StepContext, StepOptions, StepResult, trace_table
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactDedupOptions(StepOptions):
+    """Options of ``dedup.exact``."""
+
+    #: ``normalised`` (default): compare text after NFKC, case-folding and white-space folding.
+    #: ``exact``: compare the text byte for byte.
+    compare: Literal["normalised", "exact"] = "normalised"
+    #: Memory DuckDB may use while grouping, e.g. ``"2GB"``; beyond it, it spills to disk.
+    memory_limit: str = "2GB"
+
+    def validate(self) -> None:
+        if self.compare not in ("normalised", "exact"):
+            raise StepError(
+                f"dedup.exact: `compare` must be 'normalised' or 'exact', got {self.compare!r}"
+            )
+
+
+_INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("h", pa.binary(16)),
+        pa.field("rank", pa.int32()),
+        pa.field("row", pa.int64()),
+        pa.field("id", pa.string()),
+    ]
+)
+
+
+class ExactDedup(GlobalStep):
+    """Exact (normalised) deduplication; the trace names the kept copy in ``dup_of``."""
+
+    name = "dedup.exact"
+    Options = ExactDedupOptions
+    options: ExactDedupOptions
+
+    def __init__(self, options: StepOptions | None = None) -> None:
+        super().__init__(options)
+        self._writer: pq.ParquetWriter | None = None
+        self._dups: dict[str, str] | None = None
+
+    def __getstate__(self) -> dict[str, object]:
+        # the open writer and the loaded decisions are per process
+        return {"options": self.options, "_writer": None, "_dups": None}
+
+    def _hashes(self, batch: pa.RecordBatch) -> list[bytes]:
+        texts = batch.column(TEXT_COLUMN).to_pylist()
+        if self.options.compare == "exact":
+            norm = (t or "" for t in texts)
+        else:
+            norm = (normalise_for_hash(t or "") for t in texts)
+        return [
+            hashlib.blake2b(t.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+            for t in norm
+        ]
+
+    def _index_path(self, ctx: StepContext) -> str:
+        return str(ctx.state_dir / f"index-r{ctx.rank:05d}.parquet")
+
+    def index(self, batch: pa.RecordBatch, ctx: StepContext, *, offset: int) -> None:
+        if self._writer is None:
+            ctx.state_dir.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._index_path(ctx), _INDEX_SCHEMA)
+        n = batch.num_rows
+        table = pa.Table.from_arrays(
+            [
+                pa.array(self._hashes(batch), pa.binary(16)),
+                pa.array(np.full(n, ctx.rank, dtype=np.int32)),
+                pa.array(np.arange(offset, offset + n, dtype=np.int64)),
+                batch.column("id"),
+            ],
+            schema=_INDEX_SCHEMA,
+        )
+        self._writer.write_table(table)
+
+    def end_index(self, ctx: StepContext) -> None:
+        if self._writer is None:  # an empty shard still leaves an (empty) index
+            ctx.state_dir.mkdir(parents=True, exist_ok=True)
+            pq.write_table(_INDEX_SCHEMA.empty_table(), self._index_path(ctx))
+        else:
+            self._writer.close()
+            self._writer = None
+
+    def finalize(self, ctx: StepContext) -> None:
+        import duckdb
+
+        out = ctx.state_dir / "duplicates.parquet"
+        tmp = ctx.state_dir / "duplicates.parquet.tmp"
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET memory_limit='{self.options.memory_limit}'")
+            con.execute(f"SET temp_directory='{ctx.state_dir / 'duckdb-tmp'}'")
+            con.execute("SET preserve_insertion_order=false")
+            con.execute(
+                f"""
+                COPY (
+                  SELECT id, dup_of, rank, "row", group_size FROM (
+                    SELECT id, rank, "row",
+                      first_value(id) OVER w AS dup_of,
+                      count(*) OVER (PARTITION BY h) AS group_size,
+                      row_number() OVER w AS pos
+                    FROM read_parquet('{ctx.state_dir}/index-r*.parquet')
+                    WINDOW w AS (PARTITION BY h ORDER BY rank, "row")
+                  ) WHERE pos > 1
+                  ORDER BY rank, "row"
+                ) TO '{tmp}' (FORMAT parquet)
+                """
+            )
+        finally:
+            con.close()
+        tmp.replace(out)
+
+    def _load(self, ctx: StepContext) -> dict[str, str]:
+        if self._dups is None:
+            table = pq.read_table(
+                ctx.state_dir / "duplicates.parquet",
+                columns=["id", "dup_of", "group_size"],
+                filters=[("rank", "=", ctx.rank)],
+            )
+            self._dups = dict(zip(table.column("id").to_pylist(),
+                                  zip(table.column("dup_of").to_pylist(),
+                                      table.column("group_size").to_pylist(), strict=True),
+                                  strict=True))  # type: ignore[arg-type]
+        return self._dups
+
+    def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
+        dups = self._load(ctx)
+        if not dups:
+            return StepResult(kept=batch)
+        ids = batch.column("id").to_pylist()
+        drop = [i for i, rid in enumerate(ids) if rid in dups]
+        if not drop:
+            return StepResult(kept=batch)
+        keep = np.ones(batch.num_rows, dtype=bool)
+        keep[drop] = False
+        removed = batch.take(pa.array(drop))
+        info = [dups[ids[i]] for i in drop]
+        trace = trace_table(
+            ids=removed.column("id"),
+            step=ctx.step_id,
+            action="remove",
+            reason="exact_duplicate",
+            dup_of=[d for d, _ in info],
+            detail=[f"{n} copies; kept the first in input order" for _, n in info],
+        )
+        return StepResult(kept=batch.filter(pa.array(keep)), removed=removed, trace=trace)

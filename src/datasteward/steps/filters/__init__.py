@@ -1,0 +1,1 @@
+"""Simple record filters: length and regular expressions."""
