@@ -15,6 +15,10 @@ BUILTIN_STEPS: dict[str, str] = {
     "dedup.exact": "datasteward.steps.dedup.exact:ExactDedup",
     "filter.length": "datasteward.steps.filters.length:LengthFilter",
     "filter.regex": "datasteward.steps.filters.regex:RegexFilter",
+    "langid": "datasteward.steps.langid:LangId",
+    "url.blocklist": "datasteward.steps.url_blocklist:UrlBlocklist",
+    "pii": "datasteward.steps.pii:Pii",
+    "contamination": "datasteward.steps.contamination:Contamination",
 }
 
 
