@@ -1,0 +1,106 @@
+"""Where the ledger lives and how to connect to it.
+
+The ledger is an SQLite file at ``<project>/.datasteward/ledger.db`` unless a URL is given
+explicitly or in ``DATASTEWARD_LEDGER_URL``. Any SQLAlchemy URL works in principle; SQLite and
+PostgreSQL (through psycopg 3) are the two that are tested.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from datasteward.errors import LedgerError, MissingDependencyError
+
+#: Environment variable that selects another database for the ledger.
+LEDGER_URL_ENV = "DATASTEWARD_LEDGER_URL"
+#: Where the SQLite ledger lives inside a project.
+LEDGER_DIR = ".datasteward"
+LEDGER_FILE = "ledger.db"
+#: How long an SQLite writer waits for another writer before giving up, in milliseconds.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def resolve_url(project_dir: Path, url: str | None = None) -> str:
+    """The ledger URL for a project: ``url``, else ``$DATASTEWARD_LEDGER_URL``, else SQLite."""
+    chosen = url or os.environ.get(LEDGER_URL_ENV) or None
+    if chosen:
+        return normalise_url(chosen)
+    path = Path(project_dir).resolve() / LEDGER_DIR / LEDGER_FILE
+    return f"sqlite:///{path}"
+
+
+def normalise_url(url: str) -> str:
+    """Make plain ``postgresql://`` URLs use psycopg 3 (SQLAlchemy would pick psycopg2)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def create_ledger_engine(url: str) -> Engine:
+    """An engine configured for the ledger: WAL, busy timeout and foreign keys on SQLite."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise LedgerError(
+            f"the ledger URL {url!r} is not a database URL ({exc})",
+            hint=f"use e.g. postgresql+psycopg://user:pass@host/db, or unset {LEDGER_URL_ENV}",
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        if parsed.get_driver_name() == "psycopg" and importlib.util.find_spec("psycopg") is None:
+            raise MissingDependencyError.for_extra("psycopg", "postgres", "a PostgreSQL ledger")
+        return create_engine(parsed, pool_pre_ping=True)
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    try:
+        return create_engine(parsed)
+    except Exception as exc:  # unknown dialect or missing driver
+        raise LedgerError(
+            f"cannot use {redact(url)} as a ledger: {exc}",
+            hint="the ledger supports SQLite and PostgreSQL (postgresql+psycopg://...)",
+        ) from None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
+        # every transaction can begin IMMEDIATE (see _on_begin).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Take the write lock when the transaction starts: two writers then queue on the
+        # busy timeout instead of one failing with SQLITE_BUSY when it upgrades a read lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,358 @@
+"""The ``Ledger``: runs, estimates and decisions, each change recorded as a chained event."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from datasteward.errors import LedgerError
+from datasteward.ledger import migrate
+from datasteward.ledger._engine import create_ledger_engine, redact, resolve_url
+from datasteward.ledger._read import run_infos, to_decision_info, to_event_info
+from datasteward.ledger._validate import (
+    FINAL_STATUSES,
+    RUN_STATUSES,
+    as_int,
+    as_json,
+    run_stats_columns,
+    step_rows,
+)
+from datasteward.ledger._writes import Changes
+from datasteward.ledger.chain import canonical_json, lock_head, utc_now
+from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyResult
+from datasteward.ledger.tables import (
+    chain_head,
+    decisions,
+    estimates,
+    events,
+    run_steps,
+    runs,
+    step_reasons,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Ledger:
+    """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
+
+    Every write runs in one transaction that locks the chain head, writes its rows and appends
+    the event describing them, so concurrent writers (other processes too) queue, and the
+    event log never forks.
+    """
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self.url = url
+
+    # -- opening -------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, project_dir: Path, url: str | None = None) -> Ledger:
+        """Open (creating and migrating forward as needed) the ledger of ``project_dir``.
+
+        ``url`` (else ``$DATASTEWARD_LEDGER_URL``) selects another database than the
+        default SQLite file ``<project_dir>/.datasteward/ledger.db``.
+        """
+        resolved = resolve_url(Path(project_dir), url)
+        engine = create_ledger_engine(resolved)
+        try:
+            migrate.upgrade(engine)
+        except LedgerError:
+            engine.dispose()
+            raise
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise LedgerError(
+                f"cannot open the ledger at {redact(resolved)}: {_short(exc)}",
+                hint="check that the database exists and is reachable, and that you may write it",
+            ) from None
+        return cls(engine, resolved)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Ledger({redact(self.url)!r})"
+
+    @contextmanager
+    def _tx(self, what: str) -> Iterator[Connection]:
+        try:
+            with self._engine.begin() as conn:
+                yield conn
+        except OperationalError as exc:
+            raise LedgerError(
+                f"cannot {what} in the ledger at {redact(self.url)}: {_short(exc)}",
+                hint="another process may hold the ledger locked; retry, or check the database",
+            ) from None
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[tuple[Changes, str]]:
+        """A write transaction with the chain head locked first (so ids follow event order)."""
+        with self._tx(what) as conn:
+            lock_head(conn)
+            yield Changes(conn), utc_now()
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        run_id: str,
+        *,
+        recipe_hash: str,
+        recipe_text: str,
+        recipe_canonical: str,
+        datasteward_version: str,
+        executor: str,
+        workers: int,
+        options: dict[str, Any],
+    ) -> None:
+        """Record that a run started (status ``running``, ``started_at`` now)."""
+        if not run_id or not isinstance(run_id, str):
+            raise LedgerError(f"a run id must be a non-empty string, got {run_id!r}")
+        with self._write("start a run") as (changes, now):
+            if _get_run_row(changes.conn, run_id) is not None:
+                raise LedgerError(
+                    f"run {run_id!r} is already in the ledger",
+                    hint="use resume_run to continue it, or start a run with a new id",
+                )
+            changes.put(
+                runs,
+                {
+                    "run_id": run_id,
+                    "status": "running",
+                    "recipe_hash": recipe_hash,
+                    "recipe_text": recipe_text,
+                    "recipe_canonical": recipe_canonical,
+                    "datasteward_version": datasteward_version,
+                    "executor": executor,
+                    "workers": as_int(workers, what="workers"),
+                    "options": as_json(options, what=f"run {run_id}: options"),
+                    "started_at": now,
+                    "finished_at": None,
+                    "resumes": 0,
+                },
+            )
+            changes.commit_event("run.started", at=now)
+
+    def resume_run(self, run_id: str) -> None:
+        """Record that a run was resumed: status back to ``running``, ``resumes`` + 1."""
+        with self._write("resume a run") as (changes, now):
+            row = _require_run(changes.conn, run_id)
+            if row["status"] == "succeeded":
+                raise LedgerError(
+                    f"run {run_id!r} already succeeded; there is nothing to resume",
+                    hint="start a new run instead",
+                )
+            changes.change(
+                runs,
+                {"run_id": run_id},
+                {"status": "running", "resumes": int(row["resumes"]) + 1, "finished_at": None},
+            )
+            changes.commit_event("run.resumed", at=now)
+
+    def finish_run(self, run_id: str, *, status: str, stats: dict[str, Any]) -> None:
+        """Record how a run ended, with its statistics and per-step funnel."""
+        if status not in FINAL_STATUSES:
+            raise LedgerError(
+                f"cannot finish run {run_id!r} with status {status!r}",
+                hint="use one of: " + ", ".join(FINAL_STATUSES),
+            )
+        columns = run_stats_columns(stats, run_id=run_id)
+        steps = step_rows(stats.get("steps"), run_id=run_id)
+        with self._write("finish a run") as (changes, now):
+            row = _require_run(changes.conn, run_id)
+            if row["status"] != "running":
+                raise LedgerError(
+                    f"run {run_id!r} is not running (it {row['status']}); cannot finish it again",
+                    hint="resume it first if it should continue",
+                )
+            changes.delete_where(step_reasons, {"run_id": run_id})
+            changes.delete_where(run_steps, {"run_id": run_id})
+            changes.change(
+                runs, {"run_id": run_id}, {"status": status, "finished_at": now, **columns}
+            )
+            for step, reasons in steps:
+                changes.put(run_steps, step)
+                for reason, count in sorted(reasons.items()):
+                    changes.put(
+                        step_reasons,
+                        {
+                            "run_id": run_id,
+                            "position": step["position"],
+                            "reason": reason,
+                            "count": count,
+                        },
+                    )
+            changes.commit_event("run.finished", at=now)
+
+    def get_run(self, run_id: str) -> RunInfo | None:
+        with self._tx("read a run") as conn:
+            row = _get_run_row(conn, run_id)
+            return run_infos(conn, [row])[0] if row is not None else None
+
+    def list_runs(self, *, limit: int = 50) -> list[RunInfo]:
+        """The newest ``limit`` runs, newest first."""
+        with self._tx("list runs") as conn:
+            rows = conn.execute(
+                select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(limit)
+            ).mappings()
+            return run_infos(conn, rows)
+
+    def latest_run(self, *, status: str | None = None) -> RunInfo | None:
+        """The newest run (with that status, if given)."""
+        if status is not None and status not in RUN_STATUSES:
+            raise LedgerError(
+                f"unknown run status {status!r}", hint="use one of: " + ", ".join(RUN_STATUSES)
+            )
+        query = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc()).limit(1)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with self._tx("read the latest run") as conn:
+            found = run_infos(conn, conn.execute(query).mappings())
+        return found[0] if found else None
+
+    # -- estimates -----------------------------------------------------------------------
+
+    def record_estimate(
+        self, *, recipe_hash: str, estimate: dict[str, Any], run_id: str | None = None
+    ) -> int:
+        """Store a cost estimate for a recipe; returns its id."""
+        payload = as_json(estimate, what="estimate")
+        with self._write("record an estimate") as (changes, now):
+            row = changes.put(
+                estimates,
+                {
+                    "recipe_hash": recipe_hash,
+                    "run_id": run_id,
+                    "created_at": now,
+                    "estimate": payload,
+                },
+            )
+            changes.commit_event("estimate.recorded", at=now)
+        return int(row["estimate_id"])
+
+    def latest_estimate(self, recipe_hash: str) -> dict[str, Any] | None:
+        """The estimate recorded last for this recipe, as it was given."""
+        with self._tx("read an estimate") as conn:
+            text = conn.execute(
+                select(estimates.c.estimate)
+                .where(estimates.c.recipe_hash == recipe_hash)
+                .order_by(estimates.c.estimate_id.desc())
+                .limit(1)
+            ).scalar()
+        if text is None:
+            return None
+        value: dict[str, Any] = json.loads(text)
+        return value
+
+    # -- decisions -----------------------------------------------------------------------
+
+    def record_decision(
+        self,
+        *,
+        title: str,
+        rationale: str,
+        tradeoff: str | None,
+        by: str,
+        recipe_hash: str | None = None,
+    ) -> DecisionInfo:
+        """Record a steward's decision: what, why, what it costs, who decided."""
+        for name, value in (("title", title), ("rationale", rationale), ("by", by)):
+            if not isinstance(value, str) or not value.strip():
+                raise LedgerError(
+                    f"a decision needs a non-empty {name}",
+                    hint="say what was decided, why, and who decided it",
+                )
+        with self._write("record a decision") as (changes, now):
+            row = changes.put(
+                decisions,
+                {
+                    "title": title.strip(),
+                    "rationale": rationale.strip(),
+                    "tradeoff": tradeoff.strip() if tradeoff and tradeoff.strip() else None,
+                    "decided_by": by.strip(),
+                    "recipe_hash": recipe_hash,
+                    "decided_at": now,
+                },
+            )
+            changes.commit_event("decision.recorded", at=now)
+        return to_decision_info(row)
+
+    def list_decisions(self) -> list[DecisionInfo]:
+        """All decisions, oldest first."""
+        with self._tx("list decisions") as conn:
+            rows = conn.execute(select(decisions).order_by(decisions.c.decision_id)).mappings()
+            return [to_decision_info(r) for r in rows]
+
+    # -- the event log -------------------------------------------------------------------
+
+    def events(self, limit: int | None = None) -> list[EventInfo]:
+        """The event log in order; with ``limit``, only the last ``limit`` events."""
+        query = select(events).order_by(events.c.seq.desc() if limit else events.c.seq)
+        if limit:
+            query = query.limit(limit)
+        with self._tx("read the event log") as conn:
+            found = [to_event_info(r) for r in conn.execute(query).mappings()]
+        return sorted(found, key=lambda e: e.seq)
+
+    def head(self) -> tuple[int, str]:
+        """(sequence number, hash) of the last event: anchor this elsewhere to pin history."""
+        with self._tx("read the chain head") as conn:
+            row = conn.execute(select(chain_head.c.seq, chain_head.c.hash)).first()
+        if row is None:
+            raise LedgerError("the ledger's chain head row is missing")
+        return int(row.seq), str(row.hash)
+
+    def verify(self, *, anchor: str | None = None) -> VerifyResult:
+        """Recompute the chain and check every chained table against it.
+
+        With ``anchor`` (a head hash recorded elsewhere earlier), also check that the event
+        with that hash is still part of the chain.
+        """
+        from datasteward.ledger.verify import verify_ledger
+
+        with self._tx("verify the ledger") as conn:
+            return verify_ledger(conn, anchor=anchor)
+
+
+def _get_run_row(conn: Connection, run_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _require_run(conn: Connection, run_id: str) -> dict[str, Any]:
+    row = _get_run_row(conn, run_id)
+    if row is None:
+        raise LedgerError(
+            f"run {run_id!r} is not in the ledger",
+            hint="start_run must be called before resume_run or finish_run",
+        )
+    return row
+
+
+def _short(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+__all__ = ["Ledger", "canonical_json"]

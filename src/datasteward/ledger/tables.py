@@ -1,0 +1,138 @@
+"""The ledger's tables (SQLAlchemy Core).
+
+Timestamps are ISO-8601 UTC strings (``2026-11-28T01:30:00.123456Z``): they sort as text, read
+the same on every database and hash to the same bytes in the event chain. JSON values are
+stored as canonical JSON text for the same reason.
+
+The migrations in ``migrations/versions`` create exactly these tables; a test checks that the
+migrated schema and this module agree.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(128), primary_key=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("recipe_hash", String(64), nullable=False, index=True),
+    Column("recipe_text", Text, nullable=False),
+    Column("recipe_canonical", Text, nullable=False),
+    Column("datasteward_version", String(32), nullable=False),
+    Column("executor", String(32), nullable=False),
+    Column("workers", Integer, nullable=False),
+    Column("options", Text, nullable=False),
+    Column("started_at", String(32), nullable=False, index=True),
+    Column("finished_at", String(32)),
+    Column("resumes", Integer, nullable=False),
+    Column("records_in", BigInteger),
+    Column("kept", BigInteger),
+    Column("removed", BigInteger),
+    Column("quarantined", BigInteger),
+    Column("edited", BigInteger),
+    Column("cpu_seconds", Float),
+    Column("wall_seconds", Float),
+    Column("peak_memory_bytes", BigInteger),
+    Column("bytes_read", BigInteger),
+    Column("bytes_written", BigInteger),
+    Column("error", Text),
+    #: Statistics the executor reported beyond the columns above, as canonical JSON.
+    Column("extra", Text),
+)
+
+run_steps = Table(
+    "run_steps",
+    metadata,
+    Column("run_id", String(128), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("step_id", String(128), nullable=False),
+    Column("use", String(256), nullable=False),
+    Column("options", Text, nullable=False),
+    Column("records_in", BigInteger, nullable=False),
+    Column("records_out", BigInteger, nullable=False),
+    Column("removed", BigInteger, nullable=False),
+    Column("edited", BigInteger, nullable=False),
+    ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_run_steps_run"),
+)
+
+step_reasons = Table(
+    "step_reasons",
+    metadata,
+    Column("run_id", String(128), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("reason", String(256), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["run_id", "position"],
+        ["run_steps.run_id", "run_steps.position"],
+        name="fk_step_reasons_step",
+    ),
+)
+
+estimates = Table(
+    "estimates",
+    metadata,
+    Column("estimate_id", Integer, primary_key=True, autoincrement=True),
+    Column("recipe_hash", String(64), nullable=False, index=True),
+    Column("run_id", String(128)),
+    Column("created_at", String(32), nullable=False),
+    Column("estimate", Text, nullable=False),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", Integer, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("tradeoff", Text),
+    Column("decided_by", String(256), nullable=False),
+    Column("recipe_hash", String(64), index=True),
+    Column("decided_at", String(32), nullable=False),
+)
+
+#: The append-only, hash-chained log of every change to the tables above.
+events = Table(
+    "events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(64), nullable=False),
+    Column("at", String(32), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("hash", name="uq_events_hash"),
+)
+
+#: One row (id = 1): the sequence number and hash of the last event. Writers lock it to
+#: serialise appends, and it lets ``verify`` notice events removed from the end of the log.
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+#: Tables whose every row is written through an event and checked by ``verify``.
+CHAINED_TABLES: dict[str, Table] = {
+    t.name: t for t in (runs, run_steps, step_reasons, estimates, decisions)
+}
+
+#: The hash that the first event links to.
+GENESIS_HASH = "0" * 64

@@ -1,0 +1,243 @@
+"""Check the ledger: recompute the event chain, then replay it and compare with the tables.
+
+What is detected, and named by the first event concerned:
+
+* an event whose stored content no longer matches its hash (edited in place);
+* an event that was re-hashed after an edit (the next event links to another hash);
+* an event removed from the middle (a gap in ``seq``) or from the end (the chain head names
+  a later event), or an event appended without advancing the head;
+* a row of a chained table that differs from what the last event writing it recorded, a row
+  that was deleted, and a row no event wrote (these last name the table and key).
+
+What cannot be detected: someone with write access who rewrites the whole chain and the head
+consistently. Anchor ``Ledger.head()`` somewhere else (a release manifest, a signed tag) and
+pass it as ``anchor`` to catch that.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from datasteward.ledger._read import to_event_info
+from datasteward.ledger._writes import primary_key
+from datasteward.ledger.chain import event_hash
+from datasteward.ledger.infos import EventInfo, VerifyResult
+from datasteward.ledger.tables import CHAINED_TABLES, GENESIS_HASH, chain_head, events
+
+_NEVER = float("inf")
+_MAX_PROBLEMS = 50
+
+
+@dataclass(frozen=True)
+class _Problem:
+    seq: float  # the event concerned; inf when no event can be named
+    text: str
+
+
+def verify_ledger(conn: Connection, *, anchor: str | None = None) -> VerifyResult:
+    problems: list[_Problem] = []
+    stored: dict[int, EventInfo] = {}
+    # state[table][key] = (row, seq of the event that last wrote it)
+    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]] = {
+        name: {} for name in CHAINED_TABLES
+    }
+    expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
+    anchor_seen = anchor is None
+    rows = conn.execute(select(events).order_by(events.c.seq)).mappings()
+    for raw in rows:
+        checked += 1
+        seq = int(raw["seq"])
+        info = to_event_info(raw)
+        stored[seq] = info
+        if seq != expected_seq:
+            missing = (
+                f"#{expected_seq}" if seq == expected_seq + 1 else f"#{expected_seq}-#{seq - 1}"
+            )
+            problems.append(
+                _Problem(expected_seq, f"event {missing} was removed: the log jumps to #{seq}")
+            )
+        elif raw["prev_hash"] != prev_hash:
+            problems.append(
+                _Problem(
+                    seq - 1,
+                    f"event #{seq - 1} was altered or replaced: event #{seq} links to a "
+                    "different hash",
+                )
+            )
+        payload = _parse(raw["payload"])
+        if payload is None:
+            problems.append(
+                _Problem(seq, f"event #{seq} ({raw['type']}) was altered: payload is not JSON")
+            )
+        else:
+            digest = event_hash(
+                seq=seq, type=raw["type"], at=raw["at"], payload=payload, prev_hash=raw["prev_hash"]
+            )
+            if digest != raw["hash"]:
+                problems.append(
+                    _Problem(
+                        seq,
+                        f"event #{seq} ({raw['type']}) was altered: its content no longer "
+                        "matches its hash",
+                    )
+                )
+            _replay(state, payload, seq, problems)
+        if raw["hash"] == anchor:
+            anchor_seen = True
+        expected_seq, prev_hash = seq + 1, raw["hash"]
+    last_seq = expected_seq - 1
+
+    head = conn.execute(
+        select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+    ).first()
+    head_seq, head_hash = (int(head.seq), str(head.hash)) if head is not None else (0, GENESIS_HASH)
+    if head is None:
+        problems.append(_Problem(_NEVER, "the chain head row was deleted"))
+    elif head_seq > last_seq:
+        problems.append(
+            _Problem(
+                last_seq + 1,
+                f"event #{last_seq + 1}"
+                + (f"-#{head_seq}" if head_seq > last_seq + 1 else "")
+                + f" removed from the end of the log (the head names #{head_seq})",
+            )
+        )
+    elif head_seq < last_seq:
+        problems.append(
+            _Problem(head_seq + 1, f"event #{head_seq + 1} was added outside datasteward")
+        )
+    elif head_hash != prev_hash:
+        problems.append(
+            _Problem(
+                last_seq, f"event #{last_seq} was altered or replaced: the head names another hash"
+            )
+        )
+    if not anchor_seen:
+        problems.append(
+            _Problem(
+                0,
+                f"the anchored head {anchor} is not in the chain: "
+                "the history up to it was rewritten",
+            )
+        )
+
+    rows_checked = _compare_tables(conn, state, problems)
+    problems.sort(key=lambda p: p.seq)
+    if not problems:
+        return VerifyResult(
+            ok=True,
+            checked=checked,
+            rows_checked=rows_checked,
+            head_seq=head_seq,
+            head_hash=head_hash,
+        )
+    first = problems[0]
+    first_seq = int(first.seq) if first.seq != _NEVER and first.seq > 0 else None
+    return VerifyResult(
+        ok=False,
+        checked=checked,
+        rows_checked=rows_checked,
+        head_seq=head_seq,
+        head_hash=head_hash,
+        first_bad_seq=first_seq,
+        first_bad=stored.get(first_seq) if first_seq is not None else None,
+        problem=first.text,
+        problems=tuple(p.text for p in problems[:_MAX_PROBLEMS]),
+    )
+
+
+def _parse(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _replay(
+    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]],
+    payload: dict[str, Any],
+    seq: int,
+    problems: list[_Problem],
+) -> None:
+    changes = payload.get("changes")
+    if not isinstance(changes, list):
+        problems.append(_Problem(seq, f"event #{seq} has no list of changes"))
+        return
+    for op in changes:
+        table = CHAINED_TABLES.get(op.get("table", "")) if isinstance(op, dict) else None
+        if table is None or not isinstance(op, dict):
+            problems.append(_Problem(seq, f"event #{seq} changes an unknown table: {op!r:.80}"))
+            continue
+        rows = state[table.name]
+        if op.get("op") == "put" and isinstance(op.get("row"), dict):
+            row = op["row"]
+            rows[tuple(row.get(k) for k in primary_key(table))] = (row, seq)
+        elif op.get("op") == "delete" and isinstance(op.get("match"), dict):
+            match = op["match"]
+            for key in [
+                k for k, (r, _) in rows.items() if all(r.get(c) == v for c, v in match.items())
+            ]:
+                del rows[key]
+        else:
+            problems.append(_Problem(seq, f"event #{seq} has a malformed change: {op!r:.80}"))
+
+
+def _compare_tables(
+    conn: Connection,
+    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]],
+    problems: list[_Problem],
+) -> int:
+    checked = 0
+    for name, table in CHAINED_TABLES.items():
+        pk = primary_key(table)
+        expected = state[name]
+        seen: set[tuple[Any, ...]] = set()
+        for actual in conn.execute(select(table)).mappings():
+            checked += 1
+            key = tuple(actual[k] for k in pk)
+            seen.add(key)
+            label = f"{name} row " + ", ".join(f"{k}={v!r}" for k, v in zip(pk, key, strict=True))
+            if key not in expected:
+                problems.append(
+                    _Problem(_NEVER, f"{label} was added outside datasteward (no event wrote it)")
+                )
+                continue
+            row, seq = expected[key]
+            diffs = [c.name for c in table.columns if not _same(actual[c.name], row.get(c.name))]
+            if diffs:
+                col = diffs[0]
+                problems.append(
+                    _Problem(
+                        seq,
+                        f"{label} was changed outside datasteward: {col} is "
+                        f"{_clip(actual[col])} but event #{seq} recorded {_clip(row.get(col))}"
+                        + (f" (and {len(diffs) - 1} more column(s))" if len(diffs) > 1 else ""),
+                    )
+                )
+        for key, (_, seq) in expected.items():
+            if key not in seen:
+                label = ", ".join(f"{k}={v!r}" for k, v in zip(pk, key, strict=True))
+                problems.append(
+                    _Problem(
+                        seq,
+                        f"{name} row {label} written by event #{seq} "
+                        "was deleted outside datasteward",
+                    )
+                )
+    return checked
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b
+    return bool(a == b)
+
+
+def _clip(value: Any, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
