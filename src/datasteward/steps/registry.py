@@ -13,6 +13,7 @@ from datasteward.steps.base import Step
 #: with heavy dependencies costs nothing until a recipe uses it.
 BUILTIN_STEPS: dict[str, str] = {
     "dedup.exact": "datasteward.steps.dedup.exact:ExactDedup",
+    "dedup.minhash": "datasteward.steps.dedup.minhash:MinhashDedup",
     "filter.length": "datasteward.steps.filters.length:LengthFilter",
     "filter.regex": "datasteward.steps.filters.regex:RegexFilter",
     "langid": "datasteward.steps.langid:LangId",

@@ -1,0 +1,249 @@
+"""``dedup.minhash``: remove near-duplicate records with MinHash and LSH banding.
+
+Each record's text is normalised (lower case, no diacritics, numbers folded to ``0``, no
+punctuation), split into words and cut into word n-grams (``ngram``, default 5); its MinHash
+signature has ``bands * rows`` values (default 14 x 8 = 112, as in datatrove and FineWeb).
+Two records whose signatures agree on all ``rows`` values of at least one band are candidate
+duplicates; candidates are merged into clusters (union-find), and each cluster keeps its
+**first record in the run's global order** (lowest shard rank, then lowest row within the
+shard) -- the same choice in every run and with any number of workers. Every other member is
+removed and traced with reason ``near_duplicate``, ``dup_of`` = the kept copy's id, ``value`` =
+the estimated Jaccard similarity of the two records' n-gram sets, and the cluster (named by
+its kept copy's id) and its size in ``detail``.
+
+With ``b`` bands of ``r`` rows, two records of Jaccard similarity ``s`` become candidates with
+probability ``1 - (1 - s**r)**b`` (0.5 at about ``(1/b)**(1/r)``, 0.72 for 14 x 8). More
+bands or fewer rows find more, less similar pairs at the cost of more candidate links; see
+docs/steps/minhash.md for the measured curve.
+
+Phases: ``index`` computes signatures for a whole batch at once (see
+:mod:`._minhash_signature`) and appends band hashes to a Parquet file per shard under the
+step's state folder; ``finalize`` groups them out of core with DuckDB and clusters the
+candidates (:mod:`._minhash_clusters`); ``process`` removes the decided records by id.
+
+Edge cases: a record with no words after normalisation (empty, only punctuation) has no
+signature and is always kept; a record with fewer than ``ngram`` words has one shingle made of
+all its words (so two such records are duplicates only if their normalised words are equal);
+characters of scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar)
+count as one word each. Record ids must be unique within a shard (the provenance schema makes
+them so).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datasteward.errors import StepError
+from datasteward.records.schema import TEXT_COLUMN
+from datasteward.steps.base import GlobalStep, StepContext, StepOptions, StepResult, trace_table
+from datasteward.steps.dedup._minhash_clusters import (
+    DECISIONS_SCHEMA,
+    ROW_BITS,
+    find_duplicates,
+    global_key,
+)
+from datasteward.steps.dedup._minhash_signature import SignatureParams, band_hashes, signatures
+
+logger = logging.getLogger(__name__)
+
+_MAX_ROWS = 1 << ROW_BITS
+_MAX_RANK = 1 << (63 - ROW_BITS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MinhashDedupOptions(StepOptions):
+    """Options of ``dedup.minhash`` (defaults as datatrove's ``MinhashConfig``)."""
+
+    #: Words per shingle (word n-gram size).
+    ngram: int = 5
+    #: Number of LSH bands.
+    bands: int = 14
+    #: MinHash values per band; the signature has ``bands * rows`` values.
+    rows: int = 8
+    #: Seed of the MinHash permutations. Every shard of a run uses the same seed; changing
+    #: it changes which borderline pairs are found, not the expected recall.
+    seed: int = 1
+    #: Count each character of scripts without spaces (Han, kana, Thai, Lao, Khmer, Myanmar)
+    #: as a word, so such text gets character n-grams.
+    split_no_space_scripts: bool = True
+    #: Keep 16 bits of every MinHash value per record on disk (2 bytes x bands x rows) so the
+    #: trace can give each removed record's estimated Jaccard similarity with its kept copy.
+    estimate_jaccard: bool = True
+    #: Memory DuckDB may use while grouping band hashes, e.g. ``"2GB"``; beyond it, it
+    #: spills to disk under the step's state folder.
+    memory_limit: str = "2GB"
+
+    def validate(self) -> None:
+        for name in ("ngram", "bands", "rows"):
+            value = getattr(self, name)
+            if value < 1:
+                raise StepError(
+                    f"dedup.minhash: `{name}` must be at least 1, got {value}",
+                    hint="the defaults are ngram = 5, bands = 14, rows = 8",
+                )
+        if self.bands * self.rows > 4096:
+            raise StepError(
+                f"dedup.minhash: bands x rows = {self.bands * self.rows} MinHash values per "
+                "record is more than 4096",
+                hint="use fewer bands or rows (14 x 8 = 112 is the usual choice)",
+            )
+        if not 0 <= self.seed < 2**63:
+            raise StepError(f"dedup.minhash: `seed` must be in [0, 2**63), got {self.seed}")
+
+    @property
+    def signature(self) -> SignatureParams:
+        return SignatureParams(
+            ngram=self.ngram,
+            num_perm=self.bands * self.rows,
+            seed=self.seed,
+            split_no_space_scripts=self.split_no_space_scripts,
+        )
+
+
+class MinhashDedup(GlobalStep):
+    """Near-duplicate removal; the trace names each removed record's cluster and kept copy."""
+
+    name = "dedup.minhash"
+    Options = MinhashDedupOptions
+    options: MinhashDedupOptions
+
+    def __init__(self, options: StepOptions | None = None) -> None:
+        super().__init__(options)
+        self._writers: dict[int, pq.ParquetWriter] = {}
+        self._decisions: dict[int, dict[str, tuple[str, int, float | None]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # open writers and loaded decisions belong to one process
+        return {"options": self.options, "_writers": {}, "_decisions": {}}
+
+    # ---- index ---------------------------------------------------------------------------
+    def _schema(self) -> pa.Schema:
+        fields = [pa.field("key", pa.int64()), pa.field("id", pa.string())]
+        fields += [pa.field(f"b{i}", pa.uint64()) for i in range(self.options.bands)]
+        if self.options.estimate_jaccard:
+            width = 2 * self.options.bands * self.options.rows
+            fields.append(pa.field("sketch", pa.binary(width)))
+        return pa.schema(fields)
+
+    @staticmethod
+    def _index_path(ctx: StepContext) -> Any:
+        return ctx.state_dir / f"bands-r{ctx.rank:05d}.parquet"
+
+    def index(self, batch: pa.RecordBatch, ctx: StepContext, *, offset: int) -> None:
+        opts = self.options
+        if ctx.rank >= _MAX_RANK or offset + batch.num_rows >= _MAX_ROWS:
+            raise StepError(
+                f"dedup.minhash: shard {ctx.rank} row {offset + batch.num_rows} is beyond "
+                f"the supported {_MAX_RANK} shards of {_MAX_ROWS} rows",
+                hint="split the input into more, smaller shards",
+            )
+        writer = self._writers.get(ctx.rank)
+        if writer is None:
+            ctx.state_dir.mkdir(parents=True, exist_ok=True)
+            writer = pq.ParquetWriter(self._index_path(ctx), self._schema())
+            self._writers[ctx.rank] = writer
+        if batch.num_rows == 0:
+            return
+        sig, has_words = signatures(batch.column(TEXT_COLUMN), opts.signature)
+        rows = np.flatnonzero(has_words)
+        if len(rows) == 0:
+            return
+        sig = sig[rows]
+        bh = band_hashes(sig, opts.bands, opts.rows)
+        columns: list[pa.Array] = [
+            pa.array(global_key(ctx.rank, rows + offset)),
+            batch.column("id").take(pa.array(rows)).cast(pa.string()),
+        ]
+        columns += [pa.array(bh[:, i]) for i in range(opts.bands)]
+        if opts.estimate_jaccard:
+            sketch = np.ascontiguousarray(sig.astype(np.uint16))  # the low 16 bits
+            width = sketch.shape[1] * 2
+            columns.append(
+                pa.FixedSizeBinaryArray.from_buffers(
+                    pa.binary(width), len(rows), [None, pa.py_buffer(sketch.tobytes())]
+                )
+            )
+        writer.write_table(pa.Table.from_arrays(columns, schema=self._schema()))
+
+    def end_index(self, ctx: StepContext) -> None:
+        writer = self._writers.pop(ctx.rank, None)
+        if writer is None:  # an empty shard still leaves an (empty) index
+            ctx.state_dir.mkdir(parents=True, exist_ok=True)
+            pq.write_table(self._schema().empty_table(), self._index_path(ctx))
+        else:
+            writer.close()
+
+    # ---- finalize ------------------------------------------------------------------------
+    def finalize(self, ctx: StepContext) -> None:
+        opts = self.options
+        table = find_duplicates(
+            ctx.state_dir,
+            bands=opts.bands,
+            memory_limit=opts.memory_limit,
+            with_sketch=opts.estimate_jaccard,
+        )
+        out = ctx.state_dir / "duplicates.parquet"
+        tmp = ctx.state_dir / "duplicates.parquet.tmp"
+        pq.write_table(table, tmp)
+        tmp.replace(out)
+        logger.info("dedup.minhash: %d near-duplicate records to remove", table.num_rows)
+
+    # ---- process -------------------------------------------------------------------------
+    def _load(self, ctx: StepContext) -> dict[str, tuple[str, int, float | None]]:
+        found = self._decisions.get(ctx.rank)
+        if found is not None:
+            return found
+        path = ctx.state_dir / "duplicates.parquet"
+        if not path.exists():
+            raise StepError(
+                f"dedup.minhash: no decisions in {path} for shard {ctx.rank}",
+                hint="the executor must run index on every shard and finalize before process",
+            )
+        table = pq.read_table(path, schema=DECISIONS_SCHEMA, filters=[("rank", "=", ctx.rank)])
+        decisions = {
+            rid: (dup, size, jac)
+            for rid, dup, size, jac in zip(
+                table.column("id").to_pylist(),
+                table.column("dup_of").to_pylist(),
+                table.column("cluster_size").to_pylist(),
+                table.column("jaccard").to_pylist(),
+                strict=True,
+            )
+        }
+        self._decisions = {ctx.rank: decisions}  # one shard's decisions in memory at a time
+        return decisions
+
+    def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
+        decisions = self._load(ctx)
+        if not decisions or batch.num_rows == 0:
+            return StepResult(kept=batch)
+        ids = batch.column("id").to_pylist()
+        drop = [i for i, rid in enumerate(ids) if rid in decisions]
+        if not drop:
+            return StepResult(kept=batch)
+        keep = np.ones(batch.num_rows, dtype=bool)
+        keep[drop] = False
+        removed = batch.take(pa.array(drop))
+        info = [decisions[ids[i]] for i in drop]
+        opts = self.options
+        trace = trace_table(
+            ids=removed.column("id"),
+            step=ctx.step_id,
+            action="remove",
+            reason="near_duplicate",
+            value=np.array([np.nan if j is None else j for _, _, j in info], dtype=np.float64),
+            dup_of=[d for d, _, _ in info],
+            detail=[
+                f"cluster={d} size={n}; kept the first in input order; "
+                f"{opts.ngram}-gram MinHash, {opts.bands}x{opts.rows} bands"
+                + ("" if j is None or j != j else f"; estimated Jaccard {j:.2f}")
+                for d, n, j in info
+            ],
+        )
+        return StepResult(kept=batch.filter(pa.array(keep)), removed=removed, trace=trace)
