@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -78,6 +79,9 @@ class RecordBuilder:
         self._clear()
 
     def _clear(self) -> None:
+        #: Batches already built by :meth:`add_columns`, in order, before the pending rows.
+        self._chunks: list[pa.RecordBatch] = []
+        self._chunk_rows = 0
         self.ids: list[str] = []
         self.uris: list[str | None] = []
         self.dates: list[dt.datetime | None] = []
@@ -90,7 +94,7 @@ class RecordBuilder:
         self.meta: list[str | None] = []
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.ids) + self._chunk_rows
 
     def add(
         self,
@@ -127,10 +131,100 @@ class RecordBuilder:
         self.textcol.append(text)
         self.meta.append(orjson.dumps(metadata, default=str).decode() if metadata else None)
 
+    def add_columns(
+        self,
+        texts: Sequence[str],
+        *,
+        positions: Sequence[int | str],
+        record_ids: Sequence[Any] | None = None,
+        uris: Sequence[str | None] | None = None,
+        retrieved_at: pa.Array | Sequence[dt.datetime | None] | None = None,
+        licenses: Sequence[str | None] | None = None,
+        license_evidence: Sequence[str | None] | None = None,
+        consents: Sequence[str | None] | None = None,
+        attributions: Sequence[str | None] | None = None,
+        metadata: Sequence[str | None] | None = None,
+    ) -> None:
+        """Add many records at once: the fast path of tabular readers, same rules as :meth:`add`.
+
+        ``metadata`` holds JSON text (or None) per record; ``retrieved_at`` may be an Arrow
+        timestamp array. Ids and hashes are computed here in bulk.
+        """
+        n = len(texts)
+        if n == 0:
+            return
+        self._seal()
+        cfg = self.config
+        name = cfg.name
+        loc = self.shard.location
+        if record_ids is None:
+            ids = [derived_id(name, loc, p) for p in positions]
+        else:
+            ids = [
+                derived_id(name, loc, p) if r is None or r == "" else f"{name}:{r}"
+                for r, p in zip(record_ids, positions, strict=True)
+            ]
+        sha = hashlib.sha256
+        hashes = [sha(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+        default_evidence = f"source default ({name})"
+        if licenses is None:
+            lic: Sequence[str] = [cfg.license] * n
+            evidence: Sequence[str | None] = [default_evidence] * n
+        else:
+            ev = license_evidence or [None] * n
+            lic = [x if x else cfg.license for x in licenses]
+            evidence = [e if x else (e or default_evidence) for x, e in zip(licenses, ev, strict=True)]
+        if isinstance(retrieved_at, pa.Array):
+            dates = retrieved_at.cast(pa.timestamp("us", tz="UTC"))
+        else:
+            dates = pa.array(retrieved_at if retrieved_at is not None else [None] * n,
+                             pa.timestamp("us", tz="UTC"))
+        cons = [cfg.consent] * n if consents is None else [c or cfg.consent for c in consents]
+        if attributions is None:
+            attrs: Sequence[str | None] = [cfg.attribution] * n
+        else:
+            attrs = [a if a is not None else cfg.attribution for a in attributions]
+        batch = pa.RecordBatch.from_arrays(
+            [
+                pa.array(ids, pa.string()),
+                pa.array([name] * n, pa.string()),
+                pa.array(uris if uris is not None else [None] * n, pa.string()),
+                dates,
+                pa.array(hashes, pa.string()),
+                pa.array(lic, pa.string()),
+                pa.array(evidence, pa.string()),
+                pa.array(cons, pa.string()),
+                pa.array(attrs, pa.string()),
+                pa.array(texts, pa.large_string()),
+                pa.array(metadata if metadata is not None else [None] * n, pa.large_string()),
+            ],
+            schema=SOURCE_SCHEMA,
+        )
+        self._chunks.append(batch)
+        self._chunk_rows += n
+
+    def _seal(self) -> None:
+        """Turn records added one by one into a chunk, so that order is kept."""
+        if self.ids:
+            chunks, rows = self._chunks, self._chunk_rows
+            batch = self._rows_batch()
+            self._clear()
+            self._chunks, self._chunk_rows = [*chunks, batch], rows + batch.num_rows
+
     def flush(self) -> pa.RecordBatch | None:
+        if self._chunks:
+            self._seal()
+            chunks = self._chunks
+            self._clear()
+            return chunks[0] if len(chunks) == 1 else pa.concat_batches(chunks)
         if not self.ids:
             return None
-        batch = pa.RecordBatch.from_arrays(
+        batch = self._rows_batch()
+        self._clear()
+        return batch
+
+    def _rows_batch(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
             [
                 pa.array(self.ids, pa.string()),
                 pa.array([self.config.name] * len(self.ids), pa.string()),
@@ -146,8 +240,6 @@ class RecordBuilder:
             ],
             schema=SOURCE_SCHEMA,
         )
-        self._clear()
-        return batch
 
 
 class Reader(ABC):

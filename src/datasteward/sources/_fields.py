@@ -1,0 +1,307 @@
+"""Mapping an input record's fields onto the record columns (SourceConfig's ``*_field`` keys).
+
+A field name may be a dotted path into nested objects (``metadata.url``) when no top-level
+field has that exact name. Every input field that is not mapped goes into ``metadata``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from datasteward.errors import SourceError
+from datasteward.recipe.model import SourceConfig
+from datasteward.sources.base import RecordBuilder
+
+_UTC = dt.timezone.utc
+_YMD = re.compile(r"^\s*(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_DMY = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
+_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?\s*$")
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=_UTC)
+    return value.astimezone(_UTC)
+
+
+def parse_date(value: Any) -> dt.datetime | None:
+    """Parse a date or timestamp into an aware UTC datetime; None if it cannot be read.
+
+    Accepts ISO 8601 (``2019-04-25T12:57:54Z``, ``2019-04-25 12:57:54``, with offsets),
+    ``2017/2/7``-style dates, RFC 2822 (``Sat, 18 May 2024 01:58:10 GMT``), 14-digit crawl
+    timestamps (``20240518015810``), datetime/date objects and Unix epoch seconds. Naive times
+    are taken as UTC.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return _aware(value)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return dt.datetime.fromtimestamp(float(value), tz=_UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return _aware(dt.datetime.fromisoformat(value))
+    except ValueError:
+        pass
+    try:
+        m = _YMD.match(value) or _COMPACT.match(value)
+        if m:
+            parts = [int(p) if p else 0 for p in m.groups()]
+            return dt.datetime(*parts[:3], parts[3], parts[4], parts[5], tzinfo=_UTC)
+        m = _DMY.match(value)
+        if m:
+            d, mo, y = (int(p) for p in m.groups())
+            return dt.datetime(y, mo, d, tzinfo=_UTC)
+    except ValueError:
+        return None
+    try:
+        return _aware(email.utils.parsedate_to_datetime(value))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+_MISSING = object()
+
+
+def _get(record: dict[str, Any], name: str, *, pop: bool) -> Any:
+    """The value of ``name`` (or of the dotted path), removed from the record if ``pop``."""
+    if name in record:
+        return record.pop(name) if pop else record[name]
+    if "." in name:
+        node: Any = record
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                return _MISSING
+        if isinstance(node, dict) and parts[-1] in node:
+            return node.pop(parts[-1]) if pop else node[parts[-1]]
+    return _MISSING
+
+
+class MissingText(Exception):
+    """The record has no text field, or it is null or not a string."""
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """How one source's input fields become record columns."""
+
+    source: str
+    text_field: str
+    id_field: str | None
+    url_field: str | None
+    date_field: str | None
+    license_field: str | None
+    license_version_field: str | None
+    attribution_field: str | None
+    consent_field: str | None
+
+    @classmethod
+    def of(cls, config: SourceConfig) -> FieldMap:
+        return cls(
+            source=config.name,
+            text_field=config.text_field,
+            id_field=config.id_field,
+            url_field=config.url_field,
+            date_field=config.date_field,
+            license_field=config.license_field,
+            license_version_field=config.license_version_field,
+            attribution_field=config.attribution_field,
+            consent_field=config.consent_field,
+        )
+
+    def mapped(self) -> list[tuple[str, str]]:
+        """(recipe key, field name) of every mapped field."""
+        keys = ("text_field", "id_field", "url_field", "date_field", "license_field",
+                "license_version_field", "attribution_field", "consent_field")
+        return [(k, getattr(self, k)) for k in keys if getattr(self, k)]
+
+    def check_columns(self, columns: Iterable[str], *, file: str, config: SourceConfig) -> None:
+        """For inputs with a header or schema: every mapped field must be a column."""
+        cols = list(columns)
+        top = set(cols)
+        for key, name in self.mapped():
+            if name in top or name.split(".")[0] in top and "." in name:
+                continue
+            where = f" (declared at {config.where})" if config.where else ""
+            raise SourceError(
+                f"source `{self.source}`{where}: {key} = {name!r}, but {file} has no such "
+                f"column; its columns are: {', '.join(cols) or '(none)'}",
+                hint=f"set {key} to one of those columns",
+            )
+
+    def columns(self, builder: RecordBuilder) -> Columns:
+        """A column collector that feeds ``builder`` in bulk."""
+        return Columns(self, builder)
+
+
+def parse_dates(raw: list[Any]) -> tuple[pa.Array | list[dt.datetime | None], list[bool]]:
+    """Parse many date values; returns the dates and, per value, whether it failed to parse.
+
+    ISO 8601 strings all with (or all without) a zone are parsed by Arrow in one call; any
+    other mix falls back to :func:`parse_date` per value.
+    """
+    if raw and all(v.__class__ is str for v in raw):
+        arr = pa.array(raw, pa.string())
+        for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+            try:
+                return arr.cast(target), [False] * len(raw)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+    dates = [parse_date(v) for v in raw]
+    failed = [d is None and v is not None and v != "" for d, v in zip(dates, raw, strict=True)]
+    return dates, failed
+
+
+class Columns:
+    """Collects mapped fields of many input records, then adds them to a builder at once."""
+
+    def __init__(self, fmap: FieldMap, builder: RecordBuilder) -> None:
+        self.fmap = fmap
+        self.builder = builder
+        self.dumps = orjson.dumps
+        self._reset()
+
+    def _reset(self) -> None:
+        f = self.fmap
+        self.texts: list[str] = []
+        self.positions: list[int | str] = []
+        self.ids: list[Any] | None = [] if f.id_field else None
+        self.uris: list[str | None] | None = [] if f.url_field else None
+        self.dates: list[Any] | None = [] if f.date_field else None
+        self.licenses: list[str | None] | None = [] if f.license_field else None
+        self.evidence: list[str | None] | None = [] if f.license_field else None
+        self.attributions: list[str | None] | None = [] if f.attribution_field else None
+        self.consents: list[str | None] | None = [] if f.consent_field else None
+        self.meta: list[dict[str, Any] | None] = []
+        self.chars = 0
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def add(self, record: dict[str, Any], position: int | str) -> None:
+        """Map one input record (a dict we own and may change).
+
+        Raises :class:`MissingText` if the text field is missing, null or not a string; the
+        record is then not added.
+        """
+        f = self.fmap
+        text = record.pop(f.text_field, _MISSING)
+        if text.__class__ is not str:
+            if text is _MISSING:
+                text = _get(record, f.text_field, pop=True)
+            if text.__class__ is not str:
+                if text is _MISSING:
+                    raise MissingText(f"no field `{f.text_field}`")
+                record[f.text_field] = text
+                if text is None:
+                    raise MissingText(f"the field `{f.text_field}` is null")
+                raise MissingText(
+                    f"the field `{f.text_field}` is a {type(text).__name__}, not a string"
+                )
+        self.texts.append(text)
+        self.chars += len(text)
+        self.positions.append(position)
+        if self.ids is not None:
+            self.ids.append(_value(record, f.id_field))
+        if self.uris is not None:
+            uri = _value(record, f.url_field)
+            self.uris.append(None if uri is None or uri == "" else str(uri))
+        if self.dates is not None:
+            self.dates.append(_value(record, f.date_field))
+        if self.licenses is not None and self.evidence is not None:
+            lic = _value(record, f.license_field)
+            version = _value(record, f.license_version_field) if f.license_version_field else None
+            if lic is not None and str(lic).strip():
+                value, evidence = combine_license(
+                    str(lic).strip(), version, str(f.license_field), f.license_version_field
+                )
+                self.licenses.append(value)
+                self.evidence.append(evidence)
+            else:
+                self.licenses.append(None)
+                self.evidence.append(None)
+        if self.attributions is not None:
+            a = _value(record, f.attribution_field)
+            self.attributions.append(None if a is None or a == "" else str(a))
+        if self.consents is not None:
+            c = _value(record, f.consent_field)
+            self.consents.append(None if c is None or c == "" else str(c))
+        self.meta.append(record or None)
+
+    def flush(self) -> None:
+        """Add the collected records to the builder."""
+        if not self.texts:
+            return
+        dates: pa.Array | list[dt.datetime | None] | None = None
+        meta = self.meta
+        if self.dates is not None:
+            dates, failed = parse_dates(self.dates)
+            if any(failed):
+                name = str(self.fmap.date_field)
+                for i, bad in enumerate(failed):
+                    if bad:  # keep the value that could not be read, in metadata
+                        m = meta[i] if meta[i] is not None else {}
+                        m[name] = self.dates[i]
+                        meta[i] = m
+        dumps = self.dumps
+        meta_json = [None if m is None else dumps(m, default=str).decode() for m in meta]
+        self.builder.add_columns(
+            self.texts,
+            positions=self.positions,
+            record_ids=self.ids,
+            uris=self.uris,
+            retrieved_at=dates,
+            licenses=self.licenses,
+            license_evidence=self.evidence,
+            consents=self.consents,
+            attributions=self.attributions,
+            metadata=meta_json,
+        )
+        self._reset()
+
+
+def _value(record: dict[str, Any], name: str | None) -> Any:
+    if name is None:
+        return None
+    v = record.pop(name, _MISSING)
+    if v is _MISSING:
+        v = _get(record, name, pop=True)
+        if v is _MISSING:
+            return None
+    return v
+
+
+def combine_license(
+    license: str, version: Any, license_field: str, version_field: str | None
+) -> tuple[str, str]:
+    """The licence string of a record and its evidence: ``"by-nc" + "2.0"`` → ``"by-nc 2.0"``.
+
+    The value is kept as the data states it (normalising it to SPDX is the rights steps' job);
+    the evidence names the fields it came from.
+    """
+    v = "" if version is _MISSING or version is None else str(version).strip()
+    if v and not license.endswith(v):
+        value = f"{license} {v}"
+        evidence = f"record fields `{license_field}`={license!r}, `{version_field}`={v!r}"
+    else:
+        value = license
+        evidence = f"record field `{license_field}`={license!r}"
+    return value, evidence

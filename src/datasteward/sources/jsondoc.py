@@ -1,0 +1,191 @@
+"""JSON documents: a file holding a JSON array of objects (or one object), or, when the file
+does not start with ``[``, JSON objects one per line (Dolma's ``.json.gz`` are JSON Lines).
+
+An array is parsed whole with orjson (its size is the file's size). If that fails, the array
+is read element by element so that one malformed element is quarantined with its line and the
+elements before and after it are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from datasteward.recipe.model import SourceConfig
+from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
+from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._io import StreamBroken, iter_lines, open_stream
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+from datasteward.sources.jsonl import record_lines
+
+_WS = re.compile(rb"\s*")
+#: Where a new array element probably starts after a broken one: an object at a line start.
+_RESYNC = re.compile(r"\n\s*\{")
+
+
+@dataclass(frozen=True)
+class JsonOptions:
+    """Options of the ``json`` format."""
+
+    #: Largest JSON array file read whole, in bytes (JSON Lines files are streamed).
+    max_array_bytes: int = 2 << 30
+
+
+class JsonReader(Reader):
+    format = "json"
+
+    def __init__(self, config: SourceConfig, recipe_dir: Path) -> None:
+        super().__init__(config, recipe_dir)
+        self.options = parse_options(config, JsonOptions)
+
+    def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
+        with open_stream(shard.uri) as stream:
+            chunks = stream.chunks()
+            head = b""
+            try:
+                for chunk in chunks:
+                    head += chunk
+                    if head.strip():
+                        break
+            except StreamBroken as exc:
+                on_bad(bad(self.config, shard.location, f"compressed offset {exc.offset}",
+                           exc.problem, head))
+                return
+            m = _WS.match(head)
+            start = m.end() if m else 0
+            if head[start : start + 1] != b"[":
+                yield from record_lines(self, shard, _prepend(head, stream, chunks),
+                                        batch_size=batch_size, on_bad=on_bad)
+                return
+            data = bytearray(head)
+            try:
+                for chunk in chunks:
+                    data += chunk
+                    if len(data) > self.options.max_array_bytes:
+                        on_bad(bad(self.config, shard.location, "offset 0",
+                                   f"the JSON array is larger than max_array_bytes "
+                                   f"({self.options.max_array_bytes}); convert it to JSON Lines",
+                                   bytes(data[:200])))
+                        return
+            except StreamBroken as exc:
+                on_bad(bad(self.config, shard.location, f"compressed offset {exc.offset}",
+                           f"{exc.problem}; the JSON array cannot be read whole", b""))
+                # fall through: the elements that were decompressed are still read one by one
+        yield from self._array(bytes(data), shard, batch_size=batch_size, on_bad=on_bad)
+
+    def _array(
+        self, data: bytes, shard: Shard, *, batch_size: int, on_bad: OnBad
+    ) -> Iterator[pa.RecordBatch]:
+        try:
+            doc: Any = orjson.loads(data)
+            elements: Iterator[tuple[int, str, Any, bytes]] = (
+                (i, f"element {i}", el, b"") for i, el in enumerate(doc, 1)
+            )
+        except orjson.JSONDecodeError:
+            elements = _elements(data, self.config, shard, on_bad)
+        builder = RecordBuilder(self.config, shard)
+        cols = FieldMap.of(self.config).columns(builder)
+        guard = TextFieldGuard(self.config, shard.location, on_bad)
+        file = shard.location
+        for index, where, el, raw in elements:
+            if not isinstance(el, dict):
+                on_bad(bad(self.config, file, where,
+                           f"expected a JSON object, got {type(el).__name__}", raw))
+                continue
+            try:
+                cols.add(el, index)
+            except MissingText as exc:
+                record = bad(self.config, file, where, str(exc), raw or orjson.dumps(el))
+                if str(exc).startswith("no field"):
+                    guard.missing(el, record)
+                else:
+                    guard.found()
+                    on_bad(record)
+                continue
+            guard.found()
+            if len(cols) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
+                cols.flush()
+                out = builder.flush()
+                if out is not None:
+                    yield out
+        guard.finish()
+        cols.flush()
+        out = builder.flush()
+        if out is not None:
+            yield out
+
+
+def _prepend(
+    head: bytes, stream: Any, chunks: Iterator[bytes]
+) -> Iterator[tuple[int, bytes]]:
+    """Lines of a stream whose first chunk(s) were already read into ``head``."""
+
+    class _Replay:
+        compression = "replay"
+
+        def chunks(self) -> Iterator[bytes]:
+            yield head
+            yield from chunks
+
+    yield from iter_lines(_Replay())  # type: ignore[arg-type]
+
+
+def _elements(
+    data: bytes, config: SourceConfig, shard: Shard, on_bad: OnBad
+) -> Iterator[tuple[int, str, Any, bytes]]:
+    """The elements of a JSON array that orjson could not parse whole, one by one."""
+    text = data.decode("utf-8", "surrogateescape")
+    decoder = json.JSONDecoder()
+    file = shard.location
+    pos = text.index("[") + 1
+    index = 0
+    n = len(text)
+
+    seen = [0, 1]  # a position and its line number, to count newlines incrementally
+
+    def line_of(p: int) -> int:
+        if p < seen[0]:
+            return text.count("\n", 0, p) + 1
+        seen[1] += text.count("\n", seen[0], p)
+        seen[0] = p
+        return seen[1]
+
+    while True:
+        while pos < n and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= n:
+            on_bad(bad(config, file, f"line {line_of(pos)}", "the JSON array is not closed "
+                       "(the file ends early)"))
+            return
+        if text[pos] == "]":
+            return
+        index += 1
+        try:
+            el, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            nxt = _RESYNC.search(text, pos + 1)
+            stop = nxt.start() + 1 if nxt else n
+            raw = text[pos:stop].encode("utf-8", "surrogateescape")
+            on_bad(bad(config, file, f"element {index}, line {line_of(pos)}",
+                       f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", raw))
+            if nxt is None:
+                return
+            pos = stop
+            continue
+        raw_el = text[pos:end]
+        try:
+            raw_el.encode("utf-8")
+        except UnicodeEncodeError as u:
+            on_bad(bad(config, file, f"element {index}, line {line_of(pos + u.start)}",
+                       "invalid UTF-8", raw_el.encode("utf-8", "surrogateescape")))
+            pos = end
+            continue
+        yield index, f"element {index}, line {line_of(pos)}", el, b""
+        pos = end

@@ -1,0 +1,105 @@
+"""JSON Lines (plain, .gz, .zst, .bz2, .xz): one JSON object per line, parsed with orjson.
+
+A line that is not valid JSON (or not UTF-8, or not an object, or without the text field) is
+quarantined with its line number; the lines around it are read as usual. A truncated or
+corrupt compressed stream quarantines the line where it broke; every line before is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
+from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._io import LinesBroken, iter_lines, open_stream
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+
+
+@dataclass(frozen=True)
+class JsonlOptions:
+    """JSONL has no format options; the field mapping is in the source keys."""
+
+
+def json_problem(line: bytes, exc: Exception) -> str:
+    """Why a line is not a JSON document, in words a user can act on."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as u:
+        return f"invalid UTF-8 (byte 0x{line[u.start]:02x} at byte {u.start} of the line)"
+    return f"invalid JSON: {exc}"
+
+
+def record_lines(
+    reader: Reader,
+    shard: Shard,
+    lines: Iterator[tuple[int, bytes]],
+    *,
+    batch_size: int,
+    on_bad: OnBad,
+) -> Iterator[pa.RecordBatch]:
+    """Turn numbered JSON lines into record batches (shared by the jsonl and json readers)."""
+    config = reader.config
+    builder = RecordBuilder(config, shard)
+    cols = FieldMap.of(config).columns(builder)
+    guard = TextFieldGuard(config, shard.location, on_bad)
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    add = cols.add
+    seen_text = False
+    file = shard.location
+    try:
+        for lineno, line in lines:
+            try:
+                obj: Any = loads(line)
+            except decode_error as exc:
+                if not line.strip():
+                    continue
+                on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
+                continue
+            if obj.__class__ is not dict:
+                on_bad(bad(config, file, f"line {lineno}",
+                           f"expected a JSON object, got {type(obj).__name__}", line))
+                continue
+            try:
+                add(obj, lineno)
+            except MissingText as exc:
+                record = bad(config, file, f"line {lineno}", str(exc), line)
+                if str(exc).startswith("no field"):
+                    guard.missing(obj, record)
+                else:
+                    guard.found()
+                    on_bad(record)
+                continue
+            if not seen_text:
+                seen_text = True
+                guard.found()
+            if len(cols) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
+                cols.flush()
+                out = builder.flush()
+                if out is not None:
+                    yield out
+    except LinesBroken as exc:
+        on_bad(bad(config, file, f"line {exc.line}", exc.problem, exc.partial))
+    guard.finish()
+    cols.flush()
+    out = builder.flush()
+    if out is not None:
+        yield out
+
+
+class JsonlReader(Reader):
+    format = "jsonl"
+
+    def __init__(self, config: Any, recipe_dir: Any) -> None:
+        super().__init__(config, recipe_dir)
+        self.options = parse_options(config, JsonlOptions)
+
+    def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
+        with open_stream(shard.uri) as stream:
+            yield from record_lines(self, shard, iter_lines(stream), batch_size=batch_size,
+                                    on_bad=on_bad)
