@@ -45,6 +45,13 @@ class RecipeChange:
         value = self.after if self.kind == "added" else self.before
         return f"{self.path} {self.kind}" + (f": {_show(value)}" if value is not None else "")
 
+    @property
+    def description(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,

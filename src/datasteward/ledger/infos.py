@@ -53,12 +53,49 @@ class RunInfo:
     extra: Mapping[str, Any]
     steps: tuple[StepInfo, ...] = ()
 
+    @property
+    def stats(self) -> dict[str, Any] | None:
+        """The statistics in the shape ``finish_run`` took them; None while running."""
+        if self.finished_at is None and self.records_in is None:
+            return None
+        out: dict[str, Any] = {name: getattr(self, name) for name in _STAT_FIELDS}
+        out.update(self.extra)
+        out["steps"] = [
+            {
+                "step_id": s.step_id,
+                "use": s.use,
+                "options": dict(s.options),
+                "records_in": s.records_in,
+                "records_out": s.records_out,
+                "removed": s.removed,
+                "edited": s.edited,
+                "reasons": dict(s.reasons),
+            }
+            for s in self.steps
+        ]
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: timestamps as ISO-8601 text, steps as a list of dicts."""
         out = asdict(self)
         out["started_at"] = self.started_at.isoformat()
         out["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
         return out
+
+
+_STAT_FIELDS = (
+    "records_in",
+    "kept",
+    "removed",
+    "quarantined",
+    "edited",
+    "cpu_seconds",
+    "wall_seconds",
+    "peak_memory_bytes",
+    "bytes_read",
+    "bytes_written",
+    "error",
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +113,9 @@ class DecisionInfo:
     @property
     def decided_by(self) -> str:
         return self.by
+
+    def __str__(self) -> str:
+        return f"#{self.decision_id} {self.title} ({self.by}, {self.decided_at:%Y-%m-%d %H:%M} UTC)"
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
