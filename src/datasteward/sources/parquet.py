@@ -1,0 +1,105 @@
+"""Parquet files, streamed batch by batch with pyarrow (a file is never loaded whole).
+
+Each row group is read on its own, so a corrupt row group is quarantined (with its number and
+row range) and the row groups after it are still read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from datasteward.recipe.model import SourceConfig
+from datasteward.sources._common import bad, parse_options
+from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._io import open_raw
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+
+
+@dataclass(frozen=True)
+class ParquetOptions:
+    """Options of the ``parquet`` format."""
+
+    #: Rows decoded at a time (bounds memory; independent of the output batch size).
+    read_batch_rows: int = 8192
+
+
+def table_rows(
+    config: SourceConfig,
+    shard: Shard,
+    batches: Iterator[tuple[int, pa.RecordBatch]],
+    *,
+    batch_size: int,
+    on_bad: OnBad,
+) -> Iterator[pa.RecordBatch]:
+    """Map Arrow batches of input rows (with the row number of their first row) to records."""
+    builder = RecordBuilder(config, shard)
+    cols = FieldMap.of(config).columns(builder)
+    text_field = config.text_field
+    for first, batch in batches:
+        for i, row in enumerate(batch.to_pylist()):
+            rownum = first + i
+            try:
+                cols.add(row, rownum)
+            except MissingText as exc:
+                on_bad(bad(config, shard.location, f"row {rownum}", str(exc),
+                           repr({k: v for k, v in row.items() if k != text_field})[:4096]
+                           .encode()))
+                continue
+            if len(cols) >= batch_size:
+                cols.flush()
+                out = builder.flush()
+                if out is not None:
+                    yield out
+    cols.flush()
+    out = builder.flush()
+    if out is not None:
+        yield out
+
+
+class ParquetReader(Reader):
+    format = "parquet"
+
+    def __init__(self, config: SourceConfig, recipe_dir: Path) -> None:
+        super().__init__(config, recipe_dir)
+        self.options = parse_options(config, ParquetOptions)
+
+    def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
+        import pyarrow.parquet as pq
+
+        with open_raw(shard.uri) as fh:
+            try:
+                pf = pq.ParquetFile(fh)
+            except (pa.ArrowException, OSError) as exc:
+                on_bad(bad(self.config, shard.location, "offset 0",
+                           f"not a readable Parquet file: {exc}"))
+                return
+            FieldMap.of(self.config).check_columns(pf.schema_arrow.names, file=shard.location,
+                                                   config=self.config)
+            yield from table_rows(self.config, shard, self._batches(pf, shard, on_bad),
+                                  batch_size=batch_size, on_bad=on_bad)
+
+    def _batches(
+        self, pf: object, shard: Shard, on_bad: OnBad
+    ) -> Iterator[tuple[int, pa.RecordBatch]]:
+        import pyarrow.parquet as pq
+
+        assert isinstance(pf, pq.ParquetFile)
+        meta = pf.metadata
+        first = 1
+        for rg in range(meta.num_row_groups):
+            rows = meta.row_group(rg).num_rows
+            pos = first
+            try:
+                for batch in pf.iter_batches(batch_size=self.options.read_batch_rows,
+                                             row_groups=[rg]):
+                    yield pos, batch
+                    pos += batch.num_rows
+            except (pa.ArrowException, OSError) as exc:
+                on_bad(bad(self.config, shard.location,
+                           f"row group {rg} (rows {pos}-{first + rows - 1})",
+                           f"cannot decode the row group: {exc}; its other rows are skipped"))
+            first += rows

@@ -1,0 +1,339 @@
+"""WARC and WET files (``.warc``, ``.warc.gz``, ``.warc.wet.gz``), iterated with FastWARC.
+
+* ``response`` records with HTML become their main text (resiliparse by default, or
+  trafilatura, or the raw decoded page with ``extract = "none"``); ``text/plain`` responses are
+  decoded as they are. WET ``conversion`` records are text already. Request, metadata,
+  warcinfo and other records are not documents and are passed over, as are responses whose
+  status is not 2xx or whose content type is not text (see the options).
+* ``id`` is the WARC-Record-ID, ``source_uri`` the WARC-Target-URI, ``retrieved_at`` the
+  WARC-Date. ``metadata`` keeps the HTTP status, content type, charset, the HTTP headers
+  (a dict with lower-case names; repeated headers joined with ", ") and the WARC record id,
+  for later opt-out checks (X-Robots-Tag, tdm-reservation).
+* Bad input: a body over ``max_body_bytes`` is quarantined unread. A record that cannot be
+  parsed or decompressed is quarantined with its byte offset and reading resumes at the next
+  record (the next gzip member, or the next ``WARC/1.x`` line); a truncated file is reported
+  at the offset of the incomplete record, and the records before it are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import pyarrow as pa
+
+from datasteward.errors import MissingDependencyError
+from datasteward.recipe.model import SourceConfig
+from datasteward.sources._common import MAX_BATCH_CHARS, bad, parse_options
+from datasteward.sources._io import open_raw
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+
+log = logging.getLogger(__name__)
+
+_GZIP_MAGIC = b"\x1f\x8b\x08"
+_WARC_LINE = re.compile(rb"(?:^|\n)WARC/1\.[01]\r?\n")
+_SCAN = 1 << 20
+
+
+@dataclass(frozen=True)
+class WarcOptions:
+    """Options of the ``warc`` format (``[sources.options]``)."""
+
+    #: How HTML becomes text: resiliparse main content, trafilatura, or the decoded HTML.
+    extract: Literal["resiliparse", "trafilatura", "none"] = "resiliparse"
+    #: Bodies larger than this are quarantined without being read.
+    max_body_bytes: int = 10 << 20
+    #: Response content types read as documents (others are passed over).
+    content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
+    #: Also read responses whose HTTP status is not 2xx (redirects, errors).
+    non_2xx: bool = False
+    #: Check each record's WARC-Block-Digest; a mismatch quarantines the record.
+    verify_digests: bool = False
+
+
+class _Broken(Exception):
+    def __init__(self, offset: int, problem: str) -> None:
+        super().__init__(offset, problem)
+        self.offset = offset
+        self.problem = problem
+
+
+def _strip_brackets(value: str | None) -> str | None:
+    if value and value.startswith("<") and value.endswith(">"):
+        return value[1:-1]
+    return value
+
+
+def _headers(record: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in record.http_headers.astuples():
+        key = name.lower()
+        out[key] = f"{out[key]}, {value}" if key in out else value
+    return out
+
+
+def html_to_text(body: bytes, charset: str | None, extract: str) -> tuple[str, str]:
+    """Text of an HTML body and the encoding used to decode it."""
+    from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+    encoding = charset or detect_encoding(body)
+    if extract == "resiliparse":
+        from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
+
+        tree = HTMLTree.parse_from_bytes(body, encoding)
+        return extract_plain_text(tree, main_content=True), encoding
+    html = bytes_to_str(body, encoding)
+    if extract == "trafilatura":
+        try:
+            import trafilatura
+        except ImportError:
+            raise MissingDependencyError.for_extra(
+                "trafilatura", "extract", "WARC text extraction with extract = \"trafilatura\""
+            ) from None
+        return trafilatura.extract(html, include_comments=False) or "", encoding
+    return html, encoding
+
+
+def _plain_text(body: bytes, charset: str | None) -> tuple[str, str]:
+    try:
+        return body.decode(charset or "utf-8"), charset or "utf-8"
+    except (UnicodeDecodeError, LookupError):
+        from resiliparse.parse.encoding import bytes_to_str, detect_encoding
+
+        encoding = detect_encoding(body)
+        return bytes_to_str(body, encoding), encoding
+
+
+class WarcReader(Reader):
+    format = "warc"
+
+    def __init__(self, config: SourceConfig, recipe_dir: Path) -> None:
+        super().__init__(config, recipe_dir)
+        self.options = parse_options(config, WarcOptions)
+        if self.options.extract == "trafilatura":
+            try:
+                import trafilatura  # noqa: F401
+            except ImportError:
+                raise MissingDependencyError.for_extra(
+                    "trafilatura", "extract", "WARC text extraction with extract = \"trafilatura\""
+                ) from None
+
+    def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
+        from fastwarc.warc import ArchiveIterator
+
+        config = self.config
+        file = shard.location
+        gz = shard.uri.split("::")[0].endswith(".gz")
+        builder = RecordBuilder(config, shard)
+        chars = 0
+        skipped = 0
+        with open_raw(shard.uri) as fh:
+            size = _size(fh)
+            start = 0
+            while True:
+                fh.seek(start)
+                last: int | None = None
+                failure: _Broken | None = None
+                iterator = ArchiveIterator(fh, parse_http=True, auto_decode="all",
+                                           stream_detect=True)
+                try:
+                    for record in iterator:
+                        last = record.stream_pos
+                        added = self._record(record, builder, shard, on_bad)
+                        if added is None:
+                            skipped += 1
+                            continue
+                        chars += added
+                        if len(builder) >= batch_size or chars >= MAX_BATCH_CHARS:
+                            out = builder.flush()
+                            chars = 0
+                            if out is not None:
+                                yield out
+                except _Broken as exc:
+                    failure = exc
+                except (OSError, ValueError) as exc:
+                    at = _next_start(fh, (last + 1) if last is not None else start, gz, size)
+                    failure = _Broken(at if at is not None else (last or start), str(exc))
+                if failure is None:
+                    problem = _tail_problem(fh, last if last is not None else start, gz, size)
+                    if problem:
+                        on_bad(bad(config, file, f"offset {problem[0]}", problem[1]))
+                    break
+                resume = _next_start(fh, failure.offset + 1, gz, size)
+                skip_note = (f"reading resumes at offset {resume}" if resume is not None
+                             else "no readable record follows")
+                on_bad(bad(config, file, f"offset {failure.offset}",
+                           f"unreadable WARC record ({failure.problem}); {skip_note}",
+                           _peek(fh, failure.offset)))
+                if resume is None:
+                    break
+                start = resume
+        if skipped:
+            log.debug("%s: passed over %d non-document records", file, skipped)
+        out = builder.flush()
+        if out is not None:
+            yield out
+
+    def _record(
+        self, record: Any, builder: RecordBuilder, shard: Shard, on_bad: OnBad
+    ) -> int | None:
+        """Add one WARC record to the builder: the characters added, or None for a record
+        that is not a document. Quarantined records add 0."""
+        from fastwarc.warc import WarcRecordType
+
+        o = self.options
+        rtype = record.record_type
+        is_response = rtype == WarcRecordType.response
+        if not (is_response or rtype == WarcRecordType.conversion):
+            return None
+        offset = record.stream_pos
+        meta: dict[str, Any] = {"warc_type": "response" if is_response else "conversion"}
+        if is_response:
+            if not record.is_http:
+                return None
+            status = record.http_headers.status_code
+            ctype = (record.http_content_type or "").lower()
+            if not o.non_2xx and not (status and 200 <= status < 300):
+                return None
+            if ctype not in o.content_types:
+                return None
+            charset = record.http_charset
+            meta.update(http_status=status, content_type=ctype, http_headers=_headers(record))
+        else:
+            ctype = (record.headers.get("Content-Type") or "text/plain").split(";")[0].strip()
+            charset = "utf-8"
+            meta.update(content_type=ctype,
+                        refers_to=_strip_brackets(record.headers.get("WARC-Refers-To")))
+        warc_id = _strip_brackets(record.record_id)
+        meta["warc_record_id"] = warc_id
+        if record.content_length > o.max_body_bytes:
+            on_bad(bad(self.config, shard.location, f"offset {offset}",
+                       f"record {warc_id} has a body of {record.content_length} bytes, over "
+                       f"max_body_bytes ({o.max_body_bytes}); raise the option to read it"))
+            return 0
+        if o.verify_digests and not record.verify_block_digest(consume=False):
+            on_bad(bad(self.config, shard.location, f"offset {offset}",
+                       f"record {warc_id}: WARC-Block-Digest does not match its content"))
+            return 0
+        try:
+            body = record.reader.read()
+        except (OSError, ValueError) as exc:
+            raise _Broken(offset, f"cannot read the body of {warc_id}: {exc}") from None
+        try:
+            if not is_response or ctype == "text/plain":
+                text, encoding = _plain_text(body, charset)
+            else:
+                text, encoding = html_to_text(body, charset, o.extract)
+        except (ValueError, LookupError, RuntimeError) as exc:
+            on_bad(bad(self.config, shard.location, f"offset {offset}",
+                       f"record {warc_id}: cannot turn the body into text: {exc}", body))
+            return 0
+        meta["charset"] = encoding
+        if is_response:
+            meta["extractor"] = o.extract
+        uri = _strip_brackets(record.headers.get("WARC-Target-URI"))
+        date = record.record_date if record.headers.get("WARC-Date") else None
+        builder.add(text, position=offset, record_id=warc_id, uri=uri, retrieved_at=date,
+                    metadata=meta)
+        return len(text)
+
+
+def _size(fh: IO[bytes]) -> int:
+    try:
+        return os.fstat(fh.fileno()).st_size
+    except (OSError, AttributeError, ValueError):
+        pos = fh.tell()
+        end = fh.seek(0, os.SEEK_END)
+        fh.seek(pos)
+        return end
+
+
+def _peek(fh: IO[bytes], offset: int, n: int = 512) -> bytes:
+    fh.seek(offset)
+    return fh.read(n)
+
+
+def _next_start(fh: IO[bytes], offset: int, gz: bool, size: int) -> int | None:
+    """Offset of the next plausible record start at or after ``offset``."""
+    pos = offset
+    while pos < size:
+        fh.seek(pos)
+        chunk = fh.read(_SCAN + 64)
+        if not chunk:
+            return None
+        if gz:
+            i = chunk.find(_GZIP_MAGIC)
+            while i != -1:
+                if _gzip_member_ok(fh, pos + i):
+                    return pos + i
+                i = chunk.find(_GZIP_MAGIC, i + 1)
+        else:
+            m = _WARC_LINE.search(chunk, 1 if pos == offset and pos > 0 else 0)
+            if m:
+                return pos + m.start() + (1 if m.group().startswith(b"\n") else 0)
+        pos += _SCAN
+    return None
+
+
+def _gzip_member_ok(fh: IO[bytes], offset: int) -> bool:
+    """Whether a gzip member starts at ``offset`` and its first bytes are a WARC header."""
+    fh.seek(offset)
+    head = fh.read(4096)
+    try:
+        out = zlib.decompressobj(wbits=31).decompress(head, 16)
+    except zlib.error:
+        return False
+    return out.startswith(b"WARC/")
+
+
+def _tail_problem(fh: IO[bytes], last: int, gz: bool, size: int) -> tuple[int, str] | None:
+    """After a clean end of iteration: is the file complete from the last record on?"""
+    fh.seek(last)
+    if gz:
+        dec = zlib.decompressobj(wbits=31)
+        member = last
+        consumed = last
+        while True:
+            chunk = fh.read(_SCAN)
+            if not chunk:
+                break
+            data = chunk
+            while data:
+                try:
+                    dec.decompress(data)
+                except zlib.error as exc:
+                    return member, f"corrupt gzip data in the member at this offset: {exc}"
+                if dec.eof:
+                    consumed += len(data) - len(dec.unused_data)
+                    data = dec.unused_data
+                    member = consumed
+                    dec = zlib.decompressobj(wbits=31)
+                    if not data.strip(b"\0"):
+                        data = b""
+                        consumed = fh.tell()
+                else:
+                    consumed += len(data)
+                    data = b""
+        if consumed > member and not dec.eof:
+            return member, (f"the file is truncated: the gzip member at this offset ends "
+                            f"early (file size {size}); the records before it were kept")
+        return None
+    head = fh.read(64 << 10)
+    sep = head.find(b"\r\n\r\n")
+    m = re.search(rb"\nContent-Length:\s*(\d+)", head[: sep if sep >= 0 else len(head)], re.I)
+    if sep < 0 or not m:
+        if head.strip():
+            return last, "the file ends inside a WARC header (truncated)"
+        return None
+    end = last + sep + 4 + int(m.group(1))
+    if end > size:
+        return last, (f"the file is truncated: the record at this offset needs {end - size} "
+                      f"more bytes; the records before it were kept")
+    return None
