@@ -91,7 +91,10 @@ def _url_files(url: str, recipe_dir: Path) -> list[tuple[str, str]]:
 def source_files(config: SourceConfig, recipe_dir: Path) -> list[tuple[str, str]]:
     """The (uri, location) pairs of one source's files, sorted; SourceError if there are none."""
     pattern = config.path
-    files = _url_files(pattern, recipe_dir) if is_url(pattern) else _local_files(pattern, recipe_dir)
+    if is_url(pattern):
+        files = _url_files(pattern, recipe_dir)
+    else:
+        files = _local_files(pattern, recipe_dir)
     if config.format == "hf":
         from datasteward.sources.hf import arrow_files
 

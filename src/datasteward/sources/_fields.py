@@ -20,8 +20,10 @@ from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources.base import RecordBuilder
 
-_UTC = dt.timezone.utc
-_YMD = re.compile(r"^\s*(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
+_UTC = dt.UTC
+_YMD = re.compile(
+    r"^\s*(\d{4})[/.-](\d{1,2})[/.-](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$"
+)
 _DMY = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
 _COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})(\d{2})?(\d{2})?(\d{2})?\s*$")
 
@@ -63,7 +65,8 @@ def parse_date(value: Any) -> dt.datetime | None:
         m = _YMD.match(value) or _COMPACT.match(value)
         if m:
             parts = [int(p) if p else 0 for p in m.groups()]
-            return dt.datetime(*parts[:3], parts[3], parts[4], parts[5], tzinfo=_UTC)
+            y, mo, d, h, mi, sec = parts
+            return dt.datetime(y, mo, d, h, mi, sec, tzinfo=_UTC)
         m = _DMY.match(value)
         if m:
             d, mo, y = (int(p) for p in m.groups())
@@ -258,7 +261,7 @@ class Columns:
                 name = str(self.fmap.date_field)
                 for i, bad in enumerate(failed):
                     if bad:  # keep the value that could not be read, in metadata
-                        m = meta[i] if meta[i] is not None else {}
+                        m: dict[str, Any] = meta[i] or {}
                         m[name] = self.dates[i]
                         meta[i] = m
         dumps = self.dumps

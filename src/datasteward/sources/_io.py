@@ -165,7 +165,9 @@ class ByteStream:
                         try:
                             out = dec.decompress(b"", MAX_CHUNK_OUT)
                         except (OSError, EOFError, ValueError) as exc:
-                            raise StreamBroken(member_start, f"corrupt {kind} data: {exc}") from None
+                            raise StreamBroken(
+                                member_start, f"corrupt {kind} data: {exc}"
+                            ) from None
                         if out:
                             yield out
                     if dec.eof:

@@ -9,8 +9,8 @@ raised as :class:`~datasteward.errors.RecordError`.
 from __future__ import annotations
 
 import datetime as dt
-from abc import ABC, abstractmethod
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +173,9 @@ class RecordBuilder:
         else:
             ev = license_evidence or [None] * n
             lic = [x if x else cfg.license for x in licenses]
-            evidence = [e if x else (e or default_evidence) for x, e in zip(licenses, ev, strict=True)]
+            evidence = [
+                e if x else (e or default_evidence) for x, e in zip(licenses, ev, strict=True)
+            ]
         if isinstance(retrieved_at, pa.Array):
             dates = retrieved_at.cast(pa.timestamp("us", tz="UTC"))
         else:

@@ -82,7 +82,7 @@ def html_to_text(body: bytes, charset: str | None, extract: str) -> tuple[str, s
     """Text of an HTML body and the encoding used to decode it."""
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    encoding = charset or detect_encoding(body)
+    encoding: str = charset or detect_encoding(body) or "utf-8"
     if extract == "resiliparse":
         from resiliparse.extract.html2text import extract_plain_text
         from resiliparse.parse.html import HTMLTree
@@ -107,7 +107,7 @@ def _plain_text(body: bytes, charset: str | None) -> tuple[str, str]:
     except (UnicodeDecodeError, LookupError):
         from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-        encoding = detect_encoding(body)
+        encoding: str = detect_encoding(body) or "utf-8"
         return bytes_to_str(body, encoding), encoding
 
 
@@ -159,14 +159,16 @@ class WarcReader(Reader):
                 except _Broken as exc:
                     failure = exc
                 except (OSError, ValueError) as exc:
-                    at = _next_start(fh, (last + 1) if last is not None else start, gz, size)
+                    after = (last + 1) if last is not None else start
+                    at = _next_start(fh, after, gz=gz, size=size)
                     failure = _Broken(at if at is not None else (last or start), str(exc))
                 if failure is None:
-                    problem = _tail_problem(fh, last if last is not None else start, gz, size)
+                    tail = last if last is not None else start
+                    problem = _tail_problem(fh, tail, gz=gz, size=size)
                     if problem:
                         on_bad(bad(config, file, f"offset {problem[0]}", problem[1]))
                     break
-                resume = _next_start(fh, failure.offset + 1, gz, size)
+                resume = _next_start(fh, failure.offset + 1, gz=gz, size=size)
                 skip_note = (f"reading resumes at offset {resume}" if resume is not None
                              else "no readable record follows")
                 on_bad(bad(config, file, f"offset {failure.offset}",
@@ -260,7 +262,7 @@ def _peek(fh: IO[bytes], offset: int, n: int = 512) -> bytes:
     return fh.read(n)
 
 
-def _next_start(fh: IO[bytes], offset: int, gz: bool, size: int) -> int | None:
+def _next_start(fh: IO[bytes], offset: int, *, gz: bool, size: int) -> int | None:
     """Offset of the next plausible record start at or after ``offset``."""
     pos = offset
     while pos < size:
@@ -293,7 +295,7 @@ def _gzip_member_ok(fh: IO[bytes], offset: int) -> bool:
     return out.startswith(b"WARC/")
 
 
-def _tail_problem(fh: IO[bytes], last: int, gz: bool, size: int) -> tuple[int, str] | None:
+def _tail_problem(fh: IO[bytes], last: int, *, gz: bool, size: int) -> tuple[int, str] | None:
     """After a clean end of iteration: is the file complete from the last record on?"""
     fh.seek(last)
     if gz:
