@@ -23,6 +23,7 @@ from datasteward.errors import DatastewardError
 
 #: Modules that add subcommands; each exposes ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
+    "datasteward.cli.rights_cmds",
     "datasteward.cli.project_cmds",
 ]
 

@@ -20,6 +20,15 @@ BUILTIN_STEPS: dict[str, str] = {
     "url.blocklist": "datasteward.steps.url_blocklist:UrlBlocklist",
     "pii": "datasteward.steps.pii:Pii",
     "contamination": "datasteward.steps.contamination:Contamination",
+    "c4": "datasteward.steps.text.c4:C4Filter",
+    "c4.badwords": "datasteward.steps.text.badwords:BadWordsFilter",
+    "gopher.quality": "datasteward.steps.text.gopher:GopherQualityFilter",
+    "gopher.repetition": "datasteward.steps.text.gopher:GopherRepetitionFilter",
+    "fineweb.quality": "datasteward.steps.text.fineweb:FineWebQualityFilter",
+    "rights.license_normalize": "datasteward.rights.steps.license_normalize:LicenseNormalize",
+    "rights.license_detect": "datasteward.rights.steps.license_detect:LicenseDetect",
+    "rights.optout": "datasteward.rights.steps.optout:OptOutFilter",
+    "rights.policy": "datasteward.rights.steps.policy:PolicyFilter",
 }
 
 

@@ -1,0 +1,1 @@
+"""Rights: licences, consent, opt-out signals, suppression, policy checks and attribution."""

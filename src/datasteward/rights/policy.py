@@ -1,0 +1,267 @@
+"""The recipe's ``[policy]``: the intended use of the dataset, checked against every record.
+
+::
+
+    [policy]
+    commercial = true               # the dataset will be used commercially
+    share_alike_ok = false          # share-alike (copyleft) terms cannot be met downstream
+    no_derivatives_ok = true        # records under ND licences may be kept
+    attribution_ok = true           # credits can be shipped (NOTICE); false rejects BY licences
+    require_known_license = true    # a record with licence `unknown` is a violation
+    allowed_consent = ["explicit", "licence-only", "opt-out-honoured"]   # omitted: any
+    deny_licenses = ["CC-BY-NC-ND-4.0"]                                  # SPDX ids never allowed
+    accept = [                      # violations accepted by a recorded decision
+      { source = "flickr", license = "CC-BY-NC-2.0", rule = "non_commercial",
+        decision = "Legal cleared research-only release, 2026-01-12" },
+    ]
+
+Rules (a record may break several): ``unknown_license``, ``non_commercial`` (intended use is
+commercial, the licence says non-commercial or academic-only), ``unspecified_use`` (intended
+use is commercial, the licence states no use), ``share_alike``, ``no_derivatives``,
+``attribution``, ``consent``, ``denied_license``.
+
+Terms come from the record's licence and, for a source with ``derived_from``, from its
+upstreams too (most-restrictive rule, :mod:`datasteward.rights.lineage`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datasteward.errors import RecipeError
+from datasteward.recipe.model import Recipe
+from datasteward.rights.consent import CONSENT_VALUES
+from datasteward.rights.lineage import lineage_graph, resolve
+from datasteward.rights.terms import LicenseTerms, classify, combine
+
+RULES = (
+    "unknown_license",
+    "denied_license",
+    "non_commercial",
+    "unspecified_use",
+    "share_alike",
+    "no_derivatives",
+    "attribution",
+    "consent",
+)
+_KEYS = {
+    "commercial": bool,
+    "share_alike_ok": bool,
+    "no_derivatives_ok": bool,
+    "attribution_ok": bool,
+    "require_known_license": bool,
+    "allowed_consent": list,
+    "deny_licenses": list,
+    "accept": list,
+    "upstream": dict,
+}
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    source: str
+    license: str
+    rule: str | None
+    decision: str
+
+    def covers(self, source: str, license: str, rule: str) -> bool:
+        return (
+            self.source in ("*", source)
+            and self.license in ("*", license)
+            and self.rule in (None, "*", rule)
+        )
+
+
+@dataclass(frozen=True)
+class Policy:
+    commercial: bool = False
+    share_alike_ok: bool = True
+    no_derivatives_ok: bool = True
+    attribution_ok: bool = True
+    require_known_license: bool = True
+    allowed_consent: tuple[str, ...] | None = None
+    deny_licenses: tuple[str, ...] = ()
+    accept: tuple[Acceptance, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, where: str = "[policy]") -> Policy:
+        for key, value in raw.items():
+            if key not in _KEYS:
+                raise RecipeError(
+                    f"{where}: unknown key `{key}`",
+                    hint="policy keys are: " + ", ".join(_KEYS),
+                )
+            if not isinstance(value, _KEYS[key]):
+                raise RecipeError(
+                    f"{where}: `{key}` must be a {_KEYS[key].__name__}, got {value!r}"
+                )
+        consent = raw.get("allowed_consent")
+        if consent is not None:
+            bad = [c for c in consent if c not in CONSENT_VALUES]
+            if bad:
+                raise RecipeError(
+                    f"{where}: allowed_consent has unknown value(s) {bad}",
+                    hint="consent values are: " + ", ".join(CONSENT_VALUES),
+                )
+        accept = []
+        for i, item in enumerate(raw.get("accept", [])):
+            if not isinstance(item, Mapping) or not {"source", "license", "decision"} <= set(item):
+                raise RecipeError(
+                    f"{where}: accept[{i}] needs source, license and decision",
+                    hint='e.g. { source = "web", license = "unknown", decision = "why" }',
+                )
+            rule = item.get("rule")
+            if rule is not None and rule not in (*RULES, "*"):
+                raise RecipeError(
+                    f"{where}: accept[{i}] has unknown rule {rule!r}",
+                    hint="rules are: " + ", ".join(RULES),
+                )
+            accept.append(
+                Acceptance(str(item["source"]), str(item["license"]), rule, str(item["decision"]))
+            )
+        return cls(
+            commercial=bool(raw.get("commercial", False)),
+            share_alike_ok=bool(raw.get("share_alike_ok", True)),
+            no_derivatives_ok=bool(raw.get("no_derivatives_ok", True)),
+            attribution_ok=bool(raw.get("attribution_ok", True)),
+            require_known_license=bool(raw.get("require_known_license", True)),
+            allowed_consent=tuple(consent) if consent is not None else None,
+            deny_licenses=tuple(str(x) for x in raw.get("deny_licenses", [])),
+            accept=tuple(accept),
+        )
+
+    # ---- the rules ------------------------------------------------------------------------
+    def broken_rules(self, terms: LicenseTerms, consent: str | None) -> list[tuple[str, str]]:
+        """(rule, why) for every rule the terms (and consent) break."""
+        out: list[tuple[str, str]] = []
+        if not terms.known:
+            if self.require_known_license:
+                out.append(("unknown_license", "the licence is unknown"))
+        ids = set(terms.license.replace("(", " ").replace(")", " ").split()) - {"AND", "OR", "WITH"}
+        denied = sorted(ids & set(self.deny_licenses))
+        if denied:
+            out.append(("denied_license", f"{', '.join(denied)} is in deny_licenses"))
+        if self.commercial and terms.use in ("non-commercial", "academic-only"):
+            out.append(("non_commercial", f"{terms.use} licence, commercial use intended"))
+        elif self.commercial and terms.known and terms.use == "unspecified":
+            out.append(("unspecified_use", "the licence states no permitted use"))
+        if not self.share_alike_ok and terms.share_alike:
+            out.append(("share_alike", "share-alike terms, share_alike_ok = false"))
+        if not self.no_derivatives_ok and terms.no_derivatives:
+            out.append(("no_derivatives", "no-derivatives terms, no_derivatives_ok = false"))
+        if not self.attribution_ok and terms.attribution:
+            out.append(("attribution", "attribution required, attribution_ok = false"))
+        if self.allowed_consent is not None and (consent or "unknown") not in self.allowed_consent:
+            out.append(("consent", f"consent {consent or 'unknown'!r} not in allowed_consent"))
+        return out
+
+    def acceptance(self, source: str, license: str, rule: str) -> Acceptance | None:
+        for a in self.accept:
+            if a.covers(source, license, rule):
+                return a
+        return None
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Records of one source and licence that break one rule of the policy."""
+
+    source: str
+    license: str
+    rule: str
+    records: int
+    why: str
+    #: The accepted-violation decision covering it, if any (then it does not fail a check).
+    accepted: str | None = None
+    example_ids: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "license": self.license,
+            "rule": self.rule,
+            "records": self.records,
+            "why": self.why,
+            "accepted": self.accepted,
+            "example_ids": list(self.example_ids),
+        }
+
+
+class TermsResolver:
+    """Terms of (source, record licence), with the source's lineage folded in; memoised."""
+
+    def __init__(self, recipe: Recipe | None) -> None:
+        self._upstream: dict[str, LicenseTerms | None] = {}
+        self._memo: dict[tuple[str, str], LicenseTerms] = {}
+        self._nodes = lineage_graph(recipe) if recipe is not None else {}
+
+    def upstream_terms(self, source: str) -> LicenseTerms | None:
+        if source not in self._upstream:
+            node = self._nodes.get(source)
+            if node is None or not node.derived_from:
+                self._upstream[source] = None
+            else:
+                parents = [resolve(self._nodes, p).terms for p in node.derived_from]
+                self._upstream[source] = combine(parents)
+        return self._upstream[source]
+
+    def terms(self, source: str, license: str | None) -> LicenseTerms:
+        key = (source, license or "unknown")
+        if key not in self._memo:
+            own = classify(license)
+            up = self.upstream_terms(source)
+            self._memo[key] = own if up is None else combine([own, up])
+        return self._memo[key]
+
+
+def policy_of(recipe: Recipe) -> Policy:
+    return Policy.from_mapping(recipe.policy, where=f"{recipe.path} [policy]")
+
+
+def check(run_dir: str | Path, recipe: Recipe, *, examples: int = 3) -> list[Violation]:
+    """Every (source, licence, rule) group of kept records that violates the recipe's policy.
+
+    Accepted violations are returned too, with ``accepted`` set; a check fails on the others.
+    """
+    from datasteward.rights.runs import kept_glob, query
+
+    policy = policy_of(recipe)
+    resolver = TermsResolver(recipe)
+    rows = query(
+        f"""
+        SELECT source, coalesce(license, 'unknown') AS license,
+               coalesce(consent, 'unknown') AS consent, count(*) AS n,
+               list(id ORDER BY id)[1:{int(examples)}] AS ids
+        FROM read_parquet('{kept_glob(run_dir)}', union_by_name = true)
+        GROUP BY ALL
+        """
+    )
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for source, license, consent, n, ids in rows:
+        terms = resolver.terms(str(source), str(license))
+        for rule, why in policy.broken_rules(terms, str(consent)):
+            if rule != "consent" and terms.license != license:
+                why = f"{why} (with lineage: {terms.license}, {terms.use})"
+            g = groups.setdefault(
+                (str(source), str(license), rule), {"n": 0, "why": why, "ids": []}
+            )
+            g["n"] += int(n)
+            g["ids"].extend(str(i) for i in ids)
+    out = []
+    for (source, license, rule), g in sorted(groups.items()):
+        acc = policy.acceptance(source, license, rule)
+        out.append(
+            Violation(
+                source,
+                license,
+                rule,
+                g["n"],
+                g["why"],
+                acc.decision if acc else None,
+                tuple(sorted(g["ids"])[:examples]),
+            )
+        )
+    return out
