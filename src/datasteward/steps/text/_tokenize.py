@@ -1,0 +1,334 @@
+"""One fast word tokeniser shared by the text rules, and a vocabulary of per-token features.
+
+The published rules count words with a word tokeniser; datatrove uses spaCy's blank English
+tokeniser, and running spaCy once per rule is what makes those filters slow. Here the same
+algorithm (spaCy's ``Tokenizer.explain``: split on white space, then peel prefixes and
+suffixes, special cases, URLs, infixes) runs over spaCy's English rules, copied as data into
+:mod:`._spacy_en`, with two caches that make it fast:
+
+* each white-space-delimited chunk is split once per process (chunks repeat a great deal:
+  "the", "it's", "(see"), and its token ids are kept;
+* a document's ids are kept for the last few thousand texts, so consecutive rules over the
+  same text (gopher.repetition then gopher.quality) share one tokenisation.
+
+Where the result differs from spaCy's (spaCy's "special matcher" pass for exceptions that
+sit inside a longer chunk, e.g. an emoticon glued to a bracket), docs/steps/quality-filters.md
+gives the measured effect.
+
+Tokens map to integer ids in a process-wide :class:`Vocabulary` whose per-token features
+(length, all-punctuation, has a letter, sentence punctuation) are computed once per distinct
+token, so the rules work on numpy arrays rather than Python strings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
+
+import numpy as np
+
+from datasteward.steps.text import _spacy_en
+
+# The punctuation set of datatrove.utils.text (PUNCTUATION + TERMINAL_PUNCTUATION), which the
+# Gopher rules use to tell "symbol" words from words. Copied so that the library does not
+# depend on datatrove at run time; tests/fidelity checks that it is still identical.
+_PUNCTUATION = (
+    "!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»"
+    + "".join(chr(x) for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b))
+)
+
+# spaCy's Sentencizer.default_punct_chars (spaCy 3.x): a token equal to one of these ends a
+# sentence when a non-punctuation token follows.
+SENTENCE_PUNCT = frozenset(
+    "!.?։؟۔܀܁܂߹।॥၊။።፧፨᙮᜵᜶᠃᠉᥄᥅᪨᪩᪪᪫᭚᭛᭞᭟᰻᰼᱾᱿‼‽⁇⁈⁉⸮⸼꓿꘎꘏꛳꛷꡶꡷꣎꣏꤯꧈꧉꩝꩞꩟꫰꫱꯫﹒﹖﹗！．？𐩖𐩗"
+    "𑁇𑁈𑂾𑂿𑃀𑃁𑅁𑅂𑅃𑇅𑇆𑇍𑇞𑇟𑈸𑈹𑈻𑈼𑊩𑑋𑑌𑗂𑗃𑗉𑗊𑗋𑗌𑗍𑗎𑗏𑗐𑗑𑗒𑗓𑗔𑗕𑗖𑗗𑙁𑙂𑜼𑜽𑜾𑩂𑩃𑪛𑪜𑱁𑱂𖩮𖩯𖫵𖬷𖬸𖭄𛲟𝪈｡。"
+)
+
+# The terminal punctuation of datatrove.utils.text.TERMINAL_PUNCTUATION (FineWeb's line-end
+# characters): spaCy's sentence punctuation plus a few more.
+TERMINAL_PUNCTUATION = SENTENCE_PUNCT | frozenset(
+    "\u061d\u061e\u0837\u0839\u083d\u083e\u17d4\u17d5\u17d6\u17d9\u17da\u1b7d\u1b7e\u2e53\u2e54"
+    "\U00010f55\U00010f56\U00010f57\U00010f58\U00010f59\U00010f86\U00010f87\U00010f88"
+    "\U00010f89\U00011944\U00011946\U00011ef7\U00011ef8\U00011f43\U00011f44\U00016e98"
+)
+
+
+def _is_symbol(token: str) -> bool:
+    return all(ch in _PUNCTUATION_SET for ch in token)
+
+
+_PUNCTUATION_SET = frozenset(_PUNCTUATION) | TERMINAL_PUNCTUATION
+
+
+def is_unicode_punct(token: str) -> bool:
+    """spaCy's ``is_punct``: every character is in a Unicode punctuation category."""
+    return all(unicodedata.category(ch).startswith("P") for ch in token)
+
+
+class Vocabulary(dict[str, int]):
+    """Token -> id, with per-id features computed once per distinct token.
+
+    ``length``: characters; ``symbol``: every character is punctuation (Gopher's symbol
+    words); ``alpha``: has a letter; ``sent_punct``: ends a sentence (spaCy sentencizer);
+    ``punct``: Unicode punctuation only. The vocabulary is cleared when it passes
+    ``max_size`` distinct tokens (ids are only ever compared within one document).
+    """
+
+    def __init__(self, max_size: int = 2_000_000) -> None:
+        super().__init__()
+        self.max_size = max_size
+        #: Bumped whenever the vocabulary is cleared: ids from an older generation are void.
+        self.generation = 0
+        self._new: list[str] = []
+        self.length = np.zeros(0, dtype=np.int64)
+        self.symbol = np.zeros(0, dtype=bool)
+        self.alpha = np.zeros(0, dtype=bool)
+        self.sent_punct = np.zeros(0, dtype=bool)
+        self.punct = np.zeros(0, dtype=bool)
+
+    def __missing__(self, token: str) -> int:
+        i = len(self)
+        self[token] = i
+        self._new.append(token)
+        return i
+
+    def reset(self) -> None:
+        """Forget every token (ids of the old generation become void)."""
+        self.clear()
+        self.generation += 1
+        self._new.clear()
+        for name in ("length", "symbol", "alpha", "sent_punct", "punct"):
+            setattr(self, name, getattr(self, name)[:0])
+
+    def flush(self) -> None:
+        """Compute the features of the tokens added since the last flush."""
+        if self._new:
+            self._add_features(self._new)
+            self._new = []
+
+    def ids(self, tokens: Iterable[str]) -> np.ndarray:
+        """The ids of some tokens (int64), adding new ones with their features."""
+        out = np.fromiter(map(self.__getitem__, tokens), dtype=np.int64)
+        self.flush()
+        return out
+
+    def _add_features(self, new: list[str]) -> None:
+        self.length = np.concatenate(
+            [self.length, np.fromiter(map(len, new), dtype=np.int64, count=len(new))]
+        )
+        self.symbol = np.concatenate(
+            [self.symbol, np.fromiter(map(_is_symbol, new), dtype=bool, count=len(new))]
+        )
+        self.alpha = np.concatenate(
+            [self.alpha, np.fromiter((any(c.isalpha() for c in t) for t in new), bool, len(new))]
+        )
+        self.sent_punct = np.concatenate(
+            [self.sent_punct, np.fromiter((t in SENTENCE_PUNCT for t in new), bool, len(new))]
+        )
+        self.punct = np.concatenate(
+            [self.punct, np.fromiter(map(is_unicode_punct, new), dtype=bool, count=len(new))]
+        )
+
+
+VOCAB = Vocabulary()
+
+
+# ---- spaCy's English tokeniser, per chunk ------------------------------------------------
+_PREFIX: Callable[[str], re.Match[str] | None] = re.compile(_spacy_en.PREFIX).search
+_SUFFIX: Callable[[str], re.Match[str] | None] = re.compile(_spacy_en.SUFFIX).search
+_INFIX = re.compile(_spacy_en.INFIX).finditer
+_URL = re.compile(_spacy_en.URL).match
+_SPECIAL = _spacy_en.SPECIAL_CASES
+
+
+def split_chunk(chunk: str) -> tuple[str, ...]:
+    """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``)."""
+    tokens: list[str] = []
+    suffixes: list[str] = []
+    sub = chunk
+    while sub:
+        special = _SPECIAL.get(sub)
+        if special is not None:
+            tokens.extend(special)
+            break
+        while _PREFIX(sub) or _SUFFIX(sub):
+            if sub in _SPECIAL:
+                break
+            m = _PREFIX(sub)
+            if m:
+                split = m.end()
+                if split == 0:
+                    break
+                tokens.append(sub[:split])
+                sub = sub[split:]
+                if sub in _SPECIAL:
+                    continue
+            m = _SUFFIX(sub)
+            if m:
+                split = m.start()
+                if split == len(sub):
+                    break
+                suffixes.append(sub[split:])
+                sub = sub[:split]
+        if not sub:
+            break
+        special = _SPECIAL.get(sub)
+        if special is not None:
+            tokens.extend(special)
+        elif _URL(sub):
+            tokens.append(sub)
+        else:
+            offset = 0
+            for m in _INFIX(sub):
+                start, end = m.span()
+                if offset == 0 and start == 0:
+                    continue
+                if start > offset:
+                    tokens.append(sub[offset:start])
+                if end > start:
+                    tokens.append(sub[start:end])
+                offset = end
+            if sub[offset:]:
+                tokens.append(sub[offset:])
+        break
+    tokens.extend(reversed(suffixes))
+    return tuple(t for t in tokens if t.strip())
+
+
+@lru_cache(maxsize=1 << 16)
+def _split_cached(chunk: str) -> tuple[str, ...]:
+    return split_chunk(chunk)
+
+
+def words(text: str) -> list[str]:
+    """The word tokens of ``text``, as datatrove's ``split_into_words`` (spaCy) gives them."""
+    return [t for chunk in text.split() for t in _split_cached(chunk)]
+
+
+class _ChunkIds(dict[str, tuple[int, ...]]):
+    """chunk -> the ids of its tokens, for the current vocabulary generation."""
+
+    def __missing__(self, chunk: str) -> tuple[int, ...]:
+        ids = tuple(VOCAB[t] for t in _split_cached(chunk))
+        self[chunk] = ids
+        return ids
+
+
+_CHUNK_IDS = _ChunkIds()
+_MAX_CHUNKS = 1_000_000
+
+
+def _maybe_reset() -> None:
+    """Bound memory: start a new vocabulary generation when the caches are full (only ever
+    between documents, so that the ids of one document are always consistent)."""
+    if len(VOCAB) > VOCAB.max_size or len(_CHUNK_IDS) > _MAX_CHUNKS:
+        VOCAB.reset()
+        _CHUNK_IDS.clear()
+
+
+def _chunk_ids(text: str) -> list[tuple[int, ...]]:
+    return list(map(_CHUNK_IDS.__getitem__, text.split()))
+
+
+def count_words(text: str) -> int:
+    """How many word tokens ``text`` has."""
+    _maybe_reset()
+    return sum(map(len, _chunk_ids(text)))
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A document as token ids (valid for the vocabulary generation it was made in)."""
+
+    ids: np.ndarray
+    generation: int
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class _Cache:
+    """The last ``size`` texts' encodings (texts are compared by value)."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._data: OrderedDict[str, Encoded] = OrderedDict()
+
+    def get(self, text: str) -> Encoded:
+        hit = self._data.get(text)
+        if hit is not None and hit.generation == VOCAB.generation:
+            return hit
+        _maybe_reset()
+        parts = _chunk_ids(text)
+        ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
+        VOCAB.flush()
+        enc = Encoded(ids, VOCAB.generation)
+        self._data[text] = enc
+        if len(self._data) > self.size:
+            self._data.popitem(last=False)
+        return enc
+
+
+_CACHE = _Cache()
+
+
+def encode(text: str) -> Encoded:
+    """The token ids of ``text``, shared by every rule that looks at the same text.
+
+    Ids are valid until the next call (which may reset a full vocabulary); use them at once.
+    """
+    return _CACHE.get(text)
+
+
+def encode_lines(lines: Iterable[str]) -> np.ndarray:
+    """The ids of several lines with a :data:`LINE_BREAK` id after each (for sentences)."""
+    _maybe_reset()
+    parts: list[tuple[int, ...]] = []
+    brk = (VOCAB[LINE_BREAK],)
+    for line in lines:
+        parts.extend(_chunk_ids(line))
+        parts.append(brk)
+    ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
+    VOCAB.flush()
+    return ids
+
+
+def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
+    """The current ids of some words (e.g. stop words); call after :func:`encode`."""
+    ids = np.array(sorted({VOCAB[w] for w in words_}), dtype=np.int64)
+    VOCAB.flush()
+    return ids
+
+
+#: Put between lines when several lines are encoded as one sequence (never a word token).
+LINE_BREAK = "\n"
+
+
+def count_sentences(ids: np.ndarray) -> int:
+    """Sentences as spaCy's sentencizer counts them, summed over lines.
+
+    ``ids`` encodes one or more lines separated by :data:`LINE_BREAK`. Within a line, a new
+    sentence starts at a token that is neither punctuation nor sentence punctuation, once a
+    sentence-punctuation token has been seen since the last start; every non-empty line is at
+    least one sentence. Vectorised: a start after sentence punctuation at ``p`` is the first
+    start after ``p``; counting the distinct such starts counts the boundaries.
+    """
+    if len(ids) == 0:
+        return 0
+    brk = ids == VOCAB[LINE_BREAK] if LINE_BREAK in VOCAB else np.zeros(len(ids), dtype=bool)
+    # lines with at least one token: a token follows the start or a line break
+    tok = ~brk
+    nonempty_lines = int(np.count_nonzero(tok[1:] & brk[:-1])) + int(tok[0])
+    sp = VOCAB.sent_punct[ids]
+    if not sp.any():
+        return nonempty_lines
+    starts = np.flatnonzero(~(VOCAB.punct[ids] | sp))  # line breaks are starts too
+    nxt = np.searchsorted(starts, np.flatnonzero(sp), side="right")
+    nxt = np.unique(nxt[nxt < len(starts)])
+    boundaries = int(np.count_nonzero(~brk[starts[nxt]]))  # a line's own start is counted above
+    return nonempty_lines + boundaries
