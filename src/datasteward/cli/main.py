@@ -25,6 +25,7 @@ from datasteward.errors import DatastewardError
 COMMAND_MODULES: list[str] = [
     "datasteward.cli.rights_cmds",
     "datasteward.cli.project_cmds",
+    "datasteward.cli.ledger_cmds",
 ]
 
 app = typer.Typer(

@@ -9,6 +9,9 @@ What is detected, and named by the first event concerned:
 * a row of a chained table that differs from what the last event writing it recorded, a row
   that was deleted, and a row no event wrote (these last name the table and key).
 
+Chain problems are reported before row problems (rows are only as trustworthy as the chain
+they are compared with); within each kind, the lowest sequence number comes first.
+
 What cannot be detected: someone with write access who rewrites the whole chain and the head
 consistently. Anchor ``Ledger.head()`` somewhere else (a release manifest, a signed tag) and
 pass it as ``anchor`` to catch that.
@@ -125,8 +128,12 @@ def verify_ledger(conn: Connection, *, anchor: str | None = None) -> VerifyResul
             )
         )
 
-    rows_checked = _compare_tables(conn, state, problems)
-    problems.sort(key=lambda p: p.seq)
+    # Rows are checked against the replayed chain; when the chain itself is broken, row
+    # differences are mostly its consequences, so a chain problem is reported first.
+    chain_problems = sorted(problems, key=lambda p: p.seq)
+    row_problems: list[_Problem] = []
+    rows_checked = _compare_tables(conn, state, row_problems)
+    problems = chain_problems + sorted(row_problems, key=lambda p: p.seq)
     if not problems:
         return VerifyResult(
             ok=True,
