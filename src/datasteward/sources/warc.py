@@ -159,8 +159,10 @@ class WarcReader(Reader):
                 except _Broken as exc:
                     failure = exc
                 except (OSError, ValueError) as exc:
-                    after = (last + 1) if last is not None else start
-                    at = _next_start(fh, after, gz=gz, size=size)
+                    # the broken record starts where the last good one ended
+                    at = start if last is None else _end_of(fh, last, gz=gz)
+                    if at is None and last is not None:
+                        at = _next_start(fh, last + 1, gz=gz, size=size)
                     failure = _Broken(at if at is not None else (last or start), str(exc))
                 if failure is None:
                     tail = last if last is not None else start
@@ -277,11 +279,36 @@ def _next_start(fh: IO[bytes], offset: int, *, gz: bool, size: int) -> int | Non
                     return pos + i
                 i = chunk.find(_GZIP_MAGIC, i + 1)
         else:
-            m = _WARC_LINE.search(chunk, 1 if pos == offset and pos > 0 else 0)
+            m = _WARC_LINE.search(chunk)
             if m:
                 return pos + m.start() + (1 if m.group().startswith(b"\n") else 0)
         pos += _SCAN
     return None
+
+
+def _end_of(fh: IO[bytes], pos: int, *, gz: bool) -> int | None:
+    """Where the record (or gzip member) that starts at ``pos`` ends; None if unknown."""
+    fh.seek(pos)
+    if gz:
+        dec = zlib.decompressobj(wbits=31)
+        consumed = pos
+        while True:
+            chunk = fh.read(_SCAN)
+            if not chunk:
+                return None
+            try:
+                dec.decompress(chunk)
+            except zlib.error:
+                return None
+            if dec.eof:
+                return consumed + len(chunk) - len(dec.unused_data)
+            consumed += len(chunk)
+    head = fh.read(64 << 10)
+    sep = head.find(b"\r\n\r\n")
+    m = re.search(rb"\nContent-Length:\s*(\d+)", head[: max(sep, 0)], re.I)
+    if sep < 0 or not m:
+        return None
+    return pos + sep + 4 + int(m.group(1)) + 4  # header, blank line, block, \r\n\r\n
 
 
 def _gzip_member_ok(fh: IO[bytes], offset: int) -> bool:
