@@ -144,8 +144,9 @@ def run_datasteward(
         result = step.process(batch, ctx)
         if result.trace is not None:
             t = result.trace
-            removed.update(zip(t.column("id").to_pylist(), t.column("dup_of").to_pylist(),
-                               strict=True))
+            removed.update(
+                zip(t.column("id").to_pylist(), t.column("dup_of").to_pylist(), strict=True)
+            )
     return removed
 
 
@@ -239,21 +240,38 @@ def run_datatrove(path: Path, work: Path) -> dict[str, str]:
     cfg = MinhashConfig(n_grams=NGRAM, num_buckets=BANDS, hashes_per_bucket=ROWS, seed=SEED)
     inp = str(path.parent)
     stages = [
-        [JsonlReader(inp, glob_pattern=path.name),
-         MinhashDedupSignature(output_folder=f"{work}/sigs", config=cfg)],
-        [MinhashDedupBuckets(input_folder=f"{work}/sigs", output_folder=f"{work}/buckets",
-                             config=cfg)],
-        [MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/remove",
-                             config=cfg, save_cluster_id=True)],
-        [JsonlReader(inp, glob_pattern=path.name),
-         MinhashDedupFilter(input_folder=f"{work}/remove", load_cluster_ids=True,
-                            exclusion_writer=JsonlWriter(f"{work}/removed", compression=None)),
-         JsonlWriter(f"{work}/kept", compression=None)],
+        [
+            JsonlReader(inp, glob_pattern=path.name),
+            MinhashDedupSignature(output_folder=f"{work}/sigs", config=cfg),
+        ],
+        [
+            MinhashDedupBuckets(
+                input_folder=f"{work}/sigs", output_folder=f"{work}/buckets", config=cfg
+            )
+        ],
+        [
+            MinhashDedupCluster(
+                input_folder=f"{work}/buckets",
+                output_folder=f"{work}/remove",
+                config=cfg,
+                save_cluster_id=True,
+            )
+        ],
+        [
+            JsonlReader(inp, glob_pattern=path.name),
+            MinhashDedupFilter(
+                input_folder=f"{work}/remove",
+                load_cluster_ids=True,
+                exclusion_writer=JsonlWriter(f"{work}/removed", compression=None),
+            ),
+            JsonlWriter(f"{work}/kept", compression=None),
+        ],
     ]
     tasks = [1, BANDS, 1, 1]
     for i, (pipeline, n) in enumerate(zip(stages, tasks, strict=True)):
-        LocalPipelineExecutor(pipeline, tasks=n, workers=1, logging_dir=f"{work}/logs{i}",
-                      skip_completed=False).run()
+        LocalPipelineExecutor(
+            pipeline, tasks=n, workers=1, logging_dir=f"{work}/logs{i}", skip_completed=False
+        ).run()
     # datatrove keeps the first document of a cluster in input order; map clusters to it
     kept_of: dict[int, str] = {}
     removed_cluster: dict[str, int] = {}
@@ -310,8 +328,9 @@ def worker(args: argparse.Namespace) -> None:
     work = Path(args.work)
     src = work / ("corpus.parquet" if args.worker == "datasteward" else "corpus.jsonl")
     if args.limit:
-        src = work / (f"corpus-{args.limit}." + ("parquet" if args.worker == "datasteward"
-                                                  else "jsonl"))
+        src = work / (
+            f"corpus-{args.limit}." + ("parquet" if args.worker == "datasteward" else "jsonl")
+        )
     out = work / f"out-{args.worker}-{args.bands}x{args.rows}"
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -328,8 +347,22 @@ def worker(args: argparse.Namespace) -> None:
 
 
 def run_tool(name: str, work: Path, *, cpu: int, limit: int, bands: int, rows: int) -> dict:
-    cmd = [sys.executable, __file__, "--worker", name, "--work", str(work), "--cpu", str(cpu),
-           "--limit", str(limit), "--bands", str(bands), "--rows", str(rows)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        name,
+        "--work",
+        str(work),
+        "--cpu",
+        str(cpu),
+        "--limit",
+        str(limit),
+        "--bands",
+        str(bands),
+        "--rows",
+        str(rows),
+    ]
     subprocess.run(cmd, check=True)
     out = work / f"out-{name}-{bands}x{rows}" / "result.json"
     return dict(json.loads(out.read_text()))
@@ -349,8 +382,9 @@ def score(removed: dict[str, str], ids: list[str], truth: dict[str, tuple[str, f
     precision = good / len(removed) if removed else 1.0
     recall = {}
     for rate in RATES:
-        pairs = [(c, b) for c, (b, r) in truth.items() if r == rate and c in present
-                 and b in present]
+        pairs = [
+            (c, b) for c, (b, r) in truth.items() if r == rate and c in present and b in present
+        ]
         found = sum(1 for c, b in pairs if cluster(c) == cluster(b))
         recall[rate] = found / len(pairs) if pairs else float("nan")
     return {"precision": precision, "recall": recall, "removed": len(removed)}
@@ -364,8 +398,12 @@ def write_corpus(work: Path, records: list[tuple[str, str]], suffix: str = "") -
         for rid, text in records:
             f.write(json.dumps({"id": rid, "text": text}) + "\n")
     pq.write_table(
-        pa.table({"id": [r for r, _ in records],
-                  "text": pa.array([t for _, t in records], pa.large_string())}),
+        pa.table(
+            {
+                "id": [r for r, _ in records],
+                "text": pa.array([t for _, t in records], pa.large_string()),
+            }
+        ),
         work / f"corpus{suffix}.parquet",
     )
 
@@ -373,16 +411,26 @@ def write_corpus(work: Path, records: list[tuple[str, str]], suffix: str = "") -
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--docs", type=int, default=50_000, help="corpus size (default 50,000)")
-    ap.add_argument("--peer-docs", type=int, default=0,
-                    help="run datatrove and datasketch on only the first N documents "
-                         "(they are slow); 0 = all")
+    ap.add_argument(
+        "--peer-docs",
+        type=int,
+        default=0,
+        help="run datatrove and datasketch on only the first N documents (they are slow); 0 = all",
+    )
     ap.add_argument("--peers", default=",".join(PEERS))
-    ap.add_argument("--pair-fraction", type=float, default=0.02,
-                    help="planted copies per edit rate, as a fraction of --docs")
+    ap.add_argument(
+        "--pair-fraction",
+        type=float,
+        default=0.02,
+        help="planted copies per edit rate, as a fraction of --docs",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cpu", type=int, default=0, help="the core every tool is pinned to")
-    ap.add_argument("--curve", action="store_true",
-                    help="also run dedup.minhash with several bands x rows settings")
+    ap.add_argument(
+        "--curve",
+        action="store_true",
+        help="also run dedup.minhash with several bands x rows settings",
+    )
     ap.add_argument("--work", default="", help="work folder (default: a temporary one)")
     # worker mode
     ap.add_argument("--worker", default="", help=argparse.SUPPRESS)
@@ -402,9 +450,11 @@ def main() -> None:
         limit = args.peer_docs if 0 < args.peer_docs < len(records) else 0
         if limit:
             write_corpus(work, records[:limit], suffix=f"-{limit}")
-        print(f"corpus: {len(records):,} documents, {len(truth):,} planted copies "
-              f"({len(truth) // len(RATES):,} per edit rate), built in "
-              f"{time.perf_counter() - t0:.0f} s")
+        say(
+            f"corpus: {len(records):,} documents, {len(truth):,} planted copies "
+            f"({len(truth) // len(RATES):,} per edit rate), built in "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
         ids = [r for r, _ in records]
         rows = []
         for name in args.peers.split(","):
@@ -415,29 +465,41 @@ def main() -> None:
         if args.curve:
             for b, r in ((9, 13), (14, 8), (20, 7), (20, 5), (25, 4), (32, 3), (50, 2)):
                 res = run_tool("datasteward", work, cpu=args.cpu, limit=0, bands=b, rows=r)
-                rows.append((f"datasteward {b}x{r}", len(records), res,
-                             score(res["removed"], ids, truth)))
+                rows.append(
+                    (f"datasteward {b}x{r}", len(records), res, score(res["removed"], ids, truth))
+                )
         print_table(rows)
 
 
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def print_table(rows: list[tuple[str, int, dict, dict]]) -> None:
-    head = (f"{'tool':<22}{'docs':>8}{'wall s':>9}{'cpu s':>8}{'docs/cpu-s':>11}"
-            f"{'peak MB':>9}{'prec':>8}" + "".join(f"{'R@' + str(int(r * 100)) + '%':>8}"
-                                                  for r in RATES))
-    print(head)
-    print("-" * len(head))
+    head = (
+        f"{'tool':<22}{'docs':>8}{'wall s':>9}{'cpu s':>8}{'docs/cpu-s':>11}"
+        f"{'peak MB':>9}{'prec':>8}"
+        + "".join(f"{'R@' + str(int(r * 100)) + '%':>8}" for r in RATES)
+    )
+    say(head)
+    say("-" * len(head))
     base = {}
     for name, n, res, sc in rows:
         rate = n / res["cpu"] if res["cpu"] else float("inf")
         base[name] = rate
-        print(f"{name:<22}{n:>8}{res['wall']:>9.1f}{res['cpu']:>8.1f}{rate:>11.0f}"
-              f"{res['peak_mb']:>9.0f}{sc['precision']:>8.4f}"
-              + "".join(f"{sc['recall'][r]:>8.3f}" for r in RATES))
+        say(
+            f"{name:<22}{n:>8}{res['wall']:>9.1f}{res['cpu']:>8.1f}{rate:>11.0f}"
+            f"{res['peak_mb']:>9.0f}{sc['precision']:>8.4f}"
+            + "".join(f"{sc['recall'][r]:>8.3f}" for r in RATES)
+        )
     if "datasteward" in base:
         for peer in ("datatrove", "datasketch", "rensa"):
             if peer in base:
-                print(f"dedup.minhash / {peer}: {base['datasteward'] / base[peer]:.1f}x "
-                      "records per CPU-second")
+                say(
+                    f"dedup.minhash / {peer}: {base['datasteward'] / base[peer]:.1f}x "
+                    "records per CPU-second"
+                )
 
 
 if __name__ == "__main__":

@@ -161,6 +161,7 @@ def sketch_similarity(a: pa.ChunkedArray | pa.Array, b: pa.ChunkedArray | pa.Arr
     With b-bit MinHash (Li & König 2010) two values also agree by chance with probability
     ``2**-16``; the estimate corrects for it.
     """
+
     def mat(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
         if isinstance(col, pa.ChunkedArray):
             col = col.combine_chunks()

@@ -188,9 +188,7 @@ def shingle_hashes(
     return (_fmix(out) >> _U64(32)).astype(np.uint32), starts
 
 
-def minhash(
-    shingles: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
+def minhash(shingles: np.ndarray, starts: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The (records x k) uint32 MinHash matrix; rows of records without shingles are all
     ``2**32-1``. Permutation ``i`` of a shingle hash ``x`` is ``a_i * x + b_i mod 2**32``."""
     n_rec = len(starts) - 1
