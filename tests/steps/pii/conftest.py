@@ -1,0 +1,46 @@
+"""Fixtures for the ``pii`` tests: record batches and the real C4 sample."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from datasteward.records.schema import RECORD_SCHEMA
+
+REPO = Path(__file__).resolve().parents[3]
+DATA = REPO / ".." / "shared" / "data"
+C4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+DOLMA = DATA / "webtext" / "dolma-test-data" / "provided"
+
+
+def batch_of(texts: list[str | None]) -> pa.RecordBatch:
+    n = len(texts)
+    cols = {
+        "id": [f"p:{i}" for i in range(n)],
+        "source": ["t"] * n,
+        "source_uri": [None] * n,
+        "retrieved_at": [None] * n,
+        "content_sha256": ["0" * 64] * n,
+        "license": ["unknown"] * n,
+        "license_evidence": [None] * n,
+        "consent": ["unknown"] * n,
+        "attribution": [None] * n,
+        "text": texts,
+    }
+    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+
+
+@pytest.fixture(scope="session")
+def make_batch() -> Callable[[list[str | None]], pa.RecordBatch]:
+    return batch_of
+
+
+@pytest.fixture(scope="session")
+def c4_docs() -> list[str]:
+    if not C4.exists():
+        pytest.skip(f"shared data not found at {C4}")
+    return [json.loads(line)["text"] for line in C4.read_text(encoding="utf-8").splitlines()]
