@@ -11,8 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datasteward.records.schema import content_sha256
-from datasteward.sources.base import SOURCE_SCHEMA
+from datasteward.records.schema import RECORD_SCHEMA, content_sha256
+
+#: The columns a source batch has (datasteward.sources.base.SOURCE_SCHEMA, without importing
+#: the sources package and its readers).
+SOURCE_SCHEMA = RECORD_SCHEMA.append(pa.field("metadata", pa.large_string()))
 
 SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
@@ -25,7 +28,9 @@ def shared(*parts: str) -> Path:
     return path
 
 
-def batch(rows: Sequence[Mapping[str, Any]], extra: Mapping[str, pa.DataType] | None = None) -> pa.RecordBatch:
+def batch(
+    rows: Sequence[Mapping[str, Any]], extra: Mapping[str, pa.DataType] | None = None
+) -> pa.RecordBatch:
     """A source batch (SOURCE_SCHEMA columns, plus ``extra``) from partial rows."""
     cols: dict[str, list[Any]] = {name: [] for name in SOURCE_SCHEMA.names}
     for name in extra or {}:
@@ -49,12 +54,18 @@ def batch(rows: Sequence[Mapping[str, Any]], extra: Mapping[str, pa.DataType] | 
             cols[name].append(row.get(name, defaults.get(name)))
     fields = list(SOURCE_SCHEMA) + [pa.field(n, t) for n, t in (extra or {}).items()]
     schema = pa.schema(fields)
-    return pa.RecordBatch.from_arrays([pa.array(cols[f.name], f.type) for f in schema], schema=schema)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(cols[f.name], f.type) for f in schema], schema=schema
+    )
 
 
 def make_run(
-    project: Path, rows: Sequence[Mapping[str, Any]], *, run_id: str = "20260101-000000",
-    finished: bool = True, files: int = 1,
+    project: Path,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    run_id: str = "20260101-000000",
+    finished: bool = True,
+    files: int = 1,
 ) -> Path:
     """A run folder with kept Parquet made of ``rows`` (split over ``files`` files)."""
     run = project / "runs" / run_id

@@ -30,7 +30,12 @@ from datasteward.rights.terms import classify
         ("by-nc", "2.0", "CC-BY-NC-2.0", "cc-code"),
         ("by-nc 2", None, "CC-BY-NC-2.0", "cc-code"),
         ("by", "2", "CC-BY-2.0", "cc-code"),
-        ("Attribution-NonCommercial-ShareAlike 4.0 International", None, "CC-BY-NC-SA-4.0", "cc-code"),
+        (
+            "Attribution-NonCommercial-ShareAlike 4.0 International",
+            None,
+            "CC-BY-NC-SA-4.0",
+            "cc-code",
+        ),
         ("Creative Commons Attribution-NoDerivs 3.0 Unported", None, "CC-BY-ND-3.0", "cc-code"),
         ("http://creativecommons.org/licenses/by/2.0/", None, "CC-BY-2.0", "cc-url"),
         ("https://creativecommons.org/licenses/by-sa/4.0", None, "CC-BY-SA-4.0", "cc-url"),
@@ -38,7 +43,12 @@ from datasteward.rights.terms import classify
         ("http://creativecommons.org/publicdomain/zero/1.0/deed.en", None, "CC0-1.0", "cc-url"),
         ("https://creativecommons.org/publicdomain/mark/1.0/", None, "CC-PDM-1.0", "cc-url"),
         ("creativecommons.org/licenses/by-sa/2.1/jp/", None, "CC-BY-SA-2.1-JP", "cc-url"),
-        ("https://i.creativecommons.org/l/by-nc-nd/4.0/88x31.png", None, "CC-BY-NC-ND-4.0", "cc-url"),
+        (
+            "https://i.creativecommons.org/l/by-nc-nd/4.0/88x31.png",
+            None,
+            "CC-BY-NC-ND-4.0",
+            "cc-url",
+        ),
         ("https://licensebuttons.net/p/zero/1.0/88x31.png", None, "CC0-1.0", "cc-url"),
         ("Public Domain Mark", None, "CC-PDM-1.0", "cc-code"),
         ("pdm", "1.0", "CC-PDM-1.0", "cc-code"),
@@ -68,12 +78,18 @@ def test_crafted_strings(value: str, version: str | None, spdx: str, method: str
         ("cc0", "3", "CC0-1.0", "CC0 exists only as 1.0"),
         ("pdm", "3", "CC-PDM-1.0", "exists only as 1.0"),
         ("by", "2.1", "LicenseRef-CC-BY-2.1", "only as jurisdiction ports"),
-        ("https://creativecommons.org/licenses/by-nd-nc/2.0/jp/", None,
-         "LicenseRef-CC-BY-NC-ND-2.0-JP", "not in the SPDX list"),
+        (
+            "https://creativecommons.org/licenses/by-nd-nc/2.0/jp/",
+            None,
+            "LicenseRef-CC-BY-NC-ND-2.0-JP",
+            "not in the SPDX list",
+        ),
         ("CC BY-NC", None, "LicenseRef-CC-BY-NC", "version not stated"),
     ],
 )
-def test_dirty_values_resolve_with_a_note(value: str, version: str | None, spdx: str, note: str) -> None:
+def test_dirty_values_resolve_with_a_note(
+    value: str, version: str | None, spdx: str, note: str
+) -> None:
     res = normalize_license(value, version)
     assert res.spdx == spdx
     assert res.note is not None and note in res.note
@@ -81,8 +97,20 @@ def test_dirty_values_resolve_with_a_note(value: str, version: str | None, spdx:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "   ", None, "nan", "N/A", "unknown", "garbage", "see website", "apache",
-     "https://example.com/terms", "CC BY-ND-SA 4.0", "©2019 Al Bawaba. All rights reserved."],
+    [
+        "",
+        "   ",
+        None,
+        "nan",
+        "N/A",
+        "unknown",
+        "garbage",
+        "see website",
+        "apache",
+        "https://example.com/terms",
+        "CC BY-ND-SA 4.0",
+        "©2019 Al Bawaba. All rights reserved.",
+    ],
 )
 def test_unresolvable_stays_unknown_with_the_original(value: str | None) -> None:
     res = normalize_license(value)
@@ -155,7 +183,8 @@ def test_openverse_license_and_version_columns() -> None:
     assert all(_GARBAGE.match(v.split(" / ")[0]) for v in unresolved)
     # CC0 and PDM exist only as 1.0: the rows that say otherwise are flagged, not dropped
     wrong_version = sum(
-        1 for r in rows
+        1
+        for r in rows
         if r["license"].lower() in ("cc0", "pdm") and r["license_version"] not in ("1", "1.0")
     )
     assert wrong_version > 0
@@ -183,10 +212,15 @@ def test_openverse_license_urls_agree_with_the_columns() -> None:
         a, b = classify(from_url.spdx), classify(from_col.spdx)
         # same terms, even where the URL is more precise (a port) than the columns
         assert (a.use, a.attribution, a.share_alike, a.no_derivatives) == (
-            b.use, b.attribution, b.share_alike, b.no_derivatives
+            b.use,
+            b.attribution,
+            b.share_alike,
+            b.no_derivatives,
         ), (url, r["license"], r["license_version"])
         if from_url.spdx != from_col.spdx:
-            differ[(from_col.spdx, from_url.spdx)] = differ.get((from_col.spdx, from_url.spdx), 0) + 1
+            differ[(from_col.spdx, from_url.spdx)] = (
+                differ.get((from_col.spdx, from_url.spdx), 0) + 1
+            )
     share = _report("openverse meta_data.license_url", urls, unresolved)
     for (col, url_id), n in sorted(differ.items()):
         sys.stdout.write(f"  column says {col}, license_url says {url_id}: {n} rows\n")

@@ -1,4 +1,4 @@
-"""Rights signals in a web page's HTML, parsed with resiliparse.
+"""Rights signals in a web page's HTML, parsed with lxml.
 
 * licence evidence: ``rel="license"`` on ``<a>``/``<link>`` (and RDFa ``cc:license``), licence
   meta tags (``license``, ``dc.rights``, ``dcterms.license``...), Creative Commons badge images
@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 #: Meta names (lower-case) whose content states a licence.
@@ -63,21 +64,35 @@ def _is_cc_licence_path(url: str) -> bool:
     )
 
 
+def _parse(html: str) -> Any:
+    import lxml.etree
+    import lxml.html
+
+    try:
+        return lxml.html.document_fromstring(html)
+    except ValueError:  # a str with an XML encoding declaration
+        try:
+            return lxml.html.document_fromstring(html.encode("utf-8", "replace"))
+        except (lxml.etree.ParserError, ValueError):
+            return None
+    except lxml.etree.ParserError:  # empty document
+        return None
+
+
 def parse_page(
     html: str, base_url: str | None = None, *, agents: tuple[str, ...] = ()
 ) -> PageSignals:
     """Every rights signal on one page. ``agents`` are crawler names whose meta tags count."""
-    from resiliparse.parse.html import HTMLTree
-
-    tree = HTMLTree.parse(html)
-    doc = tree.document
     out = PageSignals()
+    doc = _parse(html)
     if doc is None:
         return out
     base = base_url or ""
-    for el in doc.query_selector_all("base[href]"):
-        base = urljoin(base, el.getattr("href") or "")
-        break
+    elements = [el for el in doc.iter("base", "a", "link", "meta", "img", "area")]
+    for el in elements:
+        if el.tag == "base" and el.get("href"):
+            base = urljoin(base, el.get("href"))
+            break
 
     def absolute(href: str) -> str:
         return urljoin(base, href.strip()) if base else href.strip()
@@ -89,37 +104,40 @@ def parse_page(
             seen.add((kind, value))
             out.license.append(Evidence(kind, value, strength))
 
+    agent_names = {a.lower() for a in agents}
     rel_targets: set[str] = set()
-    for el in doc.query_selector_all("[rel]"):
-        rels = (el.getattr("rel") or "").lower().split()
+    plain: list[str] = []
+    for el in elements:
+        rels = (el.get("rel") or "").lower().split()
         if any(r == "license" or r.endswith(":license") for r in rels):
-            href = el.getattr("href") or el.getattr("resource") or ""
+            href = el.get("href") or el.get("resource") or ""
             if href:
                 rel_targets.add(absolute(href))
                 add("rel-license", absolute(href), "strong")
-    agent_names = {a.lower() for a in agents}
-    for el in doc.query_selector_all("meta"):
-        name = (el.getattr("name") or el.getattr("property") or "").strip().lower()
-        content = (el.getattr("content") or "").strip()
-        if not name or not content:
-            continue
-        if name in LICENSE_META:
-            add("meta", content, "strong")
-        elif name == "tdm-reservation":
-            out.tdm_reservation = content
-        elif name == "tdm-policy":
-            out.tdm_policy = content
-        elif name == "robots" or name in agent_names:
-            agent = None if name == "robots" else name
-            for directive in content.lower().split(","):
-                if directive.strip():
-                    out.robots.append((agent, directive.strip()))
-    for el in doc.query_selector_all("img[src]"):
-        src = absolute(el.getattr("src") or "")
-        if _is_cc(src) and _is_cc_licence_path(src):
-            add("badge", src, "strong")
-    for el in doc.query_selector_all("a[href]"):
-        href = absolute(el.getattr("href") or "")
+                continue
+        if el.tag == "meta":
+            name = (el.get("name") or el.get("property") or "").strip().lower()
+            content = (el.get("content") or "").strip()
+            if not name or not content:
+                continue
+            if name in LICENSE_META:
+                add("meta", content, "strong")
+            elif name == "tdm-reservation":
+                out.tdm_reservation = content
+            elif name == "tdm-policy":
+                out.tdm_policy = content
+            elif name == "robots" or name in agent_names:
+                agent = None if name == "robots" else name
+                for directive in content.lower().split(","):
+                    if directive.strip():
+                        out.robots.append((agent, directive.strip()))
+        elif el.tag == "img" and el.get("src"):
+            src = absolute(el.get("src"))
+            if _is_cc(src) and _is_cc_licence_path(src):
+                add("badge", src, "strong")
+        elif el.tag in ("a", "area") and el.get("href"):
+            plain.append(absolute(el.get("href")))
+    for href in plain:
         if href not in rel_targets and _is_cc(href) and _is_cc_licence_path(href):
             add("cc-link", href, "weak")
     return out
