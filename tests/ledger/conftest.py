@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,7 @@ def _postgres_backend(project: Path) -> Iterator[Backend]:
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(
-            f"PostgreSQL ledger tests need {PG_ENV}; run `eval \"$(scripts/ci-postgres.sh)\"` first"
+            f'PostgreSQL ledger tests need {PG_ENV}; run `eval "$(scripts/ci-postgres.sh)"` first'
         )
     import psycopg
 
@@ -88,8 +88,11 @@ def _postgres_backend(project: Path) -> Iterator[Backend]:
     with psycopg.connect(admin, autocommit=True) as con:
         con.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield Backend("postgresql", project, make_url(base).set(database=name).render_as_string(
-            hide_password=False))
+        yield Backend(
+            "postgresql",
+            project,
+            make_url(base).set(database=name).render_as_string(hide_password=False),
+        )
     finally:
         with psycopg.connect(admin, autocommit=True) as con:
             con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -38,7 +38,9 @@ def stats_for(records_in: int, removed_by: dict[str, int], **extra: Any) -> dict
     }
 
 
-def start(ledger: Ledger, run_id: str, *, recipe_hash: str = "a" * 64, canonical: str = "{}") -> None:
+def start(
+    ledger: Ledger, run_id: str, *, recipe_hash: str = "a" * 64, canonical: str = "{}"
+) -> None:
     ledger.start_run(
         run_id,
         recipe_hash=recipe_hash,

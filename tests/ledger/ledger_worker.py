@@ -42,9 +42,22 @@ def main() -> None:
                 ledger.finish_run(
                     run_id,
                     status="succeeded",
-                    stats={"records_in": i, "kept": i, "removed": 0, "steps": [
-                        {"step_id": "s01", "use": "filter.length", "records_in": i,
-                         "records_out": i, "removed": 0, "edited": 0, "reasons": {}}]},
+                    stats={
+                        "records_in": i,
+                        "kept": i,
+                        "removed": 0,
+                        "steps": [
+                            {
+                                "step_id": "s01",
+                                "use": "filter.length",
+                                "records_in": i,
+                                "records_out": i,
+                                "removed": 0,
+                                "edited": 0,
+                                "reasons": {},
+                            }
+                        ],
+                    },
                 )
             else:
                 ledger.record_decision(

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Backend
 from ledger_helpers import start, stats_for
 
 from datasteward.errors import LedgerError, MissingDependencyError

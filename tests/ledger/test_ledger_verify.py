@@ -68,7 +68,9 @@ def test_a_decision_rationale_edited_is_named(backend: Backend, ledger: Ledger) 
     result = ledger.verify()
     assert not result.ok
     assert result.first_bad_seq == _seq_of(ledger, "decision.recorded") == 3
-    assert "decisions row decision_id=1 was changed outside datasteward: rationale" in result.problem
+    assert (
+        "decisions row decision_id=1 was changed outside datasteward: rationale" in result.problem
+    )
 
 
 def test_a_reason_count_edited_is_named(backend: Backend, ledger: Ledger) -> None:
@@ -98,8 +100,9 @@ def test_a_deleted_row_and_an_inserted_row_are_detected(backend: Backend, ledger
     )
     result = ledger.verify()
     assert not result.ok and result.first_bad_seq == 3  # the altered decision comes first
-    assert any("estimates row estimate_id=99 was added outside datasteward" in p
-               for p in result.problems)
+    assert any(
+        "estimates row estimate_id=99 was added outside datasteward" in p for p in result.problems
+    )
 
 
 def test_a_deleted_event_is_named(backend: Backend, ledger: Ledger) -> None:
@@ -176,8 +179,13 @@ def test_an_event_appended_by_hand_is_detected(backend: Backend, ledger: Ledger)
     _history(ledger)
     last = ledger.events()[-1]
     payload = canonical_json({"changes": []})
-    digest = event_hash(seq=6, type="x", at="2026-01-01T00:00:00.000000Z",
-                        payload={"changes": []}, prev_hash=last.hash)
+    digest = event_hash(
+        seq=6,
+        type="x",
+        at="2026-01-01T00:00:00.000000Z",
+        payload={"changes": []},
+        prev_hash=last.hash,
+    )
     backend.sql(
         "INSERT INTO events (seq, type, at, payload, prev_hash, hash) VALUES (6, 'x', "
         "'2026-01-01T00:00:00.000000Z', ?, ?, ?)",
@@ -190,7 +198,11 @@ def test_an_event_appended_by_hand_is_detected(backend: Backend, ledger: Ledger)
 @pytest.mark.parametrize("column", ["type", "at", "prev_hash"])
 def test_any_event_field_edited_is_detected(backend: Backend, ledger: Ledger, column: str) -> None:
     _history(ledger)
-    value = {"type": "decision.recorded", "at": "2020-01-01T00:00:00.000000Z", "prev_hash": "f" * 64}
+    value = {
+        "type": "decision.recorded",
+        "at": "2020-01-01T00:00:00.000000Z",
+        "prev_hash": "f" * 64,
+    }
     backend.sql(f"UPDATE events SET {column} = ? WHERE seq = 4", (value[column],))
     result = ledger.verify()
     assert not result.ok

@@ -183,10 +183,7 @@ def _run_json(r: Any) -> dict[str, Any]:
 
 def register(app: typer.Typer) -> None:
     app.command("decide")(decide)
-    log_app = typer.Typer(
-        help="Who decided what, when and why; the runs; and `log verify`.",
-        no_args_is_help=False,
-    )
+    log_app = typer.Typer(no_args_is_help=False)  # help: the docstring of `log`
     log_app.callback(invoke_without_command=True)(log)
     log_app.command("verify")(verify)
     app.add_typer(log_app, name="log")
