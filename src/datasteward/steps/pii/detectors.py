@@ -81,7 +81,12 @@ def find_emails(text: str) -> Iterator[Span]:
 
 
 # ---- phone numbers ---------------------------------------------------------------------------
-_PHONE_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|\(\s?)?\d[\d()\s./\-]{5,24}\d(?!\w)")
+_PHONE_CANDIDATE = re.compile(
+    r"(?<![\w+])(?:\+|\(\s?)?\d[\d()\s./\-]{5,24}\d"
+    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?!\w)",  # an optional extension: x123
+    re.IGNORECASE,
+)
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d+$", re.IGNORECASE)
 _PHONE_WINDOW = 8
 
 
@@ -105,7 +110,7 @@ def find_phones(text: str, region: str) -> Iterator[Span]:
     last_end = -1
     tried = 0
     for m in _PHONE_CANDIDATE.finditer(text):
-        raw = m.group(0)
+        raw = _EXTENSION.sub("", m.group(0))
         groups = _DIGIT_GROUPS.findall(raw)
         digits = sum(len(g) for g in groups)
         if not 7 <= digits <= 17:
