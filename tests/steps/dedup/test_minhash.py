@@ -236,9 +236,10 @@ def test_other_seed_and_banding_options(corpus: Corpus, tmp_path: Path) -> None:
 
 
 def test_bad_input_has_defined_outcomes(tmp_path: Path) -> None:
-    doc = next(d for d in _c4() if len(d.split()) > 200)
-    words = doc.split()
-    line = " ".join(words[i % len(words)] + str(i // len(words)) for i in range(1_600_000))
+    long_docs = [d for d in _c4() if len(d.split()) > 200]
+    doc, words = long_docs[0], long_docs[1].split()
+    chunk = " ".join(words) + " "
+    line = chunk * (10_000_000 // len(chunk) + 1)
     assert len(line) > 10_000_000 and "\n" not in line  # a single 10 MB line
     records = [
         ("empty", ""),
