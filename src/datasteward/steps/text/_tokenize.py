@@ -145,9 +145,35 @@ _INFIX = re.compile(_spacy_en.INFIX).finditer
 _URL = re.compile(_spacy_en.URL).match
 _SPECIAL = _spacy_en.SPECIAL_CASES
 
+#: Chunks longer than this are no words (C4 drops lines holding one): they are split at every
+#: non-word character instead, in linear time, rather than by spaCy's rules, whose suffix and
+#: infix patterns cost about a microsecond per character of the chunk.
+MAX_CHUNK = 1000
+_SIMPLE = re.compile(r"\w+|[^\w\s]").findall
+_SUFFIX_WINDOW = 64
+
+
+def _suffix(sub: str) -> re.Match[str] | None:
+    """spaCy's suffix search; on long strings only over the tail (suffixes are short; a match
+    that starts at the window's edge may be longer, so then the whole string is searched)."""
+    if len(sub) <= 4 * _SUFFIX_WINDOW:
+        return _SUFFIX(sub)
+    pos = len(sub) - _SUFFIX_WINDOW
+    m = _SUFFIX_AT(sub, pos)
+    if m is not None and m.start() == pos:
+        return _SUFFIX(sub)
+    return m
+
+
+_SUFFIX_AT = re.compile(_spacy_en.SUFFIX).search
+
 
 def split_chunk(chunk: str) -> tuple[str, ...]:
     """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``)."""
+    if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
+        return _SPECIAL.get(chunk, (chunk,))
+    if len(chunk) > MAX_CHUNK:
+        return tuple(_SIMPLE(chunk))
     tokens: list[str] = []
     suffixes: list[str] = []
     sub = chunk
@@ -156,7 +182,7 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
         if special is not None:
             tokens.extend(special)
             break
-        while _PREFIX(sub) or _SUFFIX(sub):
+        while _PREFIX(sub) or _suffix(sub):
             if sub in _SPECIAL:
                 break
             m = _PREFIX(sub)
@@ -168,7 +194,7 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
                 sub = sub[split:]
                 if sub in _SPECIAL:
                     continue
-            m = _SUFFIX(sub)
+            m = _suffix(sub)
             if m:
                 split = m.start()
                 if split == len(sub):
@@ -220,6 +246,7 @@ class _ChunkIds(dict[str, tuple[int, ...]]):
 
 
 _CHUNK_IDS = _ChunkIds()
+_CHUNK_GENERATION = 0
 _MAX_CHUNKS = 1_000_000
 
 
@@ -228,10 +255,13 @@ def _maybe_reset() -> None:
     between documents, so that the ids of one document are always consistent)."""
     if len(VOCAB) > VOCAB.max_size or len(_CHUNK_IDS) > _MAX_CHUNKS:
         VOCAB.reset()
-        _CHUNK_IDS.clear()
 
 
 def _chunk_ids(text: str) -> list[tuple[int, ...]]:
+    global _CHUNK_GENERATION
+    if _CHUNK_GENERATION != VOCAB.generation:  # the vocabulary was reset: ids are void
+        _CHUNK_IDS.clear()
+        _CHUNK_GENERATION = VOCAB.generation
     return list(map(_CHUNK_IDS.__getitem__, text.split()))
 
 

@@ -227,10 +227,11 @@ class GopherRepetitionOptions(StepOptions):
     dup_line_frac: float = 0.3
     #: Highest fraction of characters in repeated lines.
     dup_line_char_frac: float = 0.2
-    #: (n, highest fraction of characters in the most frequent n-gram), per n.
-    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
+    #: (n, highest fraction of characters in the most frequent n-gram), per n. In TOML:
+    #: ``top_n_grams = [[2, 0.2], [3, 0.18], [4, 0.16]]``.
+    top_n_grams: tuple[tuple[float, ...], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
     #: (n, highest fraction of characters in repeated n-grams), per n.
-    dup_n_grams: tuple[tuple[int, float], ...] = (
+    dup_n_grams: tuple[tuple[float, ...], ...] = (
         (5, 0.15),
         (6, 0.14),
         (7, 0.13),
@@ -242,7 +243,7 @@ class GopherRepetitionOptions(StepOptions):
     def validate(self) -> None:
         for name in ("top_n_grams", "dup_n_grams"):
             for pair in getattr(self, name):
-                if len(pair) != 2 or int(pair[0]) < 1:
+                if len(pair) != 2 or pair[0] != int(pair[0]) or int(pair[0]) < 1:
                     raise StepError(
                         f"gopher.repetition: `{name}` holds [n, fraction] pairs with n >= 1, "
                         f"got {list(pair)!r}"
