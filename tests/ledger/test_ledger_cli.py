@@ -123,32 +123,19 @@ def test_log_verify_passes_then_names_the_tampered_event(cli: Backend) -> None:
 
 
 def test_the_real_entry_point_exits_3_on_a_tampered_ledger(cli: Backend) -> None:
-    project = str(cli.project)
-    entry = "from datasteward.cli.main import main; main()"
-    ok = subprocess.run(
+    with cli.open() as ledger:
+        ledger.record_decision(title="t", rationale="r", tradeoff=None, by="Bo")
+    cli.sql("DELETE FROM events")
+    bad = subprocess.run(
         [
             sys.executable,
             "-c",
-            entry,
-            "decide",
-            "t",
-            "--rationale",
-            "r",
-            "--by",
-            "Bo",
+            "from datasteward.cli.main import main; main()",
+            "log",
+            "verify",
             "--project",
-            project,
+            str(cli.project),
         ],
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert ok.returncode == 0, ok.stderr
-    cli.sql("DELETE FROM events")
-    bad = subprocess.run(
-        [sys.executable, "-c", entry, "log", "verify", "--project", project],
         env=cli.env,
         capture_output=True,
         text=True,
