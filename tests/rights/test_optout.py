@@ -14,13 +14,14 @@ from rights_helpers import batch
 from datasteward import __version__
 from datasteward.errors import StepError
 from datasteward.rights import optout as oo
-from datasteward.rights.fetch import PolicyFetcher, FetchOptions, USER_AGENT
+from datasteward.rights.fetch import USER_AGENT, FetchOptions, PolicyFetcher
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
 
 
-def _record(url: str, headers: dict[str, str] | None = None, html: str | None = None,
-            **meta: Any) -> dict[str, Any]:
+def _record(
+    url: str, headers: dict[str, str] | None = None, html: str | None = None, **meta: Any
+) -> dict[str, Any]:
     m: dict[str, Any] = dict(meta)
     if headers:
         m["http_headers"] = headers
@@ -39,9 +40,15 @@ def _removed(trace: Any) -> dict[str, tuple[str, str]]:
     """id -> (reason, detail)"""
     if trace is None:
         return {}
-    return {i: (r, d) for i, r, d in zip(trace.column("id").to_pylist(),
-                                         trace.column("reason").to_pylist(),
-                                         trace.column("detail").to_pylist(), strict=True)}
+    return {
+        i: (r, d)
+        for i, r, d in zip(
+            trace.column("id").to_pylist(),
+            trace.column("reason").to_pylist(),
+            trace.column("detail").to_pylist(),
+            strict=True,
+        )
+    }
 
 
 # ---- headers and HTML collected with the record (offline) ------------------------------------
@@ -76,10 +83,16 @@ def test_tdm_header_and_meta(tmp_path: Path) -> None:
         _record("https://b.org/2", {"tdm-reservation": "0"}),
         _record("https://b.org/3", html='<head><meta name="tdm-reservation" content="1"></head>'),
         # HTML meta supersedes the header (TDMRep processing priority)
-        _record("https://b.org/4", {"tdm-reservation": "1"},
-                html='<head><meta name="tdm-reservation" content="0"></head>'),
-        _record("https://b.org/5", {"tdm-reservation": "0"},
-                html='<head><meta name="tdm-reservation" content="1"></head>'),
+        _record(
+            "https://b.org/4",
+            {"tdm-reservation": "1"},
+            html='<head><meta name="tdm-reservation" content="0"></head>',
+        ),
+        _record(
+            "https://b.org/5",
+            {"tdm-reservation": "0"},
+            html='<head><meta name="tdm-reservation" content="1"></head>',
+        ),
         _record("https://b.org/6", {"tdm-reservation": "2"}),  # protocol error: unset
     ]
     kept, trace = _run(rows, tmp_path)
@@ -90,8 +103,12 @@ def test_tdm_header_and_meta(tmp_path: Path) -> None:
         "optout_tdmrep: TDM rights reserved (header tdm-reservation: 1), policy https://b.org/p.json",
     )
     assert "meta tdm-reservation='1'" in removed["web:4"][1]
-    signals = {i: s for i, s in zip(kept.column("id").to_pylist(),
-                                    kept.column("optout_signals").to_pylist(), strict=True)}
+    signals = {
+        i: s
+        for i, s in zip(
+            kept.column("id").to_pylist(), kept.column("optout_signals").to_pylist(), strict=True
+        )
+    }
     assert json.loads(signals["web:1"])["tdm_reservation"] == 0
     assert json.loads(signals["web:3"])["tdm_from"].startswith("meta")
     assert json.loads(signals["web:5"])["tdm_reservation"] is None
@@ -107,7 +124,9 @@ def test_tdmrep_json_rules_and_precedence() -> None:
     site = oo.SitePolicies(tdmrep=rules)
 
     def verdict(path: str, headers: list[tuple[str, str]] = (), meta: str | None = None) -> Any:
-        return oo.decide("https://c.org" + path, list(headers), meta_tdm_reservation=meta, site=site)
+        return oo.decide(
+            "https://c.org" + path, list(headers), meta_tdm_reservation=meta, site=site
+        )
 
     assert verdict("/directory-a/x.html").reason == "optout_tdmrep"
     assert verdict("/directory-b/images/cat.jpg").reason is None  # first match wins: 0
@@ -122,14 +141,24 @@ def test_tdmrep_json_rules_and_precedence() -> None:
 
 
 def test_reason_order_and_detail_name_every_signal() -> None:
-    site = oo.SitePolicies(robots_txt="User-agent: GPTBot\nDisallow: /\n",
-                           ai_txt="User-Agent: *\nDisallow: /\n")
-    res = oo.decide("https://d.org/a", [("tdm-reservation", "1"), ("x-robots-tag", "noai")], site=site)
+    site = oo.SitePolicies(
+        robots_txt="User-agent: GPTBot\nDisallow: /\n", ai_txt="User-Agent: *\nDisallow: /\n"
+    )
+    res = oo.decide(
+        "https://d.org/a", [("tdm-reservation", "1"), ("x-robots-tag", "noai")], site=site
+    )
     assert res.reason == "optout_tdmrep"
-    assert [r for r, _ in res.reasons] == ["optout_tdmrep", "optout_x_robots_tag",
-                                          "optout_robots", "optout_ai_txt"]
+    assert [r for r, _ in res.reasons] == [
+        "optout_tdmrep",
+        "optout_x_robots_tag",
+        "optout_robots",
+        "optout_ai_txt",
+    ]
     assert res.detail is not None
-    assert "robots.txt disallows /a for GPTBot" in res.detail and "ai.txt disallows /a for *" in res.detail
+    assert (
+        "robots.txt disallows /a for GPTBot" in res.detail
+        and "ai.txt disallows /a for *" in res.detail
+    )
 
 
 def test_robots_and_ai_txt_from_record_metadata(tmp_path: Path) -> None:
@@ -157,11 +186,22 @@ def test_robots_and_ai_txt_from_record_metadata(tmp_path: Path) -> None:
 # ---- fetched policies, against a local server ----------------------------------------------------
 def _site_files() -> dict[str, tuple[int, str, dict[str, str]]]:
     return {
-        "/robots.txt": (200, "User-agent: GPTBot\nDisallow: /members/\n\nUser-agent: *\nAllow: /\n", {}),
+        "/robots.txt": (
+            200,
+            "User-agent: GPTBot\nDisallow: /members/\n\nUser-agent: *\nAllow: /\n",
+            {},
+        ),
         "/.well-known/tdmrep.json": (
             200,
-            json.dumps([{"location": "/news/*", "tdm-reservation": 1,
-                         "tdm-policy": "https://publisher.example/policy.json"}]),
+            json.dumps(
+                [
+                    {
+                        "location": "/news/*",
+                        "tdm-reservation": 1,
+                        "tdm-policy": "https://publisher.example/policy.json",
+                    }
+                ]
+            ),
             {"Content-Type": "application/json"},
         ),
         "/ai.txt": (200, "User-Agent: *\nDisallow: *.pdf\n", {}),
@@ -176,7 +216,9 @@ def test_fetch_per_signal_against_local_server(tmp_path: Path) -> None:
             _record(site.url + "/paper.pdf"),
             _record(site.url + "/about"),
             # what was collected with the record wins over the fetched file
-            _record(site.url + "/news/other", tdmrep_json=[{"location": "/", "tdm-reservation": 0}]),
+            _record(
+                site.url + "/news/other", tdmrep_json=[{"location": "/", "tdm-reservation": 0}]
+            ),
         ]
         kept, trace = _run(rows, tmp_path, fetch=True, min_interval=0.0)
         removed = _removed(trace)
@@ -184,10 +226,17 @@ def test_fetch_per_signal_against_local_server(tmp_path: Path) -> None:
         assert removed["web:1"][0] == "optout_tdmrep"
         assert "tdmrep.json location '/news/*'" in removed["web:1"][1]
         assert "https://publisher.example/policy.json" in removed["web:1"][1]
-        assert removed["web:2"] == ("optout_ai_txt", "optout_ai_txt: ai.txt disallows /paper.pdf for *")
+        assert removed["web:2"] == (
+            "optout_ai_txt",
+            "optout_ai_txt: ai.txt disallows /paper.pdf for *",
+        )
         assert kept.column("id").to_pylist() == ["web:3", "web:4"]
         paths = [p for _, p, _ in site.requests]
-        assert sorted(paths) == ["/.well-known/tdmrep.json", "/ai.txt", "/robots.txt"]  # once per site
+        assert sorted(paths) == [
+            "/.well-known/tdmrep.json",
+            "/ai.txt",
+            "/robots.txt",
+        ]  # once per site
         assert {ua for _, _, ua in site.requests} == {USER_AGENT}
         assert USER_AGENT.startswith(f"datasteward/{__version__} (+http")
 
@@ -206,12 +255,14 @@ def test_unreachable_robots_txt_rfc9309(tmp_path: Path) -> None:
         _, trace = _run(rows, tmp_path, fetch=True, min_interval=0.0, cache_dir="c1")
         assert _removed(trace)["web:0"][0] == "optout_robots"
         assert "unreachable" in _removed(trace)["web:0"][1]
-        kept, trace = _run(rows, tmp_path, fetch=True, min_interval=0.0, cache_dir="c2",
-                           robots_unreachable="allow")
+        kept, trace = _run(
+            rows, tmp_path, fetch=True, min_interval=0.0, cache_dir="c2", robots_unreachable="allow"
+        )
         assert trace is None and kept.num_rows == 1
     with serve({"/robots.txt": (403, "no", {})}) as site:  # 4xx: no rules, allowed
-        kept, trace = _run([_record(site.url + "/page")], tmp_path, fetch=True, min_interval=0.0,
-                           cache_dir="c3")
+        kept, trace = _run(
+            [_record(site.url + "/page")], tmp_path, fetch=True, min_interval=0.0, cache_dir="c3"
+        )
         assert trace is None
 
 
@@ -221,8 +272,13 @@ def test_fetcher_cache_and_rate_limit(tmp_path: Path) -> None:
         with PolicyFetcher(tmp_path / "cache", opts) as f:
             p = f.policies(site.url + "/a")
             assert p.robots_txt is not None and "GPTBot" in p.robots_txt
-            assert p.tdmrep == [{"location": "/news/*", "tdm-reservation": 1,
-                                 "tdm-policy": "https://publisher.example/policy.json"}]
+            assert p.tdmrep == [
+                {
+                    "location": "/news/*",
+                    "tdm-reservation": 1,
+                    "tdm-policy": "https://publisher.example/policy.json",
+                }
+            ]
             assert p.ai_txt is not None
             assert f.policies(site.url + "/b") is p  # memory cache
         times = [t for t, _, _ in site.requests]

@@ -15,33 +15,26 @@ from datasteward.rights.terms import USES, classify, combine
 
 
 @pytest.mark.parametrize(
-    ("spdx", "use", "attribution", "share_alike", "no_derivatives"),
+    ("spdx", "use", "flags"),
     [
-        ("CC-BY-4.0", "commercial", True, False, False),
-        ("CC-BY-SA-2.0", "commercial", True, True, False),
-        ("CC-BY-NC-ND-4.0", "non-commercial", True, False, True),
-        ("LicenseRef-CC-BY-NC-ND-2.0-JP", "non-commercial", True, False, True),
-        ("CC0-1.0", "commercial", False, False, False),
-        ("CC-PDM-1.0", "commercial", False, False, False),
-        ("MIT", "commercial", True, False, False),
-        ("Apache-2.0", "commercial", True, False, False),
-        ("ODbL-1.0", "commercial", True, True, False),
-        ("PDDL-1.0", "commercial", False, False, False),
-        ("GPL-3.0-only", "commercial", True, True, False),
-        ("LicenseRef-datasteward-academic-only", "academic-only", True, False, False),
+        ("CC-BY-4.0", "commercial", (True, False, False)),
+        ("CC-BY-SA-2.0", "commercial", (True, True, False)),
+        ("CC-BY-NC-ND-4.0", "non-commercial", (True, False, True)),
+        ("LicenseRef-CC-BY-NC-ND-2.0-JP", "non-commercial", (True, False, True)),
+        ("CC0-1.0", "commercial", (False, False, False)),
+        ("CC-PDM-1.0", "commercial", (False, False, False)),
+        ("MIT", "commercial", (True, False, False)),
+        ("Apache-2.0", "commercial", (True, False, False)),
+        ("ODbL-1.0", "commercial", (True, True, False)),
+        ("PDDL-1.0", "commercial", (False, False, False)),
+        ("GPL-3.0-only", "commercial", (True, True, False)),
+        ("LicenseRef-datasteward-academic-only", "academic-only", (True, False, False)),
     ],
 )
-def test_classification(
-    spdx: str, use: str, attribution: bool, share_alike: bool, no_derivatives: bool
-) -> None:
+def test_classification(spdx: str, use: str, flags: tuple[bool, bool, bool]) -> None:
     t = classify(spdx)
     assert t.known
-    assert (t.use, t.attribution, t.share_alike, t.no_derivatives) == (
-        use,
-        attribution,
-        share_alike,
-        no_derivatives,
-    )
+    assert (t.use, (t.attribution, t.share_alike, t.no_derivatives)) == (use, flags)
 
 
 def test_unknown_and_expressions() -> None:

@@ -65,7 +65,11 @@ def check(
     else:
         table = Table(title=f"Policy violations in run {escape(run_dir.name)}")
         for col in ("source", "license", "rule", "records", "why", "accepted by decision"):
-            table.add_column(col, justify="right" if col == "records" else "left")
+            table.add_column(
+                col,
+                justify="right" if col == "records" else "left",
+                no_wrap=col in ("rule", "license", "source"),
+            )
         for v in violations:
             table.add_row(
                 escape(v.source),
@@ -78,7 +82,7 @@ def check(
         console.print(table)
         console.print(
             f"{sum(v.records for v in open_)} records in {len(open_)} open violation(s); "
-            "resolve with a `rights.policy` step or an accepted decision in [policy] accept."
+            "resolve with a `rights.policy` step or an accepted decision in \\[policy] accept."
         )
     if open_:
         raise typer.Exit(3)

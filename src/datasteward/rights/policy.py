@@ -10,10 +10,12 @@
     require_known_license = true    # a record with licence `unknown` is a violation
     allowed_consent = ["explicit", "licence-only", "opt-out-honoured"]   # omitted: any
     deny_licenses = ["CC-BY-NC-ND-4.0"]                                  # SPDX ids never allowed
-    accept = [                      # violations accepted by a recorded decision
-      { source = "flickr", license = "CC-BY-NC-2.0", rule = "non_commercial",
-        decision = "Legal cleared research-only release, 2026-01-12" },
-    ]
+
+    [[policy.accept]]               # a violation accepted by a recorded decision
+    source = "flickr"               # or "*"
+    license = "CC-BY-NC-2.0"        # or "*"
+    rule = "non_commercial"         # optional: every rule if omitted
+    decision = "D-12: legal cleared the research-only release (2026-01-12)"
 
 Rules (a record may break several): ``unknown_license``, ``non_commercial`` (intended use is
 commercial, the licence says non-commercial or academic-only), ``unspecified_use`` (intended
