@@ -63,15 +63,19 @@ def test_x_robots_tag_forms(tmp_path: Path) -> None:
         _record("https://a.org/7", html='<html><head><meta name="CCBot" content="noai">'),
         _record("https://a.org/8", {"x-robots-tag": ["noindex", "noai"]}),
         _record("https://a.org/9", {"X-Robots-Tag": "unavailable_after: 2030-01-01"}),
+        # repeated headers joined by the WARC reader: each directive keeps its agent
+        _record("https://a.org/10", {"x-robots-tag": "googlebot: noindex, GPTBot: noai"}),
+        _record("https://a.org/11", {"x-robots-tag": "GPTBot: noindex, otherbot: noai"}),
     ]
     kept, trace = _run(rows, tmp_path)
     removed = _removed(trace)
-    assert set(removed) == {"web:0", "web:1", "web:5", "web:6", "web:7"}
+    assert set(removed) == {"web:0", "web:1", "web:5", "web:6", "web:7", "web:9"}
     assert all(r == "optout_x_robots_tag" for r, _ in removed.values())
     assert "X-Robots-Tag GPTBot: noai" in removed["web:1"][1]
     assert "meta robots noai" in removed["web:5"][1]
     assert "meta robots ccbot: noai" in removed["web:6"][1]
-    assert kept.num_rows == 4
+    assert "X-Robots-Tag GPTBot: noai" in removed["web:9"][1]
+    assert kept.num_rows == 5
     # for image data, noimageai counts too
     kept, trace = _run(rows, tmp_path, directives=["noai", "noimageai"])
     assert "web:3" in _removed(trace)

@@ -187,15 +187,21 @@ def tdm_decision(
 
 # ---- X-Robots-Tag and robots meta -------------------------------------------------------------
 def parse_x_robots_tag(value: str) -> list[tuple[str | None, str]]:
-    """``X-Robots-Tag`` -> [(agent or None, directive)]; ``GPTBot: noai, noimageai`` is scoped."""
+    """``X-Robots-Tag`` -> [(agent or None, directive)].
+
+    ``GPTBot: noai, noimageai`` scopes both directives to GPTBot. Readers that join repeated
+    headers with ", " (the WARC source does) give ``noindex, GPTBot: noai``: a new
+    ``agent:`` prefix starts a new scope, so each directive keeps the agent it was sent for.
+    ``unavailable_after: <date>`` and ``max-*: <n>`` are directives with values, not agents.
+    """
     out: list[tuple[str | None, str]] = []
     agent: str | None = None
-    m = re.match(r"^\s*([A-Za-z0-9_.\- ]+?)\s*:\s*(.*)$", value)
-    rest = value
-    if m and m.group(1).lower() not in _NOT_AGENTS:
-        agent, rest = m.group(1), m.group(2)
-    for part in rest.split(","):
-        directive = part.strip().lower()
+    for part in value.split(","):
+        text = part.strip()
+        m = re.match(r"^([A-Za-z][A-Za-z0-9_.\-]*)\s*:\s*(.*)$", text)
+        if m and m.group(1).lower() not in _NOT_AGENTS:
+            agent, text = m.group(1).strip(), m.group(2).strip()
+        directive = text.lower()
         if directive:
             out.append((agent, directive))
     return out
