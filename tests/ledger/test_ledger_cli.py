@@ -9,6 +9,7 @@ import sys
 import pytest
 import typer
 from conftest import Backend
+from ledger_helpers import start, stats_for
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -82,6 +83,9 @@ def test_decide_records_the_recipe_hash_and_log_shows_it(
     assert code == 0, out
     recipe_hash = load_recipe(cli.project).hash
     assert f"Recorded decision #1 by Ana Ruiz for recipe {recipe_hash[:12]}" in out
+    with cli.open() as ledger:
+        start(ledger, "run-1", recipe_hash=recipe_hash)
+        ledger.finish_run("run-1", status="succeeded", stats=stats_for(300, {"too_short": 29}))
     code, out, _ = _invoke(["log", "--project", project, "--json"])
     assert code == 0
     data = json.loads(out)
@@ -89,10 +93,18 @@ def test_decide_records_the_recipe_hash_and_log_shows_it(
     assert decision["title"] == "Raise min_words to 50"
     assert decision["by"] == "Ana Ruiz" and decision["recipe_hash"] == recipe_hash
     assert decision["tradeoff"] == "Loses short poems"
-    assert data["head"]["seq"] == 1 and data["runs"] == []
+    assert data["head"]["seq"] == 3
+    [run] = data["runs"]
+    assert (run["run_id"], run["kept"], run["steps"][0]["reasons"]) == (
+        "run-1",
+        271,
+        {"too_short": 29},
+    )
     code, out, _ = _invoke(["log", "--project", project])
     assert code == 0
-    assert "Decisions" in out and "Ana Ruiz" in out and "Short pages were menus" in out
+    assert "Decisions" in out and "Ana Ruiz" in out and "why: Short pages were menus" in out
+    assert "trade-off: Loses short poems" in out
+    assert "run-1" in out and "succeeded" in out and "271" in out
 
 
 def test_decide_requires_who_and_why(cli: Backend) -> None:

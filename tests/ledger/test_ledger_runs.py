@@ -95,7 +95,6 @@ def test_resume_and_finish_rules(ledger: Ledger) -> None:
         ({"kept": "12"}, "kept must be an integer"),
         ({"steps": [{"use": "x"}]}, r"steps\[0\].step_id must be a non-empty string"),
         ({"steps": [{"step_id": "s", "use": "x", "reasons": {"r": 1.5}}]}, "must be an integer"),
-        ({"extra": {"x": float("inf")}}, "non-finite"),
     ],
 )
 def test_bad_stats_are_refused_before_anything_is_written(
@@ -107,6 +106,25 @@ def test_bad_stats_are_refused_before_anything_is_written(
     run = ledger.get_run("r")
     assert run is not None and run.status == "running"
     assert len(ledger.events()) == 1
+
+
+def test_options_and_extra_stats_are_made_json_not_refused(ledger: Ledger) -> None:
+    ledger.start_run(
+        "r",
+        recipe_hash="a" * 64,
+        recipe_text="",
+        recipe_canonical="{}",
+        datasteward_version="0.1.0",
+        executor="local",
+        workers=1,
+        options={"langs": ("en", "de"), "paths": {Path("/b"), Path("/a")}, "t": float("nan")},
+    )
+    ledger.finish_run("r", status="succeeded", stats={"records_in": 1, "ratio": float("inf")})
+    run = ledger.get_run("r")
+    assert run is not None
+    assert run.options == {"langs": ["en", "de"], "paths": ["/a", "/b"], "t": "nan"}
+    assert run.extra == {"ratio": "inf"}
+    assert ledger.verify().ok
 
 
 def test_estimates_latest_per_recipe(ledger: Ledger) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -88,34 +89,30 @@ def log(
         console.print_json(json.dumps(out, default=str))
         return
     if decisions:
-        table = Table(title="Decisions", title_justify="left", show_lines=True)
-        for col in ("#", "when (UTC)", "by", "decision", "why", "trade-off", "recipe"):
-            table.add_column(col, overflow="fold")
-        for d in decisions:
-            table.add_row(
-                str(d.decision_id),
-                f"{d.decided_at:%Y-%m-%d %H:%M}",
-                escape(d.by),
-                escape(d.title),
-                escape(d.rationale),
-                escape(d.tradeoff or ""),
-                (d.recipe_hash or "")[:12],
+        console.print("[bold]Decisions[/]")
+        for d in decisions:  # like `git log`: free text reads better as lines than in cells
+            recipe = f"recipe {d.recipe_hash[:12]}" if d.recipe_hash else "no recipe"
+            console.print(
+                f"[bold]#{d.decision_id}[/]  {d.decided_at:%Y-%m-%d %H:%M} UTC  "
+                f"[bold]{escape(d.by)}[/]  ({recipe})"
             )
-        console.print(table)
+            console.print(f"    {escape(d.title)}", style="bold")
+            console.print(f"    why: {escape(d.rationale)}")
+            if d.tradeoff:
+                console.print(f"    trade-off: {escape(d.tradeoff)}")
     else:
         console.print('No decisions yet. Record one with [bold]datasteward decide "TITLE" ...[/]')
     if runs:
-        table = Table(title="Runs", title_justify="left")
+        table = Table(title="Runs", title_justify="left", box=box.SIMPLE_HEAD)
         numeric = ("in", "kept", "removed")
-        for col in ("run", "status", "started (UTC)", "finished", "recipe", *numeric):
-            table.add_column(col, justify="right" if col in numeric else "left")
+        table.add_column("run", no_wrap=True, min_width=min(40, max(len(r.run_id) for r in runs)))
+        for col in ("status", "started (UTC)", *numeric):
+            table.add_column(col, justify="right" if col in numeric else "left", no_wrap=True)
         for r in runs:
             table.add_row(
                 escape(r.run_id),
                 r.status,
-                f"{r.started_at:%Y-%m-%d %H:%M:%S}",
-                f"{r.finished_at:%H:%M:%S}" if r.finished_at else "",
-                r.recipe_hash[:12],
+                f"{r.started_at:%m-%d %H:%M}",
                 _count(r.records_in),
                 _count(r.kept),
                 _count(r.removed),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -43,12 +44,32 @@ def as_float(value: Any, *, what: str) -> float:
 
 
 def as_json(value: Any, *, what: str) -> str:
+    """A mapping as canonical JSON text; values JSON lacks are made JSON, never refused.
+
+    Options and extra statistics come from step option dataclasses and executors; refusing a
+    tuple, a set, a path or a NaN there would lose a whole run's record, so they are turned
+    into lists, strings and ``"nan"``/``"inf"`` instead.
+    """
     if not isinstance(value, Mapping):
         raise LedgerError(f"{what} must be a mapping, got {type(value).__name__}")
-    try:
-        return canonical_json(dict(value))
-    except LedgerError as exc:
-        raise LedgerError(f"{what}: {exc.message}", hint=exc.hint) from None
+    return canonical_json(jsonable(value))
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with everything JSON cannot hold made into something it can."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((jsonable(v) for v in value), key=repr)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    return str(value)
 
 
 def run_stats_columns(stats: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
