@@ -155,6 +155,9 @@ class FieldMap:
         return Columns(self, builder)
 
 
+_CAST_ORDER = [pa.timestamp("us"), pa.timestamp("us", tz="UTC")]
+
+
 def parse_dates(raw: list[Any]) -> tuple[pa.Array | list[dt.datetime | None], list[bool]]:
     """Parse many date values; returns the dates and, per value, whether it failed to parse.
 
@@ -163,11 +166,14 @@ def parse_dates(raw: list[Any]) -> tuple[pa.Array | list[dt.datetime | None], li
     """
     if raw and all(v.__class__ is str for v in raw):
         arr = pa.array(raw, pa.string())
-        for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        for target in _CAST_ORDER:
             try:
-                return arr.cast(target), [False] * len(raw)
+                out = arr.cast(target)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 continue
+            if target is not _CAST_ORDER[0]:  # try what worked last time first next time
+                _CAST_ORDER.reverse()
+            return out, [False] * len(raw)
     dates = [parse_date(v) for v in raw]
     failed = [d is None and v is not None and v != "" for d, v in zip(dates, raw, strict=True)]
     return dates, failed
@@ -223,12 +229,17 @@ class Columns:
         self.chars += len(text)
         self.positions.append(position)
         if self.ids is not None:
-            self.ids.append(_value(record, f.id_field))
+            v = record.pop(f.id_field, _MISSING)
+            self.ids.append(_value(record, f.id_field) if v is _MISSING else v)
         if self.uris is not None:
-            uri = _value(record, f.url_field)
-            self.uris.append(None if uri is None or uri == "" else str(uri))
+            uri = record.pop(f.url_field, _MISSING)
+            if uri is _MISSING:
+                uri = _value(record, f.url_field)
+            self.uris.append(uri if uri.__class__ is str and uri else
+                             None if uri is None or uri == "" else str(uri))
         if self.dates is not None:
-            self.dates.append(_value(record, f.date_field))
+            v = record.pop(f.date_field, _MISSING)
+            self.dates.append(_value(record, f.date_field) if v is _MISSING else v)
         if self.licenses is not None and self.evidence is not None:
             lic = _value(record, f.license_field)
             version = _value(record, f.license_version_field) if f.license_version_field else None

@@ -205,35 +205,43 @@ class LinesBroken(Exception):
     partial: bytes
 
 
-def iter_lines(stream: ByteStream) -> Iterator[tuple[int, bytes]]:
-    """Yield ``(line number from 1, line)``, split on ``\\n`` (a trailing ``\\r`` is kept).
+def iter_lines(stream: ByteStream) -> Iterator[bytes]:
+    """The lines of a stream, split on ``\\n`` (a trailing ``\\n``/``\\r`` may be kept).
 
-    If the stream breaks, :class:`LinesBroken` is raised after every complete line before it.
+    Callers number them with ``enumerate(..., 1)``. If the stream breaks,
+    :class:`LinesBroken` is raised after every complete line before it (its ``line`` counts
+    from the first line this call yielded).
     """
     if stream.compression is None:
-        # the file object's own line iteration is the fastest split there is
-        lineno = 0
-        try:
-            for lineno, line in enumerate(stream.raw, 1):  # noqa: B007 - used after the loop
-                yield lineno, line
-        except OSError as exc:
-            raise LinesBroken(lineno + 1, 0, f"read error: {exc}", b"") from None
-        return
-    lineno = 0
+        return _file_lines(stream)  # the file object's own line iteration is the fastest
+    return _chunk_lines(stream)
+
+
+def _file_lines(stream: ByteStream) -> Iterator[bytes]:
+    n = 0
+    try:
+        for line in stream.raw:
+            n += 1
+            yield line
+    except OSError as exc:
+        raise LinesBroken(n + 1, 0, f"read error: {exc}", b"") from None
+
+
+def _chunk_lines(stream: ByteStream) -> Iterator[bytes]:
+    n = 0
     rest = b""
     try:
         for chunk in stream.chunks():
             data = rest + chunk if rest else chunk
             lines = data.split(b"\n")
             rest = lines.pop()
-            for line in lines:
-                lineno += 1
-                yield lineno, line
+            n += len(lines)
+            yield from lines
     except StreamBroken as exc:
-        raise LinesBroken(lineno + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
+        raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
                           rest) from None
     if rest:
-        yield lineno + 1, rest
+        yield rest
 
 
 @contextmanager

@@ -157,15 +157,29 @@ class RecordBuilder:
         cfg = self.config
         name = cfg.name
         loc = self.shard.location
+        # derived_id() inlined: blake2b of "source\0location\0position" (same bytes, same ids)
+        seed = hashlib.blake2b(f"{name}\x00{loc}\x00".encode(), digest_size=10)
+        copy = seed.copy
+        prefix = f"{name}:"
         if record_ids is None:
-            ids = [derived_id(name, loc, p) for p in positions]
+            ids = []
+            for p in positions:
+                h = copy()
+                h.update(str(p).encode())
+                ids.append(prefix + h.hexdigest())
         else:
             ids = [
-                derived_id(name, loc, p) if r is None or r == "" else f"{name}:{r}"
+                derived_id(name, loc, p) if r is None or r == "" else f"{prefix}{r}"
                 for r, p in zip(record_ids, positions, strict=True)
             ]
+        # Encode once: the UTF-8 bytes are hashed and become the Arrow text column as they are
+        # (pa.array over str objects would encode every text a second time).
+        try:
+            encoded = [t.encode() for t in texts]
+        except UnicodeEncodeError:  # lone surrogates cannot be stored as UTF-8: replaced
+            encoded = [t.encode("utf-8", "replace") for t in texts]
         sha = hashlib.sha256
-        hashes = [sha(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
+        hashes = [sha(b).hexdigest() for b in encoded]
         default_evidence = f"source default ({name})"
         if licenses is None:
             lic: Sequence[str] = [cfg.license] * n
@@ -197,7 +211,7 @@ class RecordBuilder:
                 pa.array(evidence, pa.string()),
                 pa.array(cons, pa.string()),
                 pa.array(attrs, pa.string()),
-                pa.array(texts, pa.large_string()),
+                pa.array(encoded, pa.large_binary()).view(pa.large_string()),
                 pa.array(metadata if metadata is not None else [None] * n, pa.large_string()),
             ],
             schema=SOURCE_SCHEMA,

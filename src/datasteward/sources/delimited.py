@@ -47,7 +47,7 @@ class CsvOptions:
 class _Lines:
     """Decoded lines for the csv module, remembering which lines had undecodable bytes."""
 
-    def __init__(self, lines: Iterator[tuple[int, bytes]], encoding: str) -> None:
+    def __init__(self, lines: Iterator[bytes], encoding: str) -> None:
         self.lines = lines
         self.encoding = encoding
         self.bad_lines: dict[int, str] = {}
@@ -55,7 +55,7 @@ class _Lines:
 
     def __iter__(self) -> Iterator[str]:
         enc = self.encoding
-        for lineno, raw in self.lines:
+        for lineno, raw in enumerate(self.lines, 1):
             self.lineno = lineno
             try:
                 line = raw.decode(enc)

@@ -122,9 +122,7 @@ class JsonReader(Reader):
             yield out
 
 
-def _prepend(
-    head: bytes, stream: Any, chunks: Iterator[bytes]
-) -> Iterator[tuple[int, bytes]]:
+def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[bytes]:
     """Lines of a stream whose first chunk(s) were already read into ``head``."""
 
     class _Replay:

@@ -37,12 +37,12 @@ def json_problem(line: bytes, exc: Exception) -> str:
 def record_lines(
     reader: Reader,
     shard: Shard,
-    lines: Iterator[tuple[int, bytes]],
+    lines: Iterator[bytes],
     *,
     batch_size: int,
     on_bad: OnBad,
 ) -> Iterator[pa.RecordBatch]:
-    """Turn numbered JSON lines into record batches (shared by the jsonl and json readers)."""
+    """Turn JSON lines into record batches (shared by the jsonl and json readers)."""
     config = reader.config
     builder = RecordBuilder(config, shard)
     cols = FieldMap.of(config).columns(builder)
@@ -52,8 +52,9 @@ def record_lines(
     add = cols.add
     seen_text = False
     file = shard.location
+    lineno = 0
     try:
-        for lineno, line in lines:
+        for lineno, line in enumerate(lines, 1):
             try:
                 obj: Any = loads(line)
             except decode_error as exc:
