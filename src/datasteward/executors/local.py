@@ -112,16 +112,23 @@ def find_unfinished_run(runs_dir: Path) -> Path | None:
     return candidates[-1] if candidates else None
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: ask Linux to kill this worker when its parent dies."""
+_progress_queue: Any = None
+
+
+def _init_worker(progress_queue: Any) -> None:
+    """Worker initializer: die with the parent (Linux), leave Ctrl-C to it, keep the queue."""
+    global _progress_queue
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _progress_queue = progress_queue
 
 
-def _worker(spec: TaskSpec, q: Any) -> dict[str, Any]:
+def _worker(spec: TaskSpec) -> dict[str, Any]:
+    q = _progress_queue
+
     def progress(segment: int, n: int) -> None:
         q.put((segment, n))
 
@@ -155,6 +162,69 @@ def _load_suppression(project_dir: Path) -> Suppressor | None:
         return None
     sl = SuppressionList.load(project_dir)
     return sl if len(sl) else None  # type: ignore[arg-type]
+
+
+class _WorkerPool:
+    """Worker processes for a whole run, with a queue that carries progress back.
+
+    Workers are children of this process (``spawn``) and die with it; the progress queue is
+    handed to them when they start.
+    """
+
+    def __init__(self, workers: int, progress: Progress, notify: ProgressCallback) -> None:
+        self.workers = workers
+        self.progress = progress
+        self.notify = notify
+
+    def __enter__(self) -> _WorkerPool:
+        ctx = mp.get_context("spawn")
+        self.queue: Any = ctx.Queue()
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(self.queue,),
+        )
+        self._stop = threading.Event()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+        finally:
+            self._stop.set()
+            self._drainer.join(timeout=2)
+            self.queue.close()
+            self.queue.join_thread()
+
+    def _drain(self) -> None:
+        while not self._stop.is_set():
+            try:
+                _seg, n = self.queue.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                return
+            self.progress.records += n
+            self.notify(self.progress)
+
+    def run(self, specs: list[TaskSpec]) -> None:
+        pending: set[Future[dict[str, Any]]] = {
+            self.pool.submit(_worker, spec) for spec in specs
+        }
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    fut.result()  # re-raises a task's error here
+                    self.progress.shards_done += 1
+                    self.notify(self.progress)
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
 
 
 class LocalExecutor:
@@ -312,20 +382,22 @@ class LocalExecutor:
 
     def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
         progress = Progress(segments=len(plan.segments), shards_total=len(plan.shards))
-        for segment in plan.segments:
-            progress.segment = segment.index
-            specs = self._specs(plan, layout, segment)
-            progress.shards_done = len(plan.shards) - len(specs)
-            progress.records = 0
-            progress.started = time.perf_counter()
-            self._notify(progress)
-            if specs:
-                if workers == 1:
-                    self._run_inline(specs, progress)
-                else:
-                    self._run_pool(specs, progress, workers)
-            if segment.index_into is not None:
-                self._finalize(segment, plan, layout)
+        with contextlib.ExitStack() as stack:
+            pool = None if workers == 1 else stack.enter_context(_WorkerPool(workers, progress, self._notify))
+            for segment in plan.segments:
+                progress.segment = segment.index
+                specs = self._specs(plan, layout, segment)
+                progress.shards_done = len(plan.shards) - len(specs)
+                progress.records = 0
+                progress.started = time.perf_counter()
+                self._notify(progress)
+                if specs:
+                    if pool is None:
+                        self._run_inline(specs, progress)
+                    else:
+                        pool.run(specs)
+                if segment.index_into is not None:
+                    self._finalize(segment, plan, layout)
 
     def _notify(self, progress: Progress) -> None:
         if self.progress_cb is not None:
@@ -340,47 +412,6 @@ class LocalExecutor:
             run_task(spec, on_records)
             progress.shards_done += 1
             self._notify(progress)
-
-    def _run_pool(self, specs: list[TaskSpec], progress: Progress, workers: int) -> None:
-        ctx = mp.get_context("spawn")
-        with ctx.Manager() as manager:
-            q = manager.Queue()
-            stop = threading.Event()
-
-            def drain() -> None:
-                while not stop.is_set():
-                    try:
-                        _seg, n = q.get(timeout=0.2)
-                    except queue.Empty:
-                        continue
-                    except (EOFError, OSError):
-                        return
-                    progress.records += n
-                    self._notify(progress)
-
-            drainer = threading.Thread(target=drain, daemon=True)
-            drainer.start()
-            try:
-                with ProcessPoolExecutor(
-                    max_workers=workers, mp_context=ctx, initializer=_die_with_parent
-                ) as pool:
-                    pending: set[Future[dict[str, Any]]] = {
-                        pool.submit(_worker, spec, q) for spec in specs
-                    }
-                    try:
-                        while pending:
-                            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                            for fut in done:
-                                fut.result()  # re-raises a task's error here
-                                progress.shards_done += 1
-                                self._notify(progress)
-                    except BaseException:
-                        for fut in pending:
-                            fut.cancel()
-                        raise
-            finally:
-                stop.set()
-                drainer.join(timeout=2)
 
     def _finalize(self, segment: Segment, plan: Plan, layout: RunLayout) -> None:
         planned = segment.index_into

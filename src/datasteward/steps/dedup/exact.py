@@ -63,7 +63,8 @@ class ExactDedup(GlobalStep):
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)
         self._writer: pq.ParquetWriter | None = None
-        self._dups: dict[str, str] | None = None
+        #: The decisions for one shard: (rank, {id: (kept copy's id, group size)}).
+        self._dups: tuple[int, dict[str, tuple[str, int]]] | None = None
 
     def __getstate__(self) -> dict[str, object]:
         # the open writer and the loaded decisions are per process
@@ -136,18 +137,17 @@ class ExactDedup(GlobalStep):
             con.close()
         tmp.replace(out)
 
-    def _load(self, ctx: StepContext) -> dict[str, str]:
-        if self._dups is None:
+    def _load(self, ctx: StepContext) -> dict[str, tuple[str, int]]:
+        if self._dups is None or self._dups[0] != ctx.rank:
             table = pq.read_table(
                 ctx.state_dir / "duplicates.parquet",
                 columns=["id", "dup_of", "group_size"],
                 filters=[("rank", "=", ctx.rank)],
             )
-            self._dups = dict(zip(table.column("id").to_pylist(),
-                                  zip(table.column("dup_of").to_pylist(),
-                                      table.column("group_size").to_pylist(), strict=True),
-                                  strict=True))  # type: ignore[arg-type]
-        return self._dups
+            pairs = zip(table.column("dup_of").to_pylist(), table.column("group_size").to_pylist(),
+                        strict=True)
+            self._dups = (ctx.rank, dict(zip(table.column("id").to_pylist(), pairs, strict=True)))
+        return self._dups[1]
 
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
         dups = self._load(ctx)

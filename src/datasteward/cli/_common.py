@@ -1,0 +1,63 @@
+"""Helpers shared by the CLI modules: finding the project, the recipe and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from datasteward.errors import RunError
+from datasteward.recipe.model import RECIPE_FILE, Recipe, load_recipe
+
+console = Console()
+err_console = Console(stderr=True)
+
+ProjectOption = typer.Option(
+    Path("."), "--project", "-p", help="The project folder (holds datasteward.toml).",
+    file_okay=False,
+)
+
+
+def load_project_recipe(project: Path, recipe: Path | None = None) -> Recipe:
+    return load_recipe(recipe if recipe is not None else project / RECIPE_FILE)
+
+
+def runs_dir(project: Path) -> Path:
+    return project / "runs"
+
+
+def resolve_run(project: Path, run: str | None, *, finished: bool = True) -> Path:
+    """A run folder: the named one, or the newest finished one."""
+    base = runs_dir(project)
+    if run:
+        path = base / run
+        if not path.exists():
+            raise RunError(f"no run {run!r} in {base}", hint="`datasteward status` lists the runs")
+        return path
+    candidates = sorted(
+        d for d in (base.iterdir() if base.exists() else [])
+        if d.is_dir() and (d / "run.json").exists() and (not finished or (d / "_SUCCESS").exists())
+    )
+    if not candidates:
+        raise RunError(
+            f"no {'finished ' if finished else ''}run in {base}",
+            hint="run the recipe first with `datasteward run`",
+        )
+    return candidates[-1]
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def human_seconds(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{s / 60:.1f} min"
+    return f"{s / 3600:.2f} h"

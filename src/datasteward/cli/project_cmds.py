@@ -1,0 +1,377 @@
+"""``init``, ``run``, ``status`` and ``inspect``: the core commands."""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from datasteward.cli._common import (
+    ProjectOption,
+    console,
+    human_bytes,
+    human_seconds,
+    load_project_recipe,
+    resolve_run,
+    runs_dir,
+)
+from datasteward.errors import DatastewardError, RunError
+
+TEMPLATES = ("web-text",)
+
+
+def init(
+    directory: Path = typer.Argument(..., help="The project folder to create (or fill)."),
+    template: str = typer.Option("web-text", "--template", "-t", help="Starting recipe: web-text."),
+    name: str | None = typer.Option(None, "--name", help="Dataset name (default: the folder name)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing recipe."),
+) -> None:
+    """Create a project: a commented recipe and a datasheet skeleton.
+
+    Example: [bold]datasteward init my-dataset --template web-text[/]
+    """
+    if template not in TEMPLATES:
+        raise DatastewardError(
+            f"unknown template {template!r}", hint="templates: " + ", ".join(TEMPLATES)
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    recipe = directory / "datasteward.toml"
+    if recipe.exists() and not force:
+        raise DatastewardError(f"{recipe} exists already", hint="use --force to overwrite it")
+    files = resources.files("datasteward.templates")
+    ds_name = name or directory.resolve().name
+    recipe.write_text(files.joinpath(f"{template}.toml").read_text().replace("{name}", ds_name))
+    sheet = directory / "datasheet.toml"
+    if not sheet.exists() or force:
+        sheet.write_text(files.joinpath("datasheet.toml").read_text())
+    (directory / "data").mkdir(exist_ok=True)
+    console.print(f"Created [bold]{escape(str(recipe))}[/] and {escape(str(sheet))}.")
+    console.print(
+        "Next: put your input in data/, edit the recipe, then "
+        f"[bold]datasteward run --project {escape(str(directory))} --estimate[/] to see the cost."
+    )
+
+
+def _progress_display() -> tuple[Progress, Any]:
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} shards"),
+        TextColumn("{task.fields[records]:,} records"),
+        TextColumn("{task.fields[rate]:,.0f} rec/s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[int, Any] = {}
+    last = [0.0]
+
+    def update(p: Any) -> None:
+        now = time.perf_counter()
+        if p.segment not in tasks:
+            desc = "reading + steps" if p.segment == 0 else f"segment {p.segment + 1}/{p.segments}"
+            tasks[p.segment] = progress.add_task(desc, total=p.shards_total, records=0, rate=0.0)
+        elif now - last[0] < 0.1 and p.shards_done < p.shards_total:
+            return
+        last[0] = now
+        progress.update(
+            tasks[p.segment], completed=p.shards_done, records=p.records, rate=p.rate
+        )
+
+    return progress, update
+
+
+def _funnel_table(stats: dict[str, Any], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    table.add_column("step")
+    table.add_column("in", justify="right")
+    table.add_column("out", justify="right")
+    table.add_column("removed", justify="right")
+    table.add_column("edited", justify="right")
+    table.add_column("reasons")
+    for s in stats["steps"]:
+        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1]))
+        table.add_row(
+            escape(s["step_id"]),
+            f"{s['records_in']:,}",
+            f"{s['records_out']:,}",
+            f"{s['removed']:,}",
+            f"{s['edited']:,}",
+            escape(reasons),
+        )
+    return table
+
+
+def _print_estimate(est: dict[str, Any]) -> None:
+    s, p = est["sample"], est["projected"]
+    table = Table(title="Estimated cost of the whole run", title_justify="left")
+    table.add_column("")
+    table.add_column("measured on the sample", justify="right")
+    table.add_column("projected for all input", justify="right")
+    table.add_row("input", f"{s['shards']}/{s['of_shards']} shards, {human_bytes(s['bytes'])}",
+                  human_bytes(p["input_bytes"]))
+    table.add_row("records in", f"{s['records']:,}", f"{p['records_in']:,}")
+    table.add_row("records kept", f"{s['kept']:,}", f"{p['kept']:,}")
+    table.add_row("wall time", human_seconds(s["wall_seconds"]),
+                  f"{human_seconds(p['wall_seconds'])} on {p['workers']} workers")
+    table.add_row("CPU", human_seconds(s["cpu_seconds"]), f"{p['cpu_hours']:.3f} CPU-hours")
+    table.add_row("output size", "", human_bytes(p["output_bytes"]))
+    table.add_row("peak memory", "", human_bytes(p["peak_memory_bytes"]))
+    console.print(table)
+    console.print(f"[dim]{escape(est['method'])}[/]")
+
+
+def run(
+    project: Path = ProjectOption,
+    recipe: Path | None = typer.Option(None, "--recipe", "-r", help="Recipe file (default PROJECT/datasteward.toml)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: cores)."),
+    resume: bool = typer.Option(False, "--resume", help="Resume the newest unfinished run (or --run-id)."),
+    run_id: str | None = typer.Option(None, "--run-id", help="With --resume: the run to resume."),
+    strict: bool = typer.Option(False, "--strict", help="Fail on unreadable input instead of quarantining it."),
+    estimate: bool = typer.Option(False, "--estimate", help="Run on a sample and project the cost; write nothing."),
+    sample: float = typer.Option(0.02, "--sample", min=0.0001, max=1.0, help="With --estimate: share of input bytes to sample."),
+    batch_size: int = typer.Option(2048, "--batch-size", min=1, help="Records per batch."),
+    keep_work: bool = typer.Option(False, "--keep-work", help="Keep intermediate files of the run."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+) -> None:
+    """Run the recipe: read the sources, apply the steps, write runs/<run-id>/.
+
+    Examples:
+      [bold]datasteward run[/]                      run the recipe in this folder
+      [bold]datasteward run --estimate[/]           project time, CPU, memory and output size first
+      [bold]datasteward run --resume[/]             finish a run that was interrupted
+    """
+    from datasteward.executors.local import LocalExecutor, RunOptions
+
+    rec = load_project_recipe(project, recipe)
+    opts = RunOptions(workers=workers, batch_size=batch_size, strict=strict, keep_work=keep_work)
+    if estimate:
+        from datasteward.executors.estimate import estimate_run
+        from datasteward.ledger import Ledger
+
+        with console.status("Running the recipe on a sample of the input..."):
+            est = estimate_run(rec, workers=opts.effective_workers, fraction=sample,
+                               batch_size=batch_size)
+        with Ledger.open(rec.dir) as ledger:
+            ledger.record_estimate(recipe_hash=rec.hash, estimate=est)
+        _print_estimate(est)
+        return
+    if run_id and not resume:
+        raise RunError("--run-id is for --resume", hint="add --resume, or drop --run-id")
+    if quiet:
+        result = LocalExecutor(rec, opts).run(resume=run_id or resume)
+    else:
+        display, update = _progress_display()
+        with display:
+            result = LocalExecutor(rec, opts, progress=update).run(resume=run_id or resume)
+    stats = result.stats
+    console.print(_funnel_table(stats, f"Run {result.run_id}"))
+    console.print(
+        f"[bold]{stats['records_in']:,}[/] records in: [green]{stats['kept']:,} kept[/], "
+        f"[red]{stats['removed']:,} removed[/], [yellow]{stats['quarantined']:,} quarantined[/] "
+        f"in {human_seconds(stats['wall_seconds'])} "
+        f"({stats['cpu_seconds']:.1f} CPU-s, peak {human_bytes(stats['peak_memory_bytes'])})."
+    )
+    rd = result.run_dir
+    console.print(f"Kept records:   {escape(str(rd / 'data'))}")
+    console.print(f"Why removed:    {escape(str(rd / 'trace'))}  (and the records in {escape(str(rd / 'removed'))})")
+    if stats["quarantined"]:
+        console.print(f"Unreadable:     {escape(str(rd / 'quarantine'))}")
+    console.print("Next: [bold]datasteward status[/], or [bold]datasteward inspect ID[/] for one record.")
+
+
+def _run_json(run_dir: Path) -> dict[str, Any]:
+    return json.loads((run_dir / "run.json").read_text())
+
+
+def status(
+    project: Path = ProjectOption,
+    run_id: str | None = typer.Argument(None, help="A run (default: the newest)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    limit: int = typer.Option(10, "--limit", help="How many runs to list."),
+) -> None:
+    """Show the runs and the funnel of one: records in and out per step, and why.
+
+    Example: [bold]datasteward status --json[/]
+    """
+    from datasteward.ledger import Ledger
+
+    recipe = None
+    try:
+        recipe = load_project_recipe(project)
+    except DatastewardError:
+        recipe = None
+    with Ledger.open(project) as ledger:
+        runs = ledger.list_runs(limit=limit)
+        chosen = ledger.get_run(run_id) if run_id else (runs[0] if runs else None)
+        if run_id and chosen is None:
+            raise RunError(f"no run {run_id!r} in the ledger", hint="`datasteward status` lists them")
+        estimate = ledger.latest_estimate(chosen.recipe_hash) if chosen is not None else None
+        changes: list[Any] = []
+        if recipe is not None:
+            try:
+                from datasteward.ledger import recipe_changes
+
+                changes = recipe_changes(ledger, recipe.canonical(), recipe.hash)
+            except ImportError:
+                changes = []
+    stats = None
+    if chosen is not None:
+        sj = runs_dir(project) / chosen.run_id / "stats.json"
+        if sj.exists():
+            stats = json.loads(sj.read_text())
+        elif getattr(chosen, "stats", None):
+            stats = chosen.stats
+    consent = _consent_summary(project, chosen.run_id) if chosen is not None else None
+    if as_json:
+        out = {
+            "runs": [_run_brief(r) for r in runs],
+            "run": _run_brief(chosen) if chosen else None,
+            "stats": stats,
+            "estimate": estimate,
+            "consent": consent,
+            "recipe_changes": [_change_json(c) for c in changes],
+        }
+        console.print_json(json.dumps(out, default=str))
+        return
+    if not runs:
+        console.print("No runs yet. Start one with [bold]datasteward run[/].")
+        return
+    table = Table(title="Runs", title_justify="left")
+    for col in ("run", "status", "started", "records in", "kept", "removed", "quarantined", "wall"):
+        table.add_column(col, justify="right" if col not in ("run", "status", "started") else "left")
+    for r in runs:
+        s = r.stats or {}
+        table.add_row(
+            escape(r.run_id), r.status, str(r.started_at)[:19],
+            f"{s.get('records_in', 0):,}", f"{s.get('kept', 0):,}", f"{s.get('removed', 0):,}",
+            f"{s.get('quarantined', 0):,}",
+            human_seconds(s["wall_seconds"]) if s.get("wall_seconds") else "",
+        )
+    console.print(table)
+    if stats and chosen is not None:
+        console.print(_funnel_table(stats, f"Funnel of {chosen.run_id}"))
+        if estimate:
+            _print_estimate_vs_measured(estimate, stats)
+    if consent:
+        console.print("Consent: " + ", ".join(f"{k} {v:,}" for k, v in consent.items()))
+    if changes:
+        ctable = Table(title="Recipe changes since the last successful run", title_justify="left")
+        ctable.add_column("change")
+        ctable.add_column("explained by")
+        for c in changes:
+            expl = getattr(c, "explained_by", None)
+            ctable.add_row(escape(str(getattr(c, "description", c))),
+                           escape(str(expl)) if expl else "[bold red]unexplained[/]")
+        console.print(ctable)
+        if any(not getattr(c, "explained_by", None) for c in changes):
+            console.print(
+                "Record why with [bold]datasteward decide \"TITLE\" --rationale ... --by NAME[/]; "
+                "a release refuses unexplained changes."
+            )
+
+
+def _consent_summary(project: Path, run_id: str) -> dict[str, int] | None:
+    data = runs_dir(project) / run_id / "data"
+    if not data.exists() or not any(data.glob("*.parquet")):
+        return None
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        rows = con.execute(
+            "SELECT consent, count(*) FROM read_parquet(?) GROUP BY 1 ORDER BY 2 DESC",
+            [str(data / "*.parquet")],
+        ).fetchall()
+    finally:
+        con.close()
+    return {str(k): int(v) for k, v in rows}
+
+
+def _print_estimate_vs_measured(est: dict[str, Any], stats: dict[str, Any]) -> None:
+    p = est["projected"]
+    table = Table(title="Estimate beside what was measured", title_justify="left")
+    table.add_column("")
+    table.add_column("estimated", justify="right")
+    table.add_column("measured", justify="right")
+    table.add_row("records in", f"{p['records_in']:,}", f"{stats['records_in']:,}")
+    table.add_row("kept", f"{p['kept']:,}", f"{stats['kept']:,}")
+    table.add_row("wall time", human_seconds(p["wall_seconds"]), human_seconds(stats["wall_seconds"]))
+    table.add_row("CPU", f"{p['cpu_hours']:.4f} h", f"{stats['cpu_seconds'] / 3600:.4f} h")
+    table.add_row("output", human_bytes(p["output_bytes"]), human_bytes(stats["bytes_written"]))
+    table.add_row("peak memory", human_bytes(p["peak_memory_bytes"]), human_bytes(stats["peak_memory_bytes"]))
+    console.print(table)
+
+
+def _run_brief(r: Any) -> dict[str, Any]:
+    return {
+        "run_id": r.run_id,
+        "status": r.status,
+        "started_at": str(r.started_at),
+        "finished_at": str(r.finished_at) if getattr(r, "finished_at", None) else None,
+        "recipe_hash": r.recipe_hash,
+        "datasteward_version": r.datasteward_version,
+    }
+
+
+def _change_json(c: Any) -> dict[str, Any]:
+    if hasattr(c, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(c)
+    return {"change": str(c)}
+
+
+def inspect(
+    record_id: str = typer.Argument(..., help="The record id (as in data/, removed/ or trace/)."),
+    project: Path = ProjectOption,
+    run_id: str | None = typer.Option(None, "--run", help="The run (default: the newest finished)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    show_text: int = typer.Option(500, "--text-chars", help="How much of the text to show."),
+) -> None:
+    """Show a record's provenance and everything that happened to it in a run.
+
+    Example: [bold]datasteward inspect news:4f1c2a9e0b7d3c5a1e2f --json[/]
+    """
+    from datasteward.runs import inspect_record
+
+    run_dir = resolve_run(project, run_id)
+    info = inspect_record(run_dir, record_id)
+    if as_json:
+        console.print_json(json.dumps(info, default=str))
+        return
+    rec = info["record"]
+    console.print(f"[bold]{escape(record_id)}[/] in run {escape(info['run_id'])}: "
+                  f"[bold]{info['outcome']}[/]")
+    table = Table(show_header=False)
+    for key in ("source", "source_uri", "retrieved_at", "content_sha256", "license",
+                "license_evidence", "consent", "attribution"):
+        table.add_row(key, escape(str(rec.get(key))))
+    console.print(table)
+    if info["trace"]:
+        t = Table(title="What happened", title_justify="left")
+        for col in ("step", "action", "reason", "value", "threshold", "dup_of", "detail"):
+            t.add_column(col)
+        for row in info["trace"]:
+            t.add_row(*(escape("" if row[c] is None else str(row[c])) for c in
+                        ("step", "action", "reason", "value", "threshold", "dup_of", "detail")))
+        console.print(t)
+    else:
+        console.print("No step removed or edited it.")
+    text = rec.get("text") or ""
+    console.print(escape(text[:show_text]) + ("…" if len(text) > show_text else ""),
+                  style="dim", markup=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(run)
+    app.command()(status)
+    app.command()(inspect)

@@ -1,0 +1,90 @@
+"""Reading a finished (or unfinished) run's output: kept, removed, trace, quarantine.
+
+Queries go through DuckDB over the run's Parquet, so nothing loads a whole run into Python
+objects. Column sets may differ between files (steps add signal columns), so files are read
+with ``union_by_name``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from datasteward.errors import RunError
+
+_PROVENANCE = (
+    "id", "source", "source_uri", "retrieved_at", "content_sha256", "license",
+    "license_evidence", "consent", "attribution", "text", "metadata",
+)
+
+
+def _glob(run_dir: Path, part: str) -> str | None:
+    d = run_dir / part
+    return str(d / "*.parquet") if d.exists() and any(d.glob("*.parquet")) else None
+
+
+def _query(sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        cur = con.execute(sql, params)
+        cols = [c[0] for c in cur.description or []]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def find_record(run_dir: Path, record_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The record and where it ended (``kept`` or ``removed``), or None."""
+    for part, outcome in (("data", "kept"), ("removed", "removed")):
+        pattern = _glob(run_dir, part)
+        if pattern is None:
+            continue
+        rows = _query(
+            f"SELECT * FROM read_parquet(?, union_by_name=true, filename=true) WHERE id = ? LIMIT 1",
+            [pattern, record_id],
+        )
+        if rows:
+            return outcome, rows[0]
+    return None
+
+
+def trace_of(run_dir: Path, record_id: str) -> list[dict[str, Any]]:
+    """Every removal or edit of a record in a run, in step order."""
+    pattern = _glob(run_dir, "trace")
+    if pattern is None:
+        return []
+    return _query(
+        "SELECT id, step, action, reason, value, threshold, dup_of, detail "
+        "FROM read_parquet(?, union_by_name=true) WHERE id = ? ORDER BY step, action DESC",
+        [pattern, record_id],
+    )
+
+
+def inspect_record(run_dir: Path, record_id: str) -> dict[str, Any]:
+    """A record's provenance and everything that happened to it in a run."""
+    found = find_record(run_dir, record_id)
+    if found is None:
+        raise RunError(
+            f"no record {record_id!r} in run {run_dir.name}",
+            hint="ids look like SOURCE:HASH or SOURCE:SOURCE_ID; see the `id` column of data/",
+        )
+    outcome, row = found
+    signals = {k: v for k, v in row.items() if k not in _PROVENANCE and k != "filename"}
+    record = {k: row.get(k) for k in _PROVENANCE}
+    meta = record.get("metadata")
+    if isinstance(meta, str):
+        try:
+            record["metadata"] = json.loads(meta)
+        except ValueError:
+            pass
+    return {
+        "run_id": run_dir.name,
+        "outcome": outcome,
+        "file": str(Path(row["filename"]).relative_to(run_dir)) if row.get("filename") else None,
+        "record": record,
+        "signals": signals,
+        "trace": trace_of(run_dir, record_id),
+    }

@@ -1,0 +1,1 @@
+"""Project templates written by ``datasteward init``."""

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from datasteward.errors import StepError
+from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.steps.base import StepContext
+from datasteward.steps.registry import build_step
+
+
+def batch_of(texts: list[str]) -> pa.RecordBatch:
+    n = len(texts)
+    cols = {name: pa.nulls(n, RECORD_SCHEMA.field(name).type) for name in RECORD_SCHEMA.names}
+    cols["id"] = pa.array([f"t:{i}" for i in range(n)])
+    cols["source"] = pa.array(["t"] * n)
+    cols["content_sha256"] = pa.array(["0" * 64] * n)
+    cols["license"] = pa.array(["unknown"] * n)
+    cols["consent"] = pa.array(["unknown"] * n)
+    cols["text"] = pa.array(texts, pa.large_string())
+    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+
+
+@pytest.fixture
+def c4_texts(c4_jsonl: Path) -> list[str]:
+    with c4_jsonl.open() as fh:
+        return [json.loads(line)["text"] for line in fh]
+
+
+def ctx(tmp_path: Path) -> StepContext:
+    return StepContext(run_dir=tmp_path, step_id="s01-test")
+
+
+def test_length_on_real_documents(tmp_path: Path, c4_texts: list[str]) -> None:
+    step = build_step("filter.length", {"min_words": 100, "max_chars": 5000})
+    res = step.process(batch_of(c4_texts), ctx(tmp_path))
+    words = np.array([len(t.split()) for t in c4_texts])
+    chars = np.array([len(t) for t in c4_texts])
+    expect_keep = (words >= 100) & (chars <= 5000)
+    assert res.kept.num_rows == int(expect_keep.sum())
+    assert 0 < res.kept.num_rows < len(c4_texts)
+    assert res.removed is not None and res.trace is not None
+    assert res.removed.num_rows + res.kept.num_rows == len(c4_texts)
+    trace = res.trace.to_pylist()
+    assert [r["id"] for r in trace] == res.removed.column("id").to_pylist()
+    by_id = {f"t:{i}": i for i in range(len(c4_texts))}
+    for row in trace:
+        i = by_id[row["id"]]
+        if words[i] < 100:
+            assert row["reason"] == "too_few_words"
+            assert row["value"] == words[i] and row["threshold"] == 100
+        else:
+            assert row["reason"] == "too_many_chars"
+            assert row["value"] == chars[i] and row["threshold"] == 5000
+    # the signals are on every record, kept or removed
+    assert res.kept.column("length_words").to_pylist() == [int(w) for w in words[expect_keep]]
+
+
+def test_length_edge_cases(tmp_path: Path) -> None:
+    step = build_step("filter.length", {"min_words": 1})
+    res = step.process(batch_of(["", "   \n\t", "one", "日本語のテキスト"]), ctx(tmp_path))
+    assert res.kept.column("text").to_pylist() == ["one", "日本語のテキスト"]
+    assert res.trace is not None
+    assert res.trace.column("reason").to_pylist() == ["too_few_words", "too_few_words"]
+
+
+def test_length_options_are_checked() -> None:
+    with pytest.raises(StepError, match="at least one bound"):
+        build_step("filter.length", {})
+    with pytest.raises(StepError, match="min_words .* larger than max_words"):
+        build_step("filter.length", {"min_words": 10, "max_words": 5})
+    with pytest.raises(StepError, match="has no option `min_word`.*min_words"):
+        build_step("filter.length", {"min_word": 10})
+    with pytest.raises(StepError, match="must be int"):
+        build_step("filter.length", {"min_words": "ten"})
+
+
+def test_regex_remove_and_keep(tmp_path: Path, c4_texts: list[str]) -> None:
+    pattern = r"(?i)\bcookies?\b"
+    import re
+
+    rx = re.compile(pattern)
+    expected = [bool(rx.search(t)) for t in c4_texts]
+    assert 0 < sum(expected) < len(c4_texts)
+    step = build_step("filter.regex", {"pattern": pattern, "reason": "mentions_cookies"})
+    res = step.process(batch_of(c4_texts), ctx(tmp_path))
+    assert res.kept.num_rows == expected.count(False)
+    assert res.trace is not None
+    assert set(res.trace.column("reason").to_pylist()) == {"mentions_cookies"}
+    assert all("cookie" in d.lower() for d in res.trace.column("detail").to_pylist())
+    keep = build_step("filter.regex", {"pattern": pattern, "mode": "keep"})
+    res2 = keep.process(batch_of(c4_texts), ctx(tmp_path))
+    assert res2.kept.num_rows == expected.count(True)
+    assert res2.trace is not None
+    assert set(res2.trace.column("reason").to_pylist()) == {"regex_no_match"}
+
+
+def test_regex_invalid_pattern() -> None:
+    with pytest.raises(StepError, match="invalid pattern"):
+        build_step("filter.regex", {"pattern": "(unclosed"})
+
+
+def test_unknown_step_lists_builtins() -> None:
+    with pytest.raises(StepError, match="unknown step `filter.lenght`.*filter.length"):
+        build_step("filter.lenght", {})
