@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,26 @@ def redact(url: str) -> str:
         return "<unparseable URL>"
 
 
+#: Engines to make safe in a forked child: it must not use (or close) its parent's connections.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_parent_connections)
+
+
 def create_ledger_engine(url: str) -> Engine:
     """An engine configured for the ledger: WAL, busy timeout and foreign keys on SQLite."""
+    engine = _create(url)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _create(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
