@@ -80,12 +80,20 @@ def check(
                 escape(v.accepted or ""),
             )
         console.print(table)
-        console.print(
-            f"{sum(v.records for v in open_)} records in {len(open_)} open violation(s); "
-            "resolve with a `rights.policy` step or an accepted decision in \\[policy] accept."
-        )
+        if open_:
+            console.print(
+                f"{sum(v.records for v in open_)} records in {len(open_)} open violation(s); "
+                "resolve with a `rights.policy` step or an accepted decision in "
+                "\\[\\[policy.accept]]."
+            )
+        else:
+            console.print(
+                f"[green]ok[/]: every violation is accepted by a decision ({len(violations)})."
+            )
     if open_:
-        raise typer.Exit(3)
+        # SystemExit, not typer.Exit: click returns (drops) Exit codes when the entry point
+        # runs the app with standalone_mode=False
+        raise SystemExit(3)
 
 
 def notice(

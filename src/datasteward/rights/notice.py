@@ -144,7 +144,7 @@ def render_notice(
         out.append(f"### Source `{g.source}` — {g.records} works")
         out.append("")
         for line in g.creators:
-            where = ", ".join(f"<{u}>" for u in line.uris)
+            where = ", ".join(f"<{u}>" if "://" in u else _md(u) for u in line.uris)
             if line.creator is None:
                 out.append(
                     f"- **no attribution recorded** — {line.records} works"
