@@ -64,3 +64,15 @@ class MissingDependencyError(DatastewardError):
             f"{feature} needs the package `{package}`, which is not installed",
             hint=f"install it with `pip install 'datasteward[{extra}]'`",
         )
+
+
+class ReleaseError(DatastewardError):
+    """A release cannot be made, read, verified, taken down or deprecated."""
+
+
+class IntegrityError(ReleaseError):
+    """A release's files do not match its manifest (missing, extra, or changed bytes)."""
+
+
+class DeprecatedDatasetError(ReleaseError):
+    """The release was deprecated by its stewards; the message gives the reason and replacement."""

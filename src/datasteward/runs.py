@@ -14,8 +14,17 @@ from typing import Any
 from datasteward.errors import RunError
 
 _PROVENANCE = (
-    "id", "source", "source_uri", "retrieved_at", "content_sha256", "license",
-    "license_evidence", "consent", "attribution", "text", "metadata",
+    "id",
+    "source",
+    "source_uri",
+    "retrieved_at",
+    "content_sha256",
+    "license",
+    "license_evidence",
+    "consent",
+    "attribution",
+    "text",
+    "metadata",
 )
 
 
@@ -43,7 +52,7 @@ def find_record(run_dir: Path, record_id: str) -> tuple[str, dict[str, Any]] | N
         if pattern is None:
             continue
         rows = _query(
-            f"SELECT * FROM read_parquet(?, union_by_name=true, filename=true) WHERE id = ? LIMIT 1",
+            "SELECT * FROM read_parquet(?, union_by_name=true, filename=true) WHERE id = ? LIMIT 1",
             [pattern, record_id],
         )
         if rows:

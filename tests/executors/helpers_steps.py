@@ -26,4 +26,6 @@ class SlowPassFilter(Filter):
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         time.sleep(self.options.sleep)
-        return FilterDecision(keep=np.ones(batch.num_rows, dtype=bool), reason=[None] * batch.num_rows)
+        return FilterDecision(
+            keep=np.ones(batch.num_rows, dtype=bool), reason=[None] * batch.num_rows
+        )

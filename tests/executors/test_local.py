@@ -51,15 +51,21 @@ reason = "mentions_cookies"
 
 
 def _long_lines(lines: list[str]) -> list[int]:
-    return [i for i, ln in enumerate(lines) if len(json.loads(ln)["text"].split()) >= 60
-            and "cookie" not in json.loads(ln)["text"].lower()]
+    return [
+        i
+        for i, ln in enumerate(lines)
+        if len(json.loads(ln)["text"].split()) >= 60
+        and "cookie" not in json.loads(ln)["text"].lower()
+    ]
 
 
-def make_project(root: Path, c4: Path, *, extra: str = "", bad_lines: bool = False) -> dict[str, object]:
+def make_project(
+    root: Path, c4: Path, *, extra: str = "", bad_lines: bool = False
+) -> dict[str, object]:
     """Split the real C4 sample into shards, plant near-copies of known documents."""
     lines = c4.read_text().splitlines()
     size = len(lines) // N_SHARDS
-    shards = [lines[i * size:(i + 1) * size] for i in range(N_SHARDS)]
+    shards = [lines[i * size : (i + 1) * size] for i in range(N_SHARDS)]
     planted: list[tuple[int, int]] = []
     for s, _ in PLANTED:
         # pick long, cookie-free documents so that the copies reach the dedup step
@@ -116,9 +122,22 @@ def test_accounting_trace_and_planted_duplicates(tmp_path: Path, c4_jsonl: Path)
     # each planted copy is removed as a duplicate and points at its original
     dups = {r["id"]: r["dup_of"] for r in removals if r["reason"] == "exact_duplicate"}
     assert len(dups) == len(PLANTED)
-    by_url = {u: i for u, i in zip(kept.column("source_uri").to_pylist(), kept.column("id").to_pylist(), strict=True)}
-    all_rows = pa.concat_tables([kept.select(["id", "source_uri"]), removed.select(["id", "source_uri"])])
-    uri_of = dict(zip(all_rows.column("id").to_pylist(), all_rows.column("source_uri").to_pylist(), strict=True))
+    by_url = {
+        u: i
+        for u, i in zip(
+            kept.column("source_uri").to_pylist(), kept.column("id").to_pylist(), strict=True
+        )
+    }
+    all_rows = pa.concat_tables(
+        [kept.select(["id", "source_uri"]), removed.select(["id", "source_uri"])]
+    )
+    uri_of = dict(
+        zip(
+            all_rows.column("id").to_pylist(),
+            all_rows.column("source_uri").to_pylist(),
+            strict=True,
+        )
+    )
     for copy_id, original_id in dups.items():
         assert uri_of[copy_id] == uri_of[original_id] + "?copy"
         assert original_id in kept_ids or by_url.get(uri_of[original_id]) is None
@@ -141,7 +160,9 @@ def test_same_output_with_one_or_two_workers(tmp_path: Path, c4_jsonl: Path) -> 
         b = sorted(p.name for p in (two.run_dir / part).glob("*.parquet"))
         assert a == b
         for name in a:
-            assert pq.read_table(one.run_dir / part / name).equals(pq.read_table(two.run_dir / part / name))
+            assert pq.read_table(one.run_dir / part / name).equals(
+                pq.read_table(two.run_dir / part / name)
+            )
 
 
 def test_quarantine_keeps_good_records(tmp_path: Path, c4_jsonl: Path) -> None:
@@ -171,8 +192,12 @@ def _cli(args: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with log.open("wb") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "datasteward", *args], cwd=cwd, env=env,
-            stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "datasteward", *args],
+            cwd=cwd,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
 
 
@@ -188,7 +213,9 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, c4_jsonl: Path) 
     deadline = time.time() + 120
     done_dir = None
     while time.time() < deadline:
-        runs = list((kill_dir / "runs").glob("*/_work/done")) if (kill_dir / "runs").exists() else []
+        runs = (
+            list((kill_dir / "runs").glob("*/_work/done")) if (kill_dir / "runs").exists() else []
+        )
         if runs and len(list(runs[0].glob("g0-*.json"))) >= 1:
             done_dir = runs[0]
             break
@@ -199,8 +226,11 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, c4_jsonl: Path) 
     run_dir = done_dir.parent.parent
     assert not (run_dir / "_SUCCESS").exists()
     assert len(list(done_dir.glob("g0-*.json"))) < N_SHARDS
-    resumed = _cli(["run", "--quiet", "--resume", "--workers", "2", "--batch-size", "25"], kill_dir,
-                   tmp_path / "resumed.log")
+    resumed = _cli(
+        ["run", "--quiet", "--resume", "--workers", "2", "--batch-size", "25"],
+        kill_dir,
+        tmp_path / "resumed.log",
+    )
     assert resumed.wait(timeout=300) == 0, (tmp_path / "resumed.log").read_text()
     ref = _cli(args, ref_dir, tmp_path / "ref.log")
     assert ref.wait(timeout=300) == 0, (tmp_path / "ref.log").read_text()
@@ -211,7 +241,9 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, c4_jsonl: Path) 
         b = sorted(p.name for p in (run_dir / part).glob("*"))
         assert a == b, part
         for name in a:
-            assert pq.read_table(ref_run / part / name).equals(pq.read_table(run_dir / part / name)), name
+            assert pq.read_table(ref_run / part / name).equals(
+                pq.read_table(run_dir / part / name)
+            ), name
     s1 = json.loads((ref_run / "stats.json").read_text())
     s2 = json.loads((run_dir / "stats.json").read_text())
     for key in ("records_in", "kept", "removed", "quarantined"):

@@ -47,7 +47,9 @@ def test_good_recipe_parses(tmp_path: Path) -> None:
 
 def test_hash_ignores_formatting_but_not_content(tmp_path: Path) -> None:
     a = parse_recipe(GOOD, tmp_path / "a.toml")
-    b = parse_recipe(GOOD.replace('name = "news-en"', 'name   =   "news-en"   # same'), tmp_path / "b.toml")
+    b = parse_recipe(
+        GOOD.replace('name = "news-en"', 'name   =   "news-en"   # same'), tmp_path / "b.toml"
+    )
     c = parse_recipe(GOOD.replace("min_words = 5", "min_words = 6"), tmp_path / "c.toml")
     assert a.hash == b.hash
     assert a.hash != c.hash
@@ -63,7 +65,9 @@ def test_hash_ignores_formatting_but_not_content(tmp_path: Path) -> None:
         (('use = "dedup.exact"', 'used = "dedup.exact"'), 21, ["needs `use`"]),
     ],
 )
-def test_errors_name_the_key_and_line(tmp_path: Path, change: tuple[str, str], line: int, words: list[str]) -> None:
+def test_errors_name_the_key_and_line(
+    tmp_path: Path, change: tuple[str, str], line: int, words: list[str]
+) -> None:
     text = GOOD.replace(*change)
     assert text != GOOD
     with pytest.raises(RecipeError) as info:

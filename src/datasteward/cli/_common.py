@@ -14,7 +14,10 @@ console = Console()
 err_console = Console(stderr=True)
 
 ProjectOption = typer.Option(
-    Path("."), "--project", "-p", help="The project folder (holds datasteward.toml).",
+    Path("."),
+    "--project",
+    "-p",
+    help="The project folder (holds datasteward.toml).",
     file_okay=False,
 )
 
@@ -36,7 +39,8 @@ def resolve_run(project: Path, run: str | None, *, finished: bool = True) -> Pat
             raise RunError(f"no run {run!r} in {base}", hint="`datasteward status` lists the runs")
         return path
     candidates = sorted(
-        d for d in (base.iterdir() if base.exists() else [])
+        d
+        for d in (base.iterdir() if base.exists() else [])
         if d.is_dir() and (d / "run.json").exists() and (not finished or (d / "_SUCCESS").exists())
     )
     if not candidates:

@@ -30,7 +30,9 @@ TEMPLATES = ("web-text",)
 def init(
     directory: Path = typer.Argument(..., help="The project folder to create (or fill)."),
     template: str = typer.Option("web-text", "--template", "-t", help="Starting recipe: web-text."),
-    name: str | None = typer.Option(None, "--name", help="Dataset name (default: the folder name)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Dataset name (default: the folder name)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing recipe."),
 ) -> None:
     """Create a project: a commented recipe and a datasheet skeleton.
@@ -81,9 +83,7 @@ def _progress_display() -> tuple[Progress, Any]:
         elif now - last[0] < 0.1 and p.shards_done < p.shards_total:
             return
         last[0] = now
-        progress.update(
-            tasks[p.segment], completed=p.shards_done, records=p.records, rate=p.rate
-        )
+        progress.update(tasks[p.segment], completed=p.shards_done, records=p.records, rate=p.rate)
 
     return progress, update
 
@@ -97,7 +97,9 @@ def _funnel_table(stats: dict[str, Any], title: str) -> Table:
     table.add_column("edited", justify="right")
     table.add_column("reasons")
     for s in stats["steps"]:
-        reasons = ", ".join(f"{k} {v:,}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1]))
+        reasons = ", ".join(
+            f"{k} {v:,}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1])
+        )
         table.add_row(
             escape(s["step_id"]),
             f"{s['records_in']:,}",
@@ -115,12 +117,18 @@ def _print_estimate(est: dict[str, Any]) -> None:
     table.add_column("")
     table.add_column("measured on the sample", justify="right")
     table.add_column("projected for all input", justify="right")
-    table.add_row("input", f"{s['shards']}/{s['of_shards']} shards, {human_bytes(s['bytes'])}",
-                  human_bytes(p["input_bytes"]))
+    table.add_row(
+        "input",
+        f"{s['shards']}/{s['of_shards']} shards, {human_bytes(s['bytes'])}",
+        human_bytes(p["input_bytes"]),
+    )
     table.add_row("records in", f"{s['records']:,}", f"{p['records_in']:,}")
     table.add_row("records kept", f"{s['kept']:,}", f"{p['kept']:,}")
-    table.add_row("wall time", human_seconds(s["wall_seconds"]),
-                  f"{human_seconds(p['wall_seconds'])} on {p['workers']} workers")
+    table.add_row(
+        "wall time",
+        human_seconds(s["wall_seconds"]),
+        f"{human_seconds(p['wall_seconds'])} on {p['workers']} workers",
+    )
     table.add_row("CPU", human_seconds(s["cpu_seconds"]), f"{p['cpu_hours']:.3f} CPU-hours")
     table.add_row("output size", "", human_bytes(p["output_bytes"]))
     table.add_row("peak memory", "", human_bytes(p["peak_memory_bytes"]))
@@ -130,15 +138,33 @@ def _print_estimate(est: dict[str, Any]) -> None:
 
 def run(
     project: Path = ProjectOption,
-    recipe: Path | None = typer.Option(None, "--recipe", "-r", help="Recipe file (default PROJECT/datasteward.toml)."),
-    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: cores)."),
-    resume: bool = typer.Option(False, "--resume", help="Resume the newest unfinished run (or --run-id)."),
+    recipe: Path | None = typer.Option(
+        None, "--recipe", "-r", help="Recipe file (default PROJECT/datasteward.toml)."
+    ),
+    workers: int | None = typer.Option(
+        None, "--workers", "-w", min=1, help="Worker processes (default: cores)."
+    ),
+    resume: bool = typer.Option(
+        False, "--resume", help="Resume the newest unfinished run (or --run-id)."
+    ),
     run_id: str | None = typer.Option(None, "--run-id", help="With --resume: the run to resume."),
-    strict: bool = typer.Option(False, "--strict", help="Fail on unreadable input instead of quarantining it."),
-    estimate: bool = typer.Option(False, "--estimate", help="Run on a sample and project the cost; write nothing."),
-    sample: float = typer.Option(0.02, "--sample", min=0.0001, max=1.0, help="With --estimate: share of input bytes to sample."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail on unreadable input instead of quarantining it."
+    ),
+    estimate: bool = typer.Option(
+        False, "--estimate", help="Run on a sample and project the cost; write nothing."
+    ),
+    sample: float = typer.Option(
+        0.02,
+        "--sample",
+        min=0.0001,
+        max=1.0,
+        help="With --estimate: share of input bytes to sample.",
+    ),
     batch_size: int = typer.Option(2048, "--batch-size", min=1, help="Records per batch."),
-    keep_work: bool = typer.Option(False, "--keep-work", help="Keep intermediate files of the run."),
+    keep_work: bool = typer.Option(
+        False, "--keep-work", help="Keep intermediate files of the run."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
 ) -> None:
     """Run the recipe: read the sources, apply the steps, write runs/<run-id>/.
@@ -157,8 +183,9 @@ def run(
         from datasteward.ledger import Ledger
 
         with console.status("Running the recipe on a sample of the input..."):
-            est = estimate_run(rec, workers=opts.effective_workers, fraction=sample,
-                               batch_size=batch_size)
+            est = estimate_run(
+                rec, workers=opts.effective_workers, fraction=sample, batch_size=batch_size
+            )
         with Ledger.open(rec.dir) as ledger:
             ledger.record_estimate(recipe_hash=rec.hash, estimate=est)
         _print_estimate(est)
@@ -181,14 +208,15 @@ def run(
     )
     rd = result.run_dir
     console.print(f"Kept records:   {escape(str(rd / 'data'))}")
-    console.print(f"Why removed:    {escape(str(rd / 'trace'))}  (and the records in {escape(str(rd / 'removed'))})")
+    console.print(
+        f"Why removed:    {escape(str(rd / 'trace'))}  "
+        f"(and the records in {escape(str(rd / 'removed'))})"
+    )
     if stats["quarantined"]:
         console.print(f"Unreadable:     {escape(str(rd / 'quarantine'))}")
-    console.print("Next: [bold]datasteward status[/], or [bold]datasteward inspect ID[/] for one record.")
-
-
-def _run_json(run_dir: Path) -> dict[str, Any]:
-    return json.loads((run_dir / "run.json").read_text())
+    console.print(
+        "Next: [bold]datasteward status[/], or [bold]datasteward inspect ID[/] for one record."
+    )
 
 
 def status(
@@ -212,7 +240,9 @@ def status(
         runs = ledger.list_runs(limit=limit)
         chosen = ledger.get_run(run_id) if run_id else (runs[0] if runs else None)
         if run_id and chosen is None:
-            raise RunError(f"no run {run_id!r} in the ledger", hint="`datasteward status` lists them")
+            raise RunError(
+                f"no run {run_id!r} in the ledger", hint="`datasteward status` lists them"
+            )
         estimate = ledger.latest_estimate(chosen.recipe_hash) if chosen is not None else None
         changes: list[Any] = []
         if recipe is not None:
@@ -246,12 +276,18 @@ def status(
         return
     table = Table(title="Runs", title_justify="left")
     for col in ("run", "status", "started", "records in", "kept", "removed", "quarantined", "wall"):
-        table.add_column(col, justify="right" if col not in ("run", "status", "started") else "left")
+        table.add_column(
+            col, justify="right" if col not in ("run", "status", "started") else "left"
+        )
     for r in runs:
         s = r.stats or {}
         table.add_row(
-            escape(r.run_id), r.status, str(r.started_at)[:19],
-            f"{s.get('records_in', 0):,}", f"{s.get('kept', 0):,}", f"{s.get('removed', 0):,}",
+            escape(r.run_id),
+            r.status,
+            str(r.started_at)[:19],
+            f"{s.get('records_in', 0):,}",
+            f"{s.get('kept', 0):,}",
+            f"{s.get('removed', 0):,}",
             f"{s.get('quarantined', 0):,}",
             human_seconds(s["wall_seconds"]) if s.get("wall_seconds") else "",
         )
@@ -268,12 +304,14 @@ def status(
         ctable.add_column("explained by")
         for c in changes:
             expl = getattr(c, "explained_by", None)
-            ctable.add_row(escape(str(getattr(c, "description", c))),
-                           escape(str(expl)) if expl else "[bold red]unexplained[/]")
+            ctable.add_row(
+                escape(str(getattr(c, "description", c))),
+                escape(str(expl)) if expl else "[bold red]unexplained[/]",
+            )
         console.print(ctable)
         if any(not getattr(c, "explained_by", None) for c in changes):
             console.print(
-                "Record why with [bold]datasteward decide \"TITLE\" --rationale ... --by NAME[/]; "
+                'Record why with [bold]datasteward decide "TITLE" --rationale ... --by NAME[/]; '
                 "a release refuses unexplained changes."
             )
 
@@ -303,10 +341,14 @@ def _print_estimate_vs_measured(est: dict[str, Any], stats: dict[str, Any]) -> N
     table.add_column("measured", justify="right")
     table.add_row("records in", f"{p['records_in']:,}", f"{stats['records_in']:,}")
     table.add_row("kept", f"{p['kept']:,}", f"{stats['kept']:,}")
-    table.add_row("wall time", human_seconds(p["wall_seconds"]), human_seconds(stats["wall_seconds"]))
+    table.add_row(
+        "wall time", human_seconds(p["wall_seconds"]), human_seconds(stats["wall_seconds"])
+    )
     table.add_row("CPU", f"{p['cpu_hours']:.4f} h", f"{stats['cpu_seconds'] / 3600:.4f} h")
     table.add_row("output", human_bytes(p["output_bytes"]), human_bytes(stats["bytes_written"]))
-    table.add_row("peak memory", human_bytes(p["peak_memory_bytes"]), human_bytes(stats["peak_memory_bytes"]))
+    table.add_row(
+        "peak memory", human_bytes(p["peak_memory_bytes"]), human_bytes(stats["peak_memory_bytes"])
+    )
     console.print(table)
 
 
@@ -332,7 +374,9 @@ def _change_json(c: Any) -> dict[str, Any]:
 def inspect(
     record_id: str = typer.Argument(..., help="The record id (as in data/, removed/ or trace/)."),
     project: Path = ProjectOption,
-    run_id: str | None = typer.Option(None, "--run", help="The run (default: the newest finished)."),
+    run_id: str | None = typer.Option(
+        None, "--run", help="The run (default: the newest finished)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     show_text: int = typer.Option(500, "--text-chars", help="How much of the text to show."),
 ) -> None:
@@ -348,11 +392,20 @@ def inspect(
         console.print_json(json.dumps(info, default=str))
         return
     rec = info["record"]
-    console.print(f"[bold]{escape(record_id)}[/] in run {escape(info['run_id'])}: "
-                  f"[bold]{info['outcome']}[/]")
+    console.print(
+        f"[bold]{escape(record_id)}[/] in run {escape(info['run_id'])}: [bold]{info['outcome']}[/]"
+    )
     table = Table(show_header=False)
-    for key in ("source", "source_uri", "retrieved_at", "content_sha256", "license",
-                "license_evidence", "consent", "attribution"):
+    for key in (
+        "source",
+        "source_uri",
+        "retrieved_at",
+        "content_sha256",
+        "license",
+        "license_evidence",
+        "consent",
+        "attribution",
+    ):
         table.add_row(key, escape(str(rec.get(key))))
     console.print(table)
     if info["trace"]:
@@ -360,14 +413,19 @@ def inspect(
         for col in ("step", "action", "reason", "value", "threshold", "dup_of", "detail"):
             t.add_column(col)
         for row in info["trace"]:
-            t.add_row(*(escape("" if row[c] is None else str(row[c])) for c in
-                        ("step", "action", "reason", "value", "threshold", "dup_of", "detail")))
+            t.add_row(
+                *(
+                    escape("" if row[c] is None else str(row[c]))
+                    for c in ("step", "action", "reason", "value", "threshold", "dup_of", "detail")
+                )
+            )
         console.print(t)
     else:
         console.print("No step removed or edited it.")
     text = rec.get("text") or ""
-    console.print(escape(text[:show_text]) + ("…" if len(text) > show_text else ""),
-                  style="dim", markup=True)
+    console.print(
+        escape(text[:show_text]) + ("…" if len(text) > show_text else ""), style="dim", markup=True
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -55,7 +55,9 @@ def estimate_run(
     total_bytes = sum(sizes)
     picked = choose_sample(plan.shards, sizes, fraction)
     sample_shards = tuple(replace(plan.shards[i], index=j) for j, i in enumerate(picked))
-    tmp = Path(tempfile.mkdtemp(prefix="estimate-", dir=recipe.dir if recipe.dir.exists() else None))
+    tmp = Path(
+        tempfile.mkdtemp(prefix="estimate-", dir=recipe.dir if recipe.dir.exists() else None)
+    )
     try:
         layout = RunLayout(tmp / "run")
         layout.make()
@@ -98,7 +100,11 @@ def estimate_run(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     sample_bytes = sum(sizes[i] for i in picked)
-    scale = total_bytes / sample_bytes if sample_bytes else float(len(plan.shards) / max(1, len(picked)))
+    scale = (
+        total_bytes / sample_bytes
+        if sample_bytes
+        else float(len(plan.shards) / max(1, len(picked)))
+    )
     parallel = max(1, min(workers, len(plan.shards)))
     return {
         "recipe_hash": recipe.hash,

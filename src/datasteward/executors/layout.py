@@ -160,8 +160,10 @@ class RotatingParquetWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        if self._writer is not None and self._schema is not None and not batch.schema.equals(
-            self._schema
+        if (
+            self._writer is not None
+            and self._schema is not None
+            and not batch.schema.equals(self._schema)
         ):
             # a step added columns mid-shard (should not happen) or types changed: new file
             self._close_file()

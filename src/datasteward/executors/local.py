@@ -106,7 +106,11 @@ def find_unfinished_run(runs_dir: Path) -> Path | None:
     if not runs_dir.exists():
         return None
     candidates = sorted(
-        (d for d in runs_dir.iterdir() if (d / "run.json").exists() and not (d / "_SUCCESS").exists()),
+        (
+            d
+            for d in runs_dir.iterdir()
+            if (d / "run.json").exists() and not (d / "_SUCCESS").exists()
+        ),
         key=lambda d: d.name,
     )
     return candidates[-1] if candidates else None
@@ -161,7 +165,7 @@ def _load_suppression(project_dir: Path) -> Suppressor | None:
     except ImportError:
         return None
     sl = SuppressionList.load(project_dir)
-    return sl if len(sl) else None  # type: ignore[arg-type]
+    return sl if len(sl) else None
 
 
 class _WorkerPool:
@@ -211,9 +215,7 @@ class _WorkerPool:
             self.notify(self.progress)
 
     def run(self, specs: list[TaskSpec]) -> None:
-        pending: set[Future[dict[str, Any]]] = {
-            self.pool.submit(_worker, spec) for spec in specs
-        }
+        pending: set[Future[dict[str, Any]]] = {self.pool.submit(_worker, spec) for spec in specs}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -259,11 +261,13 @@ class LocalExecutor:
             return self._run(plan, layout, fresh=fresh)
 
     # ---- internals --------------------------------------------------------------------
-    def _resume_layout(self, resume: str | bool, plan: Plan) -> RunLayout:
+    def _resume_layout(self, resume: str | bool, plan: Plan) -> RunLayout:  # noqa: FBT001
         if isinstance(resume, str):
             root = self.runs_dir / resume
             if not (root / "run.json").exists():
-                raise RunError(f"no run {resume!r} in {self.runs_dir}", hint="see `datasteward status`")
+                raise RunError(
+                    f"no run {resume!r} in {self.runs_dir}", hint="see `datasteward status`"
+                )
         else:
             found = find_unfinished_run(self.runs_dir)
             if found is None:
@@ -383,7 +387,11 @@ class LocalExecutor:
     def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
         progress = Progress(segments=len(plan.segments), shards_total=len(plan.shards))
         with contextlib.ExitStack() as stack:
-            pool = None if workers == 1 else stack.enter_context(_WorkerPool(workers, progress, self._notify))
+            pool = (
+                None
+                if workers == 1
+                else stack.enter_context(_WorkerPool(workers, progress, self._notify))
+            )
             for segment in plan.segments:
                 progress.segment = segment.index
                 specs = self._specs(plan, layout, segment)
@@ -439,16 +447,21 @@ class LocalExecutor:
         tasks = []
         if layout.done.exists():
             tasks = [read_json(p) for p in sorted(layout.done.glob("g*.json"))]
-        order = ([SUPPRESSION_STEP_ID] if any(
-            SUPPRESSION_STEP_ID in t["steps"] for t in tasks) else []) + [
-            p.step_id for p in plan.steps
-        ]
+        order = (
+            [SUPPRESSION_STEP_ID] if any(SUPPRESSION_STEP_ID in t["steps"] for t in tasks) else []
+        ) + [p.step_id for p in plan.steps]
         uses = {p.step_id: p for p in plan.steps}
         steps: dict[str, dict[str, Any]] = {
-            sid: {"records_in": 0, "records_out": 0, "removed": 0, "edited": 0, "reasons": Counter()}
+            sid: {
+                "records_in": 0,
+                "records_out": 0,
+                "removed": 0,
+                "edited": 0,
+                "reasons": Counter(),
+            }
             for sid in order
         }
-        totals = Counter()
+        totals: Counter[str] = Counter()
         for t in tasks:
             totals["cpu"] += t["cpu_seconds"]
             totals["bytes_read"] += t["bytes_read"]
@@ -460,8 +473,14 @@ class LocalExecutor:
                 totals["kept"] += t["records_out"]
             for sid, s in t["steps"].items():
                 agg = steps.setdefault(
-                    sid, {"records_in": 0, "records_out": 0, "removed": 0, "edited": 0,
-                          "reasons": Counter()}
+                    sid,
+                    {
+                        "records_in": 0,
+                        "records_out": 0,
+                        "removed": 0,
+                        "edited": 0,
+                        "reasons": Counter(),
+                    },
                 )
                 for k in ("records_in", "records_out", "removed", "edited"):
                     agg[k] += s[k]
@@ -482,9 +501,10 @@ class LocalExecutor:
                     "reasons": dict(sorted(s["reasons"].items())),
                 }
             )
-        peak = max([t["peak_rss_bytes"] for t in tasks] + [
-            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        ])
+        peak = max(
+            [t["peak_rss_bytes"] for t in tasks]
+            + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
+        )
         removed = sum(s["removed"] for s in step_list)
         return {
             "run_id": layout.run_id,

@@ -115,4 +115,3 @@ def build_plan(recipe: Recipe) -> Plan:
         segments=segment_steps(steps),
         readers=readers,
     )
-

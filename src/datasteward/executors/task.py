@@ -229,13 +229,13 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
                 break
             st = stats[p.step_id]
             st.records_in += batch.num_rows
-            result = p.step.process(batch, contexts[p.step_id])
-            if result.removed is not None and result.removed.num_rows:
-                remove(p.step_id, result.removed)
-                st.removed += result.removed.num_rows
-            if result.trace is not None:
-                account(st, result.trace)
-            batch = result.kept
+            out = p.step.process(batch, contexts[p.step_id])
+            if out.removed is not None and out.removed.num_rows:
+                remove(p.step_id, out.removed)
+                st.removed += out.removed.num_rows
+            if out.trace is not None:
+                account(st, out.trace)
+            batch = out.kept
             st.records_out += batch.num_rows
         if batch.num_rows == 0:
             continue

@@ -158,7 +158,9 @@ def _expect(
     key: str,
 ) -> Any:
     if typ is str and not isinstance(value, str):
-        raise ctx.err(f"`{name}` must be a string, got {value!r}", table=table, index=index, key=key)
+        raise ctx.err(
+            f"`{name}` must be a string, got {value!r}", table=table, index=index, key=key
+        )
     if not isinstance(value, typ) or isinstance(value, bool) and typ is not bool:
         tname = typ.__name__ if isinstance(typ, type) else " or ".join(t.__name__ for t in typ)
         raise ctx.err(
@@ -216,7 +218,9 @@ def _parse_stewards(ctx: _Ctx, data: Mapping[str, Any]) -> tuple[Steward, ...]:
                 )
         for key in ("name", "email", "role"):
             if key in st:
-                _expect(ctx, st[key], str, name=f"stewards.{key}", table="stewards", index=i, key=key)
+                _expect(
+                    ctx, st[key], str, name=f"stewards.{key}", table="stewards", index=i, key=key
+                )
         role = st.get("role", "maintainer")
         if role not in _STEWARD_ROLES:
             raise ctx.err(
@@ -235,7 +239,8 @@ def _parse_sources(ctx: _Ctx, data: Mapping[str, Any]) -> tuple[SourceConfig, ..
     if not raw:
         raise ctx.err(
             "the recipe declares no [[sources]]",
-            hint='add at least one:\n[[sources]]\nname = "web"\nformat = "jsonl"\npath = "data/*.jsonl"',
+            hint='add at least one:\n[[sources]]\nname = "web"\nformat = "jsonl"\n'
+            'path = "data/*.jsonl"',
         )
     if not isinstance(raw, list):
         raise ctx.err("`sources` must be an array of tables ([[sources]])", key="sources")
@@ -246,9 +251,7 @@ def _parse_sources(ctx: _Ctx, data: Mapping[str, Any]) -> tuple[SourceConfig, ..
             raise ctx.err("each [[sources]] must be a table", table="sources", index=i)
         for required in ("name", "format", "path"):
             if required not in src:
-                raise ctx.err(
-                    f"[[sources]] #{i + 1} needs `{required}`", table="sources", index=i
-                )
+                raise ctx.err(f"[[sources]] #{i + 1} needs `{required}`", table="sources", index=i)
         for key, value in src.items():
             if key not in _SOURCE_KEYS:
                 raise ctx.err(
@@ -258,11 +261,23 @@ def _parse_sources(ctx: _Ctx, data: Mapping[str, Any]) -> tuple[SourceConfig, ..
                     key=key,
                     hint="source keys are: " + ", ".join(_SOURCE_KEYS),
                 )
-            _expect(ctx, value, _SOURCE_KEYS[key], name=f"sources.{key}", table="sources", index=i, key=key)
+            _expect(
+                ctx,
+                value,
+                _SOURCE_KEYS[key],
+                name=f"sources.{key}",
+                table="sources",
+                index=i,
+                key=key,
+            )
         name = src["name"]
         if name in seen:
-            raise ctx.err(f"source name `{name}` is used twice; names must be unique",
-                          table="sources", index=i, key="name")
+            raise ctx.err(
+                f"source name `{name}` is used twice; names must be unique",
+                table="sources",
+                index=i,
+                key="name",
+            )
         if not name or any(c in name for c in ":/\\ \t"):
             raise ctx.err(
                 f"source name {name!r} must be non-empty, without ':', '/', '\\' or spaces",
@@ -324,7 +339,9 @@ def parse_recipe(text: str, path: Path) -> Recipe:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line") from None
+        raise RecipeError(
+            f"{path}: not valid TOML: {exc}", hint="fix the syntax at that line"
+        ) from None
     for key in data:
         if key not in _TOP_LEVEL:
             raise ctx.err(

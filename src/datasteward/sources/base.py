@@ -193,8 +193,10 @@ class RecordBuilder:
         if isinstance(retrieved_at, pa.Array):
             dates = retrieved_at.cast(pa.timestamp("us", tz="UTC"))
         else:
-            dates = pa.array(retrieved_at if retrieved_at is not None else [None] * n,
-                             pa.timestamp("us", tz="UTC"))
+            dates = pa.array(
+                retrieved_at if retrieved_at is not None else [None] * n,
+                pa.timestamp("us", tz="UTC"),
+            )
         cons = [cfg.consent] * n if consents is None else [c or cfg.consent for c in consents]
         if attributions is None:
             attrs: Sequence[str | None] = [cfg.attribution] * n

@@ -261,7 +261,7 @@ class Editor(Step):
         if not isinstance(text, pa.Array):
             text = pa.array(text, pa.large_string())
         batch = with_columns(batch, {TEXT_COLUMN: text, **decision.signals})
-        edited = np.flatnonzero(np.asarray(decision.edited, dtype=bool))
+        edited = [int(i) for i in np.flatnonzero(np.asarray(decision.edited, dtype=bool))]
         if len(edited) == 0:
             return StepResult(kept=batch)
         ids = batch.column("id").take(pa.array(edited))
@@ -376,8 +376,7 @@ def build_options(
         ok, coerced = _type_ok(value, hints[key])
         if not ok:
             raise StepError(
-                f"step `{step}`{loc}: option `{key}` must be {_describe(hints[key])}, "
-                f"got {value!r}"
+                f"step `{step}`{loc}: option `{key}` must be {_describe(hints[key])}, got {value!r}"
             )
         kwargs[key] = coerced
     try:

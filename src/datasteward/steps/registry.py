@@ -42,7 +42,8 @@ def _import(target: str, *, name: str) -> type[Step]:
     if not module_name or not attr:
         raise StepError(
             f"unknown step `{name}`",
-            hint="use a built-in name (" + ", ".join(sorted(BUILTIN_STEPS))
+            hint="use a built-in name ("
+            + ", ".join(sorted(BUILTIN_STEPS))
             + ") or `package.module:Class` for your own step",
         )
     try:

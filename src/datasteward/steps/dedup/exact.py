@@ -144,8 +144,11 @@ class ExactDedup(GlobalStep):
                 columns=["id", "dup_of", "group_size"],
                 filters=[("rank", "=", ctx.rank)],
             )
-            pairs = zip(table.column("dup_of").to_pylist(), table.column("group_size").to_pylist(),
-                        strict=True)
+            pairs = zip(
+                table.column("dup_of").to_pylist(),
+                table.column("group_size").to_pylist(),
+                strict=True,
+            )
             self._dups = (ctx.rank, dict(zip(table.column("id").to_pylist(), pairs, strict=True)))
         return self._dups[1]
 
