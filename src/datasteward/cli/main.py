@@ -60,7 +60,7 @@ def _load() -> None:
 def main() -> None:
     _load()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except DatastewardError as exc:
         from rich.console import Console
 
@@ -81,6 +81,9 @@ def main() -> None:
             exc.show()
             sys.exit(exc.exit_code)
         raise
+    # without standalone mode, click returns the code of `typer.Exit(code)` instead of exiting
+    if isinstance(code, int) and code:
+        sys.exit(code)
 
 
 def _escape(text: str) -> str:
