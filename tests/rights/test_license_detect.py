@@ -175,3 +175,16 @@ def test_real_article_html() -> None:
     assert len(files) == 181
     assert licensed == {"d90bda7ed14d": "CC-BY-3.0"}  # rel="license" + badge on one page
     assert signalled >= 3  # two more carry an unresolvable "All rights reserved" meta
+
+
+def test_html_from_metadata_when_there_is_no_html_column() -> None:
+    html = page(
+        head='<meta name="dcterms.license" content="https://creativecommons.org/licenses/by/4.0/">'
+    )
+    b = batch([{"metadata": json.dumps({"html": html, "http_headers": {}})}])
+    out = (
+        LicenseDetect(LicenseDetectOptions())
+        .process(b, StepContext(run_dir=Path("/tmp"), step_id="s01"))
+        .kept
+    )
+    assert out.column("license").to_pylist() == ["CC-BY-4.0"]

@@ -304,3 +304,14 @@ def test_network_error_is_unreachable(tmp_path: Path) -> None:
     with PolicyFetcher(tmp_path / "cache", FetchOptions(timeout=2, min_interval=0.0)) as f:
         p = f.policies(url + "/x")
     assert p.robots_unreachable and p.robots_txt is None and p.tdmrep is None
+
+
+def test_wildcard_robots_blocks_every_ai_agent_and_detail_is_bounded() -> None:
+    site = oo.SitePolicies(robots_txt="User-agent: *\nDisallow: /\n")
+    res = oo.decide("https://f.org/x", [], site=site)
+    assert res.reason == "optout_robots"
+    assert res.detail is not None
+    assert f"and {len(oo.AI_AGENTS) - 5} more" in res.detail
+    # a site that only blocks a search engine does not opt out of AI crawling
+    site = oo.SitePolicies(robots_txt="User-agent: Googlebot\nDisallow: /\n")
+    assert oo.decide("https://f.org/x", [], site=site).reason is None

@@ -238,3 +238,19 @@ def test_run_lookup(tmp_path: Path) -> None:
     assert find_run(tmp_path, "20260102-000000").name == "20260102-000000"
     with pytest.raises(RunError, match="no run `nope`"):
         find_run(tmp_path, "nope")
+
+
+def test_acceptance_wildcards() -> None:
+    policy = Policy.from_mapping(
+        {
+            "commercial": True,
+            "accept": [{"source": "*", "license": "CC-BY-NC-4.0", "decision": "D-2"}],
+        }
+    )
+    assert policy.acceptance("any", "CC-BY-NC-4.0", "non_commercial") is not None
+    assert policy.acceptance("any", "CC-BY-NC-4.0", "consent") is not None  # no rule: all rules
+    assert policy.acceptance("any", "CC-BY-NC-3.0", "non_commercial") is None
+    with pytest.raises(RecipeError, match="unknown rule 'vibes'"):
+        Policy.from_mapping(
+            {"accept": [{"source": "a", "license": "b", "decision": "c", "rule": "vibes"}]}
+        )
