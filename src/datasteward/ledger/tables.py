@@ -106,6 +106,66 @@ decisions = Table(
     Column("decided_at", String(32), nullable=False),
 )
 
+#: Releases (issue 6): one row per release directory made by ``datasteward release`` or a
+#: takedown patch.
+releases = Table(
+    "releases",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("dataset", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),  # data | takedown
+    Column("run_id", String(128)),
+    Column("parent", String(64)),
+    Column("recipe_hash", String(64)),
+    Column("records", BigInteger, nullable=False),
+    Column("ids_sha256", String(64), nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("draft", Integer, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+#: Takedown requests; each stage (received, matched, executed, notified) is a row of
+#: ``takedown_stages`` and an event.
+takedowns = Table(
+    "takedowns",
+    metadata,
+    Column("takedown_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # url | domain | sha256 | id | text
+    Column("value", Text, nullable=False),
+    Column("requester", String(256), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", String(16), nullable=False, index=True),
+    Column("received_at", String(32), nullable=False),
+)
+
+takedown_stages = Table(
+    "takedown_stages",
+    metadata,
+    Column("takedown_id", Integer, primary_key=True),
+    Column("stage", String(16), primary_key=True),
+    Column("at", String(32), nullable=False),
+    Column("detail", Text, nullable=False),  # canonical JSON
+    ForeignKeyConstraint(
+        ["takedown_id"], ["takedowns.takedown_id"], name="fk_takedown_stages_takedown"
+    ),
+)
+
+#: Deprecations (Luccioni et al.'s framework): why, what replaces it, when, what access remains.
+deprecations = Table(
+    "deprecations",
+    metadata,
+    Column("version", String(64), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("reason_kind", String(16), nullable=False),  # technical | legal | ethical | other
+    Column("replacement", String(256)),
+    Column("mitigation", Text),
+    Column("appeal_contact", String(256)),
+    Column("sunset", String(32), nullable=False),
+    Column("access", String(16), nullable=False),  # archived | gated | deleted
+    Column("deprecated_by", String(256), nullable=False),
+    Column("deprecated_at", String(32), nullable=False),
+)
+
 #: The append-only, hash-chained log of every change to the tables above.
 events = Table(
     "events",
@@ -131,7 +191,18 @@ chain_head = Table(
 
 #: Tables whose every row is written through an event and checked by ``verify``.
 CHAINED_TABLES: dict[str, Table] = {
-    t.name: t for t in (runs, run_steps, step_reasons, estimates, decisions)
+    t.name: t
+    for t in (
+        runs,
+        run_steps,
+        step_reasons,
+        estimates,
+        decisions,
+        releases,
+        takedowns,
+        takedown_stages,
+        deprecations,
+    )
 }
 
 #: The hash that the first event links to.

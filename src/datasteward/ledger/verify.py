@@ -20,10 +20,11 @@ pass it as ``anchor`` to catch that.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, select
 
 from datasteward.ledger._read import to_event_info
 from datasteward.ledger._writes import primary_key
@@ -44,10 +45,7 @@ class _Problem:
 def verify_ledger(conn: Connection, *, anchor: str | None = None) -> VerifyResult:
     problems: list[_Problem] = []
     stored: dict[int, EventInfo] = {}
-    # state[table][key] = (row, seq of the event that last wrote it)
-    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]] = {
-        name: {} for name in CHAINED_TABLES
-    }
+    state = {name: _TableState(table) for name, table in CHAINED_TABLES.items()}
     expected_seq, prev_hash, checked = 1, GENESIS_HASH, 0
     anchor_seen = anchor is None
     rows = conn.execute(select(events).order_by(events.c.seq)).mappings()
@@ -165,11 +163,41 @@ def _parse(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+class _TableState:
+    """The rows a table should hold after replaying the log, with the event that wrote each.
+
+    Rows are grouped by the first primary-key column, so that the deletes the ledger makes
+    (all rows of one run) touch one group instead of the whole table.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.pk = primary_key(table)
+        self.groups: dict[Any, dict[tuple[Any, ...], tuple[dict[str, Any], int]]] = {}
+
+    def put(self, row: dict[str, Any], seq: int) -> None:
+        key = tuple(row.get(k) for k in self.pk)
+        self.groups.setdefault(key[0], {})[key] = (row, seq)
+
+    def delete(self, match: dict[str, Any]) -> None:
+        first = self.pk[0]
+        groups = [self.groups.get(match[first], {})] if first in match else self.groups.values()
+        for group in groups:
+            doomed = [
+                k for k, (r, _) in group.items() if all(r.get(c) == v for c, v in match.items())
+            ]
+            for key in doomed:
+                del group[key]
+
+    def get(self, key: tuple[Any, ...]) -> tuple[dict[str, Any], int] | None:
+        return self.groups.get(key[0], {}).get(key)
+
+    def items(self) -> Iterator[tuple[tuple[Any, ...], tuple[dict[str, Any], int]]]:
+        for group in self.groups.values():
+            yield from group.items()
+
+
 def _replay(
-    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]],
-    payload: dict[str, Any],
-    seq: int,
-    problems: list[_Problem],
+    state: dict[str, _TableState], payload: dict[str, Any], seq: int, problems: list[_Problem]
 ) -> None:
     changes = payload.get("changes")
     if not isinstance(changes, list):
@@ -180,24 +208,16 @@ def _replay(
         if table is None or not isinstance(op, dict):
             problems.append(_Problem(seq, f"event #{seq} changes an unknown table: {op!r:.80}"))
             continue
-        rows = state[table.name]
         if op.get("op") == "put" and isinstance(op.get("row"), dict):
-            row = op["row"]
-            rows[tuple(row.get(k) for k in primary_key(table))] = (row, seq)
-        elif op.get("op") == "delete" and isinstance(op.get("match"), dict):
-            match = op["match"]
-            for key in [
-                k for k, (r, _) in rows.items() if all(r.get(c) == v for c, v in match.items())
-            ]:
-                del rows[key]
+            state[table.name].put(op["row"], seq)
+        elif op.get("op") == "delete" and isinstance(op.get("match"), dict) and op["match"]:
+            state[table.name].delete(op["match"])
         else:
             problems.append(_Problem(seq, f"event #{seq} has a malformed change: {op!r:.80}"))
 
 
 def _compare_tables(
-    conn: Connection,
-    state: dict[str, dict[tuple[Any, ...], tuple[dict[str, Any], int]]],
-    problems: list[_Problem],
+    conn: Connection, state: dict[str, _TableState], problems: list[_Problem]
 ) -> int:
     checked = 0
     for name, table in CHAINED_TABLES.items():
@@ -209,12 +229,13 @@ def _compare_tables(
             key = tuple(actual[k] for k in pk)
             seen.add(key)
             label = f"{name} row " + ", ".join(f"{k}={v!r}" for k, v in zip(pk, key, strict=True))
-            if key not in expected:
+            found = expected.get(key)
+            if found is None:
                 problems.append(
                     _Problem(_NEVER, f"{label} was added outside datasteward (no event wrote it)")
                 )
                 continue
-            row, seq = expected[key]
+            row, seq = found
             diffs = [c.name for c in table.columns if not _same(actual[c.name], row.get(c.name))]
             if diffs:
                 col = diffs[0]
