@@ -254,3 +254,63 @@ def test_acceptance_wildcards() -> None:
         Policy.from_mapping(
             {"accept": [{"source": "a", "license": "b", "decision": "c", "rule": "vibes"}]}
         )
+
+
+LEDGER_RECIPE = """
+[dataset]
+name = "d"
+
+[[sources]]
+name = "photos"
+format = "csv"
+path = "p.csv"
+
+[policy]
+commercial = true
+
+[[policy.accept]]
+source = "photos"
+license = "CC-BY-NC-4.0"
+decision_id = {decision_id}
+"""
+
+
+@pytest.mark.parametrize("known", [True, False])
+def test_accept_by_ledger_decision(tmp_path: Path, known: bool) -> None:  # noqa: FBT001
+    from datasteward.ledger import Ledger
+
+    with Ledger.open(tmp_path) as ledger:
+        d = ledger.record_decision(
+            title="Keep NC photos for the research release",
+            rationale="the release is licensed for research only",
+            tradeoff="no commercial users",
+            by="ana",
+        )
+    decision_id = d.decision_id if known else d.decision_id + 41
+    (tmp_path / "datasteward.toml").write_text(LEDGER_RECIPE.format(decision_id=decision_id))
+    rows = [
+        {
+            "id": f"photos:{i}",
+            "source": "photos",
+            "license": "CC-BY-NC-4.0",
+            "consent": "licence-only",
+        }
+        for i in range(3)
+    ]
+    run = make_run(tmp_path, rows)
+    recipe = load_recipe(tmp_path)
+    [v] = check(run, recipe, project_dir=tmp_path)
+    assert (v.rule, v.records) == ("non_commercial", 3)
+    step = build_step("rights.policy", {})
+    ctx = StepContext(run_dir=run, step_id="s01", recipe_dir=tmp_path)
+    step.setup(ctx)
+    res = step.process(batch(rows), ctx)
+    if known:
+        assert v.accepted is not None
+        assert v.accepted.startswith(f"decision #{decision_id}: Keep NC photos")
+        assert "(by ana, " in v.accepted
+        assert res.trace is None and res.kept.num_rows == 3
+    else:
+        assert v.accepted is None
+        assert f"names decision #{decision_id}, not in the ledger" in v.why
+        assert res.trace is not None and res.trace.num_rows == 3

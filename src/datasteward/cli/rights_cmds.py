@@ -52,7 +52,7 @@ def check(
     from datasteward.rights.runs import find_run
 
     run_dir = find_run(project, run)
-    violations = run_check(run_dir, _recipe(project, run_dir))
+    violations = run_check(run_dir, _recipe(project, run_dir), project_dir=project)
     open_ = [v for v in violations if v.accepted is None]
     if as_json:
         typer.echo(

@@ -29,7 +29,7 @@ upstreams too (most-restrictive rule, :mod:`datasteward.rights.lineage`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,10 @@ class Acceptance:
     source: str
     license: str
     rule: str | None
+    #: Free text, or the title of the ledger decision once resolved.
     decision: str
+    #: A decision recorded in the ledger (``datasteward decide``), by id.
+    decision_id: int | None = None
 
     def covers(self, source: str, license: str, rule: str) -> bool:
         return (
@@ -110,10 +113,22 @@ class Policy:
                 )
         accept = []
         for i, item in enumerate(raw.get("accept", [])):
-            if not isinstance(item, Mapping) or not {"source", "license", "decision"} <= set(item):
+            if (
+                not isinstance(item, Mapping)
+                or not {"source", "license"} <= set(item)
+                or not ({"decision", "decision_id"} & set(item))
+            ):
                 raise RecipeError(
-                    f"{where}: accept[{i}] needs source, license and decision",
-                    hint='e.g. { source = "web", license = "unknown", decision = "why" }',
+                    f"{where}: accept[{i}] needs source, license and decision (or decision_id)",
+                    hint='e.g. { source = "web", license = "unknown", decision_id = 3 }',
+                )
+            decision_id = item.get("decision_id")
+            if decision_id is not None and (
+                not isinstance(decision_id, int) or isinstance(decision_id, bool)
+            ):
+                raise RecipeError(
+                    f"{where}: accept[{i}].decision_id must be a ledger decision number",
+                    hint="`datasteward log` lists the decisions and their numbers",
                 )
             rule = item.get("rule")
             if rule is not None and rule not in (*RULES, "*"):
@@ -122,7 +137,13 @@ class Policy:
                     hint="rules are: " + ", ".join(RULES),
                 )
             accept.append(
-                Acceptance(str(item["source"]), str(item["license"]), rule, str(item["decision"]))
+                Acceptance(
+                    str(item["source"]),
+                    str(item["license"]),
+                    rule,
+                    str(item.get("decision", "")),
+                    decision_id,
+                )
             )
         return cls(
             commercial=bool(raw.get("commercial", False)),
@@ -165,6 +186,42 @@ class Policy:
             if a.covers(source, license, rule):
                 return a
         return None
+
+    @property
+    def needs_ledger(self) -> bool:
+        return any(a.decision_id is not None for a in self.accept)
+
+    def with_decisions(self, decisions: Mapping[int, str]) -> Policy:
+        """The policy with ledger decisions resolved: an accept entry whose ``decision_id`` is
+        not in ``decisions`` (id -> description) accepts nothing."""
+        resolved = []
+        for a in self.accept:
+            if a.decision_id is None:
+                resolved.append(a)
+            elif a.decision_id in decisions:
+                resolved.append(replace(a, decision=decisions[a.decision_id]))
+        return replace(self, accept=tuple(resolved))
+
+
+def ledger_decisions(project_dir: str | Path) -> dict[int, str]:
+    """The ledger's decisions as id -> "decision #id: title (by who, date)"."""
+    from datasteward.ledger import Ledger
+
+    with Ledger.open(Path(project_dir)) as ledger:
+        return {
+            d.decision_id: f"decision #{d.decision_id}: {d.title} (by {d.by}, "
+            f"{d.decided_at:%Y-%m-%d})"
+            for d in ledger.list_decisions()
+        }
+
+
+def resolved_policy(recipe: Recipe, project_dir: str | Path | None = None) -> Policy:
+    """The recipe's policy, with accept entries that name ledger decisions checked against
+    the project's ledger (``project_dir`` defaults to the recipe's folder)."""
+    policy = policy_of(recipe)
+    if not policy.needs_ledger:
+        return policy
+    return policy.with_decisions(ledger_decisions(project_dir or recipe.dir))
 
 
 @dataclass(frozen=True)
@@ -223,14 +280,24 @@ def policy_of(recipe: Recipe) -> Policy:
     return Policy.from_mapping(recipe.policy, where=f"{recipe.path} [policy]")
 
 
-def check(run_dir: str | Path, recipe: Recipe, *, examples: int = 3) -> list[Violation]:
+def check(
+    run_dir: str | Path,
+    recipe: Recipe,
+    *,
+    examples: int = 3,
+    project_dir: str | Path | None = None,
+) -> list[Violation]:
     """Every (source, licence, rule) group of kept records that violates the recipe's policy.
 
     Accepted violations are returned too, with ``accepted`` set; a check fails on the others.
+    An accept entry naming a ledger decision (``decision_id``) that the project's ledger does
+    not hold accepts nothing, and the violations it would cover say so.
     """
     from datasteward.rights.runs import kept_glob, query
 
-    policy = policy_of(recipe)
+    declared = policy_of(recipe)
+    policy = resolved_policy(recipe, project_dir)
+    missing = {a.decision_id for a in declared.accept} - {a.decision_id for a in policy.accept}
     resolver = TermsResolver(recipe)
     rows = query(
         f"""
@@ -255,6 +322,11 @@ def check(run_dir: str | Path, recipe: Recipe, *, examples: int = 3) -> list[Vio
     out = []
     for (source, license, rule), g in sorted(groups.items()):
         acc = policy.acceptance(source, license, rule)
+        dangling = declared.acceptance(source, license, rule) if acc is None else None
+        if dangling is not None and dangling.decision_id in missing:
+            g["why"] += (
+                f"; [[policy.accept]] names decision #{dangling.decision_id}, not in the ledger"
+            )
         out.append(
             Violation(
                 source,

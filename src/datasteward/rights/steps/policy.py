@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
-from datasteward.rights.policy import RULES, Policy, TermsResolver, policy_of
+from datasteward.rights.policy import RULES, Policy, TermsResolver, policy_of, resolved_policy
 from datasteward.rights.steps._recipe import recipe_for
 from datasteward.steps.base import Filter, FilterDecision, StepContext, StepOptions
 
@@ -53,7 +53,7 @@ class PolicyFilter(Filter):
 
     def setup(self, ctx: StepContext) -> None:
         recipe = recipe_for(ctx.recipe_dir, self.name)
-        self.policy = policy_of(recipe)
+        self.policy = resolved_policy(recipe, ctx.recipe_dir)
         self.resolver = TermsResolver(recipe)
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
