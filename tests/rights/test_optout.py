@@ -8,6 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from policy_server import serve
 from rights_helpers import batch
 
@@ -315,3 +317,28 @@ def test_wildcard_robots_blocks_every_ai_agent_and_detail_is_bounded() -> None:
     # a site that only blocks a search engine does not opt out of AI crawling
     site = oo.SitePolicies(robots_txt="User-agent: Googlebot\nDisallow: /\n")
     assert oo.decide("https://f.org/x", [], site=site).reason is None
+
+
+_TDM = st.sampled_from([None, "0", "1", "2", "yes"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(file_value=_TDM, header=_TDM, meta=_TDM)
+def test_tdm_precedence_property(
+    file_value: str | None, header: str | None, meta: str | None
+) -> None:
+    """The last layer present (file < header < meta) decides; invalid values count as unset."""
+    rules = None if file_value is None else [{"location": "/", "tdm-reservation": file_value}]
+    headers = [] if header is None else [("tdm-reservation", header)]
+    value, where, _ = oo.tdm_decision("https://g.org/p", headers, meta, None, rules)
+    decider = meta if meta is not None else header if header is not None else file_value
+    expected = int(decider) if decider in ("0", "1") else None
+    assert value == expected
+    if decider is not None:
+        assert where is not None
+        kind = "meta" if meta is not None else "header" if header is not None else "tdmrep.json"
+        assert where.startswith(kind)
+    res = oo.decide(
+        "https://g.org/p", headers, meta_tdm_reservation=meta, site=oo.SitePolicies(tdmrep=rules)
+    )
+    assert (res.reason == "optout_tdmrep") == (expected == 1)
