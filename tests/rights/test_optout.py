@@ -342,3 +342,18 @@ def test_tdm_precedence_property(
         "https://g.org/p", headers, meta_tdm_reservation=meta, site=oo.SitePolicies(tdmrep=rules)
     )
     assert (res.reason == "optout_tdmrep") == (expected == 1)
+
+
+def test_fetcher_follows_redirects_and_ignores_bad_json(tmp_path: Path) -> None:
+    files = {
+        "/robots.txt": (301, "", {"Location": "/real-robots.txt"}),
+        "/real-robots.txt": (200, "User-agent: ClaudeBot\nDisallow: /\n", {}),
+        "/.well-known/tdmrep.json": (200, "{not json", {}),
+        "/ai.txt": (404, "", {}),
+    }
+    with serve(files) as site, PolicyFetcher(tmp_path, FetchOptions(min_interval=0.0)) as f:
+        p = f.policies(site.url + "/x")
+        assert p.robots_txt is not None and "ClaudeBot" in p.robots_txt
+        assert p.tdmrep is None and p.ai_txt is None and not p.robots_unreachable
+        res = oo.decide(site.url + "/x", [], site=p)
+        assert res.reason == "optout_robots" and "ClaudeBot" in (res.detail or "")

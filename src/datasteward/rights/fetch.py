@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,8 @@ class PolicyFetcher:
                 max_redirects=5,
                 headers={"User-Agent": self.options.user_agent},
             )
+            # steps have no teardown hook: close the connections when the fetcher goes away
+            weakref.finalize(self, self._client.close)
         return self._client
 
     def _get(self, origin: str, path: str) -> tuple[int | None, str | None]:
