@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -166,3 +167,85 @@ def test_normalise_domain() -> None:
     assert normalise_domain("127.0.0.1 ads.example.net") == "ads.example.net"
     assert normalise_domain("https://www.example.org/path") == "www.example.org"
     assert normalise_domain("# only a comment") is None
+
+
+ISSUE3_RECIPE = """\
+[dataset]
+name = "issue3-steps"
+
+[[sources]]
+name = "c4"
+format = "jsonl"
+path = "data/*.jsonl"
+url_field = "url"
+date_field = "timestamp"
+license = "ODC-By-1.0"
+
+[[steps]]
+use = "url.blocklist"
+domain_files = ["lists/domains.txt"]
+
+[[steps]]
+use = "langid"
+keep = ["en"]
+
+[[steps]]
+use = "contamination"
+mode = "remove"
+benchmarks = [{ name = "gsm8k", path = "bench/gsm8k.jsonl", fields = ["question"] }]
+
+[[steps]]
+use = "pii"
+mode = "redact"
+"""
+
+
+@pytest.mark.slow
+def test_issue3_steps_run_through_the_local_executor(tmp_path: Path, c4_urls: list[str]) -> None:
+    """The four steps in one recipe: lists and benchmarks are found relative to the recipe,
+    models and indexes load in the workers, and every removal and edit is traced."""
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    gsm8k = REPO / ".." / "shared" / "data" / "benchmarks" / "gsm8k" / "test.jsonl"
+    lines = C4.read_text(encoding="utf-8").splitlines()[:200]
+    question = json.loads(gsm8k.read_text(encoding="utf-8").splitlines()[42])["question"]
+    doc = json.loads(lines[5])
+    doc["text"] += "\n" + question
+    lines[5] = json.dumps(doc)
+    doc = json.loads(lines[6])
+    doc["text"] += "\nWrite to jane.doe@example.org or call (406) 721-8899."
+    lines[6] = json.dumps(doc)
+    for folder in ("data", "lists", "bench"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "data" / "c4.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "lists" / "domains.txt").write_text("wordpress.com\nblogspot.com\n")
+    (tmp_path / "bench" / "gsm8k.jsonl").write_text(gsm8k.read_text(encoding="utf-8"))
+    (tmp_path / "datasteward.toml").write_text(ISSUE3_RECIPE)
+
+    result = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run()
+    trace = pa.concat_tables(
+        [pq.read_table(f) for f in sorted((result.run_dir / "trace").glob("*.parquet"))]
+    ).to_pylist()
+    kept = pa.concat_tables(
+        [pq.read_table(f) for f in sorted((result.run_dir / "data").glob("*.parquet"))]
+    )
+    by_reason: dict[str, list[dict[str, object]]] = {}
+    for row in trace:
+        by_reason.setdefault(str(row["reason"]), []).append(row)
+    blocked_hosts = sum(
+        1
+        for line in lines
+        if (urlsplit(json.loads(line)["url"]).hostname or "").endswith(
+            ("wordpress.com", "blogspot.com")
+        )
+    )
+    assert len(by_reason["url_blocked_domain"]) == blocked_hosts > 0
+    (contaminated,) = by_reason["benchmark_contamination"]
+    assert json.loads(str(contaminated["detail"]))["item"] == "42"
+    redacted = {str(r["id"]): r for r in by_reason["pii_redacted"]}
+    texts = dict(zip(kept.column("id").to_pylist(), kept.column("text").to_pylist(), strict=True))
+    planted = [i for i, t in texts.items() if "Write to <EMAIL> or call <PHONE>." in t]
+    assert len(planted) == 1 and planted[0] in redacted
+    assert set(kept.column("lang").to_pylist()) == {"en"}
+    assert result.stats["kept"] + result.stats["removed"] == len(lines)
