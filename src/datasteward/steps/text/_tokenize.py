@@ -172,6 +172,9 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
     """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``)."""
     if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
         return _SPECIAL.get(chunk, (chunk,))
+    fast = _fast_split(chunk)
+    if fast is not None:
+        return fast
     if len(chunk) > MAX_CHUNK:
         return tuple(_SIMPLE(chunk))
     tokens: list[str] = []
@@ -224,6 +227,28 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
         break
     tokens.extend(reversed(suffixes))
     return tuple(t for t in tokens if t.strip())
+
+
+#: Suffixes spaCy always splits off (its LIST_PUNCT and LIST_QUOTES), whatever precedes.
+_ALWAYS_SUFFIX = frozenset(",;:!?)\"'")
+
+
+def _fast_split(chunk: str) -> tuple[str, ...] | None:
+    """The commonest shapes of chunk, split as spaCy's rules split them, or None.
+
+    ASCII letters followed by one of ``, ; : ! ? ) " '``, or by a period after a lower-case
+    letter: spaCy splits the mark off, and the letters are a word or a special case. ASCII
+    digits alone stay whole. (test_text_tokenize checks this against the full rules on every
+    chunk of the shared web text.)
+    """
+    if not chunk.isascii() or chunk in _SPECIAL:
+        return None
+    if chunk.isdigit():
+        return (chunk,)
+    core, last = chunk[:-1], chunk[-1]
+    if core.isalpha() and (last in _ALWAYS_SUFFIX or (last == "." and core[-1].islower())):
+        return (*_SPECIAL.get(core, (core,)), last)
+    return None
 
 
 @lru_cache(maxsize=1 << 16)
