@@ -8,8 +8,7 @@ import sys
 
 import pytest
 import typer
-from conftest import Backend
-from ledger_helpers import start, stats_for
+from ledger_helpers import Backend, start, stats_for
 from rich.console import Console
 from typer.testing import CliRunner
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import Backend
+from ledger_helpers import Backend
 
 from datasteward.ledger import Ledger
 
@@ -39,6 +40,26 @@ def _check_chain(ledger: Ledger, expected_events: int) -> None:
     assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
 
 
+def _verify_while_running(backend: Backend, procs: list[subprocess.Popen[str]]) -> int:
+    """Verify again and again while the writers write: a reader must never see a torn chain."""
+    verified = 0
+    while True:
+        running = any(p.poll() is None for p in procs)
+        try:
+            ledger = backend.open()
+        except Exception:  # the workers may still be creating the ledger
+            if not running:
+                raise
+            continue
+        with ledger:
+            result = ledger.verify()
+        assert result.ok, result.problems
+        verified += 1
+        if not running:
+            return verified
+        time.sleep(0.1)  # leave the two cores to the writers
+
+
 @pytest.mark.slow
 def test_runs_and_decisions_from_many_processes_keep_one_chain(
     backend: Backend, tmp_path: Path
@@ -52,7 +73,9 @@ def test_runs_and_decisions_from_many_processes_keep_one_chain(
         for role, n in plan
     ]
     go.touch()
+    verified = _verify_while_running(backend, procs)
     _wait(procs)
+    assert verified > 0
     with backend.open() as ledger:
         _check_chain(ledger, expected_events=2 * 5 * 2 + 2 * 8)
         runs = ledger.list_runs(limit=100)

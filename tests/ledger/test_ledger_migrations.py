@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from conftest import Backend
-from ledger_helpers import start, stats_for
+from ledger_helpers import Backend, start, stats_for
 from sqlalchemy import inspect
 
 from datasteward.errors import LedgerError

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Backend
-from ledger_helpers import start, stats_for
+from ledger_helpers import Backend, start, stats_for
 
 from datasteward.ledger import Ledger
 from datasteward.ledger.chain import canonical_json, event_hash

@@ -10,10 +10,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -51,6 +53,24 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparseable URL>"
+
+
+#: Execution option that marks a connection's transactions as writes.
+WRITE_OPTION = "datasteward_ledger_write"
+
+
+@contextmanager
+def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
+    """One transaction: a write (SQLite ``BEGIN IMMEDIATE``; PostgreSQL READ COMMITTED, for
+    ``SELECT ... FOR UPDATE`` to queue on the chain head) or a read (SQLite deferred, on a WAL
+    snapshot; PostgreSQL REPEATABLE READ, so several SELECTs see one state of the ledger)."""
+    with engine.connect() as conn:
+        if write:
+            conn.execution_options(**{WRITE_OPTION: True})
+        elif conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
 
 
 #: Engines to make safe in a forked child: it must not use (or close) its parent's connections.
@@ -118,8 +138,12 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock when the transaction starts: two writers then queue on the
-        # busy timeout instead of one failing with SQLITE_BUSY when it upgrades a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer takes the write lock when its transaction starts: two writers then queue
+        # on the busy timeout instead of one failing with SQLITE_BUSY when it upgrades a
+        # read lock. A reader begins deferred and reads a WAL snapshot, blocking nobody.
+        if conn.get_execution_options().get(WRITE_OPTION):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine

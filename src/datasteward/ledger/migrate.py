@@ -18,6 +18,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
 
 from datasteward.errors import LedgerError
+from datasteward.ledger._engine import transaction
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def upgrade(engine: Engine, *, revision: str = "head") -> str | None:
     """Migrate the database forward to ``revision``; returns the revision it was at before."""
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with transaction(engine, write=True) as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
         before = current_revision(conn)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from datasteward.errors import LedgerError
 from datasteward.ledger import migrate
-from datasteward.ledger._engine import create_ledger_engine, redact, resolve_url
+from datasteward.ledger._engine import create_ledger_engine, redact, resolve_url, transaction
 from datasteward.ledger._read import run_infos, to_decision_info, to_event_info
 from datasteward.ledger._validate import (
     FINAL_STATUSES,
@@ -95,9 +95,9 @@ class Ledger:
         return f"Ledger({redact(self.url)!r})"
 
     @contextmanager
-    def _tx(self, what: str) -> Iterator[Connection]:
+    def _tx(self, what: str, *, write: bool = False) -> Iterator[Connection]:
         try:
-            with self._engine.begin() as conn:
+            with transaction(self._engine, write=write) as conn:
                 yield conn
         except OperationalError as exc:
             raise LedgerError(
@@ -108,7 +108,7 @@ class Ledger:
     @contextmanager
     def _write(self, what: str) -> Iterator[tuple[Changes, str]]:
         """A write transaction with the chain head locked first (so ids follow event order)."""
-        with self._tx(what) as conn:
+        with self._tx(what, write=True) as conn:
             lock_head(conn)
             yield Changes(conn), utc_now()
 
