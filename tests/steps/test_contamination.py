@@ -262,6 +262,7 @@ def test_pickles_without_the_index(tmp_path: Path) -> None:
         _ = clone.index
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)  # a hang guard, not a speed assertion
 def test_bad_input_gets_a_defined_decision(tmp_path: Path) -> None:
     need_data()
