@@ -1,6 +1,22 @@
 """datasteward: a workbench for the people who make machine-learning datasets."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from datasteward._version import __version__
 from datasteward.errors import DatastewardError
 
-__all__ = ["DatastewardError", "__version__"]
+if TYPE_CHECKING:
+    from datasteward.release.load import load
+
+__all__ = ["DatastewardError", "__version__", "load"]
+
+
+def __getattr__(name: str) -> Any:
+    # `datasteward.load` is imported on first use, so `import datasteward` stays light
+    if name == "load":
+        from datasteward.release.load import load
+
+        return load
+    raise AttributeError(f"module 'datasteward' has no attribute {name!r}")

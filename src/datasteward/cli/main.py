@@ -26,6 +26,7 @@ COMMAND_MODULES: list[str] = [
     "datasteward.cli.rights_cmds",
     "datasteward.cli.project_cmds",
     "datasteward.cli.ledger_cmds",
+    "datasteward.cli.release_cmds",
 ]
 
 app = typer.Typer(

@@ -58,7 +58,9 @@ def list_releases(ledger: Ledger) -> list[dict[str, Any]]:
 def add_takedown(ledger: Ledger, *, kind: str, value: str, requester: str, reason: str) -> int:
     """Record a received takedown request; returns its id."""
     if kind not in TAKEDOWN_KINDS:
-        raise LedgerError(f"unknown takedown kind {kind!r}", hint="one of " + ", ".join(TAKEDOWN_KINDS))
+        raise LedgerError(
+            f"unknown takedown kind {kind!r}", hint="one of " + ", ".join(TAKEDOWN_KINDS)
+        )
     for name, v in (("value", value), ("requester", requester), ("reason", reason)):
         if not isinstance(v, str) or not v.strip():
             raise LedgerError(
@@ -80,7 +82,12 @@ def add_takedown(ledger: Ledger, *, kind: str, value: str, requester: str, reaso
         tid = int(row["takedown_id"])
         changes.put(
             takedown_stages,
-            {"takedown_id": tid, "stage": "received", "at": now, "detail": as_json({}, what="detail")},
+            {
+                "takedown_id": tid,
+                "stage": "received",
+                "at": now,
+                "detail": as_json({}, what="detail"),
+            },
         )
         changes.commit_event("takedown.received", at=now)
     return tid

@@ -1,0 +1,320 @@
+"""``datasteward release``: turn a finished run into an immutable release directory.
+
+```
+releases/<VERSION>/
+  data/part-NNNNN.parquet   the kept records in id order, bounded-size shards
+  index/records.parquet     id, normalised URL, host, content sha256, shard, row (takedowns)
+  manifest.json             every file with sha256, bytes, rows; schema; id digest; lineage
+  CHANGELOG.md NOTICE.md    and, when generated, README.md, datasheet.md/.html,
+  croissant.json ...        datacite.json (see datasteward.release.documents)
+```
+
+The directory is written under a temporary name and renamed into place once complete; an
+existing release is never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from datasteward._version import __version__
+from datasteward.errors import ReleaseError
+from datasteward.ledger.chain import utc_now
+from datasteward.release.changelog import data_entry
+from datasteward.release.context import ReleaseContext
+from datasteward.release.documents import write_documents
+from datasteward.release.manifest import (
+    MANIFEST,
+    Manifest,
+    describe_file,
+    read_manifest,
+    schema_to_json,
+    sha256_file,
+)
+from datasteward.release.project import existing_versions, releases_dir
+from datasteward.release.shards import (
+    DEFAULT_MAX_SHARD_BYTES,
+    INDEX_FILE,
+    ShardSet,
+    write_shards,
+)
+from datasteward.release.status import write_registry
+from datasteward.release.version import Version, check_new_version
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    version: str
+    path: Path
+    records: int
+    files: int
+    manifest: Manifest
+
+
+def run_schema(files: list[Path]) -> pa.Schema:
+    """One schema for every kept file of a run (steps may add columns to some)."""
+    schemas = [pq.read_schema(f) for f in files]
+    return pa.unify_schemas(schemas, promote_options="permissive").remove_metadata()
+
+
+def run_batches(
+    run_dir: Path, schema: pa.Schema, *, batch_rows: int = 16_384
+) -> Iterator[pa.RecordBatch]:
+    """The kept records of a run in ascending id order (DuckDB sorts, spilling if needed)."""
+    import duckdb
+
+    glob = str(run_dir / "data" / "*.parquet")
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    try:
+        cols = ", ".join(f'"{n}"' for n in schema.names)
+        reader: pa.RecordBatchReader = con.sql(
+            f"SELECT {cols} FROM read_parquet($glob, union_by_name = true) ORDER BY id",
+            params={"glob": glob},
+        ).to_arrow_reader(batch_rows)
+        yield from reader
+    finally:
+        con.close()
+
+
+def _stats(run_dir: Path) -> dict[str, Any] | None:
+    import json
+
+    p = run_dir / "stats.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def _recipe(run_dir: Path) -> dict[str, Any]:
+    p = run_dir / "recipe.toml"
+    if not p.exists():
+        return {}
+    try:
+        return tomllib.loads(p.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ReleaseError(f"{p} is not valid TOML ({exc})") from None
+
+
+def _diff_against(parent_dir: Path, new_dir: Path) -> tuple[int, int]:
+    """(ids added, ids removed) between two releases, from their indexes."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        a, b = str(parent_dir / INDEX_FILE), str(new_dir / INDEX_FILE)
+        added = con.execute(
+            "SELECT count(*) FROM read_parquet(?) n ANTI JOIN read_parquet(?) p USING (id)", [b, a]
+        ).fetchone()
+        removed = con.execute(
+            "SELECT count(*) FROM read_parquet(?) p ANTI JOIN read_parquet(?) n USING (id)", [a, b]
+        ).fetchone()
+    finally:
+        con.close()
+    return int(added[0]) if added else 0, int(removed[0]) if removed else 0
+
+
+def make_release(
+    project: Path,
+    version: str,
+    *,
+    run: str | None = None,
+    draft: bool = False,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    check: Callable[[ReleaseContext], None] | None = None,
+) -> ReleaseResult:
+    """Release the kept records of ``run`` (default: the newest finished run) as ``version``.
+
+    ``check`` (the datasheet gate) runs after the documents are generated and may raise to
+    stop a non-draft release; nothing is published then.
+    """
+    from datasteward.rights.runs import find_run
+
+    project = Path(project)
+    v = Version.parse(version)
+    check_new_version(v, existing_versions(project))
+    final = releases_dir(project) / str(v)
+    if final.exists():
+        raise ReleaseError(
+            f"{final} exists already", hint="releases are immutable; pick a new version"
+        )
+    run_dir = find_run(project, run)
+    if not (run_dir / "_SUCCESS").exists():
+        raise ReleaseError(
+            f"run {run_dir.name} did not finish", hint="resume it with `datasteward run --resume`"
+        )
+    files = sorted((run_dir / "data").glob("*.parquet"))
+    if not files:
+        raise ReleaseError(f"run {run_dir.name} kept no records", hint="nothing to release")
+    schema = run_schema(files)
+    if "id" not in schema.names:
+        raise ReleaseError(
+            f"run {run_dir.name} has no `id` column", hint="is it a datasteward run?"
+        )
+    import json
+
+    run_info = (
+        json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
+    )
+    parents = existing_versions(project)
+    parent = str(parents[-1]) if parents else None
+    recipe = _recipe(run_dir)
+
+    def fill(tmp: Path) -> tuple[ShardSet, str]:
+        shards = write_shards(
+            tmp, run_batches(run_dir, schema), schema, max_shard_bytes=max_shard_bytes
+        )
+        added, removed = (
+            _diff_against(releases_dir(project) / parent, tmp) if parent else (shards.rows, 0)
+        )
+        entry = data_entry(
+            version=str(v),
+            date=utc_now(),
+            records=shards.rows,
+            run_id=run_dir.name,
+            recipe_hash=run_info.get("recipe_hash"),
+            parent=parent,
+            added=added,
+            removed=removed,
+            draft=draft,
+        )
+        return shards, entry
+
+    return publish(
+        project,
+        v,
+        fill=fill,
+        schema=schema,
+        parent=parent,
+        run_id=run_dir.name,
+        recipe_hash=run_info.get("recipe_hash"),
+        stats=_stats(run_dir),
+        recipe=recipe,
+        draft=draft,
+        kind="data",
+        check=check,
+    )
+
+
+def publish(
+    project: Path,
+    v: Version,
+    *,
+    fill: Callable[[Path], tuple[ShardSet, str]],
+    schema: pa.Schema,
+    parent: str | None,
+    run_id: str | None,
+    recipe_hash: str | None,
+    stats: dict[str, Any] | None,
+    recipe: dict[str, Any],
+    draft: bool,
+    kind: str,
+    takedowns: list[dict[str, Any]] | None = None,
+    check: Callable[[ReleaseContext], None] | None = None,
+) -> ReleaseResult:
+    """Write a release under a temporary name, document it, then rename it into place."""
+    base = releases_dir(project)
+    base.mkdir(parents=True, exist_ok=True)
+    final = base / str(v)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{v}-", dir=base))
+    try:
+        shards, entry = fill(tmp)
+        created = utc_now()
+        data_entries = [describe_file(tmp, s.path, role="data", rows=s.rows) for s in shards.shards]
+        parent_dir = base / parent if parent else None
+        ds = recipe.get("dataset", {}) if isinstance(recipe.get("dataset"), dict) else {}
+        ctx = ReleaseContext(
+            project=project,
+            root=tmp,
+            version=str(v),
+            dataset=str(ds.get("name") or project.resolve().name),
+            description=str(ds.get("description") or ""),
+            homepage=ds.get("homepage"),
+            stewards=[s for s in recipe.get("stewards", []) if isinstance(s, dict)],
+            created_at=created,
+            run_id=run_id,
+            recipe_hash=recipe_hash,
+            parent=parent,
+            records=shards.rows,
+            schema=schema,
+            data_files=data_entries,
+            stats=stats,
+            changelog_entry=entry,
+            parent_changelog=(
+                (parent_dir / "CHANGELOG.md").read_text("utf-8")
+                if parent_dir and (parent_dir / "CHANGELOG.md").exists()
+                else None
+            ),
+            takedowns=takedowns or [],
+            draft=draft,
+            recipe=recipe,
+        )
+        docs = write_documents(ctx)
+        if check is not None:
+            check(ctx)
+        manifest = Manifest(
+            version=str(v),
+            dataset=ctx.dataset,
+            created_at=created,
+            datasteward_version=__version__,
+            run_id=run_id,
+            recipe_hash=recipe_hash,
+            parent=parent,
+            records=shards.rows,
+            ids_sha256=shards.digest.hexdigest(),
+            schema=schema_to_json(schema),
+            files=[
+                *data_entries,
+                describe_file(tmp, INDEX_FILE, role="index", rows=shards.index_rows),
+                *(describe_file(tmp, rel, role=role) for rel, role in docs),
+            ],
+            takedowns=takedowns or [],
+            draft=draft,
+        )
+        manifest.write(tmp)
+        if final.exists():
+            raise ReleaseError(f"{final} appeared while writing; not overwriting it")
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _record(project, manifest, final, kind=kind)
+    write_registry(project)
+    log.info("released %s: %d records in %d shards", v, manifest.records, len(data_entries))
+    return ReleaseResult(str(v), final, manifest.records, len(manifest.files), manifest)
+
+
+def _record(project: Path, manifest: Manifest, final: Path, *, kind: str) -> None:
+    from datasteward.ledger import Ledger
+    from datasteward.ledger.releases import record_release
+
+    with Ledger.open(project) as ledger:
+        record_release(
+            ledger,
+            {
+                "version": manifest.version,
+                "dataset": manifest.dataset,
+                "kind": kind,
+                "run_id": manifest.run_id,
+                "parent": manifest.parent,
+                "recipe_hash": manifest.recipe_hash,
+                "records": manifest.records,
+                "ids_sha256": manifest.ids_sha256,
+                "manifest_sha256": sha256_file(final / MANIFEST),
+                "draft": manifest.draft,
+                "created_at": manifest.created_at,
+            },
+        )
+
+
+__all__ = ["ReleaseResult", "make_release", "publish", "read_manifest"]

@@ -1,0 +1,41 @@
+"""What the release documents are made from: one object, filled once per release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from datasteward.release.manifest import FileEntry
+
+
+@dataclass
+class ReleaseContext:
+    project: Path
+    root: Path  # the directory being written
+    version: str
+    dataset: str
+    description: str
+    homepage: str | None
+    stewards: list[dict[str, Any]]
+    created_at: str
+    run_id: str | None
+    recipe_hash: str | None
+    parent: str | None
+    records: int
+    schema: pa.Schema
+    data_files: list[FileEntry]
+    stats: dict[str, Any] | None
+    changelog_entry: str
+    parent_changelog: str | None = None
+    takedowns: list[dict[str, Any]] = field(default_factory=list)
+    draft: bool = False
+    recipe: dict[str, Any] = field(default_factory=dict)
+    #: The datasheet built while writing the documents (reused by the release gate).
+    datasheet: Any = None
+
+    @property
+    def data_glob(self) -> str:
+        return str(self.root / "data" / "*.parquet")

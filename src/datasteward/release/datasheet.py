@@ -1,0 +1,335 @@
+"""``datasheet.md`` / ``datasheet.html``: every question of Datasheets for Datasets answered.
+
+Each answer says where it came from: the stewards (``datasheet.toml``) and/or measurement
+(the release's shards, the run's funnel, the ledger, the audit when there is one). Questions
+nobody answered are listed at the end; a non-draft release refuses to go out while a required
+one is unanswered, or while the recipe changed since the parent release without a recorded
+decision explaining it (:func:`check_ready`).
+"""
+
+from __future__ import annotations
+
+import html
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datasteward.errors import ReleaseError
+from datasteward.release.context import ReleaseContext
+from datasteward.release.facts import Facts, measure
+from datasteward.release.questions import QUESTIONS, SECTIONS, Question
+
+DATASHEET_TOML = "datasheet.toml"
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: Question
+    stewards: str | None
+    measured: str | None
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.stewards or self.measured)
+
+
+@dataclass(frozen=True)
+class Datasheet:
+    dataset: str
+    version: str
+    created_at: str
+    answers: tuple[Answer, ...]
+    facts: Facts
+    toml_path: str | None
+
+    def answer(self, section: str, key: str) -> Answer:
+        return next(
+            a for a in self.answers if (a.question.section, a.question.key) == (section, key)
+        )
+
+    def text(self, section: str, key: str) -> str:
+        a = self.answer(section, key)
+        return "\n\n".join(x for x in (a.stewards, a.measured) if x)
+
+    @property
+    def unanswered(self) -> list[Question]:
+        return [a.question for a in self.answers if not a.answered]
+
+    @property
+    def missing_required(self) -> list[Question]:
+        return [q for q in self.unanswered if q.required]
+
+
+def stewards_answers(project: Path) -> tuple[dict[str, dict[str, str]], str | None]:
+    path = Path(project) / DATASHEET_TOML
+    if not path.exists():
+        return {}, None
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ReleaseError(
+            f"{path} is not valid TOML ({exc})", hint="fix the line it names"
+        ) from None
+    out: dict[str, dict[str, str]] = {}
+    for section, table in data.items():
+        if isinstance(table, dict):
+            out[section] = {
+                k: str(v).strip()
+                for k, v in table.items()
+                if isinstance(v, (str, int, float)) and str(v).strip()
+            }
+    return out, DATASHEET_TOML
+
+
+def _n(x: int) -> str:
+    return f"{x:,}"
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part / whole:.1%}" if whole else "n/a"
+
+
+def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str]:
+    m: dict[tuple[str, str], str] = {}
+    m["composition", "count"] = (
+        f"{_n(f.records)} records in {len(ctx.data_files)} Parquet shard(s), {_n(f.data_bytes)} bytes. "
+        + "By source: "
+        + ", ".join(f"`{k}` {_n(v)}" for k, v in f.sources.items())
+        + "."
+    )
+    cols = ", ".join(
+        f"`{n}` ({t})"
+        for n, t in zip(ctx.schema.names, (str(x) for x in ctx.schema.types), strict=True)
+    )
+    m["composition", "instance_data"] = f"Each record has these columns: {cols}."
+    if f.records_in is not None:
+        m["composition", "sampling"] = (
+            f"The records kept by run `{ctx.run_id}`: {_n(f.records)} of {_n(f.records_in)} read "
+            f"({_share(f.records, f.records_in)}); the others were removed by the steps listed under "
+            "Preprocessing, each with a traced reason."
+        )
+    dup = f.removed_by("dedup")
+    if f.records_in is not None:
+        m["composition", "noise"] = (
+            f"Duplicates removed: {_n(dup)} ({_share(dup, f.records_in)} of the input)."
+            + (
+                f" Contamination matches removed: {_n(f.removed_by('contamination'))}."
+                if f.removed_by("contamination")
+                else ""
+            )
+            + (f" Unreadable input quarantined: {_n(f.quarantined)}." if f.quarantined else "")
+        )
+    if f.with_uri:
+        m["composition", "external"] = (
+            f"{_n(f.with_uri)} records name the URL their content came from (`source_uri`), "
+            f"across {_n(f.hosts)} hosts; the text is included, so the dataset does not depend on them."
+        )
+    pii_removed, pii_edited = f.removed_by("pii"), f.edited_by("pii")
+    if any("pii" in s.use for s in f.steps):
+        m["composition", "identification"] = (
+            f"The `pii` step removed {_n(pii_removed)} and redacted {_n(pii_edited)} records "
+            "(e-mail addresses, phone numbers, IP addresses, card and account numbers); names are not detected."
+        )
+    if f.sources:
+        m["collection", "mechanisms"] = (
+            "Software: datasteward sources "
+            + ", ".join(
+                f"`{s.get('name')}` ({s.get('format')}, {s.get('path')})"
+                for s in ctx.recipe.get("sources", [])
+                if isinstance(s, dict)
+            )
+            + "."
+        )
+    if f.retrieved_min:
+        m["collection", "timeframe"] = (
+            f"Content retrieved between {f.retrieved_min} and {f.retrieved_max} (from `retrieved_at`)."
+        )
+    if f.consent:
+        m["collection", "notice_and_consent"] = (
+            "Consent recorded per record: "
+            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.consent.items())
+            + "."
+        )
+    if f.steps:
+        lines = []
+        for s in f.steps:
+            reasons = ", ".join(
+                f"{k} {_n(v)}" for k, v in sorted(s.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+            )
+            lines.append(
+                f"`{s.step_id}` removed {_n(s.removed)} of {_n(s.records_in)} ({_share(s.removed, s.records_in)})"
+                + (f", edited {_n(s.edited)}" if s.edited else "")
+                + (f": {reasons}" if reasons else "")
+            )
+        m["preprocessing", "done"] = "Steps of the recipe, in order: " + "; ".join(lines) + "."
+        m["preprocessing", "raw_saved"] = (
+            f"Yes: every removed record is kept with its reason in run `{ctx.run_id}` (`removed/`, `trace/`)."
+        )
+    m["preprocessing", "software"] = (
+        "Yes: datasteward (open source) with the recipe in the run's `recipe.toml`"
+        + (f" (recipe hash `{ctx.recipe_hash}`)." if ctx.recipe_hash else ".")
+    )
+    m["distribution", "how"] = (
+        f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and DataCite metadata; "
+        "load it with `datasteward.load()`, which verifies every shard. No DOI is registered yet (datacite.json is ready for one)."
+    )
+    m["distribution", "when"] = f"Released {ctx.created_at[:10]}."
+    if f.licenses:
+        m["distribution", "license"] = (
+            "Licence per record: "
+            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.licenses.items())
+            + " (see NOTICE.md)."
+        )
+    names = [s for s in ctx.stewards if s.get("name")]
+    if names:
+        m["maintenance", "maintainer"] = (
+            "The stewards: "
+            + ", ".join(f"{s['name']} ({s.get('role', 'maintainer')})" for s in names)
+            + "."
+        )
+        emails = [s["email"] for s in names if s.get("email")]
+        if emails:
+            m["maintenance", "contact"] = "E-mail: " + ", ".join(emails) + "."
+    if ctx.takedowns or ctx.parent:
+        m["maintenance", "erratum"] = "See CHANGELOG.md" + (
+            f": this release is a takedown patch of {ctx.parent}." if ctx.takedowns else "."
+        )
+    m["maintenance", "older_versions"] = (
+        "Older releases stay immutable; their status (current, superseded by a takedown patch, deprecated) "
+        "is in each release's status.json and in releases/registry.json, and `datasteward.load()` warns or refuses accordingly."
+    )
+    m["maintenance", "takedown"] = (
+        "Ask the stewards (contact above); they record the request with `datasteward takedown add`, and "
+        "`takedown apply` issues a patch release without the matching records and suppresses them in later runs."
+    )
+    if f.audit:
+        m["uses", "risks"] = (
+            "Audit: "
+            + ", ".join(
+                f"{k}: {v}" for k, v in sorted(f.audit.items()) if isinstance(v, (int, float, str))
+            )[:2000]
+        )
+    return m
+
+
+def build_datasheet(ctx: ReleaseContext, facts: Facts | None = None) -> Datasheet:
+    f = facts if facts is not None else measure(ctx)
+    given, toml_path = stewards_answers(ctx.project)
+    measured = measured_answers(ctx, f)
+    answers = tuple(
+        Answer(q, given.get(q.section, {}).get(q.key) or None, measured.get((q.section, q.key)))
+        for q in QUESTIONS
+    )
+    return Datasheet(ctx.dataset, ctx.version, ctx.created_at, answers, f, toml_path)
+
+
+def render_markdown(sheet: Datasheet) -> str:
+    out = [f"# Datasheet — {sheet.dataset} {sheet.version}", ""]
+    out.append(
+        "Answers to the questions of *Datasheets for Datasets* (Gebru et al., v7). "
+        "**Stewards** answers come from datasheet.toml; **Measured** answers were computed from "
+        "this release, the run that produced it and the ledger."
+    )
+    out.append("")
+    for section, title in SECTIONS.items():
+        out += [f"## {title}", ""]
+        for a in (a for a in sheet.answers if a.question.section == section):
+            q = a.question
+            out.append(f"### {q.text}" + (" *(required)*" if q.required else ""))
+            out.append("")
+            if a.stewards:
+                out += [f"**Stewards:** {a.stewards}", ""]
+            if a.measured:
+                out += [f"**Measured:** {a.measured}", ""]
+            if not a.answered:
+                out += ["*Unanswered.*", ""]
+    out += ["## Unanswered questions", ""]
+    if sheet.unanswered:
+        out += [
+            f"- `[{q.section}] {q.key}`" + (" (required)" if q.required else "") + f": {q.text}"
+            for q in sheet.unanswered
+        ]
+    else:
+        out.append("None.")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_html(sheet: Datasheet) -> str:
+    e = html.escape
+    out = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}"
+        "h3{font-size:1rem;margin-bottom:.2rem}.src{font-weight:600}.none{color:#a00}</style>",
+        "</head><body>",
+        f"<h1>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</h1>",
+    ]
+    for section, title in SECTIONS.items():
+        out.append(f'<section id="{e(section)}"><h2>{e(title)}</h2>')
+        for a in (a for a in sheet.answers if a.question.section == section):
+            req = " <small>(required)</small>" if a.question.required else ""
+            out.append(f'<h3 id="{e(section)}-{e(a.question.key)}">{e(a.question.text)}{req}</h3>')
+            if a.stewards:
+                out.append(f'<p><span class="src">Stewards:</span> {e(a.stewards)}</p>')
+            if a.measured:
+                out.append(f'<p><span class="src">Measured:</span> {e(a.measured)}</p>')
+            if not a.answered:
+                out.append('<p class="none">Unanswered.</p>')
+        out.append("</section>")
+    out.append("<h2>Unanswered questions</h2><ul>")
+    out += [
+        f"<li><code>[{e(q.section)}] {e(q.key)}</code>: {e(q.text)}</li>" for q in sheet.unanswered
+    ]
+    out.append("</ul></body></html>")
+    return "\n".join(out) + "\n"
+
+
+def unexplained_changes(ctx: ReleaseContext) -> list[str]:
+    """Recipe changes since the parent release's run that no recorded decision explains."""
+    if not ctx.parent or not ctx.run_id:
+        return []
+    from datasteward.ledger import Ledger
+    from datasteward.ledger.changes import _explaining_decision, _load, diff_recipes
+    from datasteward.release.manifest import read_manifest
+    from datasteward.release.project import releases_dir
+
+    parent_run = read_manifest(releases_dir(ctx.project) / ctx.parent).run_id
+    if not parent_run or parent_run == ctx.run_id:
+        return []
+    with Ledger.open(ctx.project) as ledger:
+        base, new = ledger.get_run(parent_run), ledger.get_run(ctx.run_id)
+        if base is None or new is None or base.recipe_hash == new.recipe_hash:
+            return []
+        diffs = diff_recipes(
+            _load(base.recipe_canonical, "parent"), _load(new.recipe_canonical, "release")
+        )
+        if not diffs or _explaining_decision(ledger, base, new.recipe_hash) is not None:
+            return []
+    return [f"{kind} {path}" for kind, _section, path, _b, _a in diffs]
+
+
+def check_ready(ctx: ReleaseContext, sheet: Datasheet | None = None) -> None:
+    """Raise if this (non-draft) release may not go out."""
+    s = sheet if sheet is not None else build_datasheet(ctx)
+    missing = s.missing_required
+    if missing:
+        keys = ", ".join(f"[{q.section}] {q.key}" for q in missing)
+        raise ReleaseError(
+            f"release {ctx.version}: {len(missing)} required datasheet question(s) unanswered: {keys}",
+            hint=f"answer them in {ctx.project / DATASHEET_TOML}, or release with --draft",
+        )
+    changes = unexplained_changes(ctx)
+    if changes:
+        raise ReleaseError(
+            f"release {ctx.version}: the recipe changed since release {ctx.parent} without a "
+            f"decision explaining it: {'; '.join(changes[:5])}",
+            hint="record why with `datasteward decide ... --rationale ... --by ...`, or release with --draft",
+        )
+
+
+def answers_for(sheet: Datasheet) -> dict[str, Any]:
+    return {
+        f"{a.question.section}.{a.question.key}": a.stewards or a.measured for a in sheet.answers
+    }

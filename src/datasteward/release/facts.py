@@ -1,0 +1,156 @@
+"""Measured facts about a release, for its documents: counts, sources, licences, consent,
+collection timeframe, hosts, and the run's funnel (what each step removed and why).
+
+Computed once per release with DuckDB over the release's own shards (so a patch release's
+documents describe the patch, not its parent) and the run's ``stats.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from datasteward.release.context import ReleaseContext
+
+
+@dataclass(frozen=True)
+class StepImpact:
+    step_id: str
+    use: str
+    records_in: int
+    removed: int
+    edited: int
+    reasons: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Facts:
+    records: int
+    data_bytes: int
+    sources: dict[str, int]
+    licenses: dict[str, int]
+    consent: dict[str, int]
+    retrieved_min: str | None
+    retrieved_max: str | None
+    hosts: int
+    top_hosts: list[tuple[str, int]]
+    with_uri: int
+    records_in: int | None
+    quarantined: int | None
+    steps: list[StepImpact] = field(default_factory=list)
+    audit: dict[str, Any] | None = None
+
+    def removed_by(self, *words: str) -> int:
+        """Records removed by steps whose name contains any of ``words``."""
+        return sum(s.removed for s in self.steps if any(w in s.use for w in words))
+
+    def edited_by(self, *words: str) -> int:
+        return sum(s.edited for s in self.steps if any(w in s.use for w in words))
+
+
+def _counts(con: Any, sql: str, glob: str) -> dict[str, int]:
+    return {
+        str(k): int(n) for k, n in con.execute(sql.format(src=f"read_parquet('{glob}')")).fetchall()
+    }
+
+
+def measure(ctx: ReleaseContext) -> Facts:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    glob = ctx.data_glob.replace("'", "''")
+    names = set(ctx.schema.names)
+    try:
+        sources = (
+            _counts(con, "SELECT source, count(*) FROM {src} GROUP BY 1 ORDER BY 1", glob)
+            if "source" in names
+            else {}
+        )
+        licenses = (
+            _counts(
+                con,
+                "SELECT coalesce(license, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1",
+                glob,
+            )
+            if "license" in names
+            else {}
+        )
+        consent = (
+            _counts(
+                con,
+                "SELECT coalesce(consent, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1",
+                glob,
+            )
+            if "consent" in names
+            else {}
+        )
+        tmin = tmax = None
+        if "retrieved_at" in names:
+            row = con.execute(
+                f"SELECT min(retrieved_at), max(retrieved_at) FROM read_parquet('{glob}')"
+            ).fetchone()
+            if row is not None:
+                tmin = row[0].isoformat() if row[0] is not None else None
+                tmax = row[1].isoformat() if row[1] is not None else None
+        index = str(ctx.root / "index" / "records.parquet").replace("'", "''")
+        hosts_row = con.execute(
+            f"SELECT count(DISTINCT host), count(url) FROM read_parquet('{index}')"
+        ).fetchone()
+        top = con.execute(
+            f"SELECT host, count(*) n FROM read_parquet('{index}') WHERE host IS NOT NULL "
+            "GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10"
+        ).fetchall()
+    finally:
+        con.close()
+    stats = ctx.stats or {}
+    steps = [
+        StepImpact(
+            step_id=str(s.get("step_id")),
+            use=str(s.get("use")),
+            records_in=int(s.get("records_in") or 0),
+            removed=int(s.get("removed") or 0),
+            edited=int(s.get("edited") or 0),
+            reasons={str(k): int(v) for k, v in (s.get("reasons") or {}).items()},
+        )
+        for s in stats.get("steps", [])
+        if isinstance(s, dict)
+    ]
+    return Facts(
+        records=ctx.records,
+        data_bytes=sum(f.bytes for f in ctx.data_files),
+        sources=sources,
+        licenses=licenses,
+        consent=consent,
+        retrieved_min=tmin,
+        retrieved_max=tmax,
+        hosts=int(hosts_row[0]) if hosts_row else 0,
+        top_hosts=[(str(h), int(n)) for h, n in top],
+        with_uri=int(hosts_row[1]) if hosts_row else 0,
+        records_in=int(stats["records_in"]) if "records_in" in stats else None,
+        quarantined=int(stats["quarantined"]) if "quarantined" in stats else None,
+        steps=steps,
+        audit=_audit(ctx),
+    )
+
+
+def _audit(ctx: ReleaseContext) -> dict[str, Any] | None:
+    """SEAM: the audit engineer's report for the released run, when datasteward.audit exists.
+
+    Looks for ``runs/<run>/audit/report.json`` (or ``audit.json``) and returns it as is; the
+    datasheet then quotes reviewed problem rates and slice impacts from it.
+    """
+    import json
+
+    if not ctx.run_id:
+        return None
+    run_dir = ctx.project / "runs" / ctx.run_id
+    for rel in ("audit/report.json", "audit.json"):
+        p = run_dir / rel
+        if p.exists():
+            try:
+                data: dict[str, Any] = json.loads(p.read_text("utf-8"))
+                return data
+            except ValueError:
+                return None
+    return None

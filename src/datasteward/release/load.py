@@ -1,0 +1,210 @@
+"""``datasteward.load``: open a release as a pyarrow Dataset, checked before it is read.
+
+* The data shards are hashed (sha256) and compared with the manifest before the Dataset is
+  returned; a changed byte raises :class:`~datasteward.errors.IntegrityError` naming the file.
+* ``status.json`` is read (from the publisher, for URLs): a deprecated release raises
+  :class:`~datasteward.errors.DeprecatedDatasetError` with the reason and the replacement, or
+  warns with ``allow_deprecated=True``; a release superseded by a takedown patch warns and names
+  the patch, and the records withdrawn by the takedown are never returned.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import urllib.request
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
+
+from datasteward.errors import DeprecatedDatasetError, IntegrityError, ReleaseError
+from datasteward.release.manifest import MANIFEST, STATUS, Manifest, read_manifest, schema_from_json
+from datasteward.release.verify import check_file
+
+log = logging.getLogger(__name__)
+
+CACHE_ENV = "DATASTEWARD_CACHE"
+
+
+class ReleaseWarning(UserWarning):
+    """A release can be used but its stewards have something to say (superseded, deprecated)."""
+
+
+def _is_url(s: str) -> bool:
+    return urlsplit(s).scheme in ("http", "https", "file")
+
+
+def _pick_version(base: Path, version: str | None) -> Path:
+    from datasteward.release.project import existing_versions
+
+    if version is not None:
+        path = base / version
+        if not (path / MANIFEST).exists():
+            raise ReleaseError(f"no release {version} in {base}")
+        return path
+    versions = existing_versions(base.parent) if base.name == "releases" else []
+    if not versions:
+        raise ReleaseError(f"no release in {base}", hint="pass the release directory or version=")
+    return base / str(versions[-1])
+
+
+def resolve_local(path: Path, version: str | None) -> Path:
+    """The release directory meant by a path: a release, a releases/ folder or a project."""
+    if (path / MANIFEST).exists():
+        if version is not None and path.name != version:
+            raise ReleaseError(f"{path} is release {path.name}, not {version}")
+        return path
+    if (path / "releases").is_dir():
+        path = path / "releases"
+    if path.name == "releases" or any(path.glob(f"*/{MANIFEST}")):
+        if version is None and path.name != "releases":
+            raise ReleaseError(f"{path} holds several releases", hint="pass version=")
+        return _pick_version(path, version)
+    raise ReleaseError(
+        f"{path} is not a release", hint="point at releases/VERSION/ (it holds manifest.json)"
+    )
+
+
+def _cache_root() -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else Path.home() / ".cache" / "datasteward" / "releases"
+
+
+def _fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - URL given by the user
+        data: bytes = resp.read()
+        return data
+
+
+def _download(url: str, version: str | None) -> Path:
+    """Download manifest, status and data shards of a release into the cache; returns its dir."""
+    base = url if url.endswith("/") else url + "/"
+    if version is not None:
+        base = urljoin(base, version + "/")
+    try:
+        manifest_bytes = _fetch(urljoin(base, MANIFEST))
+    except OSError as exc:
+        raise ReleaseError(f"cannot fetch {urljoin(base, MANIFEST)}: {exc}") from None
+    key = hashlib.sha256(base.encode()).hexdigest()[:16]
+    root = _cache_root() / key
+    (root / "data").mkdir(parents=True, exist_ok=True)
+    (root / MANIFEST).write_bytes(manifest_bytes)
+    try:
+        (root / STATUS).write_bytes(_fetch(urljoin(base, STATUS)))
+    except OSError:
+        (root / STATUS).unlink(missing_ok=True)  # no status published: current
+    manifest = read_manifest(root)
+    for entry in manifest.data_files():
+        target = root / entry.path
+        if target.exists() and check_file(root, entry) is None:
+            continue
+        tmp = target.with_name(target.name + ".part")
+        with (
+            urllib.request.urlopen(urljoin(base, entry.path), timeout=60) as resp,
+            open(tmp, "wb") as fh,
+        ):  # noqa: S310
+            shutil.copyfileobj(resp, fh)
+        os.replace(tmp, target)
+    return root
+
+
+def _status(root: Path) -> dict[str, Any]:
+    from datasteward.release.status import read_status
+
+    return read_status(root)
+
+
+def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> list[str]:
+    """Raise or warn as the release's status requires; returns ids withdrawn by takedowns."""
+    status = _status(root)
+    if status.get("status") == "deprecated":
+        dep = status.get("deprecation", {})
+        message = (
+            f"release {manifest.version} of {manifest.dataset} is deprecated "
+            f"({dep.get('reason_kind', 'other')}): {dep.get('reason', 'no reason given')}"
+        )
+        hint = (
+            f"use {dep['replacement']} instead"
+            if dep.get("replacement")
+            else "no replacement named"
+        ) + (f"; access after {dep['sunset']}: {dep.get('access')}" if dep.get("sunset") else "")
+        if not allow_deprecated:
+            raise DeprecatedDatasetError(
+                message, hint=hint + "; pass allow_deprecated=True to load it anyway"
+            )
+        warnings.warn(f"{message}; {hint}", ReleaseWarning, stacklevel=3)
+    for sup in status.get("superseded_by", []):
+        warnings.warn(
+            f"release {manifest.version} is superseded by takedown patch {sup['version']}; "
+            f"load {sup['version']} instead (records withdrawn by the takedown are left out here)",
+            ReleaseWarning,
+            stacklevel=3,
+        )
+    return list(status.get("withdrawn_ids", []))
+
+
+def load(
+    path_or_url: str | os.PathLike[str],
+    version: str | None = None,
+    *,
+    allow_deprecated: bool = False,
+) -> pads.Dataset:
+    """Open a release (directory, project, ``releases/`` folder or URL) as a pyarrow Dataset.
+
+    Example::
+
+        ds = datasteward.load("releases/1.0.0")
+        df = ds.to_table().to_pandas()
+    """
+    text = os.fspath(path_or_url)
+    if _is_url(text) and urlsplit(text).scheme != "file":
+        root = _download(text, version)
+    else:
+        local = Path(urlsplit(text).path) if text.startswith("file:") else Path(text)
+        root = resolve_local(local, version)
+    manifest = read_manifest(root)
+    withdrawn = check_status(root, manifest, allow_deprecated=allow_deprecated)
+    for entry in manifest.data_files():
+        problem = check_file(root, entry)
+        if problem:
+            raise IntegrityError(
+                f"release {manifest.version}: {problem}",
+                hint="the file changed after it was released; download it again from the publisher",
+            )
+    schema = schema_from_json(manifest.schema)
+    dataset = pads.dataset(
+        [str(root / e.path) for e in manifest.data_files()], schema=schema, format="parquet"
+    )
+    if withdrawn:
+        dataset = dataset.filter(~pc.field("id").isin(pa.array(withdrawn, pa.string())))
+    return dataset
+
+
+def to_pandas(dataset: pads.Dataset) -> Any:
+    """The whole release as a pandas DataFrame (via pyarrow)."""
+    return dataset.to_table().to_pandas()
+
+
+def to_huggingface(dataset: pads.Dataset) -> Any:
+    """The release as a Hugging Face ``datasets.Dataset`` (needs the `datasets` package)."""
+    try:
+        import datasets
+    except ImportError:
+        from datasteward.errors import MissingDependencyError
+
+        raise MissingDependencyError.for_extra(
+            "datasets", "hf", "Hugging Face conversion"
+        ) from None
+    return datasets.Dataset(datasets.table.InMemoryTable(dataset.to_table()))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text("utf-8"))

@@ -1,0 +1,154 @@
+"""``manifest.json``: what a release is, file by file, so anyone can check it.
+
+The manifest lists every file of the release (except itself and ``status.json``, the one file
+that changes after a release is made: see :mod:`datasteward.release.status`) with its sha256,
+size in bytes and, for data shards, its row count; the Arrow schema of the records; a digest of
+the sorted record ids; and what produced the release (run id, recipe hash, datasteward version,
+parent release).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from datasteward.errors import IntegrityError, ReleaseError
+
+MANIFEST = "manifest.json"
+STATUS = "status.json"
+FORMAT = "datasteward.release/1"
+#: Files that are not covered by the manifest.
+UNLISTED = frozenset({MANIFEST, STATUS})
+_CHUNK = 4 * 1024 * 1024
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str  # relative to the release directory, with "/"
+    sha256: str
+    bytes: int
+    rows: int | None = None
+    role: str = "data"  # data | index | metadata | docs
+
+
+def describe_file(root: Path, rel: str, *, role: str, rows: int | None = None) -> FileEntry:
+    p = root / rel
+    return FileEntry(path=rel, sha256=sha256_file(p), bytes=p.stat().st_size, rows=rows, role=role)
+
+
+def schema_to_json(schema: pa.Schema) -> dict[str, Any]:
+    """The schema as readable fields plus the exact serialised Arrow schema (base64)."""
+    return {
+        "fields": [{"name": f.name, "type": str(f.type), "nullable": f.nullable} for f in schema],
+        "arrow": base64.b64encode(schema.serialize().to_pybytes()).decode("ascii"),
+    }
+
+
+def schema_from_json(data: dict[str, Any]) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(data["arrow"])))
+
+
+class IdDigest:
+    """sha256 over the record ids in sorted order, each followed by a newline.
+
+    Ids must be fed in ascending order (shards are written in id order), so the digest is
+    computed while writing, without holding the ids.
+    """
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self.count = 0
+        self._last: str | None = None
+
+    def update(self, ids: Iterable[str]) -> None:
+        for i in ids:
+            if self._last is not None and i <= self._last:
+                raise ReleaseError(
+                    f"record ids are not strictly ascending at {i!r} (after {self._last!r})",
+                    hint="a run's kept records must have unique ids",
+                )
+            self._h.update(i.encode("utf-8", "surrogatepass") + b"\n")
+            self._last = i
+            self.count += 1
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
+@dataclass
+class Manifest:
+    version: str
+    dataset: str
+    created_at: str
+    datasteward_version: str
+    run_id: str | None
+    recipe_hash: str | None
+    parent: str | None
+    records: int
+    ids_sha256: str
+    schema: dict[str, Any]
+    files: list[FileEntry] = field(default_factory=list)
+    takedowns: list[dict[str, Any]] = field(default_factory=list)
+    links_only: bool = False
+    draft: bool = False
+    format: str = FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["files"] = [asdict(f) for f in sorted(self.files, key=lambda f: f.path)]
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], *, where: str = MANIFEST) -> Manifest:
+        try:
+            files = [FileEntry(**f) for f in data["files"]]
+            kw = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k != "files"}
+            return cls(files=files, **kw)
+        except (KeyError, TypeError) as exc:
+            raise IntegrityError(
+                f"{where} is not a datasteward release manifest ({exc})",
+                hint="download the release again, or ask its publisher",
+            ) from None
+
+    def data_files(self) -> list[FileEntry]:
+        return sorted((f for f in self.files if f.role == "data"), key=lambda f: f.path)
+
+    def file(self, rel: str) -> FileEntry | None:
+        return next((f for f in self.files if f.path == rel), None)
+
+    def write(self, root: Path) -> Path:
+        path = root / MANIFEST
+        tmp = path.with_name(MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n", "utf-8")
+        os.replace(tmp, path)
+        return path
+
+
+def read_manifest(root: Path) -> Manifest:
+    path = root / MANIFEST
+    if not path.exists():
+        raise IntegrityError(
+            f"no {MANIFEST} in {root}",
+            hint="point at a release directory (releases/VERSION/) made by `datasteward release`",
+        )
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IntegrityError(f"{path} cannot be read as JSON ({exc})") from None
+    return Manifest.from_json(data, where=str(path))

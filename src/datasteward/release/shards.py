@@ -1,0 +1,195 @@
+"""Writing a release's records: bounded-size Parquet shards in id order, and the match index.
+
+Records are written in ascending ``id`` order, so a release's content is a function of its
+records only (not of how many workers produced the run), and a patch release that removes
+records keeps every other row in the same order. Shards are closed once they pass
+``max_shard_bytes`` on disk; each holds row groups of about ``row_group_bytes`` (in memory).
+
+The index (``index/records.parquet``) has one row per record — id, normalised URL, host,
+content sha256, shard and row — so takedown requests are matched against many releases by
+reading a few small columns, never the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from datasteward.release.manifest import IdDigest
+from datasteward.rights.suppression import normalize_url
+
+DATA_DIR = "data"
+INDEX_FILE = "index/records.parquet"
+DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
+DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024
+
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string(), nullable=False),
+        pa.field("url", pa.string()),  # normalised as the suppression list does
+        pa.field("host", pa.string()),
+        pa.field("content_sha256", pa.string()),
+        pa.field("shard", pa.string(), nullable=False),
+        pa.field("row", pa.int64(), nullable=False),
+    ]
+)
+
+
+@dataclass
+class WrittenShard:
+    path: str  # relative to the release root
+    rows: int
+
+
+@dataclass
+class ShardSet:
+    shards: list[WrittenShard] = field(default_factory=list)
+    index_rows: int = 0
+    digest: IdDigest = field(default_factory=IdDigest)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for s in self.shards)
+
+
+def _url_keys(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(normalised url, host) per row, normalising each distinct URL once."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    encoded = pc.dictionary_encode(arr)
+    keys: list[str | None] = []
+    hosts: list[str | None] = []
+    for uri in encoded.dictionary.to_pylist():
+        key = normalize_url(uri) if uri else None
+        keys.append(key)
+        hosts.append(key.split("/", 1)[0].split(":", 1)[0] if key else None)
+    idx = encoded.indices
+    return (
+        pc.take(pa.array(keys, pa.string()), idx),
+        pc.take(pa.array(hosts, pa.string()), idx),
+    )
+
+
+class _IndexWriter:
+    def __init__(self, root: Path) -> None:
+        path = root / INDEX_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(path, INDEX_SCHEMA, compression="zstd")
+        self.rows = 0
+
+    def write(self, table: pa.Table, shard: str, first_row: int) -> None:
+        n = table.num_rows
+        if "source_uri" in table.column_names:
+            url, host = _url_keys(table.column("source_uri"))
+        else:
+            url = host = pa.nulls(n, pa.string())
+        sha = (
+            pc.utf8_lower(table.column("content_sha256"))
+            if "content_sha256" in table.column_names
+            else pa.nulls(n, pa.string())
+        )
+        idx = pa.table(
+            [
+                table.column("id"),
+                url,
+                host,
+                sha,
+                pa.array([shard] * n, pa.string()),
+                pa.array(np.arange(first_row, first_row + n, dtype=np.int64)),
+            ],
+            schema=INDEX_SCHEMA,
+        )
+        self._writer.write_table(idx)
+        self.rows += n
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def write_shards(
+    root: Path,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    *,
+    max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
+    row_group_bytes: int = DEFAULT_ROW_GROUP_BYTES,
+) -> ShardSet:
+    """Write id-ordered ``batches`` (cast to ``schema``) as ``data/part-NNNNN.parquet``."""
+    (root / DATA_DIR).mkdir(parents=True, exist_ok=True)
+    row_group_bytes = max(1, min(row_group_bytes, max_shard_bytes // 2))
+    out = ShardSet()
+    index = _IndexWriter(root)
+    writer: pq.ParquetWriter | None = None
+    sink: pa.NativeFile | None = None
+    shard_rows = 0
+    name = ""
+
+    def close() -> None:
+        nonlocal writer, sink
+        if writer is not None and sink is not None:
+            writer.close()
+            sink.close()
+            out.shards.append(WrittenShard(name, shard_rows))
+        writer = sink = None
+
+    def flush(group: list[pa.RecordBatch]) -> None:
+        nonlocal writer, sink, shard_rows, name
+        if not group:
+            return
+        table = pa.Table.from_batches(group, schema=schema)
+        out.digest.update(table.column("id").to_pylist())
+        if writer is None:
+            name = f"{DATA_DIR}/part-{len(out.shards):05d}.parquet"
+            sink = pa.OSFile(str(root / name), "wb")
+            writer = pq.ParquetWriter(sink, schema, compression="zstd", write_statistics=True)
+            shard_rows = 0
+        writer.write_table(table, row_group_size=table.num_rows)
+        index.write(table, name, shard_rows)
+        shard_rows += table.num_rows
+        if sink is not None and sink.tell() >= max_shard_bytes:
+            close()
+
+    group: list[pa.RecordBatch] = []
+    size = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        batch = _conform(batch, schema)
+        step = max(1, int(batch.num_rows * row_group_bytes / max(1, batch.nbytes)))
+        for start in range(0, batch.num_rows, step):
+            piece = batch.slice(start, step)
+            group.append(piece)
+            size += piece.nbytes
+            if size >= row_group_bytes:
+                flush(group)
+                group, size = [], 0
+    flush(group)
+    close()
+    index.close()
+    out.index_rows = index.rows
+    return out
+
+
+def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if batch.schema.equals(schema):
+        return batch
+    cols = []
+    for f in schema:
+        i = batch.schema.get_field_index(f.name)
+        col = batch.column(i) if i >= 0 else pa.nulls(batch.num_rows, f.type)
+        cols.append(col if col.type == f.type else col.cast(f.type))
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+def iter_release_batches(
+    root: Path, files: Iterable[str], *, batch_size: int = 16_384
+) -> Iterator[pa.RecordBatch]:
+    """The records of a release's data shards in order (shards by name, rows as stored)."""
+    for rel in files:
+        pf = pq.ParquetFile(root / rel)
+        yield from pf.iter_batches(batch_size=batch_size)

@@ -1,0 +1,140 @@
+"""Check a release as a user who downloaded it would: manifest, hashes, rows, schema, status.
+
+Every problem names the file it is about. Status (superseded, deprecated) is reported as a
+notice, not a problem: the files are still what the publisher released.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from datasteward.errors import DatastewardError, IntegrityError
+from datasteward.release.manifest import (
+    UNLISTED,
+    FileEntry,
+    read_manifest,
+    schema_from_json,
+    sha256_file,
+)
+from datasteward.release.status import read_status
+
+
+@dataclass
+class VerifyReport:
+    root: Path
+    version: str | None = None
+    problems: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    files_checked: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_file(root: Path, entry: FileEntry) -> str | None:
+    """The problem with one listed file, or None if its size and sha256 match."""
+    path = root / entry.path
+    if not path.is_file():
+        return f"{entry.path}: missing"
+    size = path.stat().st_size
+    if size != entry.bytes:
+        return f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
+    digest = sha256_file(path)
+    if digest != entry.sha256:
+        return f"{entry.path}: sha256 {digest[:16]}… does not match the manifest's {entry.sha256[:16]}…"
+    return None
+
+
+def verify_release(root: str | Path, *, deep: bool = True) -> VerifyReport:
+    """Check every file of a release against its manifest (``deep`` also reads Parquet footers)."""
+    root = Path(root)
+    report = VerifyReport(root)
+    try:
+        manifest = read_manifest(root)
+    except DatastewardError as exc:
+        report.problems.append(str(exc))
+        return report
+    report.version = manifest.version
+    listed = {f.path for f in manifest.files}
+    for entry in manifest.files:
+        problem = check_file(root, entry)
+        report.files_checked += 1
+        if problem:
+            report.problems.append(problem)
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        if p.is_file() and rel not in listed and rel not in UNLISTED:
+            report.problems.append(f"{rel}: not in the manifest (added after the release?)")
+    if deep and report.ok:
+        _check_data(root, manifest.data_files(), manifest.schema, manifest.records, report)
+        _check_metadata(root, report)
+    status = read_status(root)
+    if status.get("status") == "deprecated":
+        dep = status.get("deprecation", {})
+        report.notices.append(
+            f"deprecated: {dep.get('reason', 'no reason given')}"
+            + (f"; use {dep['replacement']} instead" if dep.get("replacement") else "")
+        )
+    for sup in status.get("superseded_by", []):
+        report.notices.append(f"superseded by takedown patch {sup['version']}")
+    return report
+
+
+def _check_data(
+    root: Path,
+    data: list[FileEntry],
+    schema_json: dict[str, Any],
+    records: int,
+    report: VerifyReport,
+) -> None:
+    try:
+        schema = schema_from_json(schema_json)
+    except Exception as exc:  # noqa: BLE001 - any decoding failure is a bad manifest
+        report.problems.append(f"manifest.json: the schema cannot be decoded ({exc})")
+        return
+    total = 0
+    for entry in data:
+        try:
+            meta = pq.read_metadata(root / entry.path)
+            file_schema = pq.read_schema(root / entry.path).remove_metadata()
+        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
+            report.problems.append(f"{entry.path}: not a readable Parquet file ({exc})")
+            continue
+        if entry.rows is not None and meta.num_rows != entry.rows:
+            report.problems.append(
+                f"{entry.path}: {meta.num_rows} rows, the manifest says {entry.rows}"
+            )
+        if not file_schema.equals(schema):
+            report.problems.append(f"{entry.path}: its schema differs from the manifest's")
+        total += meta.num_rows
+    if total != records:
+        report.problems.append(f"manifest.json: says {records} records, the shards hold {total}")
+
+
+def _check_metadata(root: Path, report: VerifyReport) -> None:
+    for name in ("croissant.json", "datacite.json"):
+        p = root / name
+        if p.exists():
+            try:
+                json.loads(p.read_text("utf-8"))
+            except ValueError as exc:
+                report.problems.append(f"{name}: not valid JSON ({exc})")
+
+
+def raise_for_report(report: VerifyReport) -> None:
+    if not report.ok:
+        raise IntegrityError(
+            f"release {report.version or report.root} failed verification: {report.problems[0]}"
+            + (
+                f" (and {len(report.problems) - 1} more problems)"
+                if len(report.problems) > 1
+                else ""
+            ),
+            hint="download the file again from the publisher; do not use a release that does not verify",
+        )

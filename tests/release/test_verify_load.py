@@ -1,0 +1,83 @@
+"""verify and load: a changed byte is caught and named; loading returns the released records."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pytest
+
+from datasteward.errors import IntegrityError
+from datasteward.release.build import make_release
+from datasteward.release.load import load, to_huggingface, to_pandas
+from datasteward.release.manifest import read_manifest
+from datasteward.release.verify import verify_release
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "datasteward", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def released(project: Path) -> Path:
+    return make_release(project, "1.0.0", draft=True, max_shard_bytes=400_000).path
+
+
+def test_verify_ok_then_tampered_shard_fails_naming_it(released: Path) -> None:
+    ok = _cli("verify", str(released))
+    assert ok.returncode == 0, ok.stderr
+    assert "files match the manifest" in ok.stdout
+    shard = read_manifest(released).data_files()[1]
+    size = (released / shard.path).stat().st_size
+    _flip_byte(released / shard.path, size // 2)  # one byte, same size
+    bad = _cli("verify", str(released))
+    assert bad.returncode == 3
+    assert shard.path in bad.stderr and "sha256" in bad.stderr
+    report = verify_release(released)
+    assert not report.ok and report.problems[0].startswith(shard.path)
+
+
+def test_verify_reports_missing_and_extra_files(released: Path) -> None:
+    (released / "CHANGELOG.md").unlink()
+    (released / "data" / "extra.parquet").write_bytes(b"PAR1")
+    problems = verify_release(released).problems
+    assert any(p.startswith("CHANGELOG.md: missing") for p in problems)
+    assert any(p.startswith("data/extra.parquet: not in the manifest") for p in problems)
+
+
+def test_load_returns_the_release_and_refuses_a_tampered_one(released: Path, project: Path) -> None:
+    m = read_manifest(released)
+    ds = load(released)
+    assert isinstance(ds, pads.Dataset)
+    table = ds.to_table()
+    assert table.num_rows == m.records
+    assert table.column("id").to_pylist() == sorted(table.column("id").to_pylist())
+    # a project folder resolves to its newest release; an explicit version too
+    assert load(project).to_table().num_rows == m.records
+    assert load(project / "releases", "1.0.0").count_rows() == m.records
+    assert load(released.as_uri()).count_rows() == m.records  # file:// URL
+    df = to_pandas(ds)
+    assert len(df) == m.records and list(df.columns) == table.column_names
+    hf = to_huggingface(ds)
+    assert hf.num_rows == m.records and hf[0]["id"] == table.column("id")[0].as_py()
+    shard = m.data_files()[0]
+    _flip_byte(released / shard.path, 100)
+    with pytest.raises(IntegrityError, match=shard.path.replace(".", r"\.")):
+        load(released)
+
+
+def test_load_is_public_api() -> None:
+    import datasteward
+
+    assert "load" in datasteward.__all__
+    assert datasteward.load is load
