@@ -42,22 +42,24 @@ def _check_chain(ledger: Ledger, expected_events: int) -> None:
 
 def _verify_while_running(backend: Backend, procs: list[subprocess.Popen[str]]) -> int:
     """Verify again and again while the writers write: a reader must never see a torn chain."""
-    verified = 0
-    while True:
-        running = any(p.poll() is None for p in procs)
+    while True:  # the workers may still be creating the ledger
         try:
             ledger = backend.open()
-        except Exception:  # the workers may still be creating the ledger
-            if not running:
+            break
+        except Exception:
+            if all(p.poll() is not None for p in procs):
                 raise
-            continue
-        with ledger:
+            time.sleep(0.1)
+    verified = 0
+    with ledger:
+        while True:
+            running = any(p.poll() is None for p in procs)
             result = ledger.verify()
-        assert result.ok, result.problems
-        verified += 1
-        if not running:
-            return verified
-        time.sleep(0.1)  # leave the two cores to the writers
+            assert result.ok, result.problems
+            verified += 1
+            if not running:
+                return verified
+            time.sleep(0.1)  # leave the two cores to the writers
 
 
 @pytest.mark.slow
