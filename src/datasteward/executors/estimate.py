@@ -1,6 +1,7 @@
 """Cost before commitment: run the recipe on a sample and project the whole run.
 
-The sample is made of whole shards, evenly spaced through the input, until it holds a share of
+The sample is made of whole work units (input files, small ones grouped), evenly spaced through
+the input, until it holds a share of
 the input bytes (``fraction``, default 2%) — at least one shard. Every step runs on it as in a
 real run (global steps on the sample alone, so duplicates across the sample's edge are not
 seen: deduplication removes more in the real run). The projection scales what was measured by
@@ -14,20 +15,20 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from datasteward.executors.layout import RunLayout
 from datasteward.executors.plan import Plan, build_plan
-from datasteward.executors.task import TaskSpec, _shard_bytes, run_task
+from datasteward.executors.task import TaskSpec, run_task
 from datasteward.recipe.model import Recipe
-from datasteward.sources.base import Shard
 from datasteward.steps.base import GlobalStep, StepContext
 
 
-def choose_sample(shards: tuple[Shard, ...], sizes: list[int], fraction: float) -> list[int]:
-    """Evenly spaced shard positions whose bytes reach ``fraction`` of the total."""
+def choose_sample(shards: Sequence[object], sizes: list[int], fraction: float) -> list[int]:
+    """Evenly spaced positions whose bytes reach ``fraction`` of the total."""
     total = sum(sizes)
     target = total * fraction
     n = len(shards)
@@ -51,10 +52,10 @@ def estimate_run(
 ) -> dict[str, Any]:
     """Run the recipe on a sample of its input and project the cost of the whole run."""
     plan: Plan = build_plan(recipe)
-    sizes = [_shard_bytes(s) for s in plan.shards]
+    sizes = [u.bytes for u in plan.units]
     total_bytes = sum(sizes)
-    picked = choose_sample(plan.shards, sizes, fraction)
-    sample_shards = tuple(replace(plan.shards[i], index=j) for j, i in enumerate(picked))
+    picked = choose_sample(plan.units, sizes, fraction)
+    sample_units = tuple(replace(plan.units[i], rank=j) for j, i in enumerate(picked))
     tmp = Path(
         tempfile.mkdtemp(prefix="estimate-", dir=recipe.dir if recipe.dir.exists() else None)
     )
@@ -66,14 +67,14 @@ def estimate_run(
         cpu = 0.0
         records = kept = written = quarantined = 0
         for segment in plan.segments:
-            for shard in sample_shards:
+            for unit in sample_units:
                 spec = TaskSpec(
                     run_dir=layout.root,
                     recipe_dir=recipe.dir,
                     segment=segment,
-                    shard=shard,
-                    world_size=len(sample_shards),
-                    reader=plan.readers.get(shard.source) if segment.index == 0 else None,
+                    unit=unit,
+                    world_size=len(sample_units),
+                    reader=plan.readers.get(unit.source) if segment.index == 0 else None,
                     batch_size=batch_size,
                     strict=False,
                     max_file_bytes=1 << 62,
@@ -91,7 +92,7 @@ def estimate_run(
                     StepContext(
                         run_dir=layout.root,
                         step_id=segment.index_into.step_id,
-                        world_size=len(sample_shards),
+                        world_size=len(sample_units),
                         recipe_dir=recipe.dir,
                     )
                 )
@@ -101,15 +102,13 @@ def estimate_run(
         shutil.rmtree(tmp, ignore_errors=True)
     sample_bytes = sum(sizes[i] for i in picked)
     scale = (
-        total_bytes / sample_bytes
-        if sample_bytes
-        else float(len(plan.shards) / max(1, len(picked)))
+        total_bytes / sample_bytes if sample_bytes else float(len(plan.units) / max(1, len(picked)))
     )
-    parallel = max(1, min(workers, len(plan.shards)))
+    parallel = max(1, min(workers, len(plan.units)))
     return {
         "recipe_hash": recipe.hash,
         "sample": {
-            "shards": len(picked),
+            "shards": sum(len(plan.units[i].shards) for i in picked),
             "of_shards": len(plan.shards),
             "bytes": sample_bytes,
             "records": records,

@@ -285,7 +285,11 @@ class LocalExecutor:
                 f"the recipe changed since run {layout.run_id} started, so it cannot be resumed",
                 hint="start a new run (the old one stays as it is), or restore the recipe",
             )
-        if info.get("plan", {}).get("shards") != plan.describe()["shards"]:
+        described = plan.describe()
+        if [info.get("plan", {}).get(k) for k in ("shards", "units")] != [
+            described["shards"],
+            described["units"],
+        ]:
             raise RunError(
                 f"the input files changed since run {layout.run_id} started",
                 hint="start a new run",
@@ -299,7 +303,7 @@ class LocalExecutor:
 
     def _run(self, plan: Plan, layout: RunLayout, *, fresh: bool) -> RunResult:
         opts = self.options
-        workers = min(opts.effective_workers, max(1, len(plan.shards)))
+        workers = min(opts.effective_workers, max(1, len(plan.units)))
         if fresh:
             layout.make()
             (layout.root / "recipe.toml").write_text(self.recipe.path.read_text(encoding="utf-8"))
@@ -365,17 +369,17 @@ class LocalExecutor:
     def _specs(self, plan: Plan, layout: RunLayout, segment: Segment) -> list[TaskSpec]:
         suppression = self._suppression() if segment.index == 0 else None
         specs = []
-        for shard in plan.shards:
-            if (layout.done / f"{task_name(segment.index, shard.index)}.json").exists():
+        for unit in plan.units:
+            if (layout.done / f"{task_name(segment.index, unit.rank)}.json").exists():
                 continue
             specs.append(
                 TaskSpec(
                     run_dir=layout.root,
                     recipe_dir=self.project_dir,
                     segment=segment,
-                    shard=shard,
-                    world_size=len(plan.shards),
-                    reader=plan.readers.get(shard.source) if segment.index == 0 else None,
+                    unit=unit,
+                    world_size=len(plan.units),
+                    reader=plan.readers.get(unit.source) if segment.index == 0 else None,
                     batch_size=self.options.batch_size,
                     strict=self.options.strict,
                     max_file_bytes=self.options.max_file_bytes,
@@ -385,7 +389,7 @@ class LocalExecutor:
         return specs
 
     def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
-        progress = Progress(segments=len(plan.segments), shards_total=len(plan.shards))
+        progress = Progress(segments=len(plan.segments), shards_total=len(plan.units))
         with contextlib.ExitStack() as stack:
             pool = (
                 None
@@ -395,7 +399,7 @@ class LocalExecutor:
             for segment in plan.segments:
                 progress.segment = segment.index
                 specs = self._specs(plan, layout, segment)
-                progress.shards_done = len(plan.shards) - len(specs)
+                progress.shards_done = len(plan.units) - len(specs)
                 progress.records = 0
                 progress.started = time.perf_counter()
                 self._notify(progress)
@@ -436,7 +440,7 @@ class LocalExecutor:
             run_dir=layout.root,
             step_id=planned.step_id,
             rank=0,
-            world_size=len(plan.shards),
+            world_size=len(plan.units),
             recipe_dir=self.project_dir,
         )
         step.finalize(ctx)
@@ -519,6 +523,7 @@ class LocalExecutor:
             "bytes_read": totals["bytes_read"],
             "bytes_written": totals["bytes_written"],
             "shards": len(plan.shards),
+            "tasks_per_segment": len(plan.units),
             "steps": step_list,
             "error": None,
         }

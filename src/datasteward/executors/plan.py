@@ -1,6 +1,8 @@
 """A run's plan: the shards to read and the steps, cut into segments at global steps.
 
-A global step (deduplication) must see every shard before it decides, so the pipeline is cut
+Input files (shards) are grouped into work units — consecutive small files of one source — so
+that a folder of a million tiny files makes about a thousand tasks and output files, not a
+million. A global step (deduplication) must see every unit before it decides, so the pipeline is cut
 there. Segment ``g`` runs, per shard: the global step that ended segment ``g-1`` (applying its
 decisions), then the local steps up to the next global step, which indexes what remains.
 
@@ -49,12 +51,67 @@ class Segment:
         return self.index_into is None
 
 
+#: Small input files are grouped into one task until the group holds this many bytes...
+UNIT_TARGET_BYTES = 64 * 1024 * 1024
+#: ...or this many files, so a folder of a million small files makes ~1,000 tasks and output
+#: files, not a million.
+UNIT_MAX_FILES = 1024
+
+
+@dataclass(frozen=True)
+class WorkUnit:
+    """What one task reads: consecutive files of one source. ``rank`` is its position."""
+
+    rank: int
+    source: str
+    shards: tuple[Shard, ...]
+    bytes: int = 0
+
+
+def shard_bytes(shard: Shard) -> int:
+    """The size of a shard's file, or 0 where it cannot be known cheaply."""
+    try:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(shard.uri)
+        return int(fs.size(path) or 0)
+    except Exception:  # noqa: BLE001 - a size is a statistic and a grouping hint only
+        return 0
+
+
+def group_shards(
+    shards: tuple[Shard, ...],
+    sizes: list[int],
+    *,
+    target_bytes: int = UNIT_TARGET_BYTES,
+    max_files: int = UNIT_MAX_FILES,
+) -> tuple[WorkUnit, ...]:
+    """Group consecutive small files of the same source into work units (order kept)."""
+    units: list[WorkUnit] = []
+    current: list[Shard] = []
+    current_bytes = 0
+    for shard, size in zip(shards, sizes, strict=True):
+        if current and (
+            shard.source != current[0].source
+            or current_bytes + size > target_bytes
+            or len(current) >= max_files
+        ):
+            units.append(WorkUnit(len(units), current[0].source, tuple(current), current_bytes))
+            current, current_bytes = [], 0
+        current.append(shard)
+        current_bytes += size
+    if current:
+        units.append(WorkUnit(len(units), current[0].source, tuple(current), current_bytes))
+    return tuple(units)
+
+
 @dataclass(frozen=True)
 class Plan:
     recipe: Recipe
     shards: tuple[Shard, ...]
     steps: tuple[PlannedStep, ...]
     segments: tuple[Segment, ...]
+    units: tuple[WorkUnit, ...] = ()
     readers: dict[str, Reader] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
@@ -63,6 +120,7 @@ class Plan:
             "shards": [
                 {"index": s.index, "source": s.source, "location": s.location} for s in self.shards
             ],
+            "units": [[s.index for s in u.shards] for u in self.units],
             "steps": [p.fingerprint() for p in self.steps],
             "segments": [
                 {
@@ -113,5 +171,6 @@ def build_plan(recipe: Recipe) -> Plan:
         shards=shards,
         steps=steps,
         segments=segment_steps(steps),
+        units=group_shards(shards, [shard_bytes(s) for s in shards]),
         readers=readers,
     )

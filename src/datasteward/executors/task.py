@@ -1,4 +1,4 @@
-"""One task of a run: one segment of the plan over one shard.
+"""One task of a run: one segment of the plan over one work unit (one or more input files).
 
 A task reads its input (the source file for segment 0, the previous segment's output
 otherwise), passes every batch through the segment's steps, and writes kept records, removed
@@ -31,9 +31,9 @@ from datasteward.executors.layout import (
     task_name,
     write_json_atomic,
 )
-from datasteward.executors.plan import PlannedStep, Segment
+from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
 from datasteward.records.schema import TRACE_SCHEMA
-from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader, Shard
+from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
 from datasteward.steps.base import GlobalStep, StepContext, trace_table
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class TaskSpec:
     run_dir: Path
     recipe_dir: Path
     segment: Segment
-    shard: Shard
+    unit: WorkUnit
     world_size: int
     reader: Reader | None
     batch_size: int
@@ -81,11 +81,11 @@ class TaskSpec:
 
     @property
     def name(self) -> str:
-        return task_name(self.segment.index, self.shard.index)
+        return task_name(self.segment.index, self.unit.rank)
 
 
 def _clear_previous_attempt(spec: TaskSpec, layout: RunLayout) -> None:
-    rank = f"r{spec.shard.index:05d}"
+    rank = f"r{spec.unit.rank:05d}"
     g = spec.segment
     patterns: list[tuple[Path, str]] = [
         (layout.trace, f"{spec.name}-*"),
@@ -109,23 +109,14 @@ def _input_batches(
 ) -> Iterator[pa.RecordBatch]:
     if spec.segment.index == 0:
         if spec.reader is None:
-            raise StepError(f"no reader for source `{spec.shard.source}`")
-        yield from spec.reader.read(spec.shard, batch_size=spec.batch_size, on_bad=on_bad)
+            raise StepError(f"no reader for source `{spec.unit.source}`")
+        for shard in spec.unit.shards:
+            yield from spec.reader.read(shard, batch_size=spec.batch_size, on_bad=on_bad)
         return
-    prev = task_name(spec.segment.index - 1, spec.shard.index)
+    prev = task_name(spec.segment.index - 1, spec.unit.rank)
     for path in sorted(layout.segment_dir(spec.segment.index).glob(f"{prev}-*.parquet")):
         pf = pq.ParquetFile(path)
         yield from pf.iter_batches(batch_size=spec.batch_size)
-
-
-def _shard_bytes(shard: Shard) -> int:
-    try:
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(shard.uri)
-        return int(fs.size(path) or 0)
-    except Exception:  # noqa: BLE001 - the size is a statistic; never fail a task over it
-        return 0
 
 
 def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -135,13 +126,13 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
     layout = RunLayout(spec.run_dir)
     _clear_previous_attempt(spec, layout)
     g = spec.segment
-    rank = f"r{spec.shard.index:05d}"
+    rank = f"r{spec.unit.rank:05d}"
     steps: list[PlannedStep] = ([g.apply] if g.apply else []) + list(g.local)
     contexts = {
         p.step_id: StepContext(
             run_dir=spec.run_dir,
             step_id=p.step_id,
-            rank=spec.shard.index,
+            rank=spec.unit.rank,
             world_size=spec.world_size,
             recipe_dir=spec.recipe_dir,
         )
@@ -281,9 +272,9 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
     result = {
         "task": spec.name,
         "segment": g.index,
-        "rank": spec.shard.index,
-        "source": spec.shard.source,
-        "location": spec.shard.location,
+        "rank": spec.unit.rank,
+        "source": spec.unit.source,
+        "files": [s.location for s in spec.unit.shards],
         "records_read": records_read,
         "quarantined": len(quarantine),
         "records_out": out_writer.rows,
@@ -291,7 +282,7 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
         "cpu_seconds": time.process_time() - cpu0,
         "wall_seconds": time.perf_counter() - started,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "bytes_read": _shard_bytes(spec.shard) if g.index == 0 else 0,
+        "bytes_read": spec.unit.bytes if g.index == 0 else 0,
         "bytes_written": bytes_written,
         "output_files": [str(f.relative_to(layout.root)) for f in out_writer.files],
     }
