@@ -104,6 +104,11 @@ def test_decide_records_the_recipe_hash_and_log_shows_it(
     assert "Decisions" in out and "Ana Ruiz" in out and "why: Short pages were menus" in out
     assert "trade-off: Loses short poems" in out
     assert "run-1" in out and "succeeded" in out and "271" in out
+    code, out, _ = _invoke(["log", "--events", "--project", project])
+    assert code == 0
+    assert "decision.recorded decisions[1]" in out and "run.finished runs[run-1]" in out
+    code, out, _ = _invoke(["log", "--events", "--json", "--limit", "2", "--project", project])
+    assert [e["type"] for e in json.loads(out)] == ["run.started", "run.finished"]
 
 
 def test_decide_requires_who_and_why(cli: Backend) -> None:

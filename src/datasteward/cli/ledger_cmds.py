@@ -66,7 +66,10 @@ def log(
     ctx: typer.Context,
     project: Path = ProjectOption,
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),  # noqa: FBT001
-    limit: int = typer.Option(20, "--limit", help="How many runs to show."),
+    limit: int = typer.Option(20, "--limit", help="How many runs (and events) to show."),
+    show_events: bool = typer.Option(  # noqa: FBT001
+        False, "--events", help="Show the hash-chained event log instead."
+    ),
 ) -> None:
     """Show who decided what, when and why, and the runs.
 
@@ -77,6 +80,9 @@ def log(
     from datasteward.ledger import Ledger
 
     with Ledger.open(project) as ledger:
+        if show_events:
+            _print_events(ledger.events(limit=limit), as_json=as_json)
+            return
         decisions = ledger.list_decisions()
         runs = ledger.list_runs(limit=limit)
         head_seq, head_hash = ledger.head()
@@ -165,6 +171,21 @@ def verify(
     if not result.ok:
         # SystemExit, not typer.Exit: the latter is swallowed in non-standalone mode.
         sys.exit(EXIT_CHECK_FAILED)
+
+
+def _print_events(events: list[Any], *, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps([e.as_dict() for e in events], default=str))
+        return
+    table = Table(title="Events (newest last)", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("at (UTC)", no_wrap=True)
+    table.add_column("event")
+    table.add_column("hash", no_wrap=True)
+    for e in events:
+        what = e.summary.split(" ", 1)[1] if " " in e.summary else e.type
+        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", escape(what), e.hash[:12])
+    console.print(table)
 
 
 def _count(value: int | None) -> str:
