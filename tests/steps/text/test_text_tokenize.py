@@ -16,6 +16,7 @@ from datasteward.steps.text._tokenize import (
     count_words,
     encode,
     encode_lines,
+    split_chunk,
     words,
 )
 
@@ -94,3 +95,16 @@ def test_repetition_stats_on_a_long_repetitive_sequence() -> None:
     assert dup[5] == dt_rep.find_all_duplicate(toks, 5)
     assert top[2] == dt_rep.find_top_duplicate(dt_rep.get_n_grams(toks, 2))
     assert isinstance(np.int64(dup[5]), np.integer)
+
+
+def test_fast_paths_equal_the_full_rules(c4_docs: list[str], dclm_docs: list[str]) -> None:
+    chunks = {c for doc in c4_docs[:300] + dclm_docs[:100] for c in doc.split()}
+    assert len(chunks) > 20_000
+    differ = [c for c in chunks if split_chunk(c) != split_chunk(c, fast=False)]
+    assert differ == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="aAbZ.,;:!?)(\"'[-s9’", min_size=1, max_size=8))
+def test_fast_paths_equal_the_full_rules_on_random_chunks(chunk: str) -> None:
+    assert split_chunk(chunk) == split_chunk(chunk, fast=False)

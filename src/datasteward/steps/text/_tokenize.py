@@ -79,17 +79,28 @@ class Vocabulary(dict[str, int]):
     ``max_size`` distinct tokens (ids are only ever compared within one document).
     """
 
+    _FEATURES = ("length", "symbol", "alpha", "sent_punct", "punct")
+
     def __init__(self, max_size: int = 2_000_000) -> None:
         super().__init__()
         self.max_size = max_size
         #: Bumped whenever the vocabulary is cleared: ids from an older generation are void.
         self.generation = 0
         self._new: list[str] = []
-        self.length = np.zeros(0, dtype=np.int64)
-        self.symbol = np.zeros(0, dtype=bool)
-        self.alpha = np.zeros(0, dtype=bool)
-        self.sent_punct = np.zeros(0, dtype=bool)
-        self.punct = np.zeros(0, dtype=bool)
+        self._n = 0  # tokens with features
+        self._buf = {
+            "length": np.zeros(1024, dtype=np.int64),
+            **{name: np.zeros(1024, dtype=bool) for name in self._FEATURES[1:]},
+        }
+        self._views()
+
+    def _views(self) -> None:
+        # the feature arrays, indexed by id (views into buffers that grow by doubling)
+        self.length: np.ndarray = self._buf["length"][: self._n]
+        self.symbol: np.ndarray = self._buf["symbol"][: self._n]
+        self.alpha: np.ndarray = self._buf["alpha"][: self._n]
+        self.sent_punct: np.ndarray = self._buf["sent_punct"][: self._n]
+        self.punct: np.ndarray = self._buf["punct"][: self._n]
 
     def __missing__(self, token: str) -> int:
         i = len(self)
@@ -102,8 +113,8 @@ class Vocabulary(dict[str, int]):
         self.clear()
         self.generation += 1
         self._new.clear()
-        for name in ("length", "symbol", "alpha", "sent_punct", "punct"):
-            setattr(self, name, getattr(self, name)[:0])
+        self._n = 0
+        self._views()
 
     def flush(self) -> None:
         """Compute the features of the tokens added since the last flush."""
@@ -118,21 +129,28 @@ class Vocabulary(dict[str, int]):
         return out
 
     def _add_features(self, new: list[str]) -> None:
-        self.length = np.concatenate(
-            [self.length, np.fromiter(map(len, new), dtype=np.int64, count=len(new))]
+        k = len(new)
+        end = self._n + k
+        cap = len(self._buf["length"])
+        if end > cap:
+            while cap < end:
+                cap *= 2
+            for name, arr in self._buf.items():
+                grown = np.zeros(cap, dtype=arr.dtype)
+                grown[: self._n] = arr[: self._n]
+                self._buf[name] = grown
+        lo = self._n
+        self._buf["length"][lo:end] = np.fromiter(map(len, new), dtype=np.int64, count=k)
+        self._buf["symbol"][lo:end] = np.fromiter(map(_is_symbol, new), dtype=bool, count=k)
+        self._buf["alpha"][lo:end] = np.fromiter(
+            (any(c.isalpha() for c in t) for t in new), dtype=bool, count=k
         )
-        self.symbol = np.concatenate(
-            [self.symbol, np.fromiter(map(_is_symbol, new), dtype=bool, count=len(new))]
+        self._buf["sent_punct"][lo:end] = np.fromiter(
+            (t in SENTENCE_PUNCT for t in new), dtype=bool, count=k
         )
-        self.alpha = np.concatenate(
-            [self.alpha, np.fromiter((any(c.isalpha() for c in t) for t in new), bool, len(new))]
-        )
-        self.sent_punct = np.concatenate(
-            [self.sent_punct, np.fromiter((t in SENTENCE_PUNCT for t in new), bool, len(new))]
-        )
-        self.punct = np.concatenate(
-            [self.punct, np.fromiter(map(is_unicode_punct, new), dtype=bool, count=len(new))]
-        )
+        self._buf["punct"][lo:end] = np.fromiter(map(is_unicode_punct, new), dtype=bool, count=k)
+        self._n = end
+        self._views()
 
 
 VOCAB = Vocabulary()
@@ -168,13 +186,17 @@ def _suffix(sub: str) -> re.Match[str] | None:
 _SUFFIX_AT = re.compile(_spacy_en.SUFFIX).search
 
 
-def split_chunk(chunk: str) -> tuple[str, ...]:
-    """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``)."""
-    if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
-        return _SPECIAL.get(chunk, (chunk,))
-    fast = _fast_split(chunk)
-    if fast is not None:
-        return fast
+def split_chunk(chunk: str, *, fast: bool = True) -> tuple[str, ...]:
+    """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``).
+
+    ``fast=False`` skips the fast paths for common shapes (for the tests that check them).
+    """
+    if fast:
+        if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
+            return _SPECIAL.get(chunk, (chunk,))
+        quick = _fast_split(chunk)
+        if quick is not None:
+            return quick
     if len(chunk) > MAX_CHUNK:
         return tuple(_SIMPLE(chunk))
     tokens: list[str] = []
@@ -231,24 +253,71 @@ def split_chunk(chunk: str) -> tuple[str, ...]:
 
 #: Suffixes spaCy always splits off (its LIST_PUNCT and LIST_QUOTES), whatever precedes.
 _ALWAYS_SUFFIX = frozenset(",;:!?)\"'")
+#: Prefixes spaCy always splits off (LIST_PUNCT, LIST_QUOTES), among ASCII.
+_SAFE_PREFIX = frozenset("(\"'[")
+_HYPHENATED = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+").fullmatch
+_POSSESSIVE = ("'s", "'S")
+
+
+def _period_splits(before: str, before2: str) -> bool:
+    """spaCy's suffix rules for a final "." in ASCII: after a lower-case letter, a digit, a
+    punctuation mark or quote of its lists, or two capitals."""
+    return (
+        before.islower()
+        or before.isdigit()
+        or before in _ALWAYS_SUFFIX
+        or (before.isupper() and before2.isupper())
+    )
 
 
 def _fast_split(chunk: str) -> tuple[str, ...] | None:
-    """The commonest shapes of chunk, split as spaCy's rules split them, or None.
+    """The commonest ASCII shapes of chunk, split as spaCy's rules split them, or None.
 
-    ASCII letters followed by one of ``, ; : ! ? ) " '``, or by a period after a lower-case
-    letter: spaCy splits the mark off, and the letters are a word or a special case. ASCII
-    digits alone stay whole. (test_text_tokenize checks this against the full rules on every
-    chunk of the shared web text.)
+    An optional opening bracket or quote; a core of letters (a word or a special case),
+    digits, hyphenated letters (``well-known``: spaCy's hyphen infix) or letters with a
+    possessive ``'s``; then closing punctuation and quotes, and periods where spaCy's suffix
+    rule splits them. Anything else (or any special case met on the way) takes the full
+    rules. test_text_tokenize checks this against the full rules on every chunk of the
+    shared web text and on random ASCII chunks.
     """
     if not chunk.isascii() or chunk in _SPECIAL:
         return None
     if chunk.isdigit():
         return (chunk,)
-    core, last = chunk[:-1], chunk[-1]
-    if core.isalpha() and (last in _ALWAYS_SUFFIX or (last == "." and core[-1].islower())):
-        return (*_SPECIAL.get(core, (core,)), last)
-    return None
+    start = 0
+    pre: tuple[str, ...] = ()
+    if chunk[0] in _SAFE_PREFIX:
+        pre = (chunk[0],)
+        start = 1
+        if chunk[1:] in _SPECIAL:
+            return None
+    end = len(chunk)
+    suffixes: list[str] = []
+    while end - start > 1:
+        last = chunk[end - 1]
+        if last in _ALWAYS_SUFFIX or (
+            last == "."
+            and _period_splits(chunk[end - 2], chunk[end - 3] if end - 3 >= start else "")
+        ):
+            suffixes.append(last)
+            end -= 1
+            if chunk[start:end] in _SPECIAL:
+                return None
+        else:
+            break
+    core = chunk[start:end]
+    body: tuple[str, ...]
+    if core.isalpha():
+        body = _SPECIAL.get(core, (core,))
+    elif core.isdigit():
+        body = (core,)
+    elif _HYPHENATED(core):
+        body = tuple(t for piece in core.split("-") for t in (piece, "-"))[:-1]
+    elif core.endswith(_POSSESSIVE) and core[:-2].isalpha():
+        body = (*_SPECIAL.get(core[:-2], (core[:-2],)), core[-2:])
+    else:
+        return None
+    return (*pre, *body, *reversed(suffixes))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -265,7 +334,7 @@ class _ChunkIds(dict[str, tuple[int, ...]]):
     """chunk -> the ids of its tokens, for the current vocabulary generation."""
 
     def __missing__(self, chunk: str) -> tuple[int, ...]:
-        ids = tuple(VOCAB[t] for t in _split_cached(chunk))
+        ids = tuple(map(VOCAB.__getitem__, _split_cached(chunk)))
         self[chunk] = ids
         return ids
 

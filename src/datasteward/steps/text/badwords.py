@@ -59,6 +59,11 @@ class BadWordsMatcher:
         self.words = frozenset(t for t in terms if _WORD_RUN.fullmatch(t))
         others = sorted({t for t in terms if t not in self.words})
         self.others = tuple(others)
+        # a phrase can only match if its first run of word characters is one of the text's
+        # runs (the boundary rule makes it a whole run); None: the term starts otherwise
+        self._first_run = {
+            t: (m.group() if (m := _WORD_RUN.match(t)) is not None else None) for t in others
+        }
         self._other_re = {t: re.compile(r"(?:\W|^)(" + re.escape(t) + r")(?:\W|$)") for t in others}
 
     @classmethod
@@ -70,14 +75,16 @@ class BadWordsMatcher:
         """Distinct matched terms with their first position, in order of position."""
         low = text.lower()
         found: dict[str, int] = {}
-        hit = self.words.intersection(_WORD_RUN.findall(low))
+        runs = set(_WORD_RUN.findall(low))
+        hit = self.words & runs
         if hit:
             for m in _WORD_RUN.finditer(low):
                 w = m.group()
                 if w in hit and w not in found:
                     found[w] = m.start()
         for t in self.others:
-            if t in low:
+            first = self._first_run[t]
+            if (first is None or first in runs) and t in low:
                 hit_at = self._other_re[t].search(low)
                 if hit_at is not None:
                     found[t] = hit_at.start(1)
