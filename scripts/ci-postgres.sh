@@ -63,15 +63,21 @@ if [ -z "$(cluster_field 2)" ]; then
     log "creating cluster $VERSION/$CLUSTER (listening on 127.0.0.1 only)"
     # pg_createcluster picks a port no other cluster is configured for (5432 or the next free).
     $SUDO pg_createcluster "$VERSION" "$CLUSTER" --start-conf=manual >&2
-    # Debian's postgresql.conf includes conf.d/; settings here win over the defaults.
-    # fsync and friends are off: this is a throwaway test server.
-    $SUDO tee "/etc/postgresql/$VERSION/$CLUSTER/conf.d/datasteward-ci.conf" >/dev/null <<'CONF'
-listen_addresses = '127.0.0.1'
+fi
+# Debian's postgresql.conf includes conf.d/; settings here win over the defaults.
+# fsync and friends are off: this is a throwaway test server.
+CONF="/etc/postgresql/$VERSION/$CLUSTER/conf.d/datasteward-ci.conf"
+WANTED="listen_addresses = '127.0.0.1'
 max_connections = 200
 fsync = off
 synchronous_commit = off
-full_page_writes = off
-CONF
+full_page_writes = off"
+if [ "$($SUDO cat "$CONF" 2>/dev/null || true)" != "$WANTED" ]; then
+    echo "$WANTED" | $SUDO tee "$CONF" >/dev/null
+    if [ "$(cluster_field 4)" = "online" ]; then
+        log "settings changed; restarting cluster $VERSION/$CLUSTER"
+        $SUDO pg_ctlcluster "$VERSION" "$CLUSTER" restart >&2
+    fi
 fi
 PORT="$(cluster_field 3)"
 if [ "$(cluster_field 4)" != "online" ]; then
