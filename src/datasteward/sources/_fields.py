@@ -186,6 +186,10 @@ class Columns:
         self.fmap = fmap
         self.builder = builder
         self.dumps = orjson.dumps
+        # the mapped names as plain strings ("" when unmapped; those columns are not collected)
+        self._id = fmap.id_field or ""
+        self._url = fmap.url_field or ""
+        self._date = fmap.date_field or ""
         self._reset()
 
     def _reset(self) -> None:
@@ -229,16 +233,16 @@ class Columns:
         self.chars += len(text)
         self.positions.append(position)
         if self.ids is not None:
-            v = record.pop(f.id_field, _MISSING)
+            v = record.pop(self._id, _MISSING)
             self.ids.append(_value(record, f.id_field) if v is _MISSING else v)
         if self.uris is not None:
-            uri = record.pop(f.url_field, _MISSING)
+            uri = record.pop(self._url, _MISSING)
             if uri is _MISSING:
                 uri = _value(record, f.url_field)
             self.uris.append(uri if uri.__class__ is str and uri else
                              None if uri is None or uri == "" else str(uri))
         if self.dates is not None:
-            v = record.pop(f.date_field, _MISSING)
+            v = record.pop(self._date, _MISSING)
             self.dates.append(_value(record, f.date_field) if v is _MISSING else v)
         if self.licenses is not None and self.evidence is not None:
             lic = _value(record, f.license_field)

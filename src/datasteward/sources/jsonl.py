@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pyarrow as pa
 
+from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import FieldMap, MissingText
 from datasteward.sources._io import LinesBroken, iter_lines, open_stream
@@ -96,7 +98,7 @@ def record_lines(
 class JsonlReader(Reader):
     format = "jsonl"
 
-    def __init__(self, config: Any, recipe_dir: Any) -> None:
+    def __init__(self, config: SourceConfig, recipe_dir: Path) -> None:
         super().__init__(config, recipe_dir)
         self.options = parse_options(config, JsonlOptions)
 

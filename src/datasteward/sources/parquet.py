@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
@@ -17,6 +18,9 @@ from datasteward.sources._common import bad, parse_options
 from datasteward.sources._fields import FieldMap, MissingText
 from datasteward.sources._io import open_raw
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,8 @@ class ParquetReader(Reader):
                                   batch_size=batch_size, on_bad=on_bad)
 
     def _batches(
-        self, pf: object, shard: Shard, on_bad: OnBad
+        self, pf: pq.ParquetFile, shard: Shard, on_bad: OnBad
     ) -> Iterator[tuple[int, pa.RecordBatch]]:
-        import pyarrow.parquet as pq
-
-        assert isinstance(pf, pq.ParquetFile)
         meta = pf.metadata
         first = 1
         for rg in range(meta.num_row_groups):
