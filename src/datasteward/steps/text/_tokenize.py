@@ -163,10 +163,11 @@ _INFIX = re.compile(_spacy_en.INFIX).finditer
 _URL = re.compile(_spacy_en.URL).match
 _SPECIAL = _spacy_en.SPECIAL_CASES
 
-#: Chunks longer than this are no words (C4 drops lines holding one): they are split at every
-#: non-word character instead, in linear time, rather than by spaCy's rules, whose suffix and
-#: infix patterns cost about a microsecond per character of the chunk.
-MAX_CHUNK = 1000
+#: Chunks longer than this are split at every non-word character instead, in linear time,
+#: rather than by spaCy's rules: their infix patterns cost about a microsecond per character
+#: and every prefix or suffix peeled copies the rest of the chunk. Text in scripts without
+#: spaces (a paragraph of Chinese or Thai is one chunk) stays well under it.
+MAX_CHUNK = 100_000
 _SIMPLE = re.compile(r"\w+|[^\w\s]").findall
 _SUFFIX_WINDOW = 64
 
