@@ -89,3 +89,14 @@ def project(c4_project: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "proj"
     shutil.copytree(c4_project, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def released_c4(c4_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the C4 project with draft release 1.0.0 (made once per session)."""
+    from datasteward.release.build import make_release
+
+    root = tmp_path_factory.mktemp("c4rel") / "proj"
+    shutil.copytree(c4_project, root)
+    make_release(root, "1.0.0", draft=True, max_shard_bytes=400_000)
+    return root

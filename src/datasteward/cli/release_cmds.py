@@ -79,7 +79,118 @@ def verify(
     )
 
 
+takedown_app = typer.Typer(
+    help="Takedown requests: record them, list them, apply them as patch releases.",
+    no_args_is_help=True,
+)
+
+
+@takedown_app.command("add")
+def takedown_add(
+    requester: str = typer.Option(..., "--requester", help="Who asks (name and contact)."),
+    reason: str = typer.Option(..., "--reason", help="Why (legal, privacy, ethical...)."),
+    url: str | None = typer.Option(None, "--url", help="A page URL (http/https alike)."),
+    domain: str | None = typer.Option(None, "--domain", help="A domain and its subdomains."),
+    sha256: str | None = typer.Option(None, "--sha256", help="A content sha256."),
+    record_id: str | None = typer.Option(None, "--id", help="A record id."),
+    text: str | None = typer.Option(None, "--text", help="A name or e-mail in the text."),
+    project: Path = ProjectOption,
+) -> None:
+    """Record a takedown request (stage: received). Give exactly one of the match options.
+
+    Example: [bold]datasteward takedown add --url https://example.com/a --requester "J. Doe
+    <j@example.com>" --reason "personal data"[/]
+    """
+    from datasteward.errors import DatastewardError
+    from datasteward.release.takedown import add_request
+
+    given = {
+        k: v
+        for k, v in (
+            ("url", url),
+            ("domain", domain),
+            ("sha256", sha256),
+            ("id", record_id),
+            ("text", text),
+        )
+        if v is not None
+    }
+    if len(given) != 1:
+        raise DatastewardError(
+            "give exactly one of --url, --domain, --sha256, --id, --text",
+            hint="one request names one thing; add several requests for several",
+        )
+    ((kind, value),) = given.items()
+    tid = add_request(project, kind=kind, value=value, requester=requester, reason=reason)
+    console.print(
+        f"Recorded takedown request [bold]#{tid}[/] ({kind}). "
+        "Apply it with [bold]datasteward takedown apply[/]."
+    )
+
+
+@takedown_app.command("list")
+def takedown_list(
+    status: str | None = typer.Option(None, "--status", help="received|matched|executed|notified"),
+    project: Path = ProjectOption,
+) -> None:
+    """List takedown requests with the time of each stage."""
+    from datasteward.release.takedown import list_requests
+
+    table = Table(title="Takedown requests", title_justify="left")
+    for col in ("#", "kind", "value", "requester", "reason", "status", "stages"):
+        table.add_column(col)
+    for t in list_requests(project, status=status):
+        stages = ", ".join(f"{s} {at[:19]}" for s, (at, _d) in t.stages.items())
+        table.add_row(
+            str(t.takedown_id),
+            t.kind,
+            escape(t.value if t.kind != "text" else "(text)"),
+            escape(t.requester),
+            escape(t.reason),
+            t.status,
+            escape(stages),
+        )
+    console.print(table)
+
+
+@takedown_app.command("apply")
+def takedown_apply(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show the matches; change nothing."),
+    request: list[int] | None = typer.Option(None, "--request", "-r", help="Only these ids."),
+    project: Path = ProjectOption,
+) -> None:
+    """Find every matching record in every release and the latest run, show them, then write
+    a patch release of each affected release line without them and suppress them.
+
+    Example: [bold]datasteward takedown apply[/]
+    """
+    from datasteward.release.takedown import apply
+
+    result = apply(project, ids=request or None, dry_run=dry_run)
+    table = Table(title="Matching records", title_justify="left")
+    for col in ("request", "where", "id", "url"):
+        table.add_column(col)
+    for m in result.matches.items[:200]:
+        table.add_row(f"#{m.takedown_id}", m.where, escape(m.id), escape(m.url or ""))
+    console.print(table)
+    if len(result.matches.items) > 200:
+        console.print(f"... and {len(result.matches.items) - 200} more")
+    if dry_run:
+        console.print("[yellow]dry run:[/] nothing was changed.")
+        return
+    for parent, patch in result.patches.items():
+        console.print(
+            f"Patch release [bold]{patch}[/] of {parent} → "
+            f"{escape(str(project / 'releases' / patch))}"
+        )
+    if not result.patches:
+        console.print("No release needed a patch.")
+    console.print(
+        f"Suppression list: {result.suppressed} new entries (later runs drop these records)."
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("release")(release)
     app.command("verify")(verify)
-    _ = Table  # tables are used by the takedown commands
+    app.add_typer(takedown_app, name="takedown")

@@ -47,7 +47,8 @@ def takedown_entry(
 ) -> str:
     lines = [f"## {version} — {date[:10]} (takedown patch of {parent})", ""]
     lines.append(
-        f"- {removed:,} records removed; every other record is unchanged (same content, same order)."
+        f"- {removed:,} record{'' if removed == 1 else 's'} removed; every other record is "
+        "unchanged (same content, same order)."
     )
     for r in requests:
         lines.append(f"- Takedown request #{r['takedown_id']} ({r['kind']}): {r['reason']}")

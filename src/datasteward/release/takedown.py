@@ -1,0 +1,289 @@
+"""Takedown requests: received, matched, executed (patch releases + suppression), notified.
+
+``apply`` finds every record the pending requests name in every release and in the latest
+run, writes for each release line (``MAJOR.MINOR``) whose newest release holds any of them a
+patch release with exactly those records removed (every other row unchanged and in the same
+order), marks the affected releases superseded (their ``status.json`` names the patch and
+the withdrawn ids, so ``load`` never returns them), adds the requests to the suppression list
+so later runs drop the records at ingest, and records each stage in the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from datasteward.errors import ReleaseError
+from datasteward.ledger import Ledger
+from datasteward.ledger.releases import (
+    TakedownInfo,
+    add_takedown,
+    list_takedowns,
+    takedown_stage,
+)
+from datasteward.release.changelog import takedown_entry
+from datasteward.release.manifest import Manifest, read_manifest, schema_from_json
+from datasteward.release.match import Matches, Request, match_releases, match_run, normalized
+from datasteward.release.project import existing_versions, latest_per_line, releases_dir
+from datasteward.release.shards import ShardSet, iter_release_batches, write_shards
+from datasteward.release.status import mark_superseded, write_registry
+from datasteward.release.version import Version
+
+log = logging.getLogger(__name__)
+PENDING = ("received", "matched")
+
+
+def add_request(project: Path, *, kind: str, value: str, requester: str, reason: str) -> int:
+    """Record a takedown request (stage ``received``); returns its id."""
+    normalized(kind, value)  # refuse a value that can never match, before recording it
+    with Ledger.open(project) as ledger:
+        return add_takedown(ledger, kind=kind, value=value, requester=requester, reason=reason)
+
+
+def list_requests(project: Path, *, status: str | None = None) -> list[TakedownInfo]:
+    with Ledger.open(project) as ledger:
+        return list_takedowns(ledger, status=status)
+
+
+@dataclass
+class ApplyResult:
+    requests: list[TakedownInfo]
+    matches: Matches
+    patches: dict[str, str] = field(default_factory=dict)  # parent version -> patch version
+    suppressed: int = 0
+    dry_run: bool = False
+
+
+def find(project: Path, requests: list[Request]) -> Matches:
+    """Matches in every release and in the newest finished run."""
+    from datasteward.rights.runs import find_run
+
+    dirs = {str(v): releases_dir(project) / str(v) for v in existing_versions(project)}
+    found = match_releases(dirs, requests)
+    try:
+        run_dir = find_run(project)
+    except Exception:  # noqa: BLE001 - no finished run: releases only
+        return found
+    found.items += match_run(run_dir, requests).items
+    return found
+
+
+def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False) -> ApplyResult:
+    project = Path(project)
+    with Ledger.open(project) as ledger:
+        pending = [t for t in list_takedowns(ledger) if t.status in PENDING]
+        if ids is not None:
+            pending = [t for t in pending if t.takedown_id in ids]
+        if not pending:
+            raise ReleaseError(
+                "no pending takedown request", hint="add one with `datasteward takedown add`"
+            )
+        requests = [Request(t.takedown_id, t.kind, t.value) for t in pending]
+        matches = find(project, requests)
+        result = ApplyResult(pending, matches, dry_run=dry_run)
+        if dry_run:
+            return result
+        per = matches.by_request()
+        for t in pending:
+            takedown_stage(
+                ledger, t.takedown_id, "matched", {"records": per.get(t.takedown_id, {})}
+            )
+    patches = _patch_releases(project, pending, matches)
+    result.patches = patches
+    result.suppressed = _suppress(project, pending, matches)
+    write_registry(project)
+    with Ledger.open(project) as ledger:
+        for t in pending:
+            mine = {m.where for m in matches.items if m.takedown_id == t.takedown_id}
+            takedown_stage(
+                ledger,
+                t.takedown_id,
+                "executed",
+                {
+                    "patches": {
+                        p: v for p, v in patches.items() if p in mine or _line_hit(p, mine)
+                    },
+                    "suppressed": True,
+                },
+            )
+        for t in pending:
+            receipt = _receipt(project, t, matches, patches)
+            takedown_stage(
+                ledger,
+                t.takedown_id,
+                "notified",
+                {
+                    "receipt": str(receipt.relative_to(project)),
+                    "release_status": "status.json, registry.json",
+                },
+            )
+    return result
+
+
+def _line_hit(parent: str, places: set[str]) -> bool:
+    line = Version.parse(parent).line
+    return any(not p.startswith("run:") and Version.parse(p).line == line for p in places)
+
+
+def _patch_releases(project: Path, pending: list[TakedownInfo], matches: Matches) -> dict[str, str]:
+    from datasteward.release.build import publish
+
+    patches: dict[str, str] = {}
+    hit = {p for p in matches.places() if not p.startswith("run:")}
+    summary = [
+        {
+            "takedown_id": t.takedown_id,
+            "kind": t.kind,
+            "reason": t.reason,
+            "received_at": t.received_at,
+        }
+        for t in pending
+    ]
+    for line, newest in sorted(latest_per_line(project).items()):
+        line_hits = {v for v in hit if Version.parse(v).line == line}
+        if not line_hits:
+            continue
+        removed = set().union(*(matches.ids(v) for v in line_hits))
+        parent_dir = releases_dir(project) / str(newest)
+        parent = read_manifest(parent_dir)
+        patch = newest.next_patch()
+        in_parent = matches.ids(str(newest))
+        if in_parent:
+            _publish_patch(project, parent_dir, parent, patch, in_parent, summary, publish)
+            patches[str(newest)] = str(patch)
+            target = str(patch)
+        else:
+            target = str(newest)  # the newest already lacks them (an earlier takedown)
+        for v in sorted(line_hits):
+            mark_superseded(
+                releases_dir(project) / v,
+                patch=target,
+                takedown_ids=[t.takedown_id for t in pending],
+                withdrawn_ids=sorted(removed & matches.ids(v)),
+            )
+    return patches
+
+
+def _publish_patch(
+    project: Path,
+    parent_dir: Path,
+    parent: Manifest,
+    patch: Version,
+    remove: set[str],
+    summary: list[dict[str, Any]],
+    publish: Any,
+) -> None:
+    from datasteward.release.build import _recipe, _stats
+
+    schema = schema_from_json(parent.schema)
+    run_dir = project / "runs" / parent.run_id if parent.run_id else None
+    drop = pa.array(sorted(remove), pa.string())
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for b in iter_release_batches(parent_dir, [f.path for f in parent.data_files()]):
+            keep = pc.invert(pc.is_in(b.column("id"), value_set=drop))
+            yield b.filter(keep)
+
+    def fill(tmp: Path) -> tuple[ShardSet, str]:
+        shards = write_shards(tmp, batches(), schema, max_shard_bytes=_shard_bound(parent))
+        entry = takedown_entry(
+            version=str(patch),
+            date=_now(),
+            parent=parent.version,
+            removed=parent.records - shards.rows,
+            requests=[{k: s[k] for k in ("takedown_id", "kind", "reason")} for s in summary],
+        )
+        return shards, entry
+
+    publish(
+        project,
+        patch,
+        fill=fill,
+        schema=schema,
+        parent=parent.version,
+        run_id=parent.run_id,
+        recipe_hash=parent.recipe_hash,
+        stats=_stats(run_dir) if run_dir and run_dir.exists() else None,
+        recipe=_recipe(run_dir)
+        if run_dir and run_dir.exists()
+        else {"dataset": {"name": parent.dataset}},
+        draft=parent.draft,
+        kind="takedown",
+        takedowns=summary,
+        check=None,
+    )
+
+
+def _shard_bound(parent: Manifest) -> int:
+    from datasteward.release.shards import DEFAULT_MAX_SHARD_BYTES
+
+    data = parent.data_files()
+    if len(data) > 1:
+        return max(1, max(f.bytes for f in data[:-1]))  # what the parent was cut at, roughly
+    return DEFAULT_MAX_SHARD_BYTES
+
+
+def _now() -> str:
+    from datasteward.ledger.chain import utc_now
+
+    return utc_now()
+
+
+def _suppress(project: Path, pending: list[TakedownInfo], matches: Matches) -> int:
+    """Add every request (text requests: the matched ids) to the project's suppression list."""
+    from datasteward.rights.suppression import SuppressionList
+
+    existing = {(e.kind, e.value) for e in SuppressionList.load(project)}
+    added = 0
+    for t in pending:
+        reason = f"takedown #{t.takedown_id}: {t.reason}"
+        if t.kind == "text":
+            items = [
+                ("id", i)
+                for i in sorted({m.id for m in matches.items if m.takedown_id == t.takedown_id})
+            ]
+        else:
+            items = [(t.kind, normalized(t.kind, t.value))]
+        for kind, value in items:
+            if (kind, value) in existing:
+                continue
+            SuppressionList.add(project, kind=kind, value=value, reason=reason, by=t.requester)
+            existing.add((kind, value))
+            added += 1
+    return added
+
+
+def _receipt(project: Path, t: TakedownInfo, matches: Matches, patches: dict[str, str]) -> Path:
+    """The notice for the requester: what was found where, and which releases replace which."""
+    path = project / ".datasteward" / "takedowns" / f"{t.takedown_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    found: dict[str, int] = {}
+    for m in matches.items:
+        if m.takedown_id == t.takedown_id:
+            found[m.where] = found.get(m.where, 0) + 1
+    path.write_text(
+        json.dumps(
+            {
+                "takedown_id": t.takedown_id,
+                "kind": t.kind,
+                "requester": t.requester,
+                "reason": t.reason,
+                "received_at": t.received_at,
+                "records_found": found,
+                "patch_releases": patches,
+                "suppressed_in_future_runs": True,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n",
+        "utf-8",
+    )
+    return path
