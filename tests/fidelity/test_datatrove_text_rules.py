@@ -200,3 +200,28 @@ def test_corpus_is_the_documented_one() -> None:
     counts = Counter(s for s, _ in load_corpus())
     assert counts["c4"] == 1000 and counts["dclm"] == 499 and counts["article"] == 181
     assert 1500 < counts["tweet"] < 2000
+
+
+def test_bad_input_decisions_match_datatrove(tmp_path: Path) -> None:
+    """Small bad inputs (the 10 MB ones are in tests/steps/text): same decision and reason."""
+    import random
+
+    c4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+    if not c4.exists():
+        pytest.skip(f"shared test data not found at {DATA.resolve()}")
+    first = json.loads(c4.read_text("utf-8").splitlines()[0])["text"]
+    rnd = random.Random(3)
+    docs = [
+        ("bad", ""),
+        ("bad", " \n\t\n "),
+        ("bad", rnd.randbytes(20_000).decode("latin-1")),
+        ("bad", first.encode("utf-8").decode("ascii", errors="replace")),
+        ("bad", "北京是中华人民共和国的首都，也是全国的政治和文化中心。" * 40),
+        ("bad", "ประเทศไทยมีประชากรประมาณหกสิบหกล้านคนและมีกรุงเทพมหานครเป็นเมืองหลวง" * 40),
+        ("bad", "日本語のテキスト。 English words here. ภาษาไทย\n" * 30),
+        ("bad", "!!! ... ??? ---\n*** ### ;;;\n" * 10),
+    ]
+    theirs = run_datatrove(docs)
+    ours = run_ours(docs, tmp_path)
+    for name in FILTERS:
+        assert [(a[0], a[1]) for a in theirs[name]] == [(b[0], b[1]) for b in ours[name]], name
