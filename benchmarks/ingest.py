@@ -243,6 +243,57 @@ MEASUREMENTS = {
 }
 
 
+def stdlib_csv(files: list[Path]) -> Callable[[], int]:
+    import csv
+
+    def run() -> int:
+        n = 0
+        for f in files:
+            with open(f, encoding="utf-8", newline="") as fh:
+                n += sum(1 for _ in csv.reader(fh)) - 1
+        return n
+
+    return run
+
+
+def arrow_csv(files: list[Path]) -> Callable[[], int]:
+    import pyarrow.csv as pcsv
+
+    def run() -> int:
+        n = 0
+        for f in files:
+            opts = pcsv.ReadOptions(use_threads=False)
+            n += pcsv.read_csv(f, read_options=opts).num_rows
+        return n
+
+    return run
+
+
+MEASUREMENTS.update(stdlib_csv=stdlib_csv, arrow_csv=arrow_csv)
+
+
+def _csv(tmp: Path, csv_file: Path, args: argparse.Namespace) -> None:
+    """Why the csv reader uses the stdlib parser: what it costs against pyarrow.csv."""
+    cdir = tmp / "csv"
+    cdir.mkdir()
+    head, _, body = csv_file.read_bytes().partition(b"\n")
+    (cdir / "ov.csv").write_bytes(head + b"\n" + body * args.csv_copies)
+    files = [cdir / "ov.csv"]
+    print(f"\nCSV (context, not a target): {csv_file.name} x {args.csv_copies}")
+    m = best_of(args.repeat, {
+        "stdlib": ("stdlib_csv", (files,)),
+        "arrow": ("arrow_csv", (files,)),
+        "datasteward": ("datasteward", (cdir, "csv", "*.csv", 'text_field = "title"\n'
+                                        'id_field = "identifier"\n')),
+    })
+    floor = m["stdlib"][0] / m["stdlib"][1]
+    print(HEADER)
+    print(_row("stdlib csv.reader rows (floor)", *m["stdlib"], None))
+    print(_row("pyarrow.csv.read_csv, one thread", *m["arrow"], floor) + " of stdlib")
+    print(_row("datasteward csv (stdlib parser + provenance)", *m["datasteward"], floor)
+          + " of stdlib")
+
+
 def _row(name: str, n: int, cpu: float, wall: float, peer: float | None) -> str:
     rate = n / cpu if cpu > 0 else float("inf")
     ratio = f"{rate / peer:6.2f}x" if peer else "      -"
@@ -256,7 +307,8 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--jsonl-records", type=int, default=100_000)
     ap.add_argument("--warc-copies", type=int, default=8)
-    ap.add_argument("--only", choices=("jsonl", "warc"), help="run one half of the benchmark")
+    ap.add_argument("--csv-copies", type=int, default=20)
+    ap.add_argument("--only", choices=("jsonl", "warc", "csv"), help="run one part only")
     args = ap.parse_args()
     web = args.data / "webtext"
     c4 = web / "c4-en-sample-1000" / "c4_sample.jsonl"
@@ -271,10 +323,13 @@ def main() -> int:
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="ds-bench-") as tmp_s:
         tmp = Path(tmp_s)
-        if args.only != "warc":
+        if args.only in (None, "jsonl"):
             results["jsonl_vs_floor"] = _jsonl(tmp, c4, args)
-        if args.only != "jsonl":
+        if args.only in (None, "warc"):
             results["warc_vs_trafilatura"] = _warc(tmp, warcs, args)
+        csv_file = args.data / "image-text" / "openverse-cc-images" / "sample_images_to_clean.csv"
+        if args.only in (None, "csv") and csv_file.exists():
+            _csv(tmp, csv_file, args)
     for key, label, ok in (
         ("jsonl_vs_floor", "JSONL within 2x of the orjson floor", lambda v: v <= 2.0),
         ("warc_vs_trafilatura", "WARC >= 5x datatrove WarcReader+Trafilatura", lambda v: v >= 5),

@@ -157,3 +157,9 @@ def test_news_articles_in_a_zip(news_zip: Path) -> None:
         want = tuple(int(x or 0) for x in ymd.groups())
         assert row["retrieved_at"].timetuple()[:5] == want
     assert res.shards[0].location == "zip://NewsArticles.csv::NewsArticles.zip"
+
+
+def test_byte_order_mark_is_not_part_of_the_header(tmp_path: Path) -> None:
+    (tmp_path / "ov.csv").write_bytes(b"\xef\xbb\xbf" + need(OPENVERSE).read_bytes())
+    res = read(tmp_path, path="ov.csv", **OV_KEYS)
+    assert len(res.rows) == 1899 and not res.bad

@@ -55,3 +55,31 @@ def test_unparseable_date_is_kept_in_metadata(tmp_path: Path) -> None:
     assert orjson.loads(res.rows[2]["metadata"])["timestamp"] == "sometime in April"
     assert res.rows[1]["retrieved_at"] is not None
     assert "timestamp" not in orjson.loads(res.rows[1]["metadata"])
+
+
+def test_consent_and_attribution_fields_and_a_byte_order_mark(tmp_path: Path) -> None:
+    docs = _c4_docs(6)
+    for i, d in enumerate(docs):
+        d["consent"] = "explicit" if i % 2 else ""
+        d["author"] = f"author {i}" if i != 3 else None
+    body = b"\n".join(orjson.dumps(d) for d in docs)
+    (tmp_path / "c4.jsonl").write_bytes(b"\xef\xbb\xbf" + body)  # exported with a BOM
+    res = read(
+        tmp_path,
+        path="c4.jsonl",
+        format="jsonl",
+        consent_field="consent",
+        attribution_field="author",
+        consent="unknown",
+        attribution="C4 authors",
+    )
+    assert not res.bad and len(res.rows) == 6
+    assert [r["consent"] for r in res.rows] == ["unknown", "explicit"] * 3  # "" -> default
+    assert [r["attribution"] for r in res.rows] == [
+        "author 0",
+        "author 1",
+        "author 2",
+        "C4 authors",
+        "author 4",
+        "author 5",
+    ]

@@ -61,8 +61,8 @@ class _Lines:
                 line = raw.decode(enc)
             except UnicodeDecodeError as exc:
                 self.bad_lines[lineno] = (
-                    f"invalid {enc} (byte 0x{raw[exc.start]:02x} at byte {exc.start} of line "
-                    f"{lineno})"
+                    f"invalid {enc.removesuffix('-sig')} (byte 0x{raw[exc.start]:02x} "
+                    f"at byte {exc.start} of line {lineno})"
                 )
                 line = raw.decode(enc, "surrogateescape")
             yield line if line.endswith("\n") else line + "\n"
@@ -101,7 +101,9 @@ class CsvReader(Reader):
             csv.field_size_limit(o.max_field_chars)
         quoting = o.quoting or self.default_quoting
         with open_stream(shard.uri) as stream:
-            lines = _Lines(iter_lines(stream), o.encoding)
+            # utf-8-sig: a byte order mark at the start (common in exported CSV) is not data
+            encoding = "utf-8-sig" if o.encoding.lower() in ("utf-8", "utf8") else o.encoding
+            lines = _Lines(iter_lines(stream), encoding)
             rows = csv.reader(
                 lines,
                 delimiter=o.delimiter or self.default_delimiter,

@@ -57,13 +57,20 @@ def record_lines(
     lineno = 0
     try:
         for lineno, line in enumerate(lines, 1):
+            obj: Any = None
             try:
-                obj: Any = loads(line)
+                obj = loads(line)
             except decode_error as exc:
                 if not line.strip():
                     continue
-                on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
-                continue
+                if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+                    try:
+                        obj = loads(line[3:])
+                    except decode_error:
+                        obj = None
+                if obj is None:
+                    on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
+                    continue
             if obj.__class__ is not dict:
                 on_bad(bad(config, file, f"line {lineno}",
                            f"expected a JSON object, got {type(obj).__name__}", line))
