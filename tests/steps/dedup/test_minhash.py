@@ -235,6 +235,7 @@ def test_other_seed_and_banding_options(corpus: Corpus, tmp_path: Path) -> None:
     assert all(removed.get(c, c) == removed.get(corpus.family[c], corpus.family[c]) for c in exact)
 
 
+@pytest.mark.slow
 def test_bad_input_has_defined_outcomes(tmp_path: Path) -> None:
     long_docs = [d for d in _c4() if len(d.split()) > 200]
     doc, words = long_docs[0], long_docs[1].split()
