@@ -104,16 +104,6 @@ def test_dolma_gzipped_jsonl_with_nested_url_field(tmp_path: Path) -> None:
     assert "url" not in meta["metadata"] and meta["metadata"]["bucket"] == "head"
 
 
-def test_zstd_jsonl_reads_like_plain(tmp_path: Path) -> None:
-    import zstandard
-
-    (tmp_path / "c4.jsonl.zst").write_bytes(
-        zstandard.ZstdCompressor().compress(need(C4).read_bytes())
-    )
-    res = read(tmp_path, path="*.zst", **C4_KEYS)
-    assert len(res.rows) == 1000 and not res.bad
-
-
 # --- bad input -------------------------------------------------------------------------------
 
 
@@ -141,17 +131,39 @@ def test_invalid_utf8_line_is_named(tmp_path: Path) -> None:
     assert "invalid UTF-8" in res.bad[0].error and "0xe9" in res.bad[0].error
 
 
-def test_truncated_gzip_keeps_records_before_the_cut(tmp_path: Path) -> None:
-    data = gzip.compress(need(C4).read_bytes())
-    (tmp_path / "c4.jsonl.gz").write_bytes(data[: len(data) // 2])
-    res = read(tmp_path, path="*.gz", **C4_KEYS)
+def _compress(kind: str, data: bytes) -> bytes:
+    import bz2
+    import lzma
+
+    import zstandard
+
+    return {
+        "gz": gzip.compress,
+        "zst": zstandard.ZstdCompressor().compress,
+        "bz2": bz2.compress,
+        "xz": lzma.compress,
+    }[kind](data)
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
+def test_compressed_jsonl_reads_whole(tmp_path: Path, kind: str) -> None:
+    (tmp_path / f"c4.jsonl.{kind}").write_bytes(_compress(kind, need(C4).read_bytes()))
+    res = read(tmp_path, path=f"*.{kind}", **C4_KEYS)
+    assert len(res.rows) == 1000 and not res.bad
+
+
+@pytest.mark.parametrize("kind", ["gz", "zst", "bz2", "xz"])
+def test_truncated_stream_keeps_records_before_the_cut(tmp_path: Path, kind: str) -> None:
+    data = _compress(kind, need(C4).read_bytes())
+    (tmp_path / f"c4.jsonl.{kind}").write_bytes(data[: len(data) // 2])
+    res = read(tmp_path, path=f"*.{kind}", **C4_KEYS)
     src = [orjson.loads(line)["text"] for line in _c4_lines()]
     n = len(res.rows)
     assert 0 < n < 1000
     assert [r["text"] for r in res.rows] == src[:n]  # every record before the cut, in order
     assert len(res.bad) == 1
     assert res.bad[0].where == f"line {n + 1}"
-    assert "truncated" in res.bad[0].error and "compressed offset" in res.bad[0].error
+    assert "ends early" in res.bad[0].error and "compressed offset" in res.bad[0].error
 
 
 def test_record_missing_its_text_field_is_quarantined(tmp_path: Path) -> None:

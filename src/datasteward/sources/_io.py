@@ -87,7 +87,39 @@ def _gzip() -> Any:
     return zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header, auto-detected
 
 
+def _zstd() -> Any:
+    import zstandard
+
+    return _ZstdDecompressor(zstandard.ZstdDecompressor().decompressobj())
+
+
+class _ZstdDecompressor:
+    """zstandard's decompressobj with the zlib-style ``decompress(data, max_length)``."""
+
+    def __init__(self, dec: Any) -> None:
+        self.dec = dec
+
+    @property
+    def eof(self) -> bool:
+        return bool(self.dec.eof)
+
+    @property
+    def unused_data(self) -> bytes:
+        return bytes(self.dec.unused_data)
+
+    unconsumed_tail = b""
+
+    def decompress(self, data: bytes, max_length: int = 0) -> bytes:
+        import zstandard
+
+        try:
+            return bytes(self.dec.decompress(data))
+        except zstandard.ZstdError as exc:
+            raise ValueError(str(exc)) from None
+
+
 _FACTORIES: dict[str, Callable[[], Any]] = {
+    "zstd": _zstd,
     "gzip": _gzip,
     "bz2": bz2.BZ2Decompressor,
     "xz": lzma.LZMADecompressor,
@@ -113,9 +145,9 @@ class ByteStream:
                     return
                 self.compressed_pos += len(buf)
                 yield buf
-        elif self.compression == "zstd":
-            yield from self._zstd_chunks(size)
         else:
+            if self.compression == "zstd":  # no output bound in zstandard: feed small inputs
+                size = min(size, 1 << 16)
             yield from self._stdlib_chunks(_FACTORIES[self.compression], size)
 
     def _stdlib_chunks(self, factory: Callable[[], Any], size: int) -> Iterator[bytes]:
@@ -157,7 +189,7 @@ class ByteStream:
                     data = dec.unused_data
                     dec = factory()
                     in_member = False
-                elif kind == "gzip":
+                elif kind in ("gzip", "zstd"):
                     data = dec.unconsumed_tail
                 else:
                     # bz2/lzma keep unconsumed input internally; feed nothing until it drains
@@ -176,24 +208,6 @@ class ByteStream:
                         in_member = False
                     else:
                         data = b""
-
-    def _zstd_chunks(self, size: int) -> Iterator[bytes]:
-        import zstandard
-
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            self.raw, read_across_frames=True, closefd=False
-        )
-        while True:
-            try:
-                out = reader.read(size)
-            except zstandard.ZstdError as exc:
-                raise StreamBroken(self.raw.tell() if self.raw.seekable() else 0,
-                                   f"corrupt zstd data: {exc}") from None
-            if not out:
-                return
-            self.compressed_pos = self.raw.tell() if self.raw.seekable() else self.compressed_pos
-            yield out
-
 
 @dataclass
 class LinesBroken(Exception):
