@@ -23,9 +23,10 @@ from datasteward.errors import DatastewardError
 
 #: Modules that add subcommands; each exposes ``register(app: typer.Typer) -> None``.
 COMMAND_MODULES: list[str] = [
-    "datasteward.cli.rights_cmds",
     "datasteward.cli.project_cmds",
+    "datasteward.cli.rights_cmds",
     "datasteward.cli.ledger_cmds",
+    "datasteward.cli.audit_cmds",
     "datasteward.cli.release_cmds",
 ]
 

@@ -20,7 +20,7 @@ from datasteward.recipe._locate import locate
 RECIPE_FILE = "datasteward.toml"
 
 SOURCE_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "text", "warc", "hf")
-_TOP_LEVEL = ("dataset", "stewards", "sources", "steps", "policy", "run", "release")
+_TOP_LEVEL = ("dataset", "stewards", "sources", "steps", "policy", "run", "release", "audit")
 _SOURCE_KEYS = {
     "name": str,
     "format": str,

@@ -1,0 +1,222 @@
+"""What is in the data: sizes, lengths, sources, domains, languages, dates, rights, PII,
+duplicates, contamination, for the input (every record read) and for what was kept."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from datasteward.audit.facts import FactColumns
+from datasteward.audit.rundata import RunData, ident, sql_list
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Word-count histogram bins: [lo, hi) ... powers of two.
+_Q = ("p5", "p25", "p50", "p75", "p95")
+WORD_BINS: tuple[int, ...] = (0, 1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def facet(
+    con: duckdb.DuckDBPyConnection, expr: str, *, kept_pos: int, top: int
+) -> dict[str, Any]:
+    """Counts of a facet's values in the input and in the kept records, largest first."""
+    rows = _rows(
+        con,
+        f"SELECT CAST({expr} AS VARCHAR) AS value, count(*) AS input, "
+        f"count(*) FILTER (WHERE _pos = {kept_pos}) AS kept, "
+        f"sum(bytes) FILTER (WHERE _pos = {kept_pos}) AS kept_bytes "
+        "FROM facts GROUP BY 1 ORDER BY input DESC, value LIMIT " + str(int(top)),
+    )
+    distinct = con.execute(f"SELECT count(DISTINCT {expr}) FROM facts").fetchone()
+    for r in rows:
+        r["kept_bytes"] = int(r["kept_bytes"] or 0)
+    return {"distinct": int(distinct[0]) if distinct else 0, "top": rows}
+
+
+def _histogram(con: duckdb.DuckDBPyConnection, kept_pos: int) -> list[dict[str, Any]]:
+    edges = list(WORD_BINS)
+    case = " ".join(
+        f"WHEN words < {hi} THEN {i}" for i, hi in enumerate(edges[1:])
+    )
+    rows = _rows(
+        con,
+        f"SELECT CASE {case} ELSE {len(edges) - 1} END AS bin, "
+        f"count(*) FILTER (WHERE _pos = {kept_pos}) AS kept, "
+        f"count(*) FILTER (WHERE _pos < {kept_pos}) AS removed FROM facts GROUP BY 1",
+    )
+    by_bin = {int(r["bin"]): r for r in rows}
+    out = []
+    for i, lo in enumerate(edges):
+        hi = edges[i + 1] if i + 1 < len(edges) else None
+        r = by_bin.get(i, {"kept": 0, "removed": 0})
+        out.append(
+            {"lo": lo, "hi": hi, "kept": int(r["kept"]), "removed": int(r["removed"])}
+        )
+    return out
+
+
+def composition(
+    con: duckdb.DuckDBPyConnection, run: RunData, fc: FactColumns, *, top: int
+) -> dict[str, Any]:
+    k = run.kept_pos
+    out: dict[str, Any] = {}
+    tot = _rows(
+        con,
+        "SELECT CASE WHEN _pos = " + str(k) + " THEN 'kept' ELSE 'removed' END AS part, "
+        "count(*) AS records, sum(bytes) AS bytes, sum(chars) AS chars, sum(words) AS words "
+        "FROM facts GROUP BY 1",
+    )
+    totals: dict[str, dict[str, int]] = {
+        p: {"records": 0, "bytes": 0, "chars": 0, "words": 0} for p in ("input", "kept", "removed")
+    }
+    for r in tot:
+        for key in ("records", "bytes", "chars", "words"):
+            totals[r["part"]][key] = int(r[key] or 0)
+            totals["input"][key] += int(r[key] or 0)
+    out["totals"] = totals
+    q = _rows(
+        con,
+        "SELECT CASE WHEN _pos = " + str(k) + " THEN 'kept' ELSE 'removed' END AS part, "
+        "quantile_disc(words, [0.05, 0.25, 0.5, 0.75, 0.95]) AS words_q, "
+        "avg(words) AS words_mean, max(words) AS words_max, "
+        "quantile_disc(bytes, [0.05, 0.25, 0.5, 0.75, 0.95]) AS bytes_q "
+        "FROM facts GROUP BY 1",
+    )
+    out["lengths"] = {
+        r["part"]: {
+            "words_quantiles": dict(zip(_Q, r["words_q"], strict=True)),
+            "words_mean": float(r["words_mean"] or 0),
+            "words_max": int(r["words_max"] or 0),
+            "bytes_quantiles": dict(zip(_Q, r["bytes_q"], strict=True)),
+        }
+        for r in q
+    }
+    out["words_source"] = "length_words signal" if fc.has_words_signal else "runs of non-space"
+    out["length_histogram"] = _histogram(con, k)
+    out["sources"] = facet(con, "source", kept_pos=k, top=top)
+    out["domains"] = facet(con, "domain", kept_pos=k, top=top)
+    out["tlds"] = facet(con, "tld", kept_pos=k, top=top)
+    out["languages"] = facet(con, "lang", kept_pos=k, top=top) if fc.has_lang else None
+    out["licenses"] = facet(con, "license", kept_pos=k, top=top)
+    out["consent"] = facet(con, "consent", kept_pos=k, top=top)
+    unk = _rows(
+        con,
+        f"SELECT count(*) FILTER (WHERE license = 'unknown') AS lic_in, "
+        f"count(*) FILTER (WHERE license = 'unknown' AND _pos = {k}) AS lic_kept, "
+        f"count(*) FILTER (WHERE consent = 'unknown') AS con_in, "
+        f"count(*) FILTER (WHERE consent = 'unknown' AND _pos = {k}) AS con_kept FROM facts",
+    )[0]
+    kept_n, in_n = totals["kept"]["records"], totals["input"]["records"]
+    out["unknown_rights"] = {
+        "license_unknown_kept": int(unk["lic_kept"]),
+        "license_unknown_kept_share": unk["lic_kept"] / kept_n if kept_n else 0.0,
+        "license_unknown_input_share": unk["lic_in"] / in_n if in_n else 0.0,
+        "consent_unknown_kept": int(unk["con_kept"]),
+        "consent_unknown_kept_share": unk["con_kept"] / kept_n if kept_n else 0.0,
+        "consent_unknown_input_share": unk["con_in"] / in_n if in_n else 0.0,
+    }
+    days = _rows(con, "SELECT min(day) AS lo, max(day) AS hi FROM facts")[0]
+    if days["lo"] is not None:
+        span = (days["hi"] - days["lo"]).days
+        unit = "day" if span <= 62 else ("month" if span <= 365 * 5 else "year")
+        rows = _rows(
+            con,
+            f"SELECT strftime(date_trunc('{unit}', day), "
+            f"'{ {'day': '%Y-%m-%d', 'month': '%Y-%m', 'year': '%Y'}[unit] }') AS period, "
+            f"count(*) AS input, count(*) FILTER (WHERE _pos = {k}) AS kept FROM facts "
+            "WHERE day IS NOT NULL GROUP BY 1 ORDER BY 1",
+        )
+        out["retrieved"] = {"unit": unit, "first": str(days["lo"]), "last": str(days["hi"]),
+                            "periods": rows}
+    else:
+        out["retrieved"] = None
+    if fc.pii:
+        parts = []
+        for c in fc.pii:
+            kind = c[len("pii_"): -len("_count")]
+            parts.append(
+                f"SELECT '{kind}' AS kind, "
+                f"count(*) FILTER (WHERE {ident(c)} > 0) AS records_input, "
+                f"count(*) FILTER (WHERE {ident(c)} > 0 AND _pos = {k}) AS records_kept, "
+                f"coalesce(sum({ident(c)}), 0) AS found_input, "
+                f"coalesce(sum({ident(c)}) FILTER (WHERE _pos = {k}), 0) AS found_kept, "
+                f"count({ident(c)}) AS measured FROM facts"
+            )
+        out["pii"] = _rows(con, " UNION ALL ".join(parts) + " ORDER BY found_input DESC")
+    else:
+        out["pii"] = None
+    out["duplicates"] = duplicates(con, top=top)
+    out["contamination"] = contamination(con, run, top=top) if fc.contamination else None
+    out["quarantine"] = quarantine(con, run)
+    return out
+
+
+def duplicates(con: duckdb.DuckDBPyConnection, *, top: int) -> dict[str, Any] | None:
+    n = con.execute("SELECT count(*) FROM removals WHERE dup_of IS NOT NULL").fetchone()
+    if not n or not n[0]:
+        return None
+    clusters = _rows(
+        con,
+        "SELECT dup_of AS kept_id, any_value(step) AS step, count(*) + 1 AS size "
+        "FROM removals WHERE dup_of IS NOT NULL GROUP BY dup_of "
+        f"ORDER BY size DESC, kept_id LIMIT {int(top)}",
+    )
+    if clusters:
+        ids = sql_list([c["kept_id"] for c in clusters])
+        uris = dict(
+            con.execute(
+                f"SELECT id, any_value(source_uri) FROM raw_records WHERE id IN {ids} GROUP BY id"
+            ).fetchall()
+        )
+        for c in clusters:
+            c["source_uri"] = uris.get(c["kept_id"])
+    sizes = _rows(
+        con,
+        "SELECT size, count(*) AS clusters FROM (SELECT count(*) + 1 AS size FROM removals "
+        "WHERE dup_of IS NOT NULL GROUP BY dup_of) GROUP BY size ORDER BY size",
+    )
+    total = con.execute(
+        "SELECT count(DISTINCT dup_of) FROM removals WHERE dup_of IS NOT NULL"
+    ).fetchone()
+    return {
+        "removed_duplicates": int(n[0]),
+        "clusters": int(total[0]) if total else 0,
+        "largest": clusters,
+        "size_distribution": sizes,
+    }
+
+
+def contamination(con: duckdb.DuckDBPyConnection, run: RunData, *, top: int) -> dict[str, Any]:
+    k = run.kept_pos
+    rows = _rows(
+        con,
+        "SELECT b AS benchmark, count(*) AS records_input, "
+        f"count(*) FILTER (WHERE _pos = {k}) AS records_kept FROM ("
+        "SELECT unnest(string_split(contamination_benchmarks, ',')) AS b, _pos FROM facts "
+        "WHERE contamination_benchmarks IS NOT NULL AND contamination_benchmarks <> '') "
+        f"GROUP BY 1 ORDER BY records_input DESC, benchmark LIMIT {int(top)}",
+    )
+    removed = _rows(
+        con,
+        "SELECT json_extract_string(t.detail, '$.benchmark') AS benchmark, count(*) AS removed "
+        "FROM trace t WHERE action = 'remove' AND reason = 'benchmark_contamination' "
+        "GROUP BY 1 ORDER BY 2 DESC",
+    )
+    return {"benchmarks": rows, "removed_by_top_benchmark": removed}
+
+
+def quarantine(con: duckdb.DuckDBPyConnection, run: RunData) -> dict[str, Any] | None:
+    if not run.quarantine_files:
+        return None
+    rows = _rows(
+        con,
+        f"SELECT source, count(*) AS records FROM read_parquet({sql_list(run.quarantine_files)}, "
+        "union_by_name = true) GROUP BY 1 ORDER BY 2 DESC",
+    )
+    return {"records": sum(int(r["records"]) for r in rows), "by_source": rows}

@@ -1,0 +1,341 @@
+"""Render ``audit.json`` as one self-contained HTML page (inline CSS and SVG, no scripts).
+
+Everything that comes from the data (text, URLs, ids, sources, reasons, metadata) goes through
+``html.escape``: a document containing ``<script>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from datasteward.audit import svg
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;
+ background:#fafafa}
+main{max-width:1100px;margin:0 auto;padding:16px 24px 60px}
+header{background:#1f3a5f;color:#fff;padding:14px 24px}
+header h1{margin:0;font-size:20px} header p{margin:4px 0 0;opacity:.85}
+nav{position:sticky;top:0;background:#fff;border-bottom:1px solid #ddd;padding:6px 24px;z-index:2}
+nav a{margin-right:14px;color:#1f3a5f;text-decoration:none;font-weight:600}
+h2{border-bottom:2px solid #1f3a5f;padding-bottom:4px;margin-top:36px}
+h3{margin-top:24px}
+table{border-collapse:collapse;margin:8px 0 16px;background:#fff;font-size:13px}
+th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#eef2f7} td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.flag td{background:#fdebd0} .flagtag{color:#b34700;font-weight:700}
+.cards{display:flex;flex-wrap:wrap;gap:12px}
+.card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
+.card b{display:block;font-size:20px}
+.warn{background:#fff4e5;border-left:4px solid #e67e22;padding:8px 12px;margin:10px 0}
+.note{color:#555;font-size:13px}
+.rec{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 12px;margin:8px 0}
+.rec pre{white-space:pre-wrap;word-break:break-word;max-height:260px;overflow:auto;
+ background:#f6f6f6;padding:8px;margin:6px 0 0;font-size:12.5px}
+.prov{font-size:12px;color:#444} .prov span{margin-right:12px}
+svg.chart{display:block;margin:8px 0;max-width:100%;height:auto;background:#fff}
+details>summary{cursor:pointer;font-weight:600;margin:6px 0}
+"""
+
+
+def _e(v: object) -> str:
+    return escape("" if v is None else str(v), quote=True)
+
+
+def _n(v: object) -> str:
+    if isinstance(v, bool) or v is None:
+        return _e(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return _e(v)
+
+
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{v:.1%}"
+
+
+def _bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1024 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
+
+
+def table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: set[int] | None = None,
+          row_class: Sequence[str] | None = None) -> str:
+    numeric = numeric or set()
+    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
+    for i, r in enumerate(rows):
+        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
+        out.append(f"<tr{cls}>")
+        for j, c in enumerate(r):
+            out.append(f'<td class="n">{_n(c)}</td>' if j in numeric else f"<td>{_e(c)}</td>")
+        out.append("</tr>")
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> str:
+    if not f:
+        return ""
+    rows = f["top"]
+    parts = [f"<h3>{_e(title)}</h3>",
+             f'<p class="note">{f["distinct"]:,} distinct; the largest {len(rows)} shown.</p>']
+    if chart:
+        parts.append(svg.hbars([(str(r["value"]), r["kept"]) for r in rows[:15]],
+                               title=f"{title}: kept records", color=svg.KEPT))
+    parts.append(table(
+        ["value", "input records", "kept records", "kept share", "kept bytes"],
+        [(r["value"], r["input"], r["kept"], _pct(r["kept"] / r["input"] if r["input"] else 0),
+          _bytes(r["kept_bytes"])) for r in rows],
+        numeric={1, 2},
+    ))
+    return "".join(parts)
+
+
+def _composition(c: dict[str, Any]) -> str:
+    t = c["totals"]
+    parts = ['<h2 id="composition">Composition</h2>', '<div class="cards">']
+    for part in ("input", "kept", "removed"):
+        parts.append(
+            f'<div class="card">{part}<b>{t[part]["records"]:,}</b>records · '
+            f'{_bytes(t[part]["bytes"])} · {t[part]["words"]:,} words</div>'
+        )
+    parts.append("</div>")
+    u = c["unknown_rights"]
+    if u["license_unknown_kept_share"] > 0 or u["consent_unknown_kept_share"] > 0:
+        parts.append(
+            '<div class="warn"><b>Rights not known.</b> '
+            f'{_pct(u["license_unknown_kept_share"])} of the kept records '
+            f'({u["license_unknown_kept"]:,}) have licence <code>unknown</code>, and '
+            f'{_pct(u["consent_unknown_kept_share"])} ({u["consent_unknown_kept"]:,}) have '
+            "consent <code>unknown</code>. A licence is not consent; see docs/rights.md.</div>"
+        )
+    parts.append("<h3>Length</h3>")
+    hist = c["length_histogram"]
+    labels = [f"{b['lo']}+" if b["hi"] is None else f"{b['lo']}–{b['hi'] - 1}" for b in hist]
+    parts.append(svg.histogram(
+        labels,
+        [("kept", svg.KEPT, [b["kept"] for b in hist]),
+         ("removed", svg.REMOVED, [b["removed"] for b in hist])],
+        title=f"Records by words ({c['words_source']})",
+    ))
+    rows = []
+    for part, q in sorted(c["lengths"].items()):
+        wq = q["words_quantiles"]
+        rows.append((part, wq["p5"], wq["p25"], wq["p50"], wq["p75"], wq["p95"],
+                     round(q["words_mean"], 1), q["words_max"]))
+    parts.append(table(["records", "p5 words", "p25", "median", "p75", "p95", "mean", "max"],
+                       rows, numeric={1, 2, 3, 4, 5, 6, 7}))
+    parts.append(_facet("Sources", c["sources"]))
+    if c.get("languages"):
+        parts.append(_facet("Languages", c["languages"]))
+    parts.append(_facet("Domains", c["domains"]))
+    parts.append(_facet("Top-level domains (last label of the host)", c["tlds"], chart=False))
+    r = c.get("retrieved")
+    if r:
+        parts.append(f"<h3>Retrieval dates</h3><p class=\"note\">{_e(r['first'])} to "
+                     f"{_e(r['last'])}, per {_e(r['unit'])}.</p>")
+        per = r["periods"][-40:]
+        parts.append(svg.histogram([p["period"] for p in per],
+                                   [("input", svg.NEUTRAL, [p["input"] for p in per]),
+                                    ("kept", svg.KEPT, [p["kept"] for p in per])],
+                                   title="Records by retrieval date"))
+    parts.append(_facet("Licences", c["licenses"], chart=False))
+    parts.append(_facet("Consent", c["consent"], chart=False))
+    if c.get("pii"):
+        parts.append("<h3>Personal information found (PII step)</h3>")
+        parts.append(table(
+            ["type", "records with it (input)", "records with it (kept)", "found (input)",
+             "found (kept)", "records measured"],
+            [(p["kind"], p["records_input"], p["records_kept"], p["found_input"], p["found_kept"],
+              p["measured"]) for p in c["pii"]], numeric={1, 2, 3, 4, 5}))
+    d = c.get("duplicates")
+    if d:
+        parts.append(f"<h3>Duplicate clusters</h3><p class=\"note\">{d['removed_duplicates']:,} "
+                     f"duplicates removed from {d['clusters']:,} clusters (largest first).</p>")
+        parts.append(table(["kept copy", "step", "cluster size", "source_uri"],
+                           [(x["kept_id"], x["step"], x["size"], x.get("source_uri"))
+                            for x in d["largest"]], numeric={2}))
+    ct = c.get("contamination")
+    if ct:
+        parts.append("<h3>Benchmark contamination</h3>")
+        parts.append(table(["benchmark", "records overlapping (input)", "still kept"],
+                           [(b["benchmark"], b["records_input"], b["records_kept"])
+                            for b in ct["benchmarks"]], numeric={1, 2}))
+    qd = c.get("quarantine")
+    if qd:
+        parts.append(f"<h3>Quarantined input</h3><p>{qd['records']:,} unreadable records.</p>")
+        parts.append(table(["source", "records"], [(x["source"], x["records"])
+                                                   for x in qd["by_source"]], numeric={1}))
+    return "".join(parts)
+
+
+def _funnel(steps: list[dict[str, Any]]) -> str:
+    parts = ['<h2 id="funnel">Funnel</h2>']
+    parts.append(svg.funnel_chart([(s["step_id"], s["records_in"], s["removed"]) for s in steps]))
+    rows = []
+    for s in steps:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in s["reasons"].items())
+        rows.append((s["step_id"], s["records_in"], s["records_out"], s["removed"], s["edited"],
+                     reasons, json.dumps(s["options"], sort_keys=True, default=str)))
+    parts.append(table(["step", "in", "out", "removed", "edited", "reasons", "options"], rows,
+                       numeric={1, 2, 3, 4}))
+    bad = [s for s in steps if s["removed_records_found"] != s["removed"]]
+    if bad:
+        parts.append('<div class="warn">Removed records in <code>removed/</code> differ from '
+                     "stats.json for: " + ", ".join(
+                         f"{_e(s['step_id'])} ({s['removed_records_found']:,} vs "
+                         f"{s['removed']:,})" for s in bad) + "</div>")
+    return "".join(parts)
+
+
+def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
+    parts = [
+        '<h2 id="slices">Slice impact</h2>',
+        f'<p class="note">For each step that removed records: the share of each slice it removed, '
+        f"among the records that reached the step, with {cfg['confidence']:.0%} Wilson "
+        f"intervals. <span class=\"flagtag\">⚑ flagged</span>: at least {cfg['min_records']} "
+        f"records reaching the step and {cfg['min_removed']} removed, a rate at least "
+        f"{cfg['min_ratio']}× the overall rate, and an interval whose "
+        "low end is above the overall rate. The dashed line is the overall rate (grey band: its "
+        "interval). A mention of a term is not a record about or by that group; see the lexicon's "
+        "limits in docs/audit.md.</p>",
+    ]
+    if not impact:
+        parts.append("<p>No step removed any record.</p>")
+    for st in impact:
+        o = st["overall"]
+        parts.append(
+            f"<h3>{_e(st['step_id'])}: removed {o['k']:,} of {o['n']:,} "
+            f"({_pct(o['rate'])}, {_pct(o['low'])}–{_pct(o['high'])})"
+            + (f' — <span class="flagtag">⚑ {st["flagged"]} flagged</span>' if st["flagged"]
+               else "") + "</h3>"
+        )
+        for d in st["dimensions"]:
+            rows = d["slices"]
+            if not rows:
+                continue
+            title = f"{st['step_id']} — {d['label']}"
+            parts.append(svg.forest(
+                [(r["label"], r["rate"], r["low"], r["high"], r["flagged"], r["n"]) for r in rows],
+                overall=(o["rate"], o["low"], o["high"]), title=title))
+            parts.append(f"<details><summary>{_e(d['label'])}: table ({_e(d['source'])})"
+                         "</summary>")
+            parts.append(table(
+                ["slice", "reached step", "removed", "rate", "95% low", "95% high",
+                 "× overall", "flag"],
+                [(r["label"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]), _pct(r["high"]),
+                  "" if r["ratio"] is None else f"{r['ratio']:.2f}",
+                  "⚑" if r["flagged"] else "") for r in rows],
+                numeric={1, 2}, row_class=["flag" if r["flagged"] else "" for r in rows]))
+            parts.append("</details>")
+    return "".join(parts)
+
+
+def _record(r: dict[str, Any]) -> str:
+    prov = "".join(
+        f"<span><b>{_e(k)}</b>: {_e(r.get(k))}</span>"
+        for k in ("id", "source", "source_uri", "retrieved_at", "license", "license_evidence",
+                  "consent", "attribution") if r.get(k) is not None
+    )
+    tr = "".join(
+        f"<div class=\"prov\">{_e(t['step'])} {_e(t['action'])} <b>{_e(t['reason'])}</b> "
+        f"value={_e(t['value'])} threshold={_e(t['threshold'])}"
+        + (f" dup_of={_e(t['dup_of'])}" if t.get("dup_of") else "")
+        + (f" — {_e(str(t['detail'])[:300])}" if t.get("detail") else "") + "</div>"
+        for t in r.get("trace", [])
+    )
+    text = r.get("text") or ""
+    more = r.get("text_chars") or 0
+    cut = f" … ({more:,} characters in all)" if more > len(text) else ""
+    return (f'<div class="rec"><div class="prov">{prov}</div>{tr}<pre>{_e(text)}{_e(cut)}</pre>'
+            "</div>")
+
+
+def _samples(samples: list[dict[str, Any]], seed: int) -> str:
+    parts = ['<h2 id="samples">Samples</h2>',
+             f'<p class="note">Random records (seed {seed}) per removal reason and of the kept '
+             "records, so a person reads some of the data. Text is shown as stored, escaped.</p>"]
+    for s in samples:
+        head = ("Kept" if s["outcome"] == "kept"
+                else f"Removed by {s['step_id']}: {s['reason']}")
+        parts.append(f"<details><summary>{_e(head)} — {len(s['records'])} of "
+                     f"{s['population']:,}</summary>")
+        parts.extend(_record(r) for r in s["records"])
+        parts.append("</details>")
+    return "".join(parts)
+
+
+def _reviews(rv: list[dict[str, Any]] | None) -> str:
+    if not rv:
+        return ""
+    parts = ['<h2 id="reviews">Human review</h2>',
+             '<p class="note">Share of reviewed records judged a problem, per stratum, with 95% '
+             "Wilson intervals (latest judgement per record).</p>"]
+    parts.append(svg.forest(
+        [(r["stratum"], r["rate"], r["low"], r["high"], False, r["n"]) for r in rv],
+        overall=(0.0, 0.0, 0.0), title="Problem share among reviewed records"))
+    parts.append(table(["stratum", "reviewed", "problems", "share", "95% low", "95% high",
+                        "categories"],
+                       [(r["stratum"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]),
+                         _pct(r["high"]), ", ".join(f"{k}: {v}" for k, v in
+                                                    r["categories"].items())) for r in rv],
+                       numeric={1, 2}))
+    return "".join(parts)
+
+
+def render(a: dict[str, Any]) -> str:
+    run = a["run"]
+    flagged = sum(s["flagged"] for s in a["slice_impact"])
+    lex = "; ".join(f"{x['name']} {x['version']}" for x in a["lexicons"]) or "none"
+    body = [
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Audit of run {_e(run['run_id'])}</title><style>{CSS}</style></head><body>",
+        f"<header><h1>Audit of run {_e(run['run_id'])}</h1><p>recipe {_e(run['recipe_hash'])}"
+        f" · datasteward {_e(a['datasteward_version'])} · {_e(a['created_at'])} · lexicons: "
+        f"{_e(lex)}</p></header>",
+        '<nav><a href="#summary">Summary</a><a href="#funnel">Funnel</a>'
+        '<a href="#slices">Slices</a><a href="#composition">Composition</a>'
+        '<a href="#samples">Samples</a>'
+        + ('<a href="#reviews">Reviews</a>' if a.get("reviews") else "") + "</nav><main>",
+        '<h2 id="summary">Summary</h2><div class="cards">',
+        f'<div class="card">records in<b>{_n(run["records_in"])}</b></div>',
+        f'<div class="card">kept<b>{_n(run["kept"])}</b></div>',
+        f'<div class="card">removed<b>{_n(run["removed"])}</b></div>',
+        f'<div class="card">quarantined<b>{_n(run["quarantined"])}</b></div>',
+        f'<div class="card">edited<b>{_n(run["edited"])}</b></div>',
+        f'<div class="card">flagged slices<b>{flagged:,}</b></div></div>',
+    ]
+    if flagged:
+        worst = sorted(
+            ((st["step_id"], d["label"], r) for st in a["slice_impact"] for d in st["dimensions"]
+             for r in d["slices"] if r["flagged"]),
+            key=lambda t: -(t[2]["ratio"] or 0),
+        )[:8]
+        body.append('<div class="warn"><b>Removed markedly more often:</b><ul>' + "".join(
+            f"<li>{_e(step)} — {_e(dim)} <b>{_e(r['label'])}</b>: {_pct(r['rate'])} vs "
+            f"overall ({r['ratio']:.1f}×), {r['k']:,} of {r['n']:,}</li>" for step, dim, r in worst
+        ) + "</ul></div>")
+    body.append(_funnel(a["funnel"]))
+    body.append(_slices(a["slice_impact"], a["config"]))
+    body.append(_composition(a["composition"]))
+    body.append(_samples(a["samples"], a["config"]["seed"]))
+    body.append(_reviews(a.get("reviews")))
+    body.append(f'<p class="note">Every figure is in audit.json next to this file. Audit took '
+                f"{a.get('seconds', 0):.1f} s.</p></main></body></html>")
+    return "".join(body)
+
+
+def write_report(a: dict[str, Any], path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render(a), encoding="utf-8")
+    tmp.replace(path)

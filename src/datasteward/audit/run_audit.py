@@ -1,0 +1,134 @@
+"""``audit``: every figure of a run into ``audit.json`` and a self-contained ``report.html``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from datasteward._version import __version__
+from datasteward.audit.composition import composition
+from datasteward.audit.config import AuditConfig
+from datasteward.audit.facts import build_facts
+from datasteward.audit.lexicon import compile_lexicons, load_lexicon
+from datasteward.audit.rundata import RunData, columns, connect, open_run, sql_str
+from datasteward.audit.samples import report_samples
+from datasteward.audit.slices import dimensions, slice_impact
+
+log = logging.getLogger(__name__)
+
+
+def funnel(run: RunData, measured: dict[int, int]) -> list[dict[str, Any]]:
+    """The per-step funnel of ``stats.json``, with the removals counted in ``removed/``."""
+    out = []
+    for s in run.steps:
+        out.append({
+            "step_id": s.step_id,
+            "use": s.use,
+            "options": s.options,
+            "records_in": s.records_in,
+            "records_out": s.records_out,
+            "removed": s.removed,
+            "edited": s.edited,
+            "reasons": dict(sorted(s.reasons.items(), key=lambda kv: -kv[1])),
+            "removed_records_found": measured.get(s.pos, 0),
+        })
+    return out
+
+
+def audit_run(
+    run_dir: Path,
+    out_dir: Path,
+    cfg: AuditConfig | None = None,
+    *,
+    reviews: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Audit a run; writes ``out_dir/audit.json`` and ``out_dir/report.html``; returns the JSON."""
+    from datasteward.audit.report import write_report
+
+    cfg = cfg or AuditConfig()
+    cfg.validate()
+    t0 = time.perf_counter()
+    run = open_run(run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / ".duckdb-tmp"
+    con = connect(run, memory_limit=cfg.memory_limit, temp_dir=tmp)
+    try:
+        cols = columns(con)
+        lexicons = [load_lexicon(p) for p in cfg.lexicons]
+        compiled = compile_lexicons(lexicons) if lexicons else None
+        fc = build_facts(con, cols, lexicons=compiled, user_slices=cfg.slices, seed=cfg.seed)
+        labels = {
+            (lex.slice_dimension, g.name): g.label for lex in lexicons for g in lex.groups
+        }
+        lex_info = {
+            lex.slice_dimension: f"lexicon {lex.name} {lex.version}" for lex in lexicons
+        }
+        dims = dimensions(fc, labels, lex_info)
+        measured = {
+            int(p): int(n)
+            for p, n in con.execute(
+                f"SELECT _pos, count(*) FROM facts WHERE _pos < {run.kept_pos} GROUP BY 1"
+            ).fetchall()
+        }
+        result: dict[str, Any] = {
+            "audit_version": 1,
+            "datasteward_version": __version__,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "run": {
+                "run_id": run.run_id,
+                "path": str(run.root),
+                "recipe_hash": run.run_json.get("recipe_hash"),
+                "records_in": run.stats.get("records_in"),
+                "kept": run.stats.get("kept"),
+                "removed": run.stats.get("removed"),
+                "quarantined": run.stats.get("quarantined"),
+                "edited": run.stats.get("edited"),
+            },
+            "config": _config_json(cfg),
+            "lexicons": [
+                {"name": lex.name, "version": lex.version, "path": lex.path,
+                 "dimension": lex.slice_dimension,
+                 "groups": {g.name: {"label": g.label, "terms": len(g.terms)}
+                            for g in lex.groups}}
+                for lex in lexicons
+            ],
+            "composition": composition(con, run, fc, top=cfg.top_values),
+            "funnel": funnel(run, measured),
+            "slice_impact": slice_impact(con, run, fc, cfg, dims),
+            "samples": report_samples(
+                con, run, per_stratum=cfg.samples, text_chars=cfg.sample_chars
+            ),
+            "reviews": reviews,
+        }
+        result["facts_columns"] = {
+            **{col: f"{dim}:{group}" for (dim, group), col in fc.lexicon.items()},
+            **{col: name for name, col in fc.user.items()},
+        }
+        keep_cols = ", ".join(["id", *result["facts_columns"]])
+        con.execute(
+            f"COPY (SELECT {keep_cols} FROM facts) TO {sql_str(str(out_dir / 'facts.parquet'))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        result["seconds"] = round(time.perf_counter() - t0, 3)
+    finally:
+        con.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    (out_dir / "audit.json").write_text(
+        json.dumps(result, indent=1, default=str, ensure_ascii=False)
+    )
+    write_report(result, out_dir / "report.html")
+    log.info("audit of %s written to %s in %.1f s", run.run_id, out_dir, result["seconds"])
+    return result
+
+
+def _config_json(cfg: AuditConfig) -> dict[str, Any]:
+    d = asdict(cfg)
+    d["slices"] = [{"name": s.name, "sql": s.sql} for s in cfg.slices]
+    d["lexicons"] = list(cfg.lexicons)
+    return d

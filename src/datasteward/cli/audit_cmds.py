@@ -1,0 +1,153 @@
+"""``audit``, ``whatif``, ``sample`` and ``review``: look at what a run kept and removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from datasteward.cli._common import ProjectOption, console, human_seconds, resolve_run
+
+
+def run_dir_of(project: Path, run: str | None) -> Path:
+    """RUN may be a run id (under PROJECT/runs) or the path of a run folder."""
+    if run and (Path(run) / "stats.json").is_file():
+        return Path(run)
+    return resolve_run(project, run)
+
+
+def _config(project: Path, run_dir: Path, **overrides: Any) -> Any:
+    from datasteward.audit.config import config_from_recipe_file
+
+    recipe = project / "datasteward.toml"
+    cfg = config_from_recipe_file(recipe if recipe.is_file() else run_dir / "recipe.toml")
+    return cfg.with_overrides(**overrides)
+
+
+def audit(
+    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and audit.json."),
+    project: Path = ProjectOption,
+    slices: list[str] = typer.Option([], "--slice", help="Extra slice NAME=SQL (repeatable)."),
+    lexicons: list[Path] = typer.Option([], "--lexicon", help="Extra lexicon file (repeatable)."),
+    no_identity: bool = typer.Option(
+        False, "--no-identity", help="Skip the built-in identity lexicon."
+    ),
+    min_ratio: float | None = typer.Option(
+        None, "--min-ratio", help="Flag slices removed at least this many times as often (1.5)."
+    ),
+    confidence: float | None = typer.Option(
+        None, "--confidence", help="Confidence of the intervals (0.95)."
+    ),
+    min_records: int | None = typer.Option(
+        None, "--min-records", help="Smallest slice (records reaching a step) to flag (30)."
+    ),
+    samples: int | None = typer.Option(
+        None, "--samples", help="Random records shown per removal reason (5)."
+    ),
+    seed: int | None = typer.Option(None, "--seed", help="Seed of the samples (0)."),
+) -> None:
+    """Audit a run: composition, funnel, slice impact and samples, as report.html + audit.json.
+
+    Example: [bold]datasteward audit --out audit/ --slice 'short=length_words < 100'[/]
+    """
+    from datasteward.audit import audit_run
+    from datasteward.audit.config import parse_slice_option
+
+    run_dir = run_dir_of(project, run)
+    cfg = _config(project, run_dir, min_ratio=min_ratio, confidence=confidence,
+                  min_records=min_records, samples=samples, seed=seed)
+    base = () if no_identity else cfg.lexicons
+    extra = {}
+    if slices:
+        extra["slices"] = cfg.slices + tuple(parse_slice_option(s) for s in slices)
+    cfg = cfg.with_overrides(lexicons=tuple(base) + tuple(str(p) for p in lexicons), **extra)
+    reviews = _reviews(project, run_dir.name)
+    with console.status(f"Auditing run {escape(run_dir.name)}..."):
+        result = audit_run(run_dir, out, cfg, reviews=reviews)
+    flagged = [
+        (st["step_id"], d["label"], r)
+        for st in result["slice_impact"] for d in st["dimensions"] for r in d["slices"]
+        if r["flagged"]
+    ]
+    table = Table(
+        title=f"Slices removed markedly more often ({len(flagged)})", title_justify="left"
+    )
+    for col in ("step", "slice", "removed", "rate", "overall", "ratio"):
+        table.add_column(col)
+    overall = {st["step_id"]: st["overall"]["rate"] for st in result["slice_impact"]}
+    for step, dim, r in sorted(flagged, key=lambda t: -(t[2]["ratio"] or 0))[:15]:
+        table.add_row(escape(step), escape(f"{dim}: {r['label']}"), f"{r['k']:,}/{r['n']:,}",
+                      f"{r['rate']:.1%}", f"{overall[step]:.1%}", f"{r['ratio']:.2f}")
+    if flagged:
+        console.print(table)
+    console.print(f"Audited {result['composition']['totals']['input']['records']:,} records in "
+                  f"{human_seconds(result['seconds'])}.")
+    console.print(f"Report: {escape(str(out / 'report.html'))}")
+    console.print(f"Figures: {escape(str(out / 'audit.json'))}")
+
+
+def _reviews(project: Path, run_id: str) -> list[dict[str, Any]] | None:
+    """Per-stratum review results from the ledger, if the project has one with reviews."""
+    from datasteward.audit.review import review_summary
+
+    return review_summary(project, run_id)
+
+
+def whatif(
+    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    step: str = typer.Option(..., "--step", "-s", help="Step id (s03-gopher.quality) or name."),
+    sets: list[str] = typer.Option([], "--set", help="key=value option to change (repeatable)."),
+    project: Path = ProjectOption,
+    audit_dir: Path | None = typer.Option(
+        None, "--audit", help="An audit folder of this run: adds its identity and SQL slices."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    top: int = typer.Option(15, "--top", help="Slices shown per dimension."),
+) -> None:
+    """What if a step had other options? Records each slice would gain or lose, from the
+    stored signals, without re-running anything.
+
+    Example: [bold]datasteward whatif --step gopher.quality --set min_doc_words=30[/]
+    """
+    import json
+
+    from datasteward.audit.whatif import parse_sets
+    from datasteward.audit.whatif import whatif as run_whatif
+
+    run_dir = run_dir_of(project, run)
+    result = run_whatif(run_dir, step, parse_sets(sets), audit_dir=audit_dir, top=top)
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+        return
+    o = result["overall"]
+    changed = ", ".join(f"{k}: {result['options_before'].get(k)!r} -> {v!r}"
+                        for k, v in result["set"].items()) or "no change"
+    console.print(f"[bold]{escape(result['step_id'])}[/] with {escape(changed)}")
+    console.print(
+        f"Of {o['reached']:,} records that reached the step, it removed {o['removed']:,}; "
+        f"it would remove {o['would_remove']:,}: [red]{o['lost']:,} kept records lost[/], "
+        f"[green]up to {o['regained']:,} regained[/] (later steps never saw them)."
+    )
+    console.print(f"[dim]The run's own options reproduce its decision for "
+                  f"{result['reproduced_share']:.2%} of the records (signals: "
+                  f"{escape(', '.join(result['signals']))}). {escape(result['note'])}[/]")
+    for d in result["slices"]:
+        t = Table(title=f"by {d['dimension']}", title_justify="left")
+        for col in ("slice", "reached", "removed", "would remove", "lost", "regained"):
+            t.add_column(col, justify="left" if col == "slice" else "right")
+        for r in d["slices"]:
+            t.add_row(escape(str(r["slice"])), f"{r['reached']:,}", f"{r['removed']:,}",
+                      f"{r['would_remove']:,}", f"{r['lost']:,}", f"{r['regained']:,}")
+        console.print(t)
+    console.print(f"[dim]{result['seconds']:.2f} s[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(audit)
+    app.command()(whatif)
+
+
