@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -78,3 +81,21 @@ def test_a_ledger_from_a_newer_datasteward_is_refused(backend: Backend) -> None:
     with pytest.raises(LedgerError, match="9999_future.*does not know") as info:
         backend.open()
     assert "upgrade datasteward" in str(info.value)
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    assert migrate.shipped_head() == migrate.head_revision()
+
+
+def test_opening_a_current_ledger_does_not_run_alembic(backend: Backend) -> None:
+    with backend.open():
+        pass  # created and migrated
+    code = (
+        "import sys; from pathlib import Path; from datasteward.ledger import Ledger\n"
+        f"Ledger.open(Path({str(backend.project)!r}), {backend.url!r}).close()\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr

@@ -8,17 +8,19 @@ serialised (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped adviso
 from __future__ import annotations
 
 import logging
+import re
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from datasteward.errors import LedgerError
 from datasteward.ledger._engine import transaction
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ _PG_MIGRATION_LOCK = 0x6473_6C65_6467_6572 & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -35,6 +39,8 @@ def alembic_config() -> Config:
 
 def head_revision() -> str:
     """The newest schema revision this version of datasteward knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships migrations
         raise LedgerError(f"no ledger migrations found in {MIGRATIONS_DIR}")
@@ -42,11 +48,57 @@ def head_revision() -> str:
 
 
 def current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
+
+
+_REVISION = re.compile(r"^revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision\s*=\s*[\"']([^\"']+)[\"']", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
+def shipped_head() -> str | None:
+    """The head revision read straight from the migration files (no alembic import).
+
+    None when it cannot be told for sure (no files, several heads, a non-literal revision):
+    then ``is_current`` says no, and alembic decides.
+    """
+    revisions, downs = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.findall(source)
+        if len(found) != 1:
+            return None
+        revisions.add(found[0])
+        downs.update(_DOWN.findall(source))
+    heads = revisions - downs
+    return heads.pop() if len(heads) == 1 else None
+
+
+def is_current(engine: Engine) -> bool:
+    """True when the database is at the head revision already: nothing to migrate.
+
+    A fast path for every ``Ledger.open`` (the CLI opens the ledger on most commands): one
+    SELECT instead of importing and running alembic.
+    """
+    head = shipped_head()
+    if head is None:
+        return False
+    try:
+        with transaction(engine, write=False) as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except SQLAlchemyError:  # no such table yet
+        return False
+    return [r[0] for r in rows] == [head]
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> str | None:
     """Migrate the database forward to ``revision``; returns the revision it was at before."""
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util.exc import CommandError
+
     known = {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     cfg = alembic_config()
     with transaction(engine, write=True) as conn:

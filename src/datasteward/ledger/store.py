@@ -65,7 +65,8 @@ class Ledger:
         resolved = resolve_url(Path(project_dir), url)
         engine = create_ledger_engine(resolved)
         try:
-            migrate.upgrade(engine)
+            if not migrate.is_current(engine):
+                migrate.upgrade(engine)
         except LedgerError:
             engine.dispose()
             raise
