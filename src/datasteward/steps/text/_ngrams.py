@@ -163,8 +163,10 @@ def _top_chars(level: _Level, cs: np.ndarray, n: int) -> int:
     best = int(level.counts.max())
     if best == 1:
         pos = 0
-    else:
+    elif level.inv is not None:
         # among the most frequent, the first to occur (Counter.most_common's tie rule)
+        pos = int(np.argmax(level.counts[level.inv] == best))
+    else:
         vals = level.sorted_keys[level.starts[level.counts == best]]
         hit = level.keys == vals[0] if len(vals) == 1 else np.isin(level.keys, vals)
         pos = int(np.argmax(hit))

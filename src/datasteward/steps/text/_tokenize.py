@@ -423,6 +423,22 @@ def encode_lines(lines: Iterable[str]) -> np.ndarray:
     return ids
 
 
+def encode_chunk_lines(lines: Iterable[list[str]]) -> np.ndarray:
+    """Like :func:`encode_lines`, for lines already split on white space."""
+    _maybe_reset()
+    if _CHUNK_GENERATION != VOCAB.generation:
+        _chunk_ids("")  # clears the chunk cache of an older vocabulary
+    brk = (VOCAB[LINE_BREAK],)
+    get = _CHUNK_IDS.__getitem__
+    parts: list[tuple[int, ...]] = []
+    for chunks in lines:
+        parts.extend(map(get, chunks))
+        parts.append(brk)
+    ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
+    VOCAB.flush()
+    return ids
+
+
 def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
     """The current ids of some words (e.g. stop words); call after :func:`encode`."""
     ids = np.array(sorted({VOCAB[w] for w in words_}), dtype=np.int64)
@@ -454,6 +470,8 @@ def count_sentences(ids: np.ndarray) -> int:
         return nonempty_lines
     starts = np.flatnonzero(~(VOCAB.punct[ids] | sp))  # line breaks are starts too
     nxt = np.searchsorted(starts, np.flatnonzero(sp), side="right")
-    nxt = np.unique(nxt[nxt < len(starts)])
+    nxt = nxt[nxt < len(starts)]  # non-decreasing: keep the first of each run
+    if len(nxt) > 1:
+        nxt = nxt[np.concatenate(([True], nxt[1:] != nxt[:-1]))]
     boundaries = int(np.count_nonzero(~brk[starts[nxt]]))  # a line's own start is counted above
     return nonempty_lines + boundaries

@@ -34,7 +34,7 @@ from datasteward.steps.base import (
     trace_table,
     with_columns,
 )
-from datasteward.steps.text._tokenize import count_sentences, encode_lines
+from datasteward.steps.text._tokenize import count_sentences, encode_chunk_lines
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -123,6 +123,7 @@ def clean_page(text: str, o: C4Options) -> C4Outcome:
     """Apply the C4 rules to one document (pure; used by the step and the tests)."""
     lines = text.splitlines()
     kept: list[str] = []
+    kept_chunks: list[list[str]] = []  # the kept lines split on white space (for sentences)
     removed: list[tuple[int, str, str]] = []
     lorem = curly = False
     doc_reason: str | None = None
@@ -130,25 +131,28 @@ def clean_page(text: str, o: C4Options) -> C4Outcome:
     policy = o.policy_substrings if o.filter_policy else ()
     for no, raw in enumerate(lines):
         line = raw.strip()
-        n_words = 0
-        if max_len and len(line) > max_len:
-            parts = line.split()
-            n_words = len(parts)
-            if any(len(w) > max_len for w in parts):
-                removed.append((no, "too_long_word", line))
-                continue
+        parts = line.split()
+        if max_len and len(line) > max_len and any(len(w) > max_len for w in parts):
+            removed.append((no, "too_long_word", line))
+            continue
         if o.remove_citations and "[" in line:
-            line = CITATION_RE.sub("", line)
+            cleaned = CITATION_RE.sub("", line)
+            if cleaned != line:
+                line = cleaned
+                parts = line.split()  # only for the sentences: word counts are datatrove's
+                n_words = len(raw.split())
+            else:
+                n_words = len(parts)
+        else:
+            n_words = len(parts)
         if o.filter_no_terminal_punct and (
             not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
         ):
             removed.append((no, "no_terminal_punct", line))
             continue
-        if o.min_words_per_line:
-            n_words = n_words or len(raw.split())
-            if n_words < o.min_words_per_line:
-                removed.append((no, "too_few_words", line))
-                continue
+        if o.min_words_per_line and n_words < o.min_words_per_line:
+            removed.append((no, "too_few_words", line))
+            continue
         low = line.lower()
         if o.filter_lorem_ipsum and "lorem ipsum" in low:
             lorem = True
@@ -163,7 +167,8 @@ def clean_page(text: str, o: C4Options) -> C4Outcome:
             removed.append((no, "policy", line))
             continue
         kept.append(line)
-    sentences = _sentences(kept) if kept else 0
+        kept_chunks.append(parts)
+    sentences = count_sentences(encode_chunk_lines(kept_chunks)) if kept else 0
     if doc_reason is None and o.min_num_sentences and sentences < o.min_num_sentences:
         doc_reason = "too_few_sentences"
     return C4Outcome(
@@ -176,10 +181,6 @@ def clean_page(text: str, o: C4Options) -> C4Outcome:
         doc_reason=doc_reason,
         removed=removed,
     )
-
-
-def _sentences(kept: list[str]) -> int:
-    return count_sentences(encode_lines(kept))
 
 
 def _edit_detail(out: C4Outcome) -> str:

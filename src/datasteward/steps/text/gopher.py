@@ -296,6 +296,16 @@ class GopherRepetitionFilter(Filter):
         names += [f"top_{k}gram_char_frac" for k in top_ns]
         names += [f"dup_{k}gram_char_frac" for k in dup_ns]
         cols = {k: np.full(n, np.nan) for k in names}
+        rules = [
+            ("dup_para_frac", o.dup_para_frac),
+            ("dup_para_char_frac", o.dup_para_char_frac),
+            ("dup_line_frac", o.dup_line_frac),
+            ("dup_line_char_frac", o.dup_line_char_frac),
+            *((f"top_{int(k)}gram_char_frac", float(t)) for k, t in o.top_n_grams),
+            *((f"dup_{int(k)}gram_char_frac", float(t)) for k, t in o.dup_n_grams),
+        ]
+        top_cols = {k: cols[f"top_{k}gram_char_frac"] for k in top_ns}
+        dup_cols = {k: cols[f"dup_{k}gram_char_frac"] for k in dup_ns}
         d = _Decisions(n)
         for i, text in enumerate(docs):
             if not text:
@@ -313,17 +323,9 @@ class GopherRepetitionFilter(Filter):
             ids = encode(text).ids
             top, dup = repetition_stats(ids, VOCAB.length[ids], top_ns=top_ns, dup_ns=dup_ns)
             for k, chars in top.items():
-                cols[f"top_{k}gram_char_frac"][i] = chars / size
+                top_cols[k][i] = chars / size
             for k, chars in dup.items():
-                cols[f"dup_{k}gram_char_frac"][i] = chars / size
-            rules = [
-                ("dup_para_frac", o.dup_para_frac),
-                ("dup_para_char_frac", o.dup_para_char_frac),
-                ("dup_line_frac", o.dup_line_frac),
-                ("dup_line_char_frac", o.dup_line_char_frac),
-                *((f"top_{int(k)}gram_char_frac", float(t)) for k, t in o.top_n_grams),
-                *((f"dup_{int(k)}gram_char_frac", float(t)) for k, t in o.dup_n_grams),
-            ]
+                dup_cols[k][i] = chars / size
             for key, limit in rules:
                 v = cols[key][i]
                 if limit and v > limit:  # NaN (no n-gram of that order) never fails
