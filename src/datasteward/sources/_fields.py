@@ -187,6 +187,7 @@ class Columns:
         self.builder = builder
         self.dumps = orjson.dumps
         # the mapped names as plain strings ("" when unmapped; those columns are not collected)
+        self._text = fmap.text_field
         self._id = fmap.id_field or ""
         self._url = fmap.url_field or ""
         self._date = fmap.date_field or ""
@@ -216,7 +217,7 @@ class Columns:
         record is then not added.
         """
         f = self.fmap
-        text = record.pop(f.text_field, _MISSING)
+        text = record.pop(self._text, _MISSING)
         if text.__class__ is not str:
             if text is _MISSING:
                 text = _get(record, f.text_field, pop=True)

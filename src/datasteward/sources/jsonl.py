@@ -52,6 +52,7 @@ def record_lines(
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     add = cols.add
+    texts = cols.texts  # the pending texts (a new list after each flush)
     seen_text = False
     file = shard.location
     lineno = 0
@@ -88,8 +89,9 @@ def record_lines(
             if not seen_text:
                 seen_text = True
                 guard.found()
-            if len(cols) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
+            if len(texts) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
                 cols.flush()
+                texts = cols.texts
                 out = builder.flush()
                 if out is not None:
                     yield out
