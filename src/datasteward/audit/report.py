@@ -206,8 +206,9 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
         f"records reaching the step and {cfg['min_removed']} removed, a rate at least "
         f"{cfg['min_ratio']}× the overall rate, and an interval whose "
         "low end is above the overall rate. The dashed line is the overall rate (grey band: its "
-        "interval). A mention of a term is not a record about or by that group; see the lexicon's "
-        "limits in docs/audit.md.</p>",
+        "interval). Values of a facet with fewer records than that are left out. A mention "
+        "of a term is not a record about or by that group; see the lexicon's limits in "
+        "docs/audit.md.</p>",
     ]
     if not impact:
         parts.append("<p>No step removed any record.</p>")

@@ -77,10 +77,12 @@ def slice_impact(
     for d in dims:
         raw: dict[str, dict[int, int]] = defaultdict(dict)
         if d.kind == "category":
+            # the largest values; those too small to ever be flagged are left out
             top = [r[0] for r in con.execute(
                 f"SELECT CAST({d.expr} AS VARCHAR) v, count(*) n FROM facts GROUP BY 1 "
+                f"HAVING n >= {max(1, int(cfg.min_records))} "
                 f"ORDER BY n DESC, v LIMIT {int(cfg.top_values)}").fetchall()]
-            if len(top) < 2:
+            if len(top) < 2 and d.source == "built-in":
                 continue  # one value: the slice is everything
             found = con.execute(
                 f"SELECT CAST({d.expr} AS VARCHAR) v, _pos, count(*) FROM facts "
