@@ -194,6 +194,14 @@ def test_an_event_appended_by_hand_is_detected(backend: Backend, ledger: Ledger)
     assert result.first_bad_seq == 6 and "added outside datasteward" in result.problem
 
 
+def test_the_first_event_relinked_is_named(backend: Backend, ledger: Ledger) -> None:
+    _history(ledger)
+    backend.sql("UPDATE events SET prev_hash = ? WHERE seq = 1", ("e" * 64,))
+    result = ledger.verify()
+    assert result.first_bad_seq == 1
+    assert result.problem == "event #1 was altered: it does not link to the start of the chain"
+
+
 @pytest.mark.parametrize("column", ["type", "at", "prev_hash"])
 def test_any_event_field_edited_is_detected(backend: Backend, ledger: Ledger, column: str) -> None:
     _history(ledger)

@@ -61,6 +61,10 @@ def verify_ledger(conn: Connection, *, anchor: str | None = None) -> VerifyResul
             problems.append(
                 _Problem(expected_seq, f"event {missing} was removed: the log jumps to #{seq}")
             )
+        elif raw["prev_hash"] != prev_hash and seq == 1:
+            problems.append(
+                _Problem(1, "event #1 was altered: it does not link to the start of the chain")
+            )
         elif raw["prev_hash"] != prev_hash:
             problems.append(
                 _Problem(
