@@ -45,7 +45,12 @@ def _optional(ctx: ReleaseContext) -> list[tuple[str, str, str]]:
     facts = measure(ctx)
     sheet = datasheet.build_datasheet(ctx, facts)
     ctx.datasheet = sheet
+    from datasteward.release import card, croissant, datacite
+
     return [
+        ("README.md", card.render_card(ctx, sheet), "docs"),
+        ("datacite.json", datacite.render_datacite(ctx, sheet), "metadata"),
         ("datasheet.md", datasheet.render_markdown(sheet), "docs"),
         ("datasheet.html", datasheet.render_html(sheet), "docs"),
+        ("croissant.json", croissant.render_croissant(ctx, sheet), "metadata"),
     ]

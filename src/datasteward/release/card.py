@@ -1,0 +1,143 @@
+"""``README.md``: a Hugging Face dataset card whose YAML uses only values the Hub accepts.
+
+Where the accepted values come from (checked offline by tests/release/test_documents.py):
+
+* ``license`` — the licence identifiers listed in the Hub documentation, "Licenses"
+  (huggingface.co/docs/hub/repositories-licenses), copied into :data:`HUB_LICENSES`;
+* ``size_categories``, ``language``, ``language_creators``, ``multilinguality`` — the lists
+  the ``datasets`` package ships in ``datasets/utils/resources/`` (size_categories.json,
+  languages.json, creators.json, multilingualities.json);
+* ``configs`` — the Hub's documented ``data_files`` form (a config name and a glob).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasteward.release.context import ReleaseContext
+
+#: Licence ids the Hub accepts in a card's ``license`` field (Hub docs, "Licenses").
+HUB_LICENSES: frozenset[str] = frozenset(
+    """apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0
+    bigcode-openrail-m afl-3.0 artistic-2.0 bsl-1.0 bsd bsd-2-clause bsd-3-clause
+    bsd-3-clause-clear c-uda cc cc0-1.0 cc-by-2.0 cc-by-2.5 cc-by-3.0 cc-by-4.0 cc-by-sa-3.0
+    cc-by-sa-4.0 cc-by-nc-2.0 cc-by-nc-3.0 cc-by-nc-4.0 cc-by-nd-4.0 cc-by-nc-nd-3.0
+    cc-by-nc-nd-4.0 cc-by-nc-sa-2.0 cc-by-nc-sa-3.0 cc-by-nc-sa-4.0 cdla-sharing-1.0
+    cdla-permissive-1.0 cdla-permissive-2.0 wtfpl ecl-2.0 epl-1.0 epl-2.0 etalab-2.0 eupl-1.1
+    eupl-1.2 agpl-3.0 gfdl gpl gpl-2.0 gpl-3.0 lgpl lgpl-2.1 lgpl-3.0 isc h-research
+    intel-research lppl-1.3c ms-pl apple-ascl apple-amlr mpl-2.0 odc-by odbl openrail++ osl-3.0
+    postgresql ofl-1.1 ncsa unlicense zlib pddl lgpl-lr deepfloyd-if-license llama2 llama3
+    llama3.1 llama3.2 llama3.3 gemma unknown other""".split()
+)
+
+#: SPDX ids whose Hub id is not simply the lower-cased SPDX id.
+_SPDX_TO_HUB = {
+    "ODC-By-1.0": "odc-by",
+    "ODbL-1.0": "odbl",
+    "PDDL-1.0": "pddl",
+    "CC0-1.0": "cc0-1.0",
+}
+
+_SIZES = [
+    (1_000, "n<1K"),
+    (10_000, "1K<n<10K"),
+    (100_000, "10K<n<100K"),
+    (1_000_000, "100K<n<1M"),
+    (10_000_000, "1M<n<10M"),
+    (100_000_000, "10M<n<100M"),
+    (1_000_000_000, "100M<n<1B"),
+    (10_000_000_000, "1B<n<10B"),
+    (100_000_000_000, "10B<n<100B"),
+    (10**12, "100B<n<1T"),
+]
+
+
+def size_category(n: int) -> str:
+    for bound, label in _SIZES:
+        if n < bound:
+            return label
+    return "n>1T"
+
+
+def hub_license(licenses: dict[str, int]) -> str:
+    """One Hub licence id for the dataset: the records' licence if they share one."""
+    known = [x for x in licenses if x != "unknown"]
+    if not licenses or (len(licenses) == 1 and not known):
+        return "unknown"
+    if len(licenses) > 1:
+        return "other"
+    hub = _SPDX_TO_HUB.get(known[0], known[0].lower())
+    return hub if hub in HUB_LICENSES else "other"
+
+
+def card_yaml(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
+    licenses = sheet.facts.licenses if sheet is not None else {}
+    meta: dict[str, Any] = {
+        "pretty_name": ctx.dataset,
+        "license": hub_license(licenses),
+        "size_categories": [size_category(ctx.records)],
+        "language_creators": ["found"],
+        "configs": [
+            {"config_name": "default", "data_files": [{"split": "train", "path": "data/*.parquet"}]}
+        ],
+        "tags": ["datasteward"],
+    }
+    if meta["license"] == "other":
+        meta["license_name"] = "mixed" if len(licenses) > 1 else "see-notice"
+        meta["license_link"] = "NOTICE.md"
+    langs = (
+        ctx.recipe.get("dataset", {}).get("language")
+        if isinstance(ctx.recipe.get("dataset"), dict)
+        else None
+    )
+    if isinstance(langs, str):
+        langs = [langs]
+    if langs:
+        meta["language"] = list(langs)
+        meta["multilinguality"] = ["monolingual" if len(langs) == 1 else "multilingual"]
+    return meta
+
+
+def _yaml(meta: dict[str, Any]) -> str:
+    """YAML front matter; values are JSON scalars/flows (valid YAML), keys in a fixed order."""
+    lines = []
+    for key, value in meta.items():
+        lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def render_card(ctx: ReleaseContext, sheet: Any) -> str:
+    meta = card_yaml(ctx, sheet)
+    out = ["---", _yaml(meta), "---", "", f"# {ctx.dataset} {ctx.version}", ""]
+    if ctx.description:
+        out += [ctx.description, ""]
+    out += [
+        f"{ctx.records:,} records in {len(ctx.data_files)} Parquet shard(s). Every record keeps its "
+        "provenance (source, URL, retrieval time, content sha256, licence, consent, attribution).",
+        "",
+        "## Load it",
+        "",
+        "```python",
+        "import datasteward",
+        f'ds = datasteward.load("releases/{ctx.version}")  # verifies every shard\'s sha256',
+        "df = ds.to_table().to_pandas()",
+        "```",
+        "",
+        "## Documentation",
+        "",
+        "- [Datasheet](datasheet.md): how and why the data was collected, cleaned and what it is for.",
+        "- [NOTICE](NOTICE.md): attributions the licences require.",
+        "- [CHANGELOG](CHANGELOG.md): what changed between releases, including takedowns.",
+        "- `croissant.json` (Croissant 1.1 with RAI), `datacite.json` (DataCite 4.5), `manifest.json`.",
+        "",
+        "## Takedown requests",
+        "",
+    ]
+    contact = ", ".join(s["email"] for s in ctx.stewards if s.get("email"))
+    out.append(
+        "If this dataset contains your content or personal data and you want it removed, write to "
+        + (contact or "the stewards")
+        + ". Removals are published as patch releases; see CHANGELOG.md."
+    )
+    return "\n".join(out).rstrip() + "\n"

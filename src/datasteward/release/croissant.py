@@ -1,0 +1,219 @@
+"""``croissant.json``: Croissant 1.1 JSON-LD (MLCommons) with the Responsible-AI vocabulary.
+
+The distribution lists every data shard as a ``cr:FileObject`` with its sha256, plus a
+``cr:FileSet`` over ``data/*.parquet``; one ``cr:RecordSet`` (``records``) has a field per
+column, read from the Parquet columns. RAI properties (``rai:dataCollection``,
+``rai:dataBiases``, ``rai:personalSensitiveInformation``, ``rai:dataLimitations``...) are
+filled from the same answers as the datasheet. Validated in the tests with ``mlcroissant``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from datasteward.release.context import ReleaseContext
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+RAI_CONFORMS_TO = "http://mlcommons.org/croissant/RAI/1.0"
+
+#: The @context of Croissant 1.1 as mlcroissant writes it (mlcroissant/_src/core/rdf.py).
+CONTEXT: dict[str, Any] = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "arrayShape": "cr:arrayShape",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
+    "cr": "http://mlcommons.org/croissant/",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileProperty": "cr:fileProperty",
+    "fileObject": "cr:fileObject",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isArray": "cr:isArray",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+PARQUET = "application/x-parquet"
+
+
+def data_type(t: pa.DataType) -> str:
+    if pa.types.is_boolean(t):
+        return "sc:Boolean"
+    if pa.types.is_integer(t):
+        return "sc:Integer"
+    if pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "sc:Float"
+    if pa.types.is_timestamp(t):
+        return "sc:DateTime"
+    if pa.types.is_date(t):
+        return "sc:Date"
+    return "sc:Text"
+
+
+def _sheet_text(sheet: Any, section: str, key: str) -> str | None:
+    if sheet is None:
+        return None
+    text: str = sheet.text(section, key)
+    return text or None
+
+
+def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
+    base = ctx.homepage.rstrip("/") + f"/releases/{ctx.version}/" if ctx.homepage else ""
+    distribution: list[dict[str, Any]] = [
+        {
+            "@type": "cr:FileObject",
+            "@id": f.path,
+            "name": f.path,
+            "description": f"Data shard ({f.rows} records).",
+            "contentUrl": base + f.path,
+            "contentSize": f"{f.bytes} B",
+            "encodingFormat": PARQUET,
+            "sha256": f.sha256,
+        }
+        for f in ctx.data_files
+    ]
+    distribution.append(
+        {
+            "@type": "cr:FileSet",
+            "@id": "parquet-shards",
+            "name": "parquet-shards",
+            "description": "All data shards of the release.",
+            "encodingFormat": PARQUET,
+            "includes": "data/*.parquet",
+        }
+    )
+    fields = [
+        {
+            "@type": "cr:Field",
+            "@id": f"records/{field.name}",
+            "name": field.name,
+            "description": _field_description(field.name),
+            "dataType": data_type(field.type),
+            "source": {"fileSet": {"@id": "parquet-shards"}, "extract": {"column": field.name}},
+        }
+        for field in ctx.schema
+    ]
+    licenses = sorted(sheet.facts.licenses) if sheet is not None else []
+    doc: dict[str, Any] = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "conformsTo": [CONFORMS_TO, RAI_CONFORMS_TO],
+        "name": ctx.dataset,
+        "description": ctx.description or f"{ctx.dataset}, released with datasteward.",
+        "version": ctx.version,
+        "datePublished": ctx.created_at[:10],
+        "url": ctx.homepage or f"https://example.invalid/{ctx.dataset}",
+        "license": _license_url(licenses),
+        "creator": [
+            {
+                "@type": "sc:Person",
+                "name": s["name"],
+                **({"email": s["email"]} if s.get("email") else {}),
+            }
+            for s in ctx.stewards
+            if s.get("name")
+        ]
+        or [{"@type": "sc:Organization", "name": "unknown"}],
+        "citeAs": f"{ctx.dataset} (version {ctx.version}), {ctx.created_at[:4]}.",
+        "isLiveDataset": False,
+        "distribution": distribution,
+        "recordSet": [
+            {
+                "@type": "cr:RecordSet",
+                "@id": "records",
+                "name": "records",
+                "description": "One record per document, with its provenance and signals.",
+                "key": {"@id": "records/id"},
+                "field": fields,
+            }
+        ],
+    }
+    rai = {
+        "rai:dataCollection": _sheet_text(sheet, "collection", "how"),
+        "rai:dataCollectionType": ["Web Scraping"]
+        if sheet is not None and sheet.facts.with_uri
+        else None,
+        "rai:dataCollectionTimeframe": (
+            [sheet.facts.retrieved_min, sheet.facts.retrieved_max]
+            if sheet is not None and sheet.facts.retrieved_min
+            else None
+        ),
+        "rai:dataPreprocessingProtocol": _sheet_text(sheet, "preprocessing", "done"),
+        "rai:dataManipulationProtocol": _sheet_text(sheet, "preprocessing", "software"),
+        "rai:dataBiases": _sheet_text(sheet, "uses", "risks"),
+        "rai:dataLimitations": _sheet_text(sheet, "composition", "missing")
+        or _sheet_text(sheet, "composition", "sampling"),
+        "rai:personalSensitiveInformation": "; ".join(
+            x
+            for x in (
+                _sheet_text(sheet, "composition", "sensitive"),
+                _sheet_text(sheet, "composition", "identification"),
+                _sheet_text(sheet, "composition", "people"),
+            )
+            if x
+        )
+        or None,
+        "rai:dataUseCases": _sheet_text(sheet, "uses", "intended"),
+        "rai:dataSocialImpact": _sheet_text(sheet, "collection", "impact_analysis"),
+        "rai:dataReleaseMaintenancePlan": _sheet_text(sheet, "maintenance", "updates")
+        or _sheet_text(sheet, "maintenance", "older_versions"),
+    }
+    doc.update({k: v for k, v in rai.items() if v})
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _license_url(licenses: list[str]) -> str:
+    from datasteward.rights.notice import license_url
+
+    known = [u for u in (license_url(x) for x in licenses if x != "unknown") if u]
+    if len(known) == 1 and len(licenses) == 1:
+        return known[0]
+    return "https://spdx.org/licenses/" if not known else known[0]
+
+
+_DESCRIPTIONS = {
+    "id": "Stable record id (source:value).",
+    "source": "Name of the source in the recipe.",
+    "source_uri": "Where the content came from (e.g. the page URL).",
+    "retrieved_at": "When the content was retrieved.",
+    "content_sha256": "sha256 of the content as stored.",
+    "license": "SPDX licence id, or unknown.",
+    "license_evidence": "Where the licence was found.",
+    "consent": "How the right to use the content is known.",
+    "attribution": "Whom the licence says to credit.",
+    "text": "The content.",
+    "metadata": "Other fields of the source record, as JSON.",
+}
+
+
+def _field_description(name: str) -> str:
+    return _DESCRIPTIONS.get(name, f"Signal `{name}` measured by a step.")

@@ -1,0 +1,109 @@
+"""``datacite.json``: DataCite Metadata Schema 4.5 (JSON form), ready to register a DOI.
+
+The tests validate it against ``datacite-v4.5.json`` as shipped in the ``datacite`` PyPI
+package (inveniosoftware/datacite). ``doi`` is left out until one is minted; deprecation adds
+an ``IsObsoletedBy`` related identifier (see :mod:`datasteward.release.deprecate`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from datasteward.release.context import ReleaseContext
+
+SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
+
+
+def _rights(licenses: dict[str, int]) -> list[dict[str, Any]]:
+    from datasteward.rights.notice import license_url
+
+    out: list[dict[str, Any]] = []
+    for spdx in licenses:
+        if spdx == "unknown":
+            out.append({"rights": "Licence unknown for some records; see NOTICE.md"})
+            continue
+        entry: dict[str, Any] = {
+            "rights": spdx,
+            "rightsIdentifier": spdx,
+            "rightsIdentifierScheme": "SPDX",
+            "schemeUri": "https://spdx.org/licenses/",
+        }
+        url = license_url(spdx)
+        if url:
+            entry["rightsUri"] = url
+        out.append(entry)
+    return out
+
+
+def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
+    facts = sheet.facts if sheet is not None else None
+    creators = [
+        {"name": s["name"], "nameType": "Personal"} for s in ctx.stewards if s.get("name")
+    ] or [{"name": "unknown", "nameType": "Organizational"}]
+    doc: dict[str, Any] = {
+        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Text corpus"},
+        "creators": creators,
+        "titles": [{"title": ctx.dataset}],
+        "publisher": {"name": creators[0]["name"]},
+        "publicationYear": ctx.created_at[:4],
+        "version": ctx.version,
+        "dates": [{"date": ctx.created_at[:10], "dateType": "Issued"}],
+        "formats": ["application/x-parquet"],
+        "sizes": [
+            f"{ctx.records} records",
+            f"{sum(f.bytes for f in ctx.data_files)} bytes",
+        ],
+        "schemaVersion": SCHEMA_VERSION,
+    }
+    if ctx.description:
+        doc["descriptions"] = [{"description": ctx.description, "descriptionType": "Abstract"}]
+    if sheet is not None and sheet.text("preprocessing", "done"):
+        doc.setdefault("descriptions", []).append(
+            {"description": sheet.text("preprocessing", "done"), "descriptionType": "Methods"}
+        )
+    if ctx.homepage:
+        doc["url"] = ctx.homepage
+    if facts is not None and facts.licenses:
+        doc["rightsList"] = _rights(facts.licenses)
+    if facts is not None and facts.retrieved_min:
+        doc["dates"].append(
+            {
+                "date": f"{facts.retrieved_min[:10]}/{facts.retrieved_max[:10]}",
+                "dateType": "Collected",
+            }
+        )
+    if ctx.parent:
+        doc["relatedIdentifiers"] = [
+            {
+                "relatedIdentifier": f"{ctx.dataset}@{ctx.parent}",
+                "relatedIdentifierType": "URN" if not ctx.homepage else "URL",
+                "relationType": "IsNewVersionOf",
+            }
+        ]
+        if ctx.homepage:
+            doc["relatedIdentifiers"][0]["relatedIdentifier"] = (
+                ctx.homepage.rstrip("/") + f"/releases/{ctx.parent}/"
+            )
+    return doc
+
+
+def render_datacite(ctx: ReleaseContext, sheet: Any) -> str:
+    return json.dumps(build_datacite(ctx, sheet), indent=2, ensure_ascii=False) + "\n"
+
+
+def obsoleted(
+    doc: dict[str, Any], *, replacement: str, identifier_type: str = "URN"
+) -> dict[str, Any]:
+    """A copy of a DataCite record with ``IsObsoletedBy`` the replacement."""
+    out: dict[str, Any] = json.loads(json.dumps(doc))
+    rel = [r for r in out.get("relatedIdentifiers", []) if r.get("relationType") != "IsObsoletedBy"]
+    rel.append(
+        {
+            "relatedIdentifier": replacement,
+            "relatedIdentifierType": identifier_type,
+            "relationType": "IsObsoletedBy",
+        }
+    )
+    out["relatedIdentifiers"] = rel
+    return out
