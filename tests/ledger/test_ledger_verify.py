@@ -7,6 +7,7 @@ import json
 import pytest
 from ledger_helpers import Backend, start, stats_for
 
+from datasteward.errors import LedgerError
 from datasteward.ledger import Ledger
 from datasteward.ledger.chain import canonical_json, event_hash
 
@@ -215,3 +216,11 @@ def test_any_event_field_edited_is_detected(backend: Backend, ledger: Ledger, co
     assert not result.ok
     assert result.first_bad_seq in (3, 4)  # a changed prev_hash also accuses the link before
     assert result.first_bad_seq == (3 if column == "prev_hash" else 4)
+
+
+def test_a_dropped_table_is_one_clear_error(backend: Backend, ledger: Ledger) -> None:
+    _history(ledger)
+    backend.sql("DROP TABLE step_reasons")
+    with pytest.raises(LedgerError, match="cannot verify the ledger") as info:
+        ledger.verify()
+    assert "step_reasons" in str(info.value) and "log verify" in str(info.value)

@@ -100,10 +100,15 @@ class Ledger:
         try:
             with transaction(self._engine, write=write) as conn:
                 yield conn
-        except OperationalError as exc:
+        except SQLAlchemyError as exc:
+            text = _short(exc)
+            busy = isinstance(exc, OperationalError) and ("locked" in text or "timeout" in text)
             raise LedgerError(
-                f"cannot {what} in the ledger at {redact(self.url)}: {_short(exc)}",
-                hint="another process may hold the ledger locked; retry, or check the database",
+                f"cannot {what} in the ledger at {redact(self.url)}: {text}",
+                hint="another process holds the ledger locked; retry when it is done"
+                if busy
+                else "the database may have been changed outside datasteward; "
+                "run `datasteward log verify`",
             ) from None
 
     @contextmanager
