@@ -112,3 +112,26 @@ def test_prerelease_orders_before_release() -> None:
         check_new_version(Version.parse("1.0.5"), [Version.parse("1.0.0")])
     with pytest.raises(ReleaseError, match="first release must not be a patch"):
         check_new_version(Version.parse("1.0.3"), [])
+
+
+def test_non_draft_release_refuses_unexplained_recipe_changes(project: Path) -> None:
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.ledger import Ledger
+    from datasteward.recipe import load_recipe
+
+    make_release(project, "1.0.0", check=release_gate)
+    recipe = project / "datasteward.toml"
+    recipe.write_text(recipe.read_text().replace("min_words = 40", "min_words = 60"))
+    LocalExecutor(load_recipe(project), RunOptions(workers=1)).run()
+    with pytest.raises(ReleaseError, match=r"recipe changed since release 1\.0\.0.*min_words"):
+        make_release(project, "1.1.0", check=release_gate)
+    assert not (project / "releases" / "1.1.0").exists()
+    new = load_recipe(project)
+    with Ledger.open(project) as ledger:
+        ledger.record_decision(
+            title="Raise min_words to 60", rationale="short pages were menus", tradeoff=None,
+            by="Ana Ruiz", recipe_hash=new.hash,
+        )
+    result = make_release(project, "1.1.0", check=release_gate)
+    assert "removed" in (result.path / "CHANGELOG.md").read_text()
+    assert read_manifest(result.path).records < read_manifest(project / "releases" / "1.0.0").records
