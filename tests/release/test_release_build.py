@@ -129,9 +129,14 @@ def test_non_draft_release_refuses_unexplained_recipe_changes(project: Path) -> 
     new = load_recipe(project)
     with Ledger.open(project) as ledger:
         ledger.record_decision(
-            title="Raise min_words to 60", rationale="short pages were menus", tradeoff=None,
-            by="Ana Ruiz", recipe_hash=new.hash,
+            title="Raise min_words to 60",
+            rationale="short pages were menus",
+            tradeoff=None,
+            by="Ana Ruiz",
+            recipe_hash=new.hash,
         )
     result = make_release(project, "1.1.0", check=release_gate)
     assert "removed" in (result.path / "CHANGELOG.md").read_text()
-    assert read_manifest(result.path).records < read_manifest(project / "releases" / "1.0.0").records
+    assert (
+        read_manifest(result.path).records < read_manifest(project / "releases" / "1.0.0").records
+    )

@@ -190,7 +190,42 @@ def takedown_apply(
     )
 
 
+def deprecate(
+    version: str = typer.Argument(..., help="The release to deprecate."),
+    reason: str = typer.Option(..., "--reason", help="Why it is deprecated."),
+    sunset: str = typer.Option(..., "--sunset", help="Date (YYYY-MM-DD) access changes."),
+    access: str = typer.Option(..., "--access", help="After the sunset: archived|gated|deleted."),
+    replacement: str | None = typer.Option(
+        None, "--replacement", help="Version or URL to use instead."
+    ),
+    kind: str = typer.Option("other", "--kind", help="technical|legal|ethical|other."),
+    mitigation: str | None = typer.Option(
+        None, "--mitigation", help="What users should do meanwhile."
+    ),
+    appeal: str | None = typer.Option(None, "--appeal-contact", help="Whom to contact to appeal."),
+    by: str = typer.Option("steward", "--by", help="Who deprecates it."),
+    project: Path = ProjectOption,
+) -> None:
+    """Deprecate a release: status.json, the registry, the ledger and DataCite IsObsoletedBy.
+
+    Example: [bold]datasteward deprecate 1.0.0 --reason "contains personal data" --kind legal
+    --replacement 1.1.0 --sunset 2027-01-31 --access gated[/]
+    """
+    from datasteward.release.deprecate import deprecate as do_deprecate
+
+    dep = do_deprecate(
+        project, version, reason=reason, replacement=replacement, sunset=sunset, access=access,
+        reason_kind=kind, mitigation=mitigation, appeal_contact=appeal, by=by,
+    )
+    console.print(
+        f"Deprecated [bold]{escape(version)}[/] ({dep['reason_kind']}): {escape(dep['reason'])}. "
+        f"Access after {dep['sunset']}: {dep['access']}."
+        + (f" Replacement: {escape(str(dep['replacement']))}." if dep["replacement"] else "")
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.command("release")(release)
     app.command("verify")(verify)
     app.add_typer(takedown_app, name="takedown")
+    app.command("deprecate")(deprecate)

@@ -136,6 +136,12 @@ def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> l
             if dep.get("replacement")
             else "no replacement named"
         ) + (f"; access after {dep['sunset']}: {dep.get('access')}" if dep.get("sunset") else "")
+        from datasteward.release.deprecate import sunset_passed
+
+        if dep.get("access") == "deleted" and sunset_passed(dep):
+            raise DeprecatedDatasetError(
+                message + f"; its data was withdrawn on {dep.get('sunset')}", hint=hint
+            )
         if not allow_deprecated:
             raise DeprecatedDatasetError(
                 message, hint=hint + "; pass allow_deprecated=True to load it anyway"
