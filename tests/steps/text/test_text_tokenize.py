@@ -72,14 +72,21 @@ def test_sentences_of_nothing() -> None:
     assert count_sentences(encode_lines([])) == 0
 
 
+@pytest.mark.parametrize("small", [256, 0], ids=["counter-path", "numpy-path"])
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(st.sampled_from(["a", "bb", "ccc", "a b", "dd", "e", "x"]), max_size=80),
 )
-def test_repetition_stats_equal_datatrove(tokens: list[str]) -> None:
+def test_repetition_stats_equal_datatrove(small: int, tokens: list[str]) -> None:
+    from datasteward.steps.text import _ngrams
+
     toks = [t.replace(" ", "_") for t in tokens]
     ids = VOCAB.ids(toks)
-    top, dup = repetition_stats(ids, VOCAB.length[ids], top_ns=(2, 3, 4), dup_ns=range(5, 11))
+    old, _ngrams.SMALL = _ngrams.SMALL, small
+    try:
+        top, dup = repetition_stats(ids, VOCAB.length[ids], top_ns=(2, 3, 4), dup_ns=range(5, 11))
+    finally:
+        _ngrams.SMALL = old
     for n in (2, 3, 4):
         grams = dt_rep.get_n_grams(toks, n)
         assert top.get(n) == (dt_rep.find_top_duplicate(grams) if grams else None)
