@@ -54,9 +54,15 @@ def _root(
     )
 
 
+_loaded: list[str] = []
+
+
 def _load() -> None:
+    """Register every command module's subcommands, once."""
     for name in COMMAND_MODULES:
-        importlib.import_module(name).register(app)
+        if name not in _loaded:
+            importlib.import_module(name).register(app)
+            _loaded.append(name)
 
 
 def main() -> None:
