@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datasteward.steps.text._ngrams import repetition_stats
+from datasteward.steps.text._ngrams import batch_repetition_stats, repetition_stats
 from datasteward.steps.text._tokenize import (
     VOCAB,
     count_sentences,
@@ -115,3 +115,25 @@ def test_fast_paths_equal_the_full_rules(c4_docs: list[str], dclm_docs: list[str
 @given(st.text(alphabet="aAbZ.,;:!?)(\"'[-s9’", min_size=1, max_size=8))
 def test_fast_paths_equal_the_full_rules_on_random_chunks(chunk: str) -> None:
     assert split_chunk(chunk) == split_chunk(chunk, fast=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "bb", "ccc", "dd", "e", "x"]), max_size=40),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_batch_repetition_stats_equal_datatrove(docs: list[list[str]]) -> None:
+    # equal n-grams in different documents of a batch must not count as repeats
+    ids = [VOCAB.ids(toks) for toks in docs]
+    got = batch_repetition_stats(
+        ids, [VOCAB.length[i] for i in ids], top_ns=(2, 3, 4), dup_ns=range(5, 11)
+    )
+    for toks, (top, dup) in zip(docs, got, strict=True):
+        for n in (2, 3, 4):
+            grams = dt_rep.get_n_grams(toks, n)
+            assert top.get(n) == (dt_rep.find_top_duplicate(grams) if grams else None)
+        for n in range(5, 11):
+            assert dup[n] == dt_rep.find_all_duplicate(toks, n)

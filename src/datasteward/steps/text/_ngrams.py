@@ -191,3 +191,154 @@ def _dup_chars(level: _Level, cs: np.ndarray, n: int) -> int:
             seen.add(gram)
             idx = pos + 1
     return total
+
+
+def batch_repetition_stats(
+    docs: Sequence[np.ndarray],
+    lengths: Sequence[np.ndarray],
+    *,
+    top_ns: Iterable[int],
+    dup_ns: Iterable[int],
+) -> list[tuple[dict[int, int], dict[int, int]]]:
+    """:func:`repetition_stats` for many documents at once: one sort per order for the
+    whole batch, so numpy's per-call cost is paid once, not once per document.
+
+    ``docs`` are the token ids of each document and ``lengths`` their tokens' lengths (ids
+    are only compared within a document, so they may come from different vocabulary
+    generations). An n-gram is numbered together with its document, so equal n-grams of different
+    documents never meet. Only positions whose (n-1)-gram repeats in its document can start
+    a repeated n-gram, so each order sorts only those.
+    """
+    top_set = sorted(set(top_ns))
+    dup_list = sorted(set(dup_ns))
+    k = len(docs)
+    out: list[tuple[dict[int, int], dict[int, int]]] = [
+        ({}, {n: 0 for n in dup_list}) for _ in range(k)
+    ]
+    want = set(top_set) | set(dup_list)
+    sizes = np.fromiter((len(d) for d in docs), dtype=np.int64, count=k)
+    total = int(sizes.sum())
+    if total == 0 or not want:
+        return out
+    ids = np.concatenate([np.asarray(d, dtype=np.int64) for d in docs])
+    doc_of = np.repeat(np.arange(k, dtype=np.int64), sizes)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    end_of = offsets[1:][doc_of]  # exclusive end of each position's document
+    cs = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([np.asarray(x, dtype=np.int64) for x in lengths]), out=cs[1:])
+    scale = np.int64(int(ids.max()) + 1)
+    size_list = sizes.tolist()
+    off_list = offsets.tolist()
+
+    def first_chars(t: int) -> None:  # top n-gram when nothing repeats: the first one
+        for j in range(k):
+            if size_list[j] >= t:
+                o = off_list[j]
+                out[j][0][t] = int(cs[o + t] - cs[o]) + t - 1
+
+    # order 1: numbered with the document; candidates are repeated unigrams
+    gid, counts = _group(doc_of * scale + ids)
+    if 1 in want:
+        _batch_record(
+            1,
+            np.arange(total),
+            gid,
+            counts,
+            doc_of,
+            cs,
+            off_list,
+            size_list,
+            top_set,
+            dup_list,
+            out,
+        )
+    keep = counts[gid] >= 2
+    cand = np.flatnonzero(keep)
+    prev = gid[keep]
+    for n in range(2, max(want) + 1):
+        ok = cand + (n - 1) < end_of[cand]
+        cand, prev = cand[ok], prev[ok]
+        if len(cand) == 0:
+            for t in top_set:
+                if t >= n:
+                    first_chars(t)
+            break
+        gid, counts = _group(prev * scale + ids[cand + (n - 1)])
+        _batch_record(n, cand, gid, counts, doc_of, cs, off_list, size_list, top_set, dup_list, out)
+        keep = counts[gid] >= 2
+        cand, prev = cand[keep], gid[keep]
+    return out
+
+
+def _group(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense group ids of ``keys`` (equal keys, equal ids) and each group's size."""
+    order = np.argsort(keys)
+    sk = keys[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[0] = True
+    np.not_equal(sk[1:], sk[:-1], out=new[1:])
+    gid = np.empty(len(keys), dtype=np.int64)
+    gid[order] = np.cumsum(new) - 1
+    counts = np.diff(np.flatnonzero(new), append=len(keys))
+    return gid, counts
+
+
+def _batch_record(
+    n: int,
+    pos: np.ndarray,
+    gid: np.ndarray,
+    counts: np.ndarray,
+    doc_of: np.ndarray,
+    cs: np.ndarray,
+    off_list: list[int],
+    size_list: list[int],
+    top_set: list[int],
+    dup_list: list[int],
+    out: list[tuple[dict[int, int], dict[int, int]]],
+) -> None:
+    """Top and duplicate n-gram characters of order ``n`` from the candidate positions
+    ``pos`` (sorted) and their groups; positions that are not candidates occur once."""
+    cnt = counts[gid]
+    rep = cnt >= 2
+    if n in top_set:
+        best_pos: dict[int, tuple[int, int]] = {}
+        if rep.any():
+            rpos, rcnt = pos[rep], cnt[rep]
+            rdoc = doc_of[rpos]
+            # per document: the highest count, then its first position
+            order = np.lexsort((rpos, -rcnt, rdoc))
+            d_sorted = rdoc[order]
+            head = np.concatenate(([True], d_sorted[1:] != d_sorted[:-1]))
+            for d, p, c in zip(
+                d_sorted[head].tolist(),
+                rpos[order][head].tolist(),
+                rcnt[order][head].tolist(),
+                strict=True,
+            ):
+                best_pos[d] = (p, c)
+        for j in range(len(size_list)):
+            if size_list[j] < n:
+                continue
+            p, c = best_pos.get(j, (off_list[j], 1))
+            out[j][0][n] = (int(cs[p + n] - cs[p]) + n - 1) * c
+    if n in dup_list and rep.any():
+        rpos = pos[rep]
+        cur = -1
+        seen: set[int] = set()
+        idx = 0
+        acc = 0
+        for p, g, d in zip(rpos.tolist(), gid[rep].tolist(), doc_of[rpos].tolist(), strict=True):
+            if d != cur:
+                if cur >= 0:
+                    out[cur][1][n] = acc
+                cur, seen, idx, acc = d, set(), 0, 0
+            if p < idx:
+                continue
+            if g in seen:
+                acc += int(cs[p + n] - cs[p])
+                idx = p + n
+            else:
+                seen.add(g)
+                idx = p + 1
+        out[cur][1][n] = acc

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
-from datasteward.steps.text._ngrams import repetition_stats
+from datasteward.steps.text._ngrams import batch_repetition_stats
 from datasteward.steps.text._tokenize import VOCAB, encode, word_ids
 
 #: The stop words of the Gopher rule (Rae et al. 2021: "the, be, to, of, and, that, have, with").
@@ -307,9 +307,13 @@ class GopherRepetitionFilter(Filter):
         top_cols = {k: cols[f"top_{k}gram_char_frac"] for k in top_ns}
         dup_cols = {k: cols[f"dup_{k}gram_char_frac"] for k in dup_ns}
         d = _Decisions(n)
+        # pass 1: lines and paragraphs, and the tokens of every document
+        doc_ids: list[np.ndarray] = []
+        doc_lengths: list[np.ndarray] = []
         for i, text in enumerate(docs):
             if not text:
-                d.fail(i, "empty", 0, 0)
+                doc_ids.append(np.zeros(0, dtype=np.int64))
+                doc_lengths.append(np.zeros(0, dtype=np.int64))
                 continue
             size = len(text)
             paras = _PARAGRAPH.split(text.strip())
@@ -321,7 +325,17 @@ class GopherRepetitionFilter(Filter):
             cols["dup_line_frac"][i] = l_dup / len(lines)
             cols["dup_line_char_frac"][i] = l_chars / size
             ids = encode(text).ids
-            top, dup = repetition_stats(ids, VOCAB.length[ids], top_ns=top_ns, dup_ns=dup_ns)
+            doc_ids.append(ids)
+            doc_lengths.append(VOCAB.length[ids])  # now: ids are valid until the next encode
+        # pass 2: n-gram statistics for the whole batch at once
+        stats = batch_repetition_stats(doc_ids, doc_lengths, top_ns=top_ns, dup_ns=dup_ns)
+        # pass 3: decide, first failing rule wins
+        for i, text in enumerate(docs):
+            if not text:
+                d.fail(i, "empty", 0, 0)
+                continue
+            size = len(text)
+            top, dup = stats[i]
             for k, chars in top.items():
                 top_cols[k][i] = chars / size
             for k, chars in dup.items():
