@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -146,8 +147,129 @@ def whatif(
     console.print(f"[dim]{result['seconds']:.2f} s[/]")
 
 
+def sample(
+    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Export file: .jsonl, .csv or .html."),
+    by: str = typer.Option("reason", "--by", help="Strata: reason, source or slice:DIM."),
+    outcome: str = typer.Option("removed", "--outcome", help="removed, kept or all."),
+    per_stratum: int = typer.Option(20, "--per-stratum", "-n", min=1, help="Records per stratum."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the draw."),
+    audit_dir: Path | None = typer.Option(
+        None, "--audit", help="An audit folder of this run (for --by slice:DIM)."
+    ),
+    name: str | None = typer.Option(None, "--name", help="A name for the sample."),
+    project: Path = ProjectOption,
+) -> None:
+    """Draw a stratified random sample of a run's records for human review, export it, and
+    record it in the ledger (its id is what `datasteward review` takes).
+
+    Example: [bold]datasteward sample --by reason -n 25 --out review.html[/]
+    """
+    from datasteward.audit.review import draw_sample, export_sample
+    from datasteward.ledger import Ledger
+    from datasteward.ledger.reviews import record_sample
+
+    run_dir = run_dir_of(project, run)
+    items, records = draw_sample(run_dir, outcome=outcome, by=by, per_stratum=per_stratum,
+                                 seed=seed, audit_dir=audit_dir)
+    if not items:
+        console.print("No record matches: nothing to review.")
+        raise typer.Exit(0)
+    spec = {"by": by, "outcome": outcome, "per_stratum": per_stratum, "seed": seed}
+    label = name or f"{by} {outcome} x{per_stratum}"
+    with Ledger.open(project) as ledger:
+        sid = record_sample(ledger, run_id=run_dir.name, name=label, spec=spec, items=items)
+    fmt = export_sample(items, records, out, title=f"Review sample #{sid}: {label}")
+    strata = sorted({i["stratum"] for i in items})
+    console.print(f"Sample [bold]#{sid}[/]: {len(items):,} records in {len(strata)} strata "
+                  f"of run {escape(run_dir.name)}, written as {fmt} to {escape(str(out))}.")
+    console.print(f"Review it: [bold]datasteward review {sid} --by NAME[/] "
+                  "(or --from judgements.jsonl)")
+
+
+_CATEGORIES = ("wrongly-removed", "wrongly-kept", "offensive", "pii", "low-quality",
+               "not-target-language", "duplicate", "other")
+
+
+def review(
+    sample_id: int = typer.Argument(..., help="The sample id `datasteward sample` printed."),
+    by: str = typer.Option(..., "--by", help="Your name (recorded with each judgement)."),
+    from_file: Path | None = typer.Option(
+        None, "--from", help="Judgements from a file (JSONL/CSV: record_id, verdict, category, "
+        "note) instead of prompts."
+    ),
+    project: Path = ProjectOption,
+    text_chars: int = typer.Option(1500, "--text-chars", help="Text shown per record."),
+) -> None:
+    """Judge sampled records (ok / problem, with a category and a note), in the ledger.
+
+    Examples:
+      [bold]datasteward review 3 --by ana[/]                        prompts record by record
+      [bold]datasteward review 3 --by ana --from judged.jsonl[/]   from a file
+    """
+    from rich.prompt import Prompt
+
+    from datasteward.audit.review import read_judgements
+    from datasteward.ledger import Ledger
+    from datasteward.ledger.reviews import record_review, sample_info, sample_items
+
+    with Ledger.open(project) as ledger:
+        info = sample_info(ledger, sample_id)
+        if from_file is not None:
+            n: Counter[str] = Counter()
+            for j in read_judgements(from_file):
+                record_review(ledger, sample_id=sample_id, reviewer=by, **j)  # type: ignore[arg-type]
+                n[str(j["verdict"])] += 1
+            console.print(f"Recorded {sum(n.values()):,} judgements of sample #{sample_id}: "
+                          + ", ".join(f"{v} {k}" for k, v in sorted(n.items())))
+            return
+        pending = sample_items(ledger, sample_id, pending_only=True)
+        if not pending:
+            console.print(f"Sample #{sample_id} has no record left to review.")
+            return
+        from datasteward.audit.rundata import connect, open_run
+        from datasteward.audit.samples import fetch_records
+
+        run = open_run(run_dir_of(project, info["run_id"]))
+        con = connect(run)
+        try:
+            records = fetch_records(con, [i.record_id for i in pending], text_chars=text_chars)
+        finally:
+            con.close()
+        console.print(f"{len(pending)} records to review in sample #{sample_id} "
+                      f"({escape(info['name'])}). [dim]o = ok, p = problem, s = skip, q = quit[/]")
+        done = 0
+        for item in pending:
+            rec = records.get(item.record_id, {})
+            console.rule(f"{escape(item.stratum)} — {escape(item.record_id)}")
+            for key in ("source", "source_uri", "retrieved_at", "license", "consent"):
+                console.print(f"[dim]{key}:[/] {escape(str(rec.get(key)))}")
+            for t in rec.get("trace", []):
+                console.print(f"[dim]{escape(str(t['step']))} {escape(str(t['reason']))} "
+                              f"value={t['value']} threshold={t['threshold']}[/]")
+            console.print(escape(rec.get("text") or ""), markup=True, highlight=False)
+            answer = Prompt.ask("verdict", choices=["o", "p", "s", "q"], default="o")
+            if answer == "q":
+                break
+            if answer == "s":
+                continue
+            category = note = None
+            if answer == "p":
+                category = Prompt.ask("category", default="other",
+                                      choices=list(_CATEGORIES), show_choices=True)
+                note = Prompt.ask("note (optional)", default="") or None
+            record_review(ledger, sample_id=sample_id, record_id=item.record_id,
+                          verdict="ok" if answer == "o" else "problem", reviewer=by,
+                          category=category, note=note)
+            done += 1
+        console.print(f"Recorded {done} judgements. The next `datasteward audit` shows the "
+                      "share of problems per stratum.")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(audit)
     app.command()(whatif)
+    app.command()(sample)
+    app.command()(review)
 
 

@@ -166,6 +166,55 @@ deprecations = Table(
     Column("deprecated_at", String(32), nullable=False),
 )
 
+#: Human review (issue 5): a drawn sample of a run's records, the records in it (the queue a
+#: reviewer works through, in ``position`` order) and each judgement given. Judgements are
+#: appended, never updated: the latest per item counts, and the history stays.
+review_samples = Table(
+    "review_samples",
+    metadata,
+    Column("sample_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(128), nullable=False, index=True),
+    Column("name", String(256), nullable=False),
+    Column("spec", Text, nullable=False),  # canonical JSON: outcome, strata, per stratum, seed
+    Column("items", Integer, nullable=False),
+    Column("created_by", String(256)),
+    Column("created_at", String(32), nullable=False),
+)
+
+review_items = Table(
+    "review_items",
+    metadata,
+    Column("sample_id", Integer, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("record_id", String(512), nullable=False),
+    Column("stratum", String(512), nullable=False),
+    Column("outcome", String(16), nullable=False),  # kept | removed
+    Column("step_id", String(128)),
+    Column("reason", String(256)),
+    ForeignKeyConstraint(
+        ["sample_id"], ["review_samples.sample_id"], name="fk_review_items_sample"
+    ),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("review_id", Integer, primary_key=True, autoincrement=True),
+    Column("sample_id", Integer, nullable=False, index=True),
+    Column("position", Integer, nullable=False),
+    Column("record_id", String(512), nullable=False),
+    Column("verdict", String(16), nullable=False),  # ok | problem
+    Column("category", String(128)),
+    Column("note", Text),
+    Column("reviewer", String(256), nullable=False),
+    Column("reviewed_at", String(32), nullable=False),
+    ForeignKeyConstraint(
+        ["sample_id", "position"],
+        ["review_items.sample_id", "review_items.position"],
+        name="fk_reviews_item",
+    ),
+)
+
 #: The append-only, hash-chained log of every change to the tables above.
 events = Table(
     "events",
@@ -202,6 +251,9 @@ CHAINED_TABLES: dict[str, Table] = {
         takedowns,
         takedown_stages,
         deprecations,
+        review_samples,
+        review_items,
+        reviews,
     )
 }
 
