@@ -95,6 +95,9 @@ def test_url_takedown_makes_a_patch_without_exactly_that_record(
     assert after.to_pylist() == expected.to_pylist()  # every other record unchanged, same order
     m = read_manifest(patch)
     assert m.parent == "1.0.0" and m.takedowns[0]["kind"] == "url"
+    parent_m = read_manifest(project / "releases" / "1.0.0")
+    assert m.max_shard_bytes == parent_m.max_shard_bytes == 400_000  # same shard bound
+    assert len(m.data_files()) == len(parent_m.data_files())
     assert "takedown patch of 1.0.0" in (patch / "CHANGELOG.md").read_text()
     # suppression: later runs drop it at ingest
     entries = list(SuppressionList.load(project))

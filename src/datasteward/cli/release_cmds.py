@@ -186,7 +186,8 @@ def takedown_apply(
     if not result.patches:
         console.print("No release needed a patch.")
     console.print(
-        f"Suppression list: {result.suppressed} new entries (later runs drop these records)."
+        f"Suppression list: {result.suppressed} new entr{'y' if result.suppressed == 1 else 'ies'} "
+        "(later runs drop these records at ingest)."
     )
 
 
@@ -214,8 +215,16 @@ def deprecate(
     from datasteward.release.deprecate import deprecate as do_deprecate
 
     dep = do_deprecate(
-        project, version, reason=reason, replacement=replacement, sunset=sunset, access=access,
-        reason_kind=kind, mitigation=mitigation, appeal_contact=appeal, by=by,
+        project,
+        version,
+        reason=reason,
+        replacement=replacement,
+        sunset=sunset,
+        access=access,
+        reason_kind=kind,
+        mitigation=mitigation,
+        appeal_contact=appeal,
+        by=by,
     )
     console.print(
         f"Deprecated [bold]{escape(version)}[/] ({dep['reason_kind']}): {escape(dep['reason'])}. "

@@ -203,6 +203,7 @@ def make_release(
         draft=draft,
         kind="data",
         check=check,
+        max_shard_bytes=max_shard_bytes,
     )
 
 
@@ -221,6 +222,7 @@ def publish(
     kind: str,
     takedowns: list[dict[str, Any]] | None = None,
     check: Callable[[ReleaseContext], None] | None = None,
+    max_shard_bytes: int | None = None,
 ) -> ReleaseResult:
     """Write a release under a temporary name, document it, then rename it into place."""
     base = releases_dir(project)
@@ -280,6 +282,7 @@ def publish(
             ],
             takedowns=takedowns or [],
             draft=draft,
+            max_shard_bytes=max_shard_bytes,
         )
         manifest.write(tmp)
         if final.exists():

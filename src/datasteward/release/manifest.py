@@ -107,6 +107,8 @@ class Manifest:
     takedowns: list[dict[str, Any]] = field(default_factory=list)
     links_only: bool = False
     draft: bool = False
+    #: The shard size bound the release was written with (patches reuse it).
+    max_shard_bytes: int | None = None
     format: str = FORMAT
 
     def to_json(self) -> dict[str, Any]:

@@ -58,21 +58,42 @@ class ShardSet:
         return sum(s.rows for s in self.shards)
 
 
-def _url_keys(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(normalised url, host) per row, normalising each distinct URL once."""
+#: URLs simple enough to normalise with Arrow kernels exactly as ``normalize_url`` does:
+#: a scheme, an ASCII host without port or user, no white space anywhere. Others go through
+#: ``normalize_url`` itself (a test checks that both agree).
+_SIMPLE_URL = (
+    r"^[A-Za-z][A-Za-z0-9+.\-]*://(?P<host>[A-Za-z0-9.\-]+)"
+    r"(?P<path>/[^?#\s]*)?(?P<query>\?[^#\s]*)?(?:#\S*)?$"
+)
+
+
+def url_keys(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(normalised url, host) per row, as ``rights.suppression.normalize_url`` defines them."""
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    encoded = pc.dictionary_encode(arr)
-    keys: list[str | None] = []
-    hosts: list[str | None] = []
-    for uri in encoded.dictionary.to_pylist():
-        key = normalize_url(uri) if uri else None
-        keys.append(key)
-        hosts.append(key.split("/", 1)[0].split(":", 1)[0] if key else None)
-    idx = encoded.indices
-    return (
-        pc.take(pa.array(keys, pa.string()), idx),
-        pc.take(pa.array(hosts, pa.string()), idx),
+    if arr.type != pa.string():
+        arr = arr.cast(pa.string())
+    parts = pc.extract_regex(arr, _SIMPLE_URL)
+    host = pc.utf8_lower(pc.utf8_rtrim(pc.struct_field(parts, "host"), characters="."))
+    path = pc.struct_field(parts, "path")
+    path = pc.if_else(pc.equal(pc.utf8_length(path), 0), "/", path)
+    query = pc.struct_field(parts, "query")
+    query = pc.if_else(pc.less_equal(pc.utf8_length(query), 1), "", query)
+    key = pc.binary_join_element_wise(host, path, query, "")
+    fast_ok = pc.and_(pc.is_valid(parts), pc.greater(pc.utf8_length(host), 0))
+    fast_ok = pc.fill_null(fast_ok, False)
+    slow = np.flatnonzero(
+        ~fast_ok.to_numpy(zero_copy_only=False) & arr.is_valid().to_numpy(zero_copy_only=False)
     )
+    if len(slow) == 0:
+        return pc.if_else(fast_ok, key, None), pc.if_else(fast_ok, host, None)
+    keys = pc.if_else(fast_ok, key, None).to_pylist()
+    hosts = pc.if_else(fast_ok, host, None).to_pylist()
+    values = arr.take(pa.array(slow)).to_pylist()
+    for i, uri in zip(slow.tolist(), values, strict=True):
+        k = normalize_url(uri) if uri else None
+        keys[i] = k
+        hosts[i] = k.split("/", 1)[0].split(":", 1)[0] if k else None
+    return pa.array(keys, pa.string()), pa.array(hosts, pa.string())
 
 
 class _IndexWriter:
@@ -85,7 +106,7 @@ class _IndexWriter:
     def write(self, table: pa.Table, shard: str, first_row: int) -> None:
         n = table.num_rows
         if "source_uri" in table.column_names:
-            url, host = _url_keys(table.column("source_uri"))
+            url, host = url_keys(table.column("source_uri"))
         else:
             url = host = pa.nulls(n, pa.string())
         sha = (

@@ -218,16 +218,14 @@ def _publish_patch(
         kind="takedown",
         takedowns=summary,
         check=None,
+        max_shard_bytes=_shard_bound(parent),
     )
 
 
 def _shard_bound(parent: Manifest) -> int:
     from datasteward.release.shards import DEFAULT_MAX_SHARD_BYTES
 
-    data = parent.data_files()
-    if len(data) > 1:
-        return max(1, max(f.bytes for f in data[:-1]))  # what the parent was cut at, roughly
-    return DEFAULT_MAX_SHARD_BYTES
+    return parent.max_shard_bytes or DEFAULT_MAX_SHARD_BYTES
 
 
 def _now() -> str:
