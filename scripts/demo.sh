@@ -50,3 +50,7 @@ echo "Done. The run is in ${run_dir}"
 echo "  kept records:    ${run_dir}data/"
 echo "  why removed:     ${run_dir}trace/  (datasteward inspect ID --project demo/news)"
 echo "  the funnel:      datasteward status --project demo/news"
+echo
+echo "==> audit: composition, funnel, who each step removed more often, samples"
+datasteward audit --project "$demo" --out "$demo/audit"
+echo "Audit report: $demo/audit/report.html  (figures in $demo/audit/audit.json)"
