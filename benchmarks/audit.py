@@ -120,8 +120,8 @@ def write_run(run_dir: Path, base: pa.Table, pos: np.ndarray, traces: list, n: i
         rows = np.arange(start, start + len(idx))
         ids = pa.array([f"bench:{i:08d}" for i in rows])
         src = base.column("source").take(pa.array(idx))
-        uri = base.column("uri").take(pa.array(idx)).to_numpy(zero_copy_only=False)
-        uri = pa.array([u + (f"?r={i}" if u else "") or None for u, i in zip(uri, rows)])
+        raw_uri = base.column("uri").take(pa.array(idx)).to_numpy(zero_copy_only=False)
+        uri = pa.array([u + f"?r={i}" if u else None for u, i in zip(raw_uri, rows, strict=True)])
         when = pa.array(day0 + (rows % 365).astype("timedelta64[D]"), pa.timestamp("us", "UTC"))
         text = base.column("text").take(pa.array(idx))
         cols = {
@@ -149,14 +149,15 @@ def write_run(run_dir: Path, base: pa.Table, pos: np.ndarray, traces: list, n: i
                 continue
             reason, value, threshold = traces[k]
             r = reason[idx[sel]]
-            for code, c in zip(*np.unique(r.astype(str), return_counts=True)):
+            for code, c in zip(*np.unique(r.astype(str), return_counts=True), strict=True):
                 reasons[k][code] = reasons[k].get(code, 0) + int(c)
             write(str(layout.removed / f"{STEPS[k][0]}-r00000-000.parquet"), t)
             write(str(layout.trace / "g0-r00000-000.parquet"), pa.table({
                 "id": t.column("id"), "step": pa.array([STEPS[k][0]] * len(sel)),
                 "action": pa.array(["remove"] * len(sel)), "reason": pa.array(list(r)),
                 "value": pa.array(value[idx[sel]]), "threshold": pa.array(threshold[idx[sel]]),
-                "dup_of": pa.nulls(len(sel), pa.string()), "detail": pa.nulls(len(sel), pa.string()),
+                "dup_of": pa.nulls(len(sel), pa.string()),
+                "detail": pa.nulls(len(sel), pa.string()),
             }))
     for w in writers.values():
         w.close()
@@ -174,21 +175,27 @@ def write_run(run_dir: Path, base: pa.Table, pos: np.ndarray, traces: list, n: i
     return stats
 
 
-def timed(cmd: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes) of that child process alone, its stdout."""
-    with tempfile.TemporaryFile(mode="w+") as out, tempfile.TemporaryFile(mode="w+") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err,
-                                env={**os.environ, "COLUMNS": "120"})
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout = out.read()
-        if proc.returncode != 0:
-            sys.exit(f"{' '.join(cmd)} failed:\n{stdout}\n{err.read()}")
-    return wall, usage.ru_maxrss * 1024, stdout
+_CHILD = (
+    "import atexit, re, runpy, sys\n"
+    "def _hwm():\n"
+    "    t = open('/proc/self/status').read()\n"
+    "    sys.stderr.write('VmHWM ' + re.search(r'VmHWM:\\s+(\\d+)', t).group(1) + '\\n')\n"
+    "atexit.register(_hwm)\n"
+    "sys.argv = ['datasteward', *sys.argv[1:]]\n"
+    "runpy.run_module('datasteward', run_name='__main__')\n"
+)
+
+
+def timed(args: list[str]) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS of the child (its own VmHWM, which fork and exec reset), stdout."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "120"})
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        sys.exit(f"datasteward {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    hwm = re.findall(r"VmHWM (\d+)", proc.stderr)
+    return wall, int(hwm[-1]) * 1024 if hwm else 0, proc.stdout
 
 
 def peer_python(run_dir: Path, sample: int) -> tuple[float, int]:
@@ -220,26 +227,31 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--peer-sample", type=int, default=5_000)
     ap.add_argument("--keep", action="store_true", help="keep the run folder")
+    ap.add_argument("--reuse", action="store_true", help="reuse the run already in --work")
     args = ap.parse_args()
     if not DATA.is_dir():
         sys.exit(f"the shared data folder {DATA} is absent")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-audit-"))
     run_dir = work / "runs" / "bench-run"
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
     t0 = time.perf_counter()
-    base = base_documents()
-    table, pos, traces = decide(base)
-    stats = write_run(run_dir, table, pos, traces, args.records)
+    if args.reuse and (run_dir / "_SUCCESS").exists():
+        stats = json.loads((run_dir / "stats.json").read_text())
+        print(f"reusing {run_dir}")
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        base = base_documents()
+        table, pos, traces = decide(base)
+        stats = write_run(run_dir, table, pos, traces, args.records)
+        del base, table, pos, traces
     size = sum(f.stat().st_size for f in run_dir.rglob("*.parquet"))
-    print(f"wrote {stats['records_in']:,} records ({stats['kept']:,} kept; "
+    verb = "reused" if args.reuse else "wrote"
+    print(f"{verb} {stats['records_in']:,} records ({stats['kept']:,} kept; "
           f"{size / 2**30:.2f} GiB of Parquet) in {time.perf_counter() - t0:.1f} s")
-    exe = [sys.executable, "-m", "datasteward"]
     audit_out = work / "audit"
-    a_wall, a_peak, _ = timed([*exe, "audit", str(run_dir), "--out", str(audit_out)])
+    a_wall, a_peak, _ = timed(["audit", str(run_dir), "--out", str(audit_out)])
     audit = json.loads((audit_out / "audit.json").read_text())
     gb = audit["composition"]["totals"]["input"]["bytes"] / 1e9
-    w_wall, w_peak, w_out = timed([*exe, "whatif", str(run_dir), "--step", "gopher.quality",
+    w_wall, w_peak, w_out = timed(["whatif", str(run_dir), "--step", "gopher.quality",
                                    "--set", "min_doc_words=100", "--audit", str(audit_out),
                                    "--json"])
     w = json.loads(w_out)
@@ -248,7 +260,8 @@ def main() -> None:
     per_rec_peer = p_secs / p_n
     print()
     print(f"{'':44} {'wall':>9} {'peak RSS':>10} {'per record':>11}")
-    print(f"{'audit (' + format(stats['records_in'], ',') + ' records, ' + f'{gb:.2f} GB text)':44} "
+    label = f"audit ({stats['records_in']:,} records, {gb:.2f} GB text)"
+    print(f"{label:44} "
           f"{a_wall:8.1f}s {a_peak / 2**20:8.0f}MB {per_rec_ours * 1e6:9.1f}µs")
     print(f"{'whatif gopher.quality min_doc_words=100':44} {w_wall:8.1f}s {w_peak / 2**20:8.0f}MB")
     print(f"{'peer: Python re per group, identity only':44} {p_secs:8.1f}s {'':>10} "

@@ -7,72 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SHARED_DATA
+from conftest import REPO
 
 from datasteward.audit import AuditConfig, SqlSlice, audit_run
 from datasteward.errors import RecipeError
-
-HOSTILE = [
-    {"id": "evil-1", "text": "<script>alert('pwned')</script> " + "word " * 60,
-     "url": "https://evil.example/<b>x</b>"},
-    {"id": "evil-2", "text": "<img src=x onerror=alert(1)> short", "url": "javascript:alert(1)"},
-    {"id": "evil-3", "text": "</pre></details><h1>injected</h1> " + "gay women " * 40,
-     "url": "http://a.example/?q=\"><svg onload=alert(2)>"},
-]
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from datasteward.executors.local import LocalExecutor, RunOptions
-    from datasteward.recipe import load_recipe
-
-    c4 = SHARED_DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-    if not c4.is_file():
-        pytest.skip(f"{c4} is absent from the shared test data")
-    project = tmp_path_factory.mktemp("report-project")
-    lines = c4.read_text(encoding="utf-8").splitlines()[:400]
-    (project / "c4.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    (project / "hostile.jsonl").write_text(
-        "".join(json.dumps(r) + "\n" for r in HOSTILE), encoding="utf-8"
-    )
-    (project / "datasteward.toml").write_text("""
-[dataset]
-name = "report-test"
-
-[[sources]]
-name = "c4"
-format = "jsonl"
-path = "c4.jsonl"
-url_field = "url"
-date_field = "timestamp"
-license = "ODC-By-1.0"
-
-[[sources]]
-name = "hostile"
-format = "jsonl"
-path = "hostile.jsonl"
-id_field = "id"
-url_field = "url"
-
-[[steps]]
-use = "filter.length"
-min_words = 150
-
-[[steps]]
-use = "filter.regex"
-pattern = '(?i)\\b(gay|casino)\\b'
-reason = "blocked_word"
-
-[audit]
-min_ratio = 1.2
-samples = 20
-
-[[audit.slices]]
-name = "long"
-sql = "CASE WHEN length_words >= 400 THEN 'long' ELSE 'short' END"
-""")
-    result = LocalExecutor(load_recipe(project), RunOptions(workers=1)).run()
-    return result.run_dir
 
 
 def test_dataset_text_is_escaped_everywhere(small_run: Path, tmp_path: Path) -> None:

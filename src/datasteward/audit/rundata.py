@@ -151,6 +151,7 @@ def connect(run: RunData, *, memory_limit: str = "2GB", temp_dir: Path | None = 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = {sql_str(memory_limit)}")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     if temp_dir is not None:
         temp_dir.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = {sql_str(str(temp_dir))}")
