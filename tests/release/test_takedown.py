@@ -23,7 +23,6 @@ from datasteward.release.takedown import add_request, apply, list_requests
 from datasteward.release.verify import verify_release
 from datasteward.rights.suppression import Entry, SuppressionList, normalize_value
 
-
 _WIDE = {**os.environ, "COLUMNS": "300"}
 
 

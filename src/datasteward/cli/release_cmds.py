@@ -48,7 +48,8 @@ def release(
     data = result.manifest.data_files()
     console.print(
         f"Released [bold]{escape(result.version)}[/]: {result.records:,} records in "
-        f"{len(data)} shard(s), {human_bytes(sum(f.bytes for f in data))} → {escape(str(result.path))}"
+        f"{len(data)} shard(s), {human_bytes(sum(f.bytes for f in data))} → "
+        f"{escape(str(result.path))}"
     )
     for name in ("datasheet.md", "README.md", "croissant.json", "CHANGELOG.md"):
         if (result.path / name).exists():

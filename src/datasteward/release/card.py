@@ -113,7 +113,8 @@ def render_card(ctx: ReleaseContext, sheet: Any) -> str:
     if ctx.description:
         out += [ctx.description, ""]
     out += [
-        f"{ctx.records:,} records in {len(ctx.data_files)} Parquet shard(s). Every record keeps its "
+        f"{ctx.records:,} records in {len(ctx.data_files)} Parquet shard(s). Every record keeps "
+        "its "
         "provenance (source, URL, retrieval time, content sha256, licence, consent, attribution).",
         "",
         "## Load it",
@@ -126,10 +127,12 @@ def render_card(ctx: ReleaseContext, sheet: Any) -> str:
         "",
         "## Documentation",
         "",
-        "- [Datasheet](datasheet.md): how and why the data was collected, cleaned and what it is for.",
+        "- [Datasheet](datasheet.md): how and why the data was collected, cleaned and what it is "
+        "for.",
         "- [NOTICE](NOTICE.md): attributions the licences require.",
         "- [CHANGELOG](CHANGELOG.md): what changed between releases, including takedowns.",
-        "- `croissant.json` (Croissant 1.1 with RAI), `datacite.json` (DataCite 4.5), `manifest.json`.",
+        "- `croissant.json` (Croissant 1.1 with RAI), `datacite.json` (DataCite 4.5), "
+        "`manifest.json`.",
         "",
         "## Takedown requests",
         "",

@@ -93,10 +93,8 @@ def _share(part: int, whole: int) -> str:
 def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str]:
     m: dict[tuple[str, str], str] = {}
     m["composition", "count"] = (
-        f"{_n(f.records)} records in {len(ctx.data_files)} Parquet shard(s), {_n(f.data_bytes)} bytes. "
-        + "By source: "
-        + ", ".join(f"`{k}` {_n(v)}" for k, v in f.sources.items())
-        + "."
+        f"{_n(f.records)} records in {len(ctx.data_files)} Parquet shard(s), {_n(f.data_bytes)} "
+        "bytes. " + "By source: " + ", ".join(f"`{k}` {_n(v)}" for k, v in f.sources.items()) + "."
     )
     cols = ", ".join(
         f"`{n}` ({t})"
@@ -106,7 +104,8 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.records_in is not None:
         m["composition", "sampling"] = (
             f"The records kept by run `{ctx.run_id}`: {_n(f.records)} of {_n(f.records_in)} read "
-            f"({_share(f.records, f.records_in)}); the others were removed by the steps listed under "
+            f"({_share(f.records, f.records_in)}); the others were removed by the steps listed "
+            "under "
             "Preprocessing, each with a traced reason."
         )
     dup = f.removed_by("dedup")
@@ -123,13 +122,15 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.with_uri:
         m["composition", "external"] = (
             f"{_n(f.with_uri)} records name the URL their content came from (`source_uri`), "
-            f"across {_n(f.hosts)} hosts; the text is included, so the dataset does not depend on them."
+            f"across {_n(f.hosts)} hosts; the text is included, so the dataset does not depend "
+            "on them."
         )
     pii_removed, pii_edited = f.removed_by("pii"), f.edited_by("pii")
     if any("pii" in s.use for s in f.steps):
         m["composition", "identification"] = (
             f"The `pii` step removed {_n(pii_removed)} and redacted {_n(pii_edited)} records "
-            "(e-mail addresses, phone numbers, IP addresses, card and account numbers); names are not detected."
+            "(e-mail addresses, phone numbers, IP addresses, card and account numbers); names "
+            "are not detected."
         )
     if f.sources:
         m["collection", "mechanisms"] = (
@@ -143,7 +144,8 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         )
     if f.retrieved_min:
         m["collection", "timeframe"] = (
-            f"Content retrieved between {f.retrieved_min} and {f.retrieved_max} (from `retrieved_at`)."
+            f"Content retrieved between {f.retrieved_min} and {f.retrieved_max} (from "
+            "`retrieved_at`)."
         )
     if f.consent:
         m["collection", "notice_and_consent"] = (
@@ -158,21 +160,25 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
                 f"{k} {_n(v)}" for k, v in sorted(s.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
             )
             lines.append(
-                f"`{s.step_id}` removed {_n(s.removed)} of {_n(s.records_in)} ({_share(s.removed, s.records_in)})"
+                f"`{s.step_id}` removed {_n(s.removed)} of {_n(s.records_in)} "
+                f"({_share(s.removed, s.records_in)})"
                 + (f", edited {_n(s.edited)}" if s.edited else "")
                 + (f": {reasons}" if reasons else "")
             )
         m["preprocessing", "done"] = "Steps of the recipe, in order: " + "; ".join(lines) + "."
         m["preprocessing", "raw_saved"] = (
-            f"Yes: every removed record is kept with its reason in run `{ctx.run_id}` (`removed/`, `trace/`)."
+            f"Yes: every removed record is kept with its reason in run `{ctx.run_id}` "
+            "(`removed/`, `trace/`)."
         )
     m["preprocessing", "software"] = (
         "Yes: datasteward (open source) with the recipe in the run's `recipe.toml`"
         + (f" (recipe hash `{ctx.recipe_hash}`)." if ctx.recipe_hash else ".")
     )
     m["distribution", "how"] = (
-        f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and DataCite metadata; "
-        "load it with `datasteward.load()`, which verifies every shard. No DOI is registered yet (datacite.json is ready for one)."
+        f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and "
+        "DataCite metadata; "
+        "load it with `datasteward.load()`, which verifies every shard. No DOI is registered yet "
+        "(datacite.json is ready for one)."
     )
     m["distribution", "when"] = f"Released {ctx.created_at[:10]}."
     if f.licenses:
@@ -196,12 +202,16 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             f": this release is a takedown patch of {ctx.parent}." if ctx.takedowns else "."
         )
     m["maintenance", "older_versions"] = (
-        "Older releases stay immutable; their status (current, superseded by a takedown patch, deprecated) "
-        "is in each release's status.json and in releases/registry.json, and `datasteward.load()` warns or refuses accordingly."
+        "Older releases stay immutable; their status (current, superseded by a takedown patch, "
+        "deprecated) "
+        "is in each release's status.json and in releases/registry.json, and "
+        "`datasteward.load()` warns or refuses accordingly."
     )
     m["maintenance", "takedown"] = (
-        "Ask the stewards (contact above); they record the request with `datasteward takedown add`, and "
-        "`takedown apply` issues a patch release without the matching records and suppresses them in later runs."
+        "Ask the stewards (contact above); they record the request with `datasteward takedown "
+        "add`, and "
+        "`takedown apply` issues a patch release without the matching records and suppresses "
+        "them in later runs."
     )
     if f.audit:
         m["uses", "risks"] = (
@@ -261,7 +271,8 @@ def render_html(sheet: Datasheet) -> str:
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;line-height:1.5}"
+        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
+        "line-height:1.5}"
         "h3{font-size:1rem;margin-bottom:.2rem}.src{font-weight:600}.none{color:#a00}</style>",
         "</head><body>",
         f"<h1>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</h1>",
@@ -317,7 +328,8 @@ def check_ready(ctx: ReleaseContext, sheet: Datasheet | None = None) -> None:
     if missing:
         keys = ", ".join(f"[{q.section}] {q.key}" for q in missing)
         raise ReleaseError(
-            f"release {ctx.version}: {len(missing)} required datasheet question(s) unanswered: {keys}",
+            f"release {ctx.version}: {len(missing)} required datasheet question(s) unanswered: "
+            f"{keys}",
             hint=f"answer them in {ctx.project / DATASHEET_TOML}, or release with --draft",
         )
     changes = unexplained_changes(ctx)
@@ -325,7 +337,10 @@ def check_ready(ctx: ReleaseContext, sheet: Datasheet | None = None) -> None:
         raise ReleaseError(
             f"release {ctx.version}: the recipe changed since release {ctx.parent} without a "
             f"decision explaining it: {'; '.join(changes[:5])}",
-            hint="record why with `datasteward decide ... --rationale ... --by ...`, or release with --draft",
+            hint=(
+                "record why with `datasteward decide ... --rationale ... --by ...`, or release "
+                "with --draft"
+            ),
         )
 
 

@@ -70,7 +70,8 @@ def measure(ctx: ReleaseContext) -> Facts:
         licenses = (
             _counts(
                 con,
-                "SELECT coalesce(license, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1",
+                "SELECT coalesce(license, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 "
+                "DESC, 1",
                 glob,
             )
             if "license" in names
@@ -79,7 +80,8 @@ def measure(ctx: ReleaseContext) -> Facts:
         consent = (
             _counts(
                 con,
-                "SELECT coalesce(consent, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 DESC, 1",
+                "SELECT coalesce(consent, 'unknown'), count(*) FROM {src} GROUP BY 1 ORDER BY 2 "
+                "DESC, 1",
                 glob,
             )
             if "consent" in names

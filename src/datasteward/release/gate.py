@@ -6,7 +6,8 @@ from datasteward.release.context import ReleaseContext
 
 
 def release_gate(ctx: ReleaseContext) -> None:
-    """Raise ReleaseError if required datasheet answers are missing or recipe changes are unexplained."""
+    """Raise ReleaseError if required datasheet answers are missing or recipe changes are
+    unexplained."""
     from datasteward.release.datasheet import check_ready
 
     check_ready(ctx, ctx.datasheet)

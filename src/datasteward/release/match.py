@@ -114,7 +114,8 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
             case, params = _conditions(indexed)
             rows = con.execute(
                 f"SELECT filename, id, url, tid FROM (SELECT filename, id, url, {case} AS tid "
-                "FROM read_parquet(?, filename = true)) WHERE tid IS NOT NULL ORDER BY filename, id",
+                "FROM read_parquet(?, filename = true)) WHERE tid IS NOT NULL ORDER BY filename, "
+                "id",
                 [*params, list(files)],
             ).fetchall()
             out.items += [Match(files[f], int(t), str(i), u) for f, i, u, t in rows]

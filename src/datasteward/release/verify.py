@@ -47,7 +47,10 @@ def check_file(root: Path, entry: FileEntry) -> str | None:
         return f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
     digest = sha256_file(path)
     if digest != entry.sha256:
-        return f"{entry.path}: sha256 {digest[:16]}… does not match the manifest's {entry.sha256[:16]}…"
+        return (
+            f"{entry.path}: sha256 {digest[:16]}… does not match the manifest's "
+            f"{entry.sha256[:16]}…"
+        )
     return None
 
 
@@ -136,5 +139,8 @@ def raise_for_report(report: VerifyReport) -> None:
                 if len(report.problems) > 1
                 else ""
             ),
-            hint="download the file again from the publisher; do not use a release that does not verify",
+            hint=(
+                "download the file again from the publisher; do not use a release that does not "
+                "verify"
+            ),
         )

@@ -83,6 +83,7 @@ def check_new_version(new: Version, existing: list[Version], *, patch_ok: bool =
     if new.patch != 0 or not newest < new:
         raise ReleaseError(
             f"release {new} must be a new minor or major version above {newest}",
-            hint=f"data changes are minor or major releases (e.g. {newest.major}.{newest.minor + 1}.0); "
+            hint="data changes are minor or major releases (e.g. "
+            f"{newest.major}.{newest.minor + 1}.0); "
             "patches are made by `datasteward takedown apply`",
         )
