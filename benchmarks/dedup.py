@@ -149,16 +149,15 @@ def run_datasteward(
 
     step = MinhashDedup(MinhashDedupOptions(ngram=NGRAM, bands=bands, rows=rows, seed=SEED))
     ctx = StepContext(run_dir=work, step_id="minhash", rank=0, world_size=1)
-    table = pq.read_table(path)
-    batches = table.to_batches(max_chunksize=batch_rows)
+    # stream the corpus twice, as an executor would: the step holds one batch at a time
     offset = 0
-    for batch in batches:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
         step.index(batch, ctx, offset=offset)
         offset += batch.num_rows
     step.end_index(ctx)
     step.finalize(ctx)
     removed: dict[str, str] = {}
-    for batch in batches:
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
         result = step.process(batch, ctx)
         if result.trace is not None:
             t = result.trace

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasteward.errors import StepError
@@ -54,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 _MAX_ROWS = 1 << ROW_BITS
 _MAX_RANK = 1 << (63 - ROW_BITS)
+#: Text bytes per signature computation (see ``index``).
+_SLICE_BYTES = 4 << 20
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +109,25 @@ class MinhashDedupOptions(StepOptions):
         )
 
 
+def _slices(text: pa.Array, max_bytes: int) -> list[tuple[int, int]]:
+    """Cut ``[0, len(text))`` into consecutive ranges of about ``max_bytes`` of text each
+    (a longer single record is a range of its own)."""
+    n = len(text)
+    if n == 0:
+        return []
+    sizes = pc.fill_null(pc.binary_length(text), 0).to_numpy(zero_copy_only=False)
+    ends = np.cumsum(sizes, dtype=np.int64)
+    out = []
+    start = 0
+    while start < n:
+        base = int(ends[start - 1]) if start else 0
+        stop = int(np.searchsorted(ends, base + max_bytes, side="right"))
+        stop = min(max(stop, start + 1), n)
+        out.append((start, stop))
+        start = stop
+    return out
+
+
 class MinhashDedup(GlobalStep):
     """Near-duplicate removal; the trace names each removed record's cluster and kept copy."""
 
@@ -136,7 +158,6 @@ class MinhashDedup(GlobalStep):
         return ctx.state_dir / f"bands-r{ctx.rank:05d}.parquet"
 
     def index(self, batch: pa.RecordBatch, ctx: StepContext, *, offset: int) -> None:
-        opts = self.options
         if ctx.rank >= _MAX_RANK or offset + batch.num_rows >= _MAX_ROWS:
             raise StepError(
                 f"dedup.minhash: shard {ctx.rank} row {offset + batch.num_rows} is beyond "
@@ -148,8 +169,15 @@ class MinhashDedup(GlobalStep):
             ctx.state_dir.mkdir(parents=True, exist_ok=True)
             writer = pq.ParquetWriter(self._index_path(ctx), self._schema())
             self._writers[ctx.rank] = writer
-        if batch.num_rows == 0:
-            return
+        # signatures of slices of a few MB of text: the intermediate arrays (several 8-byte
+        # values per word) stay small whatever the executor's batch size
+        for start, stop in _slices(batch.column(TEXT_COLUMN), _SLICE_BYTES):
+            self._index_slice(batch.slice(start, stop - start), ctx, offset + start, writer)
+
+    def _index_slice(
+        self, batch: pa.RecordBatch, ctx: StepContext, offset: int, writer: pq.ParquetWriter
+    ) -> None:
+        opts = self.options
         sig, has_words = signatures(batch.column(TEXT_COLUMN), opts.signature)
         rows = np.flatnonzero(has_words)
         if len(rows) == 0:
