@@ -176,3 +176,18 @@ def test_make_release_without_datasheet_toml_lists_all_stewards_questions(projec
     r = make_release(project, "0.1.0", draft=True)
     text = (r.path / "datasheet.md").read_text()
     assert "`[motivation] purpose` (required)" in text
+
+
+def test_datasheet_quotes_the_audit_of_the_released_run(project: Path) -> None:
+    audit = pytest.importorskip("datasteward.audit")
+    run_dir = next(p for p in (project / "runs").iterdir() if (p / "_SUCCESS").exists())
+    audit.audit_run(run_dir, project / "audit", audit.AuditConfig())
+    result = make_release(project, "1.0.0", draft=True)
+    text = (result.path / "datasheet.md").read_text()
+    assert f"The audit of run `{run_dir.name}` (audit.json)" in text
+    # an audit of another run is not quoted
+    data = json.loads((project / "audit" / "audit.json").read_text())
+    data["run"]["run_id"] = "another-run"
+    (project / "audit" / "audit.json").write_text(json.dumps(data))
+    other = make_release(project, "1.1.0", draft=True)
+    assert "The audit of run" not in (other.path / "datasheet.md").read_text()

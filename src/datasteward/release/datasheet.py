@@ -214,12 +214,36 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         "them in later runs."
     )
     if f.audit:
-        m["uses", "risks"] = (
-            "Audit: "
-            + ", ".join(
-                f"{k}: {v}" for k, v in sorted(f.audit.items()) if isinstance(v, (int, float, str))
-            )[:2000]
-        )
+        from datasteward.release.facts import flagged_slices
+
+        flagged = flagged_slices(f.audit)
+        where = f"The audit of run `{ctx.run_id}` (audit.json)"
+        if flagged:
+            items = "; ".join(
+                f"`{st}` removed {dim} {sl} at {rate:.1%} vs {overall:.1%} overall"
+                for st, dim, sl, rate, overall in flagged[:20]
+            )
+            m["uses", "risks"] = (
+                f"{where} found slices removed significantly more often than the rest: {items}."
+            )
+            m["composition", "subpopulations"] = m["uses", "risks"]
+        else:
+            m["uses", "risks"] = (
+                f"{where} found no slice that a step removed significantly more often than "
+                "the rest."
+            )
+        reviews = f.audit.get("reviews")
+        if isinstance(reviews, dict) and reviews:
+            m["composition", "noise"] = (
+                m.get(("composition", "noise"), "")
+                + " Reviewed samples: "
+                + ", ".join(
+                    f"{k}: {v}"
+                    for k, v in sorted(reviews.items())
+                    if not isinstance(v, (dict, list))
+                )
+                + "."
+            ).strip()
     return m
 
 

@@ -137,22 +137,46 @@ def measure(ctx: ReleaseContext) -> Facts:
 
 
 def _audit(ctx: ReleaseContext) -> dict[str, Any] | None:
-    """SEAM: the audit engineer's report for the released run, when datasteward.audit exists.
+    """The audit (datasteward.audit) of the released run, if one was written.
 
-    Looks for ``runs/<run>/audit/report.json`` (or ``audit.json``) and returns it as is; the
-    datasheet then quotes reviewed problem rates and slice impacts from it.
+    Looked for where ``datasteward audit`` writes it: ``<project>/audit/audit.json`` (the
+    default ``--out``) or ``runs/<run>/audit/audit.json``; used only if it audits this run.
     """
     import json
 
     if not ctx.run_id:
         return None
-    run_dir = ctx.project / "runs" / ctx.run_id
-    for rel in ("audit/report.json", "audit.json"):
-        p = run_dir / rel
-        if p.exists():
-            try:
-                data: dict[str, Any] = json.loads(p.read_text("utf-8"))
-                return data
-            except ValueError:
-                return None
+    for p in (
+        ctx.project / "runs" / ctx.run_id / "audit" / "audit.json",
+        ctx.project / "audit" / "audit.json",
+    ):
+        if not p.exists():
+            continue
+        try:
+            data = json.loads(p.read_text("utf-8"))
+        except ValueError:
+            continue
+        run = data.get("run") if isinstance(data, dict) else None
+        if isinstance(run, dict) and run.get("run_id") == ctx.run_id:
+            return dict(data)
     return None
+
+
+def flagged_slices(audit: dict[str, Any]) -> list[tuple[str, str, str, float, float]]:
+    """(step, dimension, slice, slice removal rate, overall rate) the audit flagged."""
+    out = []
+    for step in audit.get("slice_impact") or []:
+        overall = float((step.get("overall") or {}).get("rate") or 0.0)
+        for dim in step.get("dimensions") or []:
+            for sl in dim.get("slices") or []:
+                if sl.get("flagged"):
+                    out.append(
+                        (
+                            str(step.get("step_id")),
+                            str(dim.get("label") or dim.get("dimension")),
+                            str(sl.get("label") or sl.get("slice")),
+                            float(sl.get("rate") or 0.0),
+                            overall,
+                        )
+                    )
+    return out
