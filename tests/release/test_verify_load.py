@@ -81,3 +81,34 @@ def test_load_is_public_api() -> None:
 
     assert "load" in datasteward.__all__
     assert datasteward.load is load
+
+
+def test_load_from_http_verifies_what_it_downloads(
+    released: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import functools
+    import http.server
+    import threading
+
+    monkeypatch.setenv("DATASTEWARD_CACHE", str(tmp_path / "cache"))
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(released.parent)
+    )
+    handler.log_message = lambda *a, **k: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/"
+        m = read_manifest(released)
+        assert load(base, "1.0.0").count_rows() == m.records
+        assert load(base + "1.0.0/").count_rows() == m.records  # cached shards re-verified
+        shard = m.data_files()[-1]
+        _flip_byte(released / shard.path, 50)
+        cached = next((tmp_path / "cache").iterdir()) / shard.path
+        cached.unlink()  # force a fresh download of the tampered file
+        with pytest.raises(IntegrityError, match=shard.path.replace(".", r"\.")):
+            load(base, "1.0.0")
+    finally:
+        server.shutdown()
+        server.server_close()
