@@ -112,7 +112,7 @@ def test_fast_paths_equal_the_full_rules(c4_docs: list[str], dclm_docs: list[str
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="aAbZ.,;:!?)(\"'[-s9’", min_size=1, max_size=8))
+@given(st.text(alphabet="aAbZ.,;:!?)(\"'[-s9“”‘’", min_size=1, max_size=8))
 def test_fast_paths_equal_the_full_rules_on_random_chunks(chunk: str) -> None:
     assert split_chunk(chunk) == split_chunk(chunk, fast=False)
 

@@ -253,11 +253,13 @@ def split_chunk(chunk: str, *, fast: bool = True) -> tuple[str, ...]:
 
 
 #: Suffixes spaCy always splits off (its LIST_PUNCT and LIST_QUOTES), whatever precedes.
-_ALWAYS_SUFFIX = frozenset(",;:!?)\"'")
-#: Prefixes spaCy always splits off (LIST_PUNCT, LIST_QUOTES), among ASCII.
-_SAFE_PREFIX = frozenset("(\"'[")
+_ALWAYS_SUFFIX = frozenset(",;:!?)\"'”’")
+#: Prefixes spaCy always splits off (LIST_PUNCT, LIST_QUOTES).
+_SAFE_PREFIX = frozenset("(\"'[“‘")
+#: Curly quotes: the only non-ASCII characters the fast path handles.
+_NO_CURLY = str.maketrans("", "", "“”‘’")
 _HYPHENATED = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)+").fullmatch
-_POSSESSIVE = ("'s", "'S")
+_POSSESSIVE = ("'s", "'S", "’s", "’S")
 
 
 def _period_splits(before: str, before2: str) -> bool:
@@ -281,7 +283,7 @@ def _fast_split(chunk: str) -> tuple[str, ...] | None:
     rules. test_text_tokenize checks this against the full rules on every chunk of the
     shared web text and on random ASCII chunks.
     """
-    if not chunk.isascii() or chunk in _SPECIAL:
+    if chunk in _SPECIAL or not (chunk.isascii() or chunk.translate(_NO_CURLY).isascii()):
         return None
     if chunk.isdigit():
         return (chunk,)
@@ -308,13 +310,13 @@ def _fast_split(chunk: str) -> tuple[str, ...] | None:
             break
     core = chunk[start:end]
     body: tuple[str, ...]
-    if core.isalpha():
+    if core.isalpha() and core.isascii():
         body = _SPECIAL.get(core, (core,))
-    elif core.isdigit():
+    elif core.isdigit() and core.isascii():
         body = (core,)
     elif _HYPHENATED(core):
         body = tuple(t for piece in core.split("-") for t in (piece, "-"))[:-1]
-    elif core.endswith(_POSSESSIVE) and core[:-2].isalpha():
+    elif core.endswith(_POSSESSIVE) and core[:-2].isalpha() and core[:-2].isascii():
         body = (*_SPECIAL.get(core[:-2], (core[:-2],)), core[-2:])
     else:
         return None
