@@ -110,7 +110,8 @@ def audit_run(
             **{col: f"{dim}:{group}" for (dim, group), col in fc.lexicon.items()},
             **{col: name for name, col in fc.user.items()},
         }
-        keep_cols = ", ".join(["id", *result["facts_columns"]])
+        facets = ["source", "domain"] + (["lang"] if fc.has_lang else [])
+        keep_cols = ", ".join(["id", *facets, *result["facts_columns"]])
         con.execute(
             f"COPY (SELECT {keep_cols} FROM facts) TO {sql_str(str(out_dir / 'facts.parquet'))} "
             "(FORMAT parquet, COMPRESSION zstd)"

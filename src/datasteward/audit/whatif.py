@@ -282,10 +282,15 @@ def _compute(con: Any, run: RunData, pos: int, sweep: Sweep, current: dict[str, 
             f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(facts))})").fetchall()]
         facts_cols = [c for c in fc if c.startswith(("lx_", "us_"))]
         join = f" LEFT JOIN read_parquet({sql_str(str(facts))}) f ON f.id = r.id"
+    if join:  # the audit computed the facets already
+        facets = ["f.source AS source", "f.domain AS domain",
+                  *(["f.lang AS lang"] if "lang" in cols else [])]
+    else:
+        facets = ["coalesce(r.source, '(none)') AS source",
+                  f"coalesce({host_sql('r.source_uri')}, '(no host)') AS domain",
+                  *(["coalesce(r.lang, '(none)') AS lang"] if "lang" in cols else [])]
     sel = [
-        "coalesce(r.source, '(none)') AS source",
-        f"coalesce({host_sql('r.source_uri')}, '(no host)') AS domain",
-        *(["coalesce(r.lang, '(none)') AS lang"] if "lang" in cols else []),
+        *facets,
         f"r._pos = {pos} AS was_removed",
         f"r._pos = {k} AS was_kept",
         f"coalesce({new_pred}, FALSE) AS now_removed",
