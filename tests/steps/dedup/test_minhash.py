@@ -352,3 +352,34 @@ def test_any_sharding_keeps_the_first_copy(
         if text.split() and text in first:
             assert removed.get(rid, rid) == removed.get(first[text], first[text])
         first.setdefault(text, rid)
+
+
+def test_signature_estimates_jaccard_without_bias() -> None:
+    """The share of equal MinHash values estimates the exact Jaccard similarity of the
+    shingle sets with the binomial variance of ideal MinHash (independent permutations)."""
+    from datasteward.steps.dedup import _minhash_signature as sg
+
+    docs = [d for d in _c4() if len(d.split()) >= 80][:300]
+    vocab = sorted({w for d in docs for w in d.split()})
+    rng = random.Random(11)
+    edited = [edit(d, rng.choice([0.05, 0.1, 0.2]), rng, vocab) for d in docs]
+    params = sg.SignatureParams(ngram=5, num_perm=112, seed=1)
+    a, b, pos = params.permutations()
+
+    def shingles_and_sigs(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        arr = pa.array(texts, pa.large_string())
+        wh, off = sg.word_hashes(arr, params)
+        sh, starts = sg.shingle_hashes(wh, off, params, pos)
+        return sh, starts, sg.minhash(sh, starts, a, b)
+
+    sa, ta, ma = shingles_and_sigs(docs)
+    sb, tb, mb = shingles_and_sigs(edited)
+    z = []
+    for i in range(len(docs)):
+        x, y = set(sa[ta[i] : ta[i + 1]].tolist()), set(sb[tb[i] : tb[i + 1]].tolist())
+        j = len(x & y) / len(x | y)
+        if 0 < j < 1:
+            z.append(((ma[i] == mb[i]).mean() - j) / np.sqrt(j * (1 - j) / 112))
+    assert len(z) > 250
+    assert abs(float(np.mean(z))) < 0.25  # unbiased
+    assert 0.8 < float(np.std(z)) < 1.2  # binomial spread: no correlated permutations
