@@ -12,9 +12,11 @@ WARC: the Dolma and Common Crawl WARCs repeated to a few hundred response record
   * datatrove ``WarcReader`` + ``trafilatura.extract`` called inline (no sandbox), for fairness
   * datatrove ``WarcReader`` alone, and FastWARC iteration alone (reading response bodies)
 
-Each run happens in a fresh process pinned to one CPU; runs of the readers are interleaved and
-the best of ``--repeat`` is kept. Rates are records per CPU-second of the process and its
-children (a shared machine makes wall time noisy; wall rates are shown in brackets).
+Each run happens in a fresh process pinned to one CPU (JSONL and CSV after one untimed warm-up
+run in that process; WARC without, as trafilatura keeps caches); runs of the readers are
+interleaved and the best of ``--repeat`` is kept. Rates are records per CPU-second of the
+process and its children (a shared machine makes wall time noisy; wall rates in brackets).
+The datasteward readers use the batch size of a real run (RunOptions.batch_size).
 Targets (issue 2): JSONL with provenance within 2x of the orjson floor; WARC with extraction
 >= 5x datatrove WarcReader + Trafilatura.
 """
@@ -37,6 +39,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+#: (measurement name, its arguments, whether to do an untimed warm-up run first)
+Job = tuple[str, tuple[object, ...], bool]
+Timing = tuple[int, float, float]
+
+
 def _pin_one_core() -> str:
     if hasattr(os, "sched_setaffinity"):
         cpu = min(os.sched_getaffinity(0))
@@ -45,26 +52,25 @@ def _pin_one_core() -> str:
     return "not pinned (no sched_setaffinity)"
 
 
-def _timed(job: tuple[str, tuple[object, ...]]) -> tuple[int, float, float]:
+def _timed(job: Job) -> Timing:
     """Run one measurement in this (fresh) process: (records, CPU seconds, wall seconds).
 
-    CPU time includes child processes that have exited (datatrove's extractor sandbox).
+    CPU time includes child processes that have exited (datatrove's extractor sandbox). With
+    ``warmup``, one untimed run first, as a worker that has read a shard before would be.
     """
-    name, args = job
+    name, args, warmup = job
     _pin_one_core()
     _quiet()
     _warm()
     fn = MEASUREMENTS[name](*args)  # type: ignore[operator]
+    if warmup:
+        fn()
     t0, w0 = os.times(), time.perf_counter()
     n = fn()
     t1, w1 = os.times(), time.perf_counter()
     cpu = (t1.user - t0.user) + (t1.system - t0.system)
     cpu += (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
     return n, cpu, w1 - w0
-
-
-Job = tuple[str, tuple[object, ...]]
-Timing = tuple[int, float, float]
 
 
 def _child(job: Job, conn: Connection) -> None:
@@ -155,11 +161,15 @@ def datasteward_reader(folder: Path, fmt: str, pattern: str, extra: str = "") ->
     shards = expand_shards(recipe)
     reader = reader_for(recipe.sources[0], recipe.dir)
 
+    from datasteward.executors.local import RunOptions
+
+    batch_size = RunOptions().batch_size  # what a real run uses
+
     def run() -> int:
         n = 0
         bad: list[object] = []
         for shard in shards:
-            for batch in reader.read(shard, batch_size=10_000, on_bad=bad.append):
+            for batch in reader.read(shard, batch_size=batch_size, on_bad=bad.append):
                 n += batch.num_rows
         if bad:
             raise SystemExit(f"unexpected bad records: {bad[:3]}")
@@ -281,10 +291,10 @@ def _csv(tmp: Path, csv_file: Path, args: argparse.Namespace) -> None:
     files = [cdir / "ov.csv"]
     print(f"\nCSV (context, not a target): {csv_file.name} x {args.csv_copies}")
     m = best_of(args.repeat, {
-        "stdlib": ("stdlib_csv", (files,)),
-        "arrow": ("arrow_csv", (files,)),
+        "stdlib": ("stdlib_csv", (files,), True),
+        "arrow": ("arrow_csv", (files,), True),
         "datasteward": ("datasteward", (cdir, "csv", "*.csv", 'text_field = "title"\n'
-                                        'id_field = "identifier"\n')),
+                                        'id_field = "identifier"\n'), True),
     })
     floor = m["stdlib"][0] / m["stdlib"][1]
     print(HEADER)
@@ -353,10 +363,10 @@ def _jsonl(tmp: Path, c4: Path, args: argparse.Namespace) -> float:
     print(f"\nJSONL: {c4.name} x {copies} in one file "
           f"({(jdir / 'c4.jsonl').stat().st_size / 1e6:.0f} MB)")
     m = best_of(args.repeat, {
-        "floor": ("floor", (jfiles,)),
+        "floor": ("floor", (jfiles,), True),
         "datasteward": ("datasteward", (jdir, "jsonl", "*.jsonl",
-                                        'url_field = "url"\ndate_field = "timestamp"\n')),
-        "datatrove": ("datatrove_jsonl", (jdir,)),
+                                        'url_field = "url"\ndate_field = "timestamp"\n'), True),
+        "datatrove": ("datatrove_jsonl", (jdir,), True),
     })
     floor = m["floor"][0] / m["floor"][1]
     print(HEADER)
@@ -382,11 +392,11 @@ def _warc(tmp: Path, warcs: list[Path], args: argparse.Namespace) -> float:
             wfiles.append(dst)
     print(f"\nWARC: {len(warcs)} real WARC files x {args.warc_copies} copies")
     m = best_of(args.repeat, {
-        "fastwarc": ("fastwarc", (wfiles,)),
-        "datasteward": ("datasteward", (wdir, "warc", "*.warc.gz", "")),
-        "dt_alone": ("datatrove_warc", (wdir, None)),
-        "dt_sandboxed": ("datatrove_warc", (wdir, "sandboxed")),
-        "dt_inline": ("datatrove_warc", (wdir, "inline")),
+        "fastwarc": ("fastwarc", (wfiles,), False),
+        "datasteward": ("datasteward", (wdir, "warc", "*.warc.gz", ""), False),
+        "dt_alone": ("datatrove_warc", (wdir, None), False),
+        "dt_sandboxed": ("datatrove_warc", (wdir, "sandboxed"), False),
+        "dt_inline": ("datatrove_warc", (wdir, "inline"), False),
     })
     peer = m["dt_sandboxed"][0] / m["dt_sandboxed"][1]
     inline = m["dt_inline"][0] / m["dt_inline"][1]
