@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from audit_helpers import SHARED_DATA, WORDS_FILE, BuiltRun
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
-WORDS_FILE = SHARED_DATA / "ldnoobw" / "en.c4-25e679f"
 TWEET_TASKS = ("hate", "offensive", "irony", "emotion", "sentiment")
 
 
@@ -41,13 +38,6 @@ def badwords_step() -> str:
             f"pattern = {json.dumps(pattern)}\n"
             'reason = "badword"\n'
         )
-
-
-@dataclass(frozen=True)
-class BuiltRun:
-    project: Path
-    run_dir: Path
-    badwords_step_id: str
 
 
 def build_inputs(folder: Path) -> dict[str, Path]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import BuiltRun
+from audit_helpers import BuiltRun
 
 from datasteward.audit import AuditConfig, audit_run, load_lexicon
 from datasteward.audit.stats import wilson

@@ -1,0 +1,18 @@
+"""Paths and types shared by the audit tests (a uniquely named module: ``conftest`` is
+ambiguous when several test folders are collected together)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+WORDS_FILE = SHARED_DATA / "ldnoobw" / "en.c4-25e679f"
+
+
+@dataclass(frozen=True)
+class BuiltRun:
+    project: Path
+    run_dir: Path
+    badwords_step_id: str
