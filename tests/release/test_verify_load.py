@@ -112,3 +112,23 @@ def test_load_from_http_verifies_what_it_downloads(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_verify_checks_the_metadata_against_the_manifest(released: Path) -> None:
+    import json
+
+    # a consistent edit of croissant.json and manifest.json together (a forged release whose
+    # metadata no longer describes its shards) is still caught by verify
+    from datasteward.release.manifest import sha256_file
+
+    doc = json.loads((released / "croissant.json").read_text())
+    doc["distribution"][0]["sha256"] = "0" * 64
+    (released / "croissant.json").write_text(json.dumps(doc))
+    manifest = json.loads((released / "manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["path"] == "croissant.json":
+            f["sha256"] = sha256_file(released / "croissant.json")
+            f["bytes"] = (released / "croissant.json").stat().st_size
+    (released / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify_release(released).problems
+    assert problems and problems[0].startswith("croissant.json: its FileObject for data/")

@@ -76,7 +76,7 @@ def verify_release(root: str | Path, *, deep: bool = True) -> VerifyReport:
             report.problems.append(f"{rel}: not in the manifest (added after the release?)")
     if deep and report.ok:
         _check_data(root, manifest.data_files(), manifest.schema, manifest.records, report)
-        _check_metadata(root, report)
+        _check_metadata(root, report, manifest.data_files())
     status = read_status(root)
     if status.get("status") == "deprecated":
         dep = status.get("deprecation", {})
@@ -120,14 +120,42 @@ def _check_data(
         report.problems.append(f"manifest.json: says {records} records, the shards hold {total}")
 
 
-def _check_metadata(root: Path, report: VerifyReport) -> None:
+#: DataCite 4.x required properties (the kernel-4 schema's ``required``).
+DATACITE_REQUIRED = ("creators", "titles", "publisher", "publicationYear", "types", "schemaVersion")
+
+
+def _check_metadata(root: Path, report: VerifyReport, data: list[FileEntry] | None = None) -> None:
+    """The metadata parses, and says the same as the manifest (hashes, required fields)."""
+    docs: dict[str, Any] = {}
     for name in ("croissant.json", "datacite.json"):
         p = root / name
         if p.exists():
             try:
-                json.loads(p.read_text("utf-8"))
+                docs[name] = json.loads(p.read_text("utf-8"))
             except ValueError as exc:
                 report.problems.append(f"{name}: not valid JSON ({exc})")
+    croissant = docs.get("croissant.json")
+    if isinstance(croissant, dict) and data is not None:
+        objects = {
+            d.get("@id"): d.get("sha256")
+            for d in croissant.get("distribution", [])
+            if isinstance(d, dict) and d.get("@type") == "cr:FileObject"
+        }
+        for entry in data:
+            if objects.get(entry.path) != entry.sha256:
+                report.problems.append(
+                    f"croissant.json: its FileObject for {entry.path} does not carry the "
+                    "manifest's sha256"
+                )
+        if not croissant.get("recordSet"):
+            report.problems.append("croissant.json: no recordSet")
+    datacite = docs.get("datacite.json")
+    if isinstance(datacite, dict):
+        missing = [k for k in DATACITE_REQUIRED if not datacite.get(k)]
+        if missing:
+            report.problems.append(
+                f"datacite.json: required properties missing: {', '.join(missing)}"
+            )
 
 
 def raise_for_report(report: VerifyReport) -> None:
