@@ -1,3 +1,4 @@
+# ruff: noqa: T201  (a benchmark script prints its table)
 """Benchmark: releasing 1,000,000 records, and matching a takedown across 10 such releases.
 
     python benchmarks/release.py                       # 1,000,000 records, 10 releases
@@ -176,8 +177,8 @@ def main() -> None:
         m = result.manifest
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print()
-        print(f"| measurement | datasteward | peer | ratio (peer / datasteward) |")
-        print(f"|---|---:|---:|---:|")
+        print("| measurement | datasteward | peer | ratio (peer / datasteward) |")
+        print("|---|---:|---:|---:|")
         print(
             f"| release {args.records:,} records (wall s) | {release_s:.1f} | {peer_release_s:.1f} "
             f"(DuckDB COPY ORDER BY id) | {peer_release_s / release_s:.2f} |"
@@ -189,7 +190,8 @@ def main() -> None:
         )
         print()
         print(
-            f"release: {len(m.data_files())} shard(s), {sum(f.bytes for f in m.data_files()) / 1e6:.0f} MB data, "
+            f"release: {len(m.data_files())} shard(s), "
+            f"{sum(f.bytes for f in m.data_files()) / 1e6:.0f} MB data, "
             f"index {m.file('index/records.parquet').bytes / 1e6:.1f} MB; CPU {release_cpu:.1f} s "
             f"(DuckDB threads not counted); peak RSS {peak:.0f} MB"
         )
