@@ -132,3 +132,19 @@ def test_verify_checks_the_metadata_against_the_manifest(released: Path) -> None
     (released / "manifest.json").write_text(json.dumps(manifest))
     problems = verify_release(released).problems
     assert problems and problems[0].startswith("croissant.json: its FileObject for data/")
+
+
+def test_load_never_returns_records_suppressed_after_the_release(
+    released: Path, project: Path
+) -> None:
+    from datasteward.rights.suppression import SuppressionList
+
+    table = load(released).to_table()
+    row = table.slice(3, 1).to_pylist()[0]
+    SuppressionList.add(project, kind="url", value=row["source_uri"], reason="opt-out", by="site")
+    after = load(released).to_table()
+    assert row["id"] not in set(after.column("id").to_pylist())
+    assert after.num_rows == table.num_rows - sum(
+        1 for u in table.column("source_uri").to_pylist() if u == row["source_uri"]
+    )
+    assert verify_release(released).ok  # the release itself is untouched

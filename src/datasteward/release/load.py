@@ -189,9 +189,33 @@ def load(
     dataset = pads.dataset(
         [str(root / e.path) for e in manifest.data_files()], schema=schema, format="parquet"
     )
+    withdrawn = sorted(set(withdrawn) | suppressed_ids(root))
     if withdrawn:
         dataset = dataset.filter(~pc.field("id").isin(pa.array(withdrawn, pa.string())))
     return dataset
+
+
+def suppressed_ids(root: Path) -> set[str]:
+    """Ids of a release that its project's suppression list names (none outside a project).
+
+    A release inside ``<project>/releases/`` is checked against ``<project>/.datasteward/
+    suppression.jsonl`` through the release's index, so records suppressed after the release
+    was made (e.g. with ``datasteward suppress add``) are never returned either.
+    """
+    from datasteward.rights.suppression import SuppressionList
+
+    if root.parent.name != "releases":
+        return set()
+    project = root.parent.parent
+    if not SuppressionList.file(project).exists():
+        return set()
+    from datasteward.release.match import Request, match_releases
+
+    entries = SuppressionList.load(project)
+    requests = [Request(0, e.kind, e.value) for e in entries]
+    if not requests:
+        return set()
+    return match_releases({root.name: root}, requests).ids(root.name)
 
 
 def to_pandas(dataset: pads.Dataset) -> Any:
