@@ -55,6 +55,9 @@ class WarcOptions:
     non_2xx: bool = False
     #: Check each record's WARC-Block-Digest; a mismatch quarantines the record.
     verify_digests: bool = False
+    #: Keep the decoded HTML of each page in ``metadata["html"]``, for steps that look for
+    #: evidence in the markup (``rights.license_detect``, ``rights.optout``'s TDMRep meta tag).
+    keep_html: bool = False
 
 
 class _Broken(Exception):
@@ -242,6 +245,10 @@ class WarcReader(Reader):
         meta["charset"] = encoding
         if is_response:
             meta["extractor"] = o.extract
+        if o.keep_html and is_response and ctype != "text/plain":
+            from resiliparse.parse.encoding import bytes_to_str
+
+            meta["html"] = bytes_to_str(body, encoding)
         uri = _strip_brackets(record.headers.get("WARC-Target-URI"))
         date = record.record_date if record.headers.get("WARC-Date") else None
         builder.add(text, position=offset, record_id=warc_id, uri=uri, retrieved_at=date,
