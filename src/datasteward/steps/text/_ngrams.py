@@ -176,7 +176,8 @@ def _top_chars(level: _Level, cs: np.ndarray, n: int) -> int:
 def _dup_chars(level: _Level, cs: np.ndarray, n: int) -> int:
     if int(level.counts.max()) < 2:
         return 0
-    assert level.inv is not None  # dup orders are grouped with their positions
+    if level.inv is None:  # dup orders are always grouped with their positions
+        raise RuntimeError("n-gram level without positions: a bug in gopher.repetition")
     rep = np.flatnonzero(level.counts[level.inv] >= 2)
     seen: set[int] = set()
     total = 0

@@ -101,6 +101,7 @@ class BadWordsFilter(Filter):
 
     name = "c4.badwords"
     Options = BadWordsOptions
+    options: BadWordsOptions
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)
@@ -109,7 +110,6 @@ class BadWordsFilter(Filter):
 
     def check(self, recipe_dir: Path) -> None:
         o = self.options
-        assert isinstance(o, BadWordsOptions)  # for mypy; Step.__init__ checks the type
         path = _resolve(o.words_file, recipe_dir)
         if not path.is_file():
             raise StepError(
@@ -127,7 +127,6 @@ class BadWordsFilter(Filter):
     def matcher(self) -> BadWordsMatcher:
         if self._matcher is None:
             o = self.options
-            assert isinstance(o, BadWordsOptions)
             self.check(self._recipe_dir)
             path = _resolve(o.words_file, self._recipe_dir)
             try:
@@ -141,7 +140,6 @@ class BadWordsFilter(Filter):
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
-        assert isinstance(o, BadWordsOptions)
         matcher = self.matcher
         docs = texts(batch)
         n = len(docs)

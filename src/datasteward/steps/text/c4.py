@@ -206,10 +206,10 @@ class C4Filter(Step):
 
     name = "c4"
     Options = C4Options
+    options: C4Options
 
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
         o = self.options
-        assert isinstance(o, C4Options)  # for mypy; Step.__init__ checks the type
         docs = texts(batch)
         outs = [clean_page(t, o) for t in docs]
         n = len(outs)

@@ -58,10 +58,10 @@ class FineWebQualityFilter(Filter):
 
     name = "fineweb.quality"
     Options = FineWebQualityOptions
+    options: FineWebQualityOptions
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
-        assert isinstance(o, FineWebQualityOptions)  # for mypy; Step.__init__ checks the type
         stop = frozenset(o.stop_chars) if o.stop_chars else TERMINAL_PUNCTUATION
         multi = tuple(c for c in stop if len(c) != 1)
         docs = texts(batch)

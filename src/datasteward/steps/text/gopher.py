@@ -111,10 +111,10 @@ class GopherQualityFilter(Filter):
 
     name = "gopher.quality"
     Options = GopherQualityOptions
+    options: GopherQualityOptions
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
-        assert isinstance(o, GopherQualityOptions)  # for mypy; Step.__init__ checks the type
         docs = texts(batch)
         n = len(docs)
         cols = {
@@ -172,7 +172,6 @@ class GopherQualityFilter(Filter):
 
     def _decide(self, i: int, cols: dict[str, np.ndarray], d: _Decisions) -> None:
         o = self.options
-        assert isinstance(o, GopherQualityOptions)
         n_ns = cols["non_symbol_words"][i]
         if o.min_doc_words and n_ns < o.min_doc_words:
             d.fail(i, "too_few_words", n_ns, o.min_doc_words)
@@ -284,10 +283,10 @@ class GopherRepetitionFilter(Filter):
 
     name = "gopher.repetition"
     Options = GopherRepetitionOptions
+    options: GopherRepetitionOptions
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
-        assert isinstance(o, GopherRepetitionOptions)
         docs = texts(batch)
         n = len(docs)
         top_ns = [int(k) for k, _ in o.top_n_grams]
