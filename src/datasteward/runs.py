@@ -12,20 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import RunError
+from datasteward.records.schema import PROVENANCE_COLUMNS, TEXT_COLUMN
 
-_PROVENANCE = (
-    "id",
-    "source",
-    "source_uri",
-    "retrieved_at",
-    "content_sha256",
-    "license",
-    "license_evidence",
-    "consent",
-    "attribution",
-    "text",
-    "metadata",
-)
+_PROVENANCE = (*PROVENANCE_COLUMNS, TEXT_COLUMN, "metadata")
 
 
 def _glob(run_dir: Path, part: str) -> str | None:

@@ -23,6 +23,7 @@ from datasteward.cli._common import (
     runs_dir,
 )
 from datasteward.errors import DatastewardError, RunError
+from datasteward.records.schema import PROVENANCE_COLUMNS
 
 TEMPLATES = ("web-text",)
 
@@ -396,16 +397,7 @@ def inspect(
         f"[bold]{escape(record_id)}[/] in run {escape(info['run_id'])}: [bold]{info['outcome']}[/]"
     )
     table = Table(show_header=False)
-    for key in (
-        "source",
-        "source_uri",
-        "retrieved_at",
-        "content_sha256",
-        "license",
-        "license_evidence",
-        "consent",
-        "attribution",
-    ):
+    for key in PROVENANCE_COLUMNS[1:]:  # the id is in the heading
         table.add_row(key, escape(str(rec.get(key))))
     console.print(table)
     if info["trace"]:
