@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from datasteward.errors import StepError
-from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.records import records_from_texts
 from datasteward.steps.base import StepContext
 from datasteward.steps.contamination import Contamination, ContaminationOptions, normalise
 from datasteward.steps.contamination.ngrams import ngram_hashes, row_hashes, word_hashes
@@ -62,20 +62,7 @@ def need_data() -> None:
 
 
 def batch_of(texts: list[str | None]) -> pa.RecordBatch:
-    n = len(texts)
-    cols = {
-        "id": [f"c:{i}" for i in range(n)],
-        "source": ["t"] * n,
-        "source_uri": [None] * n,
-        "retrieved_at": [None] * n,
-        "content_sha256": ["0" * 64] * n,
-        "license": ["unknown"] * n,
-        "license_evidence": [None] * n,
-        "consent": ["unknown"] * n,
-        "attribution": [None] * n,
-        "text": texts,
-    }
-    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+    return records_from_texts(texts, source="c")
 
 
 def c4_docs() -> list[str]:

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pytest
 
 from datasteward.errors import StepError
-from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.records import records_from_texts
 from datasteward.steps.base import StepContext
 from datasteward.steps.langid import LangId, LangIdOptions
 from datasteward.steps.registry import build_step
@@ -42,20 +42,7 @@ PARLSPEECH = {
 
 
 def batch_of(texts: list[str]) -> pa.RecordBatch:
-    n = len(texts)
-    cols = {
-        "id": [f"t:{i}" for i in range(n)],
-        "source": ["t"] * n,
-        "source_uri": [None] * n,
-        "retrieved_at": [None] * n,
-        "content_sha256": ["0" * 64] * n,
-        "license": ["unknown"] * n,
-        "license_evidence": [None] * n,
-        "consent": ["unknown"] * n,
-        "attribution": [None] * n,
-        "text": texts,
-    }
-    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+    return records_from_texts(texts, source="t")
 
 
 def ctx(tmp_path: Path) -> StepContext:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from datasteward.errors import StepError
-from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.records import records_from_texts
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
 from datasteward.steps.url_blocklist import (
@@ -29,20 +29,7 @@ C4 = REPO / ".." / "shared" / "data" / "webtext" / "c4-en-sample-1000" / "c4_sam
 
 
 def batch_of(urls: list[str | None]) -> pa.RecordBatch:
-    n = len(urls)
-    cols = {
-        "id": [f"u:{i}" for i in range(n)],
-        "source": ["t"] * n,
-        "source_uri": urls,
-        "retrieved_at": [None] * n,
-        "content_sha256": ["0" * 64] * n,
-        "license": ["unknown"] * n,
-        "license_evidence": [None] * n,
-        "consent": ["unknown"] * n,
-        "attribution": [None] * n,
-        "text": ["text"] * n,
-    }
-    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+    return records_from_texts(["text"] * len(urls), source="u", urls=urls)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ from datasteward.records.schema import (
     content_sha256,
     derived_id,
     normalise_for_hash,
+    records_from_texts,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "content_sha256",
     "derived_id",
     "normalise_for_hash",
+    "records_from_texts",
 ]

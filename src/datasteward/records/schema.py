@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import pyarrow as pa
 
@@ -79,3 +80,26 @@ def derived_id(source: str, location: str, position: int | str) -> str:
 def source_id(source: str, value: object) -> str:
     """The id of a record whose source gives one: namespaced by the source name."""
     return f"{source}:{value}"
+
+
+def records_from_texts(
+    texts: Sequence[str | None],
+    *,
+    source: str = "test",
+    urls: Sequence[str | None] | None = None,
+) -> pa.RecordBatch:
+    """A batch of records (:data:`RECORD_SCHEMA`) from texts, for trying or testing a step.
+
+    Ids are ``SOURCE:N``; ``content_sha256`` is the hash of each text (of "" for a null text);
+    licence and consent are ``unknown``.
+    """
+    n = len(texts)
+    cols: dict[str, Sequence[object]] = {name: [None] * n for name in RECORD_SCHEMA.names}
+    cols["id"] = [f"{source}:{i}" for i in range(n)]
+    cols["source"] = [source] * n
+    cols["source_uri"] = list(urls) if urls is not None else [None] * n
+    cols["content_sha256"] = [content_sha256(t or "") for t in texts]
+    cols["license"] = ["unknown"] * n
+    cols["consent"] = ["unknown"] * n
+    cols["text"] = list(texts)
+    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)

@@ -8,21 +8,13 @@ import pyarrow as pa
 import pytest
 
 from datasteward.errors import StepError
-from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.records import records_from_texts
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
 
 
 def batch_of(texts: list[str]) -> pa.RecordBatch:
-    n = len(texts)
-    cols = {name: pa.nulls(n, RECORD_SCHEMA.field(name).type) for name in RECORD_SCHEMA.names}
-    cols["id"] = pa.array([f"t:{i}" for i in range(n)])
-    cols["source"] = pa.array(["t"] * n)
-    cols["content_sha256"] = pa.array(["0" * 64] * n)
-    cols["license"] = pa.array(["unknown"] * n)
-    cols["consent"] = pa.array(["unknown"] * n)
-    cols["text"] = pa.array(texts, pa.large_string())
-    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+    return records_from_texts(texts, source="t")
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from datasteward.records.schema import RECORD_SCHEMA
+from datasteward.records import records_from_texts
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO / ".." / "shared" / "data"
@@ -18,20 +18,7 @@ DOLMA = DATA / "webtext" / "dolma-test-data" / "provided"
 
 
 def batch_of(texts: list[str | None]) -> pa.RecordBatch:
-    n = len(texts)
-    cols = {
-        "id": [f"p:{i}" for i in range(n)],
-        "source": ["t"] * n,
-        "source_uri": [None] * n,
-        "retrieved_at": [None] * n,
-        "content_sha256": ["0" * 64] * n,
-        "license": ["unknown"] * n,
-        "license_evidence": [None] * n,
-        "consent": ["unknown"] * n,
-        "attribution": [None] * n,
-        "text": texts,
-    }
-    return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)
+    return records_from_texts(texts, source="p")
 
 
 @pytest.fixture(scope="session")
