@@ -69,8 +69,12 @@ def test_options_are_validated_by_the_step(small_run: Path) -> None:
 
 
 def test_set_values_parse_as_toml() -> None:
-    assert parse_sets(["min_words=30", "keep=[\"en\", \"de\"]", "mode=remove", "x=0.5"]) == {
-        "min_words": 30, "keep": ("en", "de"), "mode": "remove", "x": 0.5}
+    assert parse_sets(["min_words=30", 'keep=["en", "de"]', "mode=remove", "x=0.5"]) == {
+        "min_words": 30,
+        "keep": ("en", "de"),
+        "mode": "remove",
+        "x": 0.5,
+    }
     with pytest.raises(StepError, match="key=value"):
         parse_sets(["oops"])
 
@@ -92,3 +96,31 @@ def test_every_sweep_builds_valid_sql_from_default_options() -> None:
         assert len(con.extract_statements(f"SELECT {sql}")) == 1, use
         built += 1
     assert built == len(SWEEPS)
+
+
+@pytest.mark.parametrize("use", ["gopher.quality", "gopher.repetition", "fineweb.quality"])
+def test_quality_rules_reproduce_a_real_run(tmp_path: Path, use: str) -> None:
+    """The SQL predicate of each web-text step, with the run's own options, gives exactly the
+    run's decisions on real C4 documents (so a sweep starts from the truth)."""
+    import shutil
+
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    c4 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "webtext"
+    c4 = c4 / "c4-en-sample-1000" / "c4_sample.jsonl"
+    if not c4.exists():
+        pytest.skip(f"the shared test data ({c4}) is absent")
+    (tmp_path / "data").mkdir()
+    shutil.copy(c4, tmp_path / "data" / "c4.jsonl")
+    (tmp_path / "datasteward.toml").write_text(
+        '[dataset]\nname = "q"\n[[sources]]\nname = "c4"\nformat = "jsonl"\n'
+        f'path = "data/*.jsonl"\n[[steps]]\nuse = "{use}"\n'
+    )
+    run = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run()
+    removed = run.stats["steps"][0]["removed"]
+    assert 0 < removed < 1000
+    same = whatif(run.run_dir, use, {})
+    assert same["reproduced_share"] == 1.0
+    assert same["overall"]["removed"] == removed
+    assert same["overall"]["lost"] == same["overall"]["regained"] == 0

@@ -62,28 +62,24 @@ def _length(o: Mapping[str, Any]) -> str:
     return _any(parts)
 
 
+#: gopher.quality's rules: (option, signal column, comparison that removes). An option set to
+#: 0 or unset turns its rule off, as in the step. The symbol ratio bounds two signals.
+_GOPHER_QUALITY_RULES: tuple[tuple[str, str, Callable[[str, Any], str]], ...] = (
+    ("min_doc_words", "gopher_non_symbol_words", _lt),
+    ("max_doc_words", "gopher_non_symbol_words", _gt),
+    ("min_avg_word_length", "gopher_avg_word_length", _lt),
+    ("max_avg_word_length", "gopher_avg_word_length", _gt),
+    ("max_symbol_word_ratio", "gopher_hash_ratio", _gt),
+    ("max_symbol_word_ratio", "gopher_ellipsis_ratio", _gt),
+    ("max_bullet_lines_ratio", "gopher_bullet_lines_ratio", _gt),
+    ("max_ellipsis_lines_ratio", "gopher_ellipsis_lines_ratio", _gt),
+    ("min_alpha_words_ratio", "gopher_alpha_words_ratio", _lt),
+    ("min_stop_words", "gopher_stop_words", _lt),
+)
+
+
 def _gopher_quality(o: Mapping[str, Any]) -> str:
-    parts = []
-    if o.get("min_doc_words"):
-        parts.append(_lt("gopher_non_symbol_words", o["min_doc_words"]))
-    if o.get("max_doc_words"):
-        parts.append(_gt("gopher_non_symbol_words", o["max_doc_words"]))
-    if o.get("min_avg_word_length"):
-        parts.append(_lt("gopher_avg_word_length", o["min_avg_word_length"]))
-    if o.get("max_avg_word_length"):
-        parts.append(_gt("gopher_avg_word_length", o["max_avg_word_length"]))
-    if o.get("max_symbol_word_ratio"):
-        parts.append(_gt("gopher_hash_ratio", o["max_symbol_word_ratio"]))
-        parts.append(_gt("gopher_ellipsis_ratio", o["max_symbol_word_ratio"]))
-    if o.get("max_bullet_lines_ratio"):
-        parts.append(_gt("gopher_bullet_lines_ratio", o["max_bullet_lines_ratio"]))
-    if o.get("max_ellipsis_lines_ratio"):
-        parts.append(_gt("gopher_ellipsis_lines_ratio", o["max_ellipsis_lines_ratio"]))
-    if o.get("min_alpha_words_ratio"):
-        parts.append(_lt("gopher_alpha_words_ratio", o["min_alpha_words_ratio"]))
-    if o.get("min_stop_words"):
-        parts.append(_lt("gopher_stop_words", o["min_stop_words"]))
-    return _any(parts)
+    return _any([cmp(col, o[key]) for key, col, cmp in _GOPHER_QUALITY_RULES if o.get(key)])
 
 
 def _gopher_repetition(o: Mapping[str, Any]) -> str:
