@@ -8,7 +8,10 @@
 * ``id`` is the WARC-Record-ID, ``source_uri`` the WARC-Target-URI, ``retrieved_at`` the
   WARC-Date. ``metadata`` keeps the HTTP status, content type, charset, the HTTP headers
   (a dict with lower-case names; repeated headers joined with ", ") and the WARC record id,
-  for later opt-out checks (X-Robots-Tag, tdm-reservation).
+  for later opt-out checks (X-Robots-Tag, tdm-reservation). For responses it also keeps the
+  extractor and ``payload_sha256``: the sha256 of the HTTP body as a client receives it
+  (transfer and content encodings removed), so a links-only release can check a re-fetched
+  page byte for byte (see :mod:`datasteward.release.fetch`).
 * Bad input: a body over ``max_body_bytes`` is quarantined unread. A record that cannot be
   parsed or decompressed is quarantined with its byte offset and reading resumes at the next
   record (the next gzip member, or the next ``WARC/1.x`` line); a truncated file is reported
@@ -17,6 +20,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
@@ -112,6 +116,19 @@ def _plain_text(body: bytes, charset: str | None) -> tuple[str, str]:
 
         encoding: str = detect_encoding(body) or "utf-8"
         return bytes_to_str(body, encoding), encoding
+
+
+def payload_text(
+    body: bytes, *, content_type: str, charset: str | None, extract: str
+) -> tuple[str, str]:
+    """The text the reader makes of a response body, and the encoding used to decode it.
+
+    ``text/plain`` is decoded as it is; other types go through :func:`html_to_text` with
+    ``extract``. Also used to re-extract a re-fetched page when checking a links-only release.
+    """
+    if content_type == "text/plain":
+        return _plain_text(body, charset)
+    return html_to_text(body, charset, extract)
 
 
 class WarcReader(Reader):
@@ -234,10 +251,12 @@ class WarcReader(Reader):
         except (OSError, ValueError) as exc:
             raise _Broken(offset, f"cannot read the body of {warc_id}: {exc}") from None
         try:
-            if not is_response or ctype == "text/plain":
+            if not is_response:
                 text, encoding = _plain_text(body, charset)
             else:
-                text, encoding = html_to_text(body, charset, o.extract)
+                text, encoding = payload_text(
+                    body, content_type=ctype, charset=charset, extract=o.extract
+                )
         except (ValueError, LookupError, RuntimeError) as exc:
             on_bad(bad(self.config, shard.location, f"offset {offset}",
                        f"record {warc_id}: cannot turn the body into text: {exc}", body))
@@ -245,6 +264,7 @@ class WarcReader(Reader):
         meta["charset"] = encoding
         if is_response:
             meta["extractor"] = o.extract
+            meta["payload_sha256"] = hashlib.sha256(body).hexdigest()
         if o.keep_html and is_response and ctype != "text/plain":
             from resiliparse.parse.encoding import bytes_to_str
 
