@@ -8,9 +8,10 @@ from datasteward._version import __version__
 from datasteward.errors import DatastewardError
 
 if TYPE_CHECKING:
+    from datasteward.release.fetch import fetch_links
     from datasteward.release.load import load
 
-__all__ = ["DatastewardError", "__version__", "load"]
+__all__ = ["DatastewardError", "__version__", "fetch_links", "load"]
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from datasteward.release.load import load
 
         return load
+    if name == "fetch_links":
+        from datasteward.release.fetch import fetch_links
+
+        return fetch_links
     raise AttributeError(f"module 'datasteward' has no attribute {name!r}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -26,11 +27,19 @@ def release(
     max_shard_mb: int = typer.Option(
         512, "--max-shard-mb", min=1, help="Largest data shard, in MB."
     ),
+    links_only: bool = typer.Option(
+        False,
+        "--links-only",
+        help="Publish URLs, content hashes and metadata instead of the content "
+        "(users fetch the pages with `datasteward fetch`).",
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Write releases/VERSION/: data shards, manifest, documents. Never overwrites a release.
 
     Data changes make a minor or major version; patches are made by `takedown apply`.
+    With --links-only, records without an http(s) URL or edited by a step are left out
+    (and counted).
 
     Example: [bold]datasteward release 1.0.0 --project demo/news[/]
     """
@@ -44,13 +53,23 @@ def release(
         draft=draft,
         max_shard_bytes=max_shard_mb * 1024 * 1024,
         check=None if draft else release_gate,
+        links_only=links_only,
     )
     data = result.manifest.data_files()
     console.print(
-        f"Released [bold]{escape(result.version)}[/]: {result.records:,} records in "
+        f"Released [bold]{escape(result.version)}[/]"
+        + (" (links only)" if result.manifest.links_only else "")
+        + f": {result.records:,} records in "
         f"{len(data)} shard(s), {human_bytes(sum(f.bytes for f in data))} → "
         f"{escape(str(result.path))}"
     )
+    links = result.manifest.links or {}
+    no_url, edited = links.get("excluded_without_url", 0), links.get("excluded_edited", 0)
+    if no_url or edited:
+        console.print(
+            f"[yellow]Left out[/] (cannot be published as links): {no_url:,} without an "
+            f"http(s) URL, {edited:,} edited by a step (fetching would return the unedited page)."
+        )
     for name in ("datasheet.md", "README.md", "croissant.json", "CHANGELOG.md"):
         if (result.path / name).exists():
             console.print(f"  {name:<15} {escape(str(result.path / name))}")
@@ -234,8 +253,85 @@ def deprecate(
     )
 
 
+def fetch(
+    release_dir: str = typer.Argument(
+        ..., metavar="RELEASE", help="A links-only release: directory, project or URL."
+    ),
+    version: str | None = typer.Option(None, "--version", help="Which release of a project."),
+    out: Path = typer.Option(
+        Path("fetched"), "--out", "-o", help="Where to write records.parquet and status.parquet."
+    ),
+    max_mb: float = typer.Option(10.0, "--max-mb", min=0.001, help="Largest page read, in MB."),
+    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Requests at once."),
+    timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds per request."),
+    allow_deprecated: bool = typer.Option(
+        False, "--allow-deprecated", help="Fetch a deprecated release anyway."
+    ),
+) -> None:
+    """Download the pages of a links-only release and keep those whose hashes match.
+
+    Writes OUT/records.parquet (the verified records, with their text), OUT/status.parquet
+    (verified, changed, unreachable or too_large per record, with the reason) and
+    OUT/summary.json. Records withdrawn by takedowns are never fetched.
+
+    Example: [bold]datasteward fetch releases/1.0.0 --out fetched/[/]
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from datasteward.release.fetch import STATUSES, fetch_links
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("fetching", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = fetch_links(
+            release_dir,
+            version,
+            out=out,
+            max_bytes=int(max_mb * 1024 * 1024),
+            concurrency=concurrency,
+            timeout=timeout,
+            allow_deprecated=allow_deprecated,
+            progress=progress,
+        )
+    table = Table(title=f"Release {escape(result.version)}: pages fetched", title_justify="left")
+    table.add_column("status")
+    table.add_column("records", justify="right")
+    for s in STATUSES:
+        table.add_row(s, f"{result.counts.get(s, 0):,}")
+    if result.withdrawn:
+        table.add_row("withdrawn (not fetched)", f"{result.withdrawn:,}")
+    console.print(table)
+    problems = result.status.filter(_not_verified(result.status)).slice(0, 10).to_pylist()
+    for row in problems:
+        console.print(
+            f"  [yellow]{row['status']}[/] {escape(str(row['source_uri']))}: "
+            f"{escape(str(row['reason']))}"
+        )
+    console.print(
+        f"Verified records (with text) → {escape(str(out / 'records.parquet'))}; "
+        f"every status → {escape(str(out / 'status.parquet'))}"
+    )
+
+
+def _not_verified(status: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.not_equal(status.column("status"), "verified")
+
+
 def register(app: typer.Typer) -> None:
     app.command("release")(release)
     app.command("verify")(verify)
+    app.command("fetch")(fetch)
     app.add_typer(takedown_app, name="takedown")
     app.command("deprecate")(deprecate)

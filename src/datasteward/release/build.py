@@ -10,7 +10,8 @@ releases/<VERSION>/
 ```
 
 The directory is written under a temporary name and renamed into place once complete; an
-existing release is never overwritten.
+existing release is never overwritten. ``links_only`` publishes URLs, hashes and metadata
+instead of content (see :mod:`datasteward.release.links`).
 """
 
 from __future__ import annotations
@@ -132,11 +133,14 @@ def make_release(
     draft: bool = False,
     max_shard_bytes: int = DEFAULT_MAX_SHARD_BYTES,
     check: Callable[[ReleaseContext], None] | None = None,
+    links_only: bool = False,
 ) -> ReleaseResult:
     """Release the kept records of ``run`` (default: the newest finished run) as ``version``.
 
     ``check`` (the datasheet gate) runs after the documents are generated and may raise to
-    stop a non-draft release; nothing is published then.
+    stop a non-draft release; nothing is published then. ``links_only`` publishes the
+    records' URLs, hashes and metadata without their content; records without an http(s) URL
+    or edited by a step are left out and counted in the manifest's ``links``.
     """
     from datasteward.rights.runs import find_run
 
@@ -169,11 +173,24 @@ def make_release(
     parents = existing_versions(project)
     parent = str(parents[-1]) if parents else None
     recipe = _recipe(run_dir)
+    links: dict[str, Any] | None = None
+    out_schema = schema
+    plan = None
+    if links_only:
+        from datasteward.release.links import plan_links
+
+        plan = plan_links(run_dir, schema)
+        links, out_schema = plan.describe(), plan.schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        if plan is None:
+            return run_batches(run_dir, schema)
+        from datasteward.release.links import links_batches
+
+        return links_batches(run_dir, plan)
 
     def fill(tmp: Path) -> tuple[ShardSet, str]:
-        shards = write_shards(
-            tmp, run_batches(run_dir, schema), schema, max_shard_bytes=max_shard_bytes
-        )
+        shards = write_shards(tmp, batches(), out_schema, max_shard_bytes=max_shard_bytes)
         added, removed = (
             _diff_against(releases_dir(project) / parent, tmp) if parent else (shards.rows, 0)
         )
@@ -194,7 +211,7 @@ def make_release(
         project,
         v,
         fill=fill,
-        schema=schema,
+        schema=out_schema,
         parent=parent,
         run_id=run_dir.name,
         recipe_hash=run_info.get("recipe_hash"),
@@ -204,6 +221,7 @@ def make_release(
         kind="data",
         check=check,
         max_shard_bytes=max_shard_bytes,
+        links=links,
     )
 
 
@@ -223,8 +241,12 @@ def publish(
     takedowns: list[dict[str, Any]] | None = None,
     check: Callable[[ReleaseContext], None] | None = None,
     max_shard_bytes: int | None = None,
+    links: dict[str, Any] | None = None,
 ) -> ReleaseResult:
-    """Write a release under a temporary name, document it, then rename it into place."""
+    """Write a release under a temporary name, document it, then rename it into place.
+
+    ``links`` (the manifest's ``links`` entry) makes it a links-only release.
+    """
     base = releases_dir(project)
     base.mkdir(parents=True, exist_ok=True)
     final = base / str(v)
@@ -260,6 +282,8 @@ def publish(
             takedowns=takedowns or [],
             draft=draft,
             recipe=recipe,
+            links_only=links is not None,
+            links=links,
         )
         docs = write_documents(ctx)
         if check is not None:
@@ -281,6 +305,8 @@ def publish(
                 *(describe_file(tmp, rel, role=role) for rel, role in docs),
             ],
             takedowns=takedowns or [],
+            links_only=links is not None,
+            links=links,
             draft=draft,
             max_shard_bytes=max_shard_bytes,
         )

@@ -83,6 +83,8 @@ def card_yaml(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
         ],
         "tags": ["datasteward"],
     }
+    if ctx.links_only:
+        meta["tags"].append("links-only")
     if meta["license"] == "other":
         meta["license_name"] = "mixed" if len(licenses) > 1 else "see-notice"
         meta["license_link"] = "NOTICE.md"
@@ -107,6 +109,52 @@ def _yaml(meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _load_section(ctx: ReleaseContext) -> list[str]:
+    return [
+        "## Load it",
+        "",
+        "```python",
+        "import datasteward",
+        f'ds = datasteward.load("releases/{ctx.version}")  # verifies every shard\'s sha256',
+        "df = ds.to_table().to_pandas()",
+        "```",
+        "",
+    ]
+
+
+def _links_section(ctx: ReleaseContext) -> list[str]:
+    links = ctx.links or {}
+    left = int(links.get("excluded_without_url", 0)) + int(links.get("excluded_edited", 0))
+    return [
+        "## Links only: fetch the content",
+        "",
+        "This release holds URLs, content hashes (`payload_sha256` of the page as served, "
+        "`content_sha256` of the extracted text) and metadata, not the content. Fetch the pages; "
+        "only those whose hashes still match are returned, the others are reported as `changed`, "
+        "`unreachable` or `too_large`:",
+        "",
+        "```bash",
+        f"datasteward fetch releases/{ctx.version} --out fetched/",
+        "```",
+        "",
+        "```python",
+        "import datasteward",
+        f'result = datasteward.fetch_links("releases/{ctx.version}")',
+        "table = result.records  # the verified records, with their text",
+        "```",
+        "",
+        *(
+            [
+                f"{left:,} records of the run were left out: they have no http(s) URL or a step "
+                "edited their text (see the datasheet, Distribution).",
+                "",
+            ]
+            if left
+            else []
+        ),
+    ]
+
+
 def render_card(ctx: ReleaseContext, sheet: Any) -> str:
     meta = card_yaml(ctx, sheet)
     out = ["---", _yaml(meta), "---", "", f"# {ctx.dataset} {ctx.version}", ""]
@@ -117,14 +165,7 @@ def render_card(ctx: ReleaseContext, sheet: Any) -> str:
         "its "
         "provenance (source, URL, retrieval time, content sha256, licence, consent, attribution).",
         "",
-        "## Load it",
-        "",
-        "```python",
-        "import datasteward",
-        f'ds = datasteward.load("releases/{ctx.version}")  # verifies every shard\'s sha256',
-        "df = ds.to_table().to_pandas()",
-        "```",
-        "",
+        *(_links_section(ctx) if ctx.links_only else _load_section(ctx)),
         "## Documentation",
         "",
         "- [Datasheet](datasheet.md): how and why the data was collected, cleaned and what it is "

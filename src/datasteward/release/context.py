@@ -33,6 +33,9 @@ class ReleaseContext:
     takedowns: list[dict[str, Any]] = field(default_factory=list)
     draft: bool = False
     recipe: dict[str, Any] = field(default_factory=dict)
+    #: A links-only release: URLs, hashes and metadata, no content (``links`` describes it).
+    links_only: bool = False
+    links: dict[str, Any] | None = None
     #: The datasheet built while writing the documents (reused by the release gate).
     datasheet: Any = None
 

@@ -64,6 +64,14 @@ CONTEXT: dict[str, Any] = {
 
 PARQUET = "application/x-parquet"
 
+#: How a links-only release says what it is, in its description.
+LINKS_ONLY_NOTE = (
+    "Links-only release: the records hold URLs, content hashes and metadata, not the content. "
+    "Fetch the pages with `datasteward fetch` (or `datasteward.fetch_links()`), which keeps only "
+    "pages whose sha256 matches payload_sha256 (the page as served) or, when that is unknown, "
+    "whose re-extracted text matches content_sha256."
+)
+
 
 def data_type(t: pa.DataType) -> str:
     if pa.types.is_boolean(t):
@@ -123,12 +131,20 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         for field in ctx.schema
     ]
     licenses = sorted(sheet.facts.licenses) if sheet is not None else []
+    description = ctx.description or f"{ctx.dataset}, released with datasteward."
+    records_description = "One record per document, with its provenance and signals."
+    if ctx.links_only:
+        description += " " + LINKS_ONLY_NOTE
+        records_description = (
+            "One record per document: its URL, content hashes, provenance and signals; the "
+            "content is not included (links-only release)."
+        )
     doc: dict[str, Any] = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
         "conformsTo": [CONFORMS_TO, RAI_CONFORMS_TO],
         "name": ctx.dataset,
-        "description": ctx.description or f"{ctx.dataset}, released with datasteward.",
+        "description": description,
         "version": ctx.version,
         "datePublished": ctx.created_at[:10],
         "url": ctx.homepage or f"https://example.invalid/{ctx.dataset}",
@@ -151,7 +167,7 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
                 "@type": "cr:RecordSet",
                 "@id": "records",
                 "name": "records",
-                "description": "One record per document, with its provenance and signals.",
+                "description": records_description,
                 "key": {"@id": "records/id"},
                 "field": fields,
             }
@@ -205,7 +221,9 @@ _DESCRIPTIONS = {
     "source": "Name of the source in the recipe.",
     "source_uri": "Where the content came from (e.g. the page URL).",
     "retrieved_at": "When the content was retrieved.",
-    "content_sha256": "sha256 of the content as stored.",
+    "content_sha256": "sha256 of the content as stored (the extracted text, UTF-8).",
+    "payload_sha256": "sha256 of the page as served (HTTP body without transfer or content "
+    "encoding), when known.",
     "license": "SPDX licence id, or unknown.",
     "license_evidence": "Where the licence was found.",
     "consent": "How the right to use the content is known.",

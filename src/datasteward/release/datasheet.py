@@ -90,6 +90,33 @@ def _share(part: int, whole: int) -> str:
     return f"{part / whole:.1%}" if whole else "n/a"
 
 
+def _links_distribution(ctx: ReleaseContext) -> str:
+    links = ctx.links or {}
+    no_url, edited = int(links.get("excluded_without_url", 0)), int(links.get("excluded_edited", 0))
+    left_out = [
+        *([f"{_n(no_url)} without an http(s) URL"] if no_url else []),
+        *(
+            [f"{_n(edited)} whose text a step edited (fetching would return the unedited page)"]
+            if edited
+            else []
+        ),
+    ]
+    return (
+        f"As links-only release {ctx.version}: Parquet shards of URLs, content hashes and "
+        "metadata (no text), with a sha256 manifest, Croissant and DataCite metadata. "
+        "`datasteward fetch` (or `datasteward.fetch_links()`) downloads the pages and returns "
+        "only those whose hashes match. "
+        + (
+            "Records of the run left out because they cannot be published as links: "
+            + "; ".join(left_out)
+            + ". "
+            if left_out
+            else "Every kept record of the run is included. "
+        )
+        + "No DOI is registered yet (datacite.json is ready for one)."
+    )
+
+
 def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str]:
     m: dict[tuple[str, str], str] = {}
     m["composition", "count"] = (
@@ -119,7 +146,16 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             )
             + (f" Unreadable input quarantined: {_n(f.quarantined)}." if f.quarantined else "")
         )
-    if f.with_uri:
+    if f.with_uri and ctx.links_only:
+        m["composition", "external"] = (
+            f"Yes: this is a links-only release. Its {_n(f.with_uri)} records name the URL of "
+            f"their content (`source_uri`), across {_n(f.hosts)} hosts, and the content itself "
+            "is not included: it depends on those sites. Pages change or disappear; "
+            "`datasteward fetch` keeps only the pages whose sha256 still matches the release "
+            "(`payload_sha256` of the page as served, else `content_sha256` of the extracted "
+            "text) and reports the others as changed or unreachable."
+        )
+    elif f.with_uri:
         m["composition", "external"] = (
             f"{_n(f.with_uri)} records name the URL their content came from (`source_uri`), "
             f"across {_n(f.hosts)} hosts; the text is included, so the dataset does not depend "
@@ -180,6 +216,8 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         "load it with `datasteward.load()`, which verifies every shard. No DOI is registered yet "
         "(datacite.json is ready for one)."
     )
+    if ctx.links_only:
+        m["distribution", "how"] = _links_distribution(ctx)
     m["distribution", "when"] = f"Released {ctx.created_at[:10]}."
     if f.licenses:
         m["distribution", "license"] = (

@@ -17,6 +17,7 @@ import os
 import shutil
 import urllib.request
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -123,7 +124,11 @@ def _status(root: Path) -> dict[str, Any]:
 
 
 def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> list[str]:
-    """Raise or warn as the release's status requires; returns ids withdrawn by takedowns."""
+    """Raise or warn as the release's status requires; returns ids withdrawn by takedowns.
+
+    Warnings point at the caller of the public function (load, fetch_links) that called
+    :func:`open_release`, which calls this.
+    """
     status = _status(root)
     if status.get("status") == "deprecated":
         dep = status.get("deprecation", {})
@@ -146,13 +151,13 @@ def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> l
             raise DeprecatedDatasetError(
                 message, hint=hint + "; pass allow_deprecated=True to load it anyway"
             )
-        warnings.warn(f"{message}; {hint}", ReleaseWarning, stacklevel=3)
+        warnings.warn(f"{message}; {hint}", ReleaseWarning, stacklevel=4)
     for sup in status.get("superseded_by", []):
         warnings.warn(
             f"release {manifest.version} is superseded by takedown patch {sup['version']}; "
             f"load {sup['version']} instead (records withdrawn by the takedown are left out here)",
             ReleaseWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return list(status.get("withdrawn_ids", []))
 
@@ -165,11 +170,34 @@ def load(
 ) -> pads.Dataset:
     """Open a release (directory, project, ``releases/`` folder or URL) as a pyarrow Dataset.
 
+    A links-only release opens too: its records have URLs and hashes but no text (fetch the
+    content with :func:`datasteward.fetch_links`).
+
     Example::
 
         ds = datasteward.load("releases/1.0.0")
         df = ds.to_table().to_pandas()
     """
+    return open_release(path_or_url, version, allow_deprecated=allow_deprecated).dataset
+
+
+@dataclass(frozen=True)
+class OpenRelease:
+    """A release checked and opened: where it is, its manifest, and its records."""
+
+    root: Path
+    manifest: Manifest
+    #: The records, without those withdrawn by takedowns or suppressed by the project.
+    dataset: pads.Dataset
+
+
+def open_release(
+    path_or_url: str | os.PathLike[str],
+    version: str | None = None,
+    *,
+    allow_deprecated: bool = False,
+) -> OpenRelease:
+    """What :func:`load` does, keeping the release directory and manifest for the caller."""
     text = os.fspath(path_or_url)
     if _is_url(text) and urlsplit(text).scheme != "file":
         root = _download(text, version)
@@ -192,7 +220,13 @@ def load(
     withdrawn = sorted(set(withdrawn) | suppressed_ids(root))
     if withdrawn:
         dataset = dataset.filter(~pc.field("id").isin(pa.array(withdrawn, pa.string())))
-    return dataset
+    if manifest.links_only:
+        log.info(
+            "release %s is links-only: its records have no text; fetch them with "
+            "datasteward.fetch_links() or `datasteward fetch`",
+            manifest.version,
+        )
+    return OpenRelease(root, manifest, dataset)
 
 
 def suppressed_ids(root: Path) -> set[str]:

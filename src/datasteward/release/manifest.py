@@ -106,6 +106,9 @@ class Manifest:
     files: list[FileEntry] = field(default_factory=list)
     takedowns: list[dict[str, Any]] = field(default_factory=list)
     links_only: bool = False
+    #: For a links-only release: what was left out and removed, and the full record schema
+    #: (see :mod:`datasteward.release.links`).
+    links: dict[str, Any] | None = None
     draft: bool = False
     #: The shard size bound the release was written with (patches reuse it).
     max_shard_bytes: int | None = None

@@ -12,6 +12,7 @@ normalised URLs, ``domain`` matches the host and its subdomains, ``sha256`` the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from typing import Any
 from datasteward.errors import ReleaseError
 from datasteward.release.shards import INDEX_FILE
 from datasteward.rights.suppression import normalize_value
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,9 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
                 [*params, list(files)],
             ).fetchall()
             out.items += [Match(files[f], int(t), str(i), u) for f, i, u, t in rows]
+        with_text = {v: d for v, d in releases.items() if _has_text(d)}
         for r in texts:
-            for v, d in releases.items():
+            for v, d in with_text.items():
                 out.items += [
                     Match(v, r.takedown_id, i, u)
                     for i, u in _text_rows(con, str(d / "data" / "*.parquet"), r.key)
@@ -128,6 +132,17 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
     finally:
         con.close()
     return out
+
+
+def _has_text(release_dir: Path) -> bool:
+    """Whether a release holds text (a links-only release does not: ``text`` requests cannot
+    match it; its records are taken down by URL, domain, sha256 or id)."""
+    from datasteward.release.manifest import read_manifest
+
+    links_only = read_manifest(release_dir).links_only
+    if links_only:
+        log.info("%s is links-only: text requests are not matched against it", release_dir.name)
+    return not links_only
 
 
 def _text_rows(con: Any, glob: str, needle: str) -> list[tuple[str, str | None]]:

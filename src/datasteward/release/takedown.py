@@ -219,6 +219,7 @@ def _publish_patch(
         takedowns=summary,
         check=None,
         max_shard_bytes=_shard_bound(parent),
+        links=parent.links if parent.links_only else None,
     )
 
 

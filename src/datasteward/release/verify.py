@@ -77,6 +77,8 @@ def verify_release(root: str | Path, *, deep: bool = True) -> VerifyReport:
     if deep and report.ok:
         _check_data(root, manifest.data_files(), manifest.schema, manifest.records, report)
         _check_metadata(root, report, manifest.data_files())
+        if manifest.links_only:
+            _check_links_only(root, manifest.data_files(), report)
     status = read_status(root)
     if status.get("status") == "deprecated":
         dep = status.get("deprecation", {})
@@ -118,6 +120,20 @@ def _check_data(
         total += meta.num_rows
     if total != records:
         report.problems.append(f"manifest.json: says {records} records, the shards hold {total}")
+
+
+def _check_links_only(root: Path, data: list[FileEntry], report: VerifyReport) -> None:
+    """A links-only release must not carry content (it says it does not)."""
+    from datasteward.release.links import CONTENT_COLUMNS
+
+    for entry in data:
+        names = set(pq.read_schema(root / entry.path).names)
+        for col in CONTENT_COLUMNS:
+            if col in names:
+                report.problems.append(
+                    f"{entry.path}: has a `{col}` column, but the manifest says the release is "
+                    "links-only"
+                )
 
 
 #: DataCite 4.x required properties (the kernel-4 schema's ``required``).
