@@ -210,24 +210,46 @@ def batch_repetition_stats(
     documents never meet. Only positions whose (n-1)-gram repeats in its document can start
     a repeated n-gram, so each order sorts only those.
     """
+    k = len(docs)
+    sizes = np.fromiter((len(d) for d in docs), dtype=np.int64, count=k)
+    offsets = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    if int(offsets[-1]) == 0:
+        ids = flat_lengths = np.zeros(0, dtype=np.int64)
+    else:
+        ids = np.concatenate([np.asarray(d, dtype=np.int64) for d in docs])
+        flat_lengths = np.concatenate([np.asarray(x, dtype=np.int64) for x in lengths])
+    return flat_repetition_stats(ids, flat_lengths, offsets, top_ns=top_ns, dup_ns=dup_ns)
+
+
+def flat_repetition_stats(
+    ids: np.ndarray,
+    lengths: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    top_ns: Iterable[int],
+    dup_ns: Iterable[int],
+) -> list[tuple[dict[int, int], dict[int, int]]]:
+    """:func:`batch_repetition_stats` for documents given as one concatenated sequence of
+    token ids (and their lengths) with offsets (len k+1): document ``j`` is
+    ``ids[offsets[j] : offsets[j + 1]]``."""
     top_set = sorted(set(top_ns))
     dup_list = sorted(set(dup_ns))
-    k = len(docs)
+    k = len(offsets) - 1
     out: list[tuple[dict[int, int], dict[int, int]]] = [
         ({}, {n: 0 for n in dup_list}) for _ in range(k)
     ]
     want = set(top_set) | set(dup_list)
-    sizes = np.fromiter((len(d) for d in docs), dtype=np.int64, count=k)
-    total = int(sizes.sum())
+    offsets = np.asarray(offsets, dtype=np.int64)
+    sizes = np.diff(offsets)
+    total = int(offsets[-1]) if k else 0
     if total == 0 or not want:
         return out
-    ids = np.concatenate([np.asarray(d, dtype=np.int64) for d in docs])
+    ids = np.asarray(ids, dtype=np.int64)
     doc_of = np.repeat(np.arange(k, dtype=np.int64), sizes)
-    offsets = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
     end_of = offsets[1:][doc_of]  # exclusive end of each position's document
     cs = np.zeros(total + 1, dtype=np.int64)
-    np.cumsum(np.concatenate([np.asarray(x, dtype=np.int64) for x in lengths]), out=cs[1:])
+    np.cumsum(lengths, out=cs[1:])
     scale = np.int64(int(ids.max()) + 1)
     size_list = sizes.tolist()
     off_list = offsets.tolist()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain
@@ -140,17 +140,62 @@ class Vocabulary(dict[str, int]):
                 grown[: self._n] = arr[: self._n]
                 self._buf[name] = grown
         lo = self._n
-        self._buf["length"][lo:end] = np.fromiter(map(len, new), dtype=np.int64, count=k)
-        self._buf["symbol"][lo:end] = np.fromiter(map(_is_symbol, new), dtype=bool, count=k)
-        self._buf["alpha"][lo:end] = np.fromiter(
-            (any(c.isalpha() for c in t) for t in new), dtype=bool, count=k
-        )
-        self._buf["sent_punct"][lo:end] = np.fromiter(
-            (t in SENTENCE_PUNCT for t in new), dtype=bool, count=k
-        )
-        self._buf["punct"][lo:end] = np.fromiter(map(is_unicode_punct, new), dtype=bool, count=k)
+        for name, values in token_features(new).items():
+            self._buf[name][lo:end] = values
         self._n = end
         self._views()
+
+
+# ---- per-character classes, for the features of many tokens at once ----------------------
+_KNOWN, _SYM, _ALPHA, _PUNCT, _SENT = 1, 2, 4, 8, 16
+#: Class bits per code point (0: not looked at yet), filled in as characters are met.
+_CHAR_CLASS = np.zeros(0x110000, dtype=np.uint8)
+
+
+def _char_bits(ch: str) -> int:
+    return (
+        _KNOWN
+        | (_SYM if ch in _PUNCTUATION_SET else 0)
+        | (_ALPHA if ch.isalpha() else 0)
+        | (_PUNCT if unicodedata.category(ch).startswith("P") else 0)
+        | (_SENT if ch in SENTENCE_PUNCT else 0)
+    )
+
+
+def token_features(tokens: list[str]) -> dict[str, np.ndarray]:
+    """The :class:`Vocabulary` features of some tokens, computed over all their characters at
+    once (numpy over code points) instead of one Python loop per token and feature.
+
+    Equal, token by token, to ``len(t)``, ``all(c in punctuation for c in t)``,
+    ``any(c.isalpha() for c in t)``, ``t in SENTENCE_PUNCT`` and :func:`is_unicode_punct`
+    (test_text_tokenize checks it on every token of the shared web text).
+    """
+    k = len(tokens)
+    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=k)
+    cps = np.frombuffer("".join(tokens).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    bits = _CHAR_CLASS[cps]
+    unknown = bits == 0
+    if unknown.any():
+        for cp in np.unique(cps[unknown]).tolist():
+            _CHAR_CLASS[cp] = _char_bits(chr(cp))
+        bits = _CHAR_CLASS[cps]
+    bounds = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
+
+    def per_token(bit: int) -> np.ndarray:  # how many characters of each token have ``bit``
+        cs = np.zeros(len(bits) + 1, dtype=np.int64)
+        np.cumsum((bits & bit) != 0, out=cs[1:])
+        return cs[bounds[1:]] - cs[bounds[:-1]]
+
+    one = lengths == 1
+    first = np.minimum(bounds[:-1], max(len(bits) - 1, 0))
+    return {
+        "length": lengths,
+        "symbol": per_token(_SYM) == lengths,
+        "alpha": per_token(_ALPHA) > 0,
+        "sent_punct": one & ((bits[first] & _SENT) != 0) if len(bits) else one,
+        "punct": per_token(_PUNCT) == lengths,
+    }
 
 
 VOCAB = Vocabulary()
@@ -323,6 +368,11 @@ def _fast_split(chunk: str) -> tuple[str, ...] | None:
     return (*pre, *body, *reversed(suffixes))
 
 
+#: Put between lines when several lines are encoded as one sequence (never a word token,
+#: and never a chunk of ``str.split``, so the chunk table can hold it as a chunk of its own).
+LINE_BREAK = "\n"
+
+
 @lru_cache(maxsize=1 << 16)
 def _split_cached(chunk: str) -> tuple[str, ...]:
     return split_chunk(chunk)
@@ -333,39 +383,138 @@ def words(text: str) -> list[str]:
     return [t for chunk in text.split() for t in _split_cached(chunk)]
 
 
-class _ChunkIds(dict[str, tuple[int, ...]]):
-    """chunk -> the ids of its tokens, for the current vocabulary generation."""
+def _grown(buf: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``buf`` with room for ``need`` items (doubling), its first ``used`` kept."""
+    if need <= len(buf):
+        return buf
+    cap = max(len(buf), 1)
+    while cap < need:
+        cap *= 2
+    out = np.zeros(cap, dtype=buf.dtype)
+    out[:used] = buf[:used]
+    return out
 
-    def __missing__(self, chunk: str) -> tuple[int, ...]:
-        ids = tuple(map(VOCAB.__getitem__, _split_cached(chunk)))
-        self[chunk] = ids
-        return ids
+
+class _ChunkTable(dict[str, int]):
+    """Chunk -> chunk number, and per number the ids of its tokens (one flat array: the
+    tokens of chunk ``c`` are ``flat[starts[c] : starts[c] + lens[c]]``), valid for the
+    vocabulary generation it was made in.
+
+    A known chunk costs one C-level dict hit. An unknown one is split once by spaCy's rules
+    and its token ids are appended to Python lists; :meth:`sync` moves them into the numpy
+    arrays (and has the vocabulary compute the features of new tokens) once per call of the
+    encoders below, not once per chunk.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generation = VOCAB.generation
+        self._new_ids: list[int] = []
+        self._new_lens: list[int] = []
+        self._n_chunks = 0  # chunks moved into the arrays
+        self._n_tokens = 0
+        self._lens = np.zeros(1024, dtype=np.int64)
+        self._starts = np.zeros(1024, dtype=np.int64)
+        self._flat = np.zeros(4096, dtype=np.int64)
+        self.lens = self._lens[:0]
+        self.starts = self._starts[:0]
+        self.flat = self._flat[:0]
+
+    def __missing__(self, chunk: str) -> int:
+        toks = (LINE_BREAK,) if chunk == LINE_BREAK else split_chunk(chunk)
+        number = len(self)
+        self[chunk] = number
+        self._new_ids.extend(map(VOCAB.__getitem__, toks))
+        self._new_lens.append(len(toks))
+        return number
+
+    def sync(self) -> None:
+        """Move the chunks added since the last call into the arrays."""
+        if self._new_lens:
+            lens = np.array(self._new_lens, dtype=np.int64)
+            ids = np.array(self._new_ids, dtype=np.int64)
+            c0, c1 = self._n_chunks, self._n_chunks + len(lens)
+            t0, t1 = self._n_tokens, self._n_tokens + len(ids)
+            self._lens = _grown(self._lens, c0, c1)
+            self._starts = _grown(self._starts, c0, c1)
+            self._flat = _grown(self._flat, t0, t1)
+            self._lens[c0:c1] = lens
+            self._starts[c0] = t0
+            np.cumsum(lens[:-1], out=self._starts[c0 + 1 : c1])
+            self._starts[c0 + 1 : c1] += t0
+            self._flat[t0:t1] = ids
+            self._n_chunks, self._n_tokens = c1, t1
+            self._new_lens, self._new_ids = [], []
+            self.lens = self._lens[:c1]
+            self.starts = self._starts[:c1]
+            self.flat = self._flat[:t1]
+        VOCAB.flush()
+
+    def numbers(self, chunks: Iterable[str], count: int) -> np.ndarray:
+        """The numbers of ``count`` chunks, adding unknown ones (then synced)."""
+        out = np.fromiter(map(self.__getitem__, chunks), dtype=np.int64, count=count)
+        self.sync()
+        return out
+
+    def expand(self, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The token ids of a sequence of chunks, and how many tokens each chunk has."""
+        lens = self.lens[numbers]
+        ends = np.cumsum(lens)
+        total = int(ends[-1]) if len(ends) else 0
+        if total == 0:
+            return np.zeros(0, dtype=np.int64), lens
+        shift = np.repeat(self.starts[numbers] - (ends - lens), lens)
+        shift += np.arange(total, dtype=np.int64)
+        return self.flat[shift], lens
 
 
-_CHUNK_IDS = _ChunkIds()
-_CHUNK_GENERATION = 0
+_TABLE = _ChunkTable()
 _MAX_CHUNKS = 1_000_000
 
 
-def _maybe_reset() -> None:
-    """Bound memory: start a new vocabulary generation when the caches are full (only ever
-    between documents, so that the ids of one document are always consistent)."""
-    if len(VOCAB) > VOCAB.max_size or len(_CHUNK_IDS) > _MAX_CHUNKS:
+def _table() -> _ChunkTable:
+    """The chunk table, after bounding memory: a new vocabulary generation starts when the
+    vocabulary or the table is full (only ever between calls, so that the ids handed out by
+    one call are consistent), and a table of an older generation is dropped."""
+    global _TABLE
+    if len(VOCAB) > VOCAB.max_size or len(_TABLE) > _MAX_CHUNKS:
         VOCAB.reset()
+    if _TABLE.generation != VOCAB.generation:
+        _TABLE = _ChunkTable()
+    return _TABLE
 
 
-def _chunk_ids(text: str) -> list[tuple[int, ...]]:
-    global _CHUNK_GENERATION
-    if _CHUNK_GENERATION != VOCAB.generation:  # the vocabulary was reset: ids are void
-        _CHUNK_IDS.clear()
-        _CHUNK_GENERATION = VOCAB.generation
-    return list(map(_CHUNK_IDS.__getitem__, text.split()))
+def _per_text(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Offsets (len k+1) of k consecutive runs of ``counts`` items, in units of ``values``
+    summed (e.g. tokens per run of chunks)."""
+    cs = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(values, out=cs[1:])
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    return cs[bounds]
+
+
+def _encode_texts(table: _ChunkTable, docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids of ``docs`` concatenated, and token offsets (len k+1)."""
+    parts = [d.split() for d in docs]
+    counts = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    numbers = table.numbers(chain.from_iterable(parts), int(counts.sum()))
+    ids, lens = table.expand(numbers)
+    return ids, _per_text(lens, counts)
+
+
+def count_words_many(docs: Sequence[str]) -> np.ndarray:
+    """How many word tokens each text has (int64)."""
+    table = _table()
+    parts = [d.split() for d in docs]
+    counts = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    numbers = table.numbers(chain.from_iterable(parts), int(counts.sum()))
+    return np.diff(_per_text(table.lens[numbers], counts))
 
 
 def count_words(text: str) -> int:
     """How many word tokens ``text`` has."""
-    _maybe_reset()
-    return sum(map(len, _chunk_ids(text)))
+    return int(count_words_many([text])[0])
 
 
 @dataclass(frozen=True)
@@ -386,22 +535,48 @@ class _Cache:
         self.size = size
         self._data: OrderedDict[str, Encoded] = OrderedDict()
 
-    def get(self, text: str) -> Encoded:
+    def lookup(self, text: str) -> np.ndarray | None:
         hit = self._data.get(text)
         if hit is not None and hit.generation == VOCAB.generation:
-            return hit
-        _maybe_reset()
-        parts = _chunk_ids(text)
-        ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
-        VOCAB.flush()
-        enc = Encoded(ids, VOCAB.generation)
-        self._data[text] = enc
+            return hit.ids
+        return None
+
+    def put(self, text: str, ids: np.ndarray) -> None:
+        self._data[text] = Encoded(ids, VOCAB.generation)
         if len(self._data) > self.size:
             self._data.popitem(last=False)
-        return enc
 
 
 _CACHE = _Cache()
+
+
+def encode_many(docs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The token ids of several texts, concatenated, and their offsets: text ``i`` is
+    ``ids[offsets[i] : offsets[i + 1]]``. Texts encoded lately (by an earlier rule over the
+    same batch) come from the cache; the others are encoded together.
+
+    Ids are valid until the next call (which may reset a full vocabulary); use them at once.
+    """
+    table = _table()
+    found = [_CACHE.lookup(d) for d in docs]
+    missing = [i for i, hit in enumerate(found) if hit is None]
+    if missing:
+        new_ids, new_off = _encode_texts(table, [docs[i] for i in missing])
+        if len(missing) == len(docs):
+            offsets = new_off
+            for i in missing:
+                _CACHE.put(docs[i], new_ids[new_off[i] : new_off[i + 1]])
+            return new_ids, offsets
+        for j, i in enumerate(missing):
+            arr = new_ids[new_off[j] : new_off[j + 1]]
+            found[i] = arr
+            _CACHE.put(docs[i], arr)
+    arrays = [a for a in found if a is not None]
+    sizes = np.fromiter(map(len, arrays), dtype=np.int64, count=len(arrays))
+    offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    ids = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
+    return ids, offsets
 
 
 def encode(text: str) -> Encoded:
@@ -409,36 +584,23 @@ def encode(text: str) -> Encoded:
 
     Ids are valid until the next call (which may reset a full vocabulary); use them at once.
     """
-    return _CACHE.get(text)
+    ids, _ = encode_many([text])
+    return Encoded(ids, VOCAB.generation)
 
 
 def encode_lines(lines: Iterable[str]) -> np.ndarray:
     """The ids of several lines with a :data:`LINE_BREAK` id after each (for sentences)."""
-    _maybe_reset()
-    parts: list[tuple[int, ...]] = []
-    brk = (VOCAB[LINE_BREAK],)
-    for line in lines:
-        parts.extend(_chunk_ids(line))
-        parts.append(brk)
-    ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
-    VOCAB.flush()
-    return ids
+    return encode_chunk_lines(line.split() for line in lines)
 
 
 def encode_chunk_lines(lines: Iterable[list[str]]) -> np.ndarray:
     """Like :func:`encode_lines`, for lines already split on white space."""
-    _maybe_reset()
-    if _CHUNK_GENERATION != VOCAB.generation:
-        _chunk_ids("")  # clears the chunk cache of an older vocabulary
-    brk = (VOCAB[LINE_BREAK],)
-    get = _CHUNK_IDS.__getitem__
-    parts: list[tuple[int, ...]] = []
+    table = _table()
+    seq: list[str] = []
     for chunks in lines:
-        parts.extend(map(get, chunks))
-        parts.append(brk)
-    ids = np.fromiter(chain.from_iterable(parts), dtype=np.int64)
-    VOCAB.flush()
-    return ids
+        seq.extend(chunks)
+        seq.append(LINE_BREAK)
+    return table.expand(table.numbers(seq, len(seq)))[0]
 
 
 def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -446,10 +608,6 @@ def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
     ids = np.array(sorted({VOCAB[w] for w in words_}), dtype=np.int64)
     VOCAB.flush()
     return ids
-
-
-#: Put between lines when several lines are encoded as one sequence (never a word token).
-LINE_BREAK = "\n"
 
 
 def count_sentences(ids: np.ndarray) -> int:

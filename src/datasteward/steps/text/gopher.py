@@ -21,8 +21,8 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
-from datasteward.steps.text._ngrams import batch_repetition_stats
-from datasteward.steps.text._tokenize import VOCAB, encode, word_ids
+from datasteward.steps.text._ngrams import flat_repetition_stats
+from datasteward.steps.text._tokenize import VOCAB, encode_many, word_ids
 
 #: The stop words of the Gopher rule (Rae et al. 2021: "the, be, to, of, and, that, have, with").
 GOPHER_STOP_WORDS: tuple[str, ...] = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -131,44 +131,66 @@ class GopherQualityFilter(Filter):
                 ("stop_words", np.int64),
             )
         }
+        self._measure(docs, cols, o.stop_words)
         d = _Decisions(n)
-        for i, text in enumerate(docs):
-            self._measure(i, text, cols, o.stop_words)
+        for i in range(n):
             self._decide(i, cols, d)
         signals = {f"gopher_{k}": pa.array(v) for k, v in cols.items()}
         return d.result(signals)
 
     @staticmethod
-    def _measure(
-        i: int, text: str, cols: dict[str, np.ndarray], stop_words: tuple[str, ...]
-    ) -> None:
-        ids = encode(text).ids
+    def _measure(docs: list[str], cols: dict[str, np.ndarray], stop_words: tuple[str, ...]) -> None:
+        """The statistics of every document; word statistics with numpy over the batch's
+        concatenated token ids (sums per document as differences of cumulative sums)."""
+        ids, offsets = encode_many(docs)
+        k = len(docs)
         stop_ids = word_ids(stop_words)
-        n_words = len(ids)
+
+        def per_doc(values: np.ndarray) -> np.ndarray:
+            cs = np.zeros(len(values) + 1, dtype=np.int64)
+            np.cumsum(values, out=cs[1:])
+            sums: np.ndarray = cs[offsets[1:]] - cs[offsets[:-1]]
+            return sums
+
+        n_words = np.diff(offsets)
         non_symbol = ~VOCAB.symbol[ids]
-        n_ns = int(np.count_nonzero(non_symbol))
-        cols["words"][i] = n_words
-        cols["non_symbol_words"][i] = n_ns
-        cols["avg_word_length"][i] = float(VOCAB.length[ids][non_symbol].mean()) if n_ns else np.nan
-        if n_words:
-            cols["hash_ratio"][i] = text.count("#") / n_words
-            cols["ellipsis_ratio"][i] = (text.count("...") + text.count("…")) / n_words
-            cols["alpha_words_ratio"][i] = np.count_nonzero(VOCAB.alpha[ids]) / n_words
-        else:
-            for k in ("hash_ratio", "ellipsis_ratio", "alpha_words_ratio"):
-                cols[k][i] = np.nan
-        lines = text.splitlines()
-        if lines:
-            cols["bullet_lines_ratio"][i] = sum(
-                s.lstrip().startswith(_BULLET_START) for s in lines
-            ) / len(lines)
-            cols["ellipsis_lines_ratio"][i] = sum(
-                s.rstrip().endswith(_ELLIPSIS_END) for s in lines
-            ) / len(lines)
-        else:
-            cols["bullet_lines_ratio"][i] = np.nan
-            cols["ellipsis_lines_ratio"][i] = np.nan
-        cols["stop_words"][i] = int(np.count_nonzero(np.isin(stop_ids, ids))) if n_words else 0
+        n_ns = per_doc(non_symbol)
+        ns_chars = per_doc(np.where(non_symbol, VOCAB.length[ids], 0))
+        alpha = per_doc(VOCAB.alpha[ids])
+        # distinct stop words per document: (document, which stop word) pairs, deduplicated
+        rank = np.full(len(VOCAB.length), -1, dtype=np.int64)
+        rank[stop_ids] = np.arange(len(stop_ids))
+        r = rank[ids]
+        hit = np.flatnonzero(r >= 0)
+        doc_of_hit = np.searchsorted(offsets, hit, side="right") - 1
+        pairs = np.unique(doc_of_hit * len(stop_ids) + r[hit])
+        stops = np.bincount(pairs // max(len(stop_ids), 1), minlength=k)[:k]
+        has = n_words > 0
+        safe = np.where(has, n_words, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cols["avg_word_length"][:] = np.where(n_ns > 0, ns_chars / np.maximum(n_ns, 1), np.nan)
+        cols["words"][:] = n_words
+        cols["non_symbol_words"][:] = n_ns
+        hashes = np.fromiter((t.count("#") for t in docs), dtype=np.float64, count=k)
+        ellipses = np.fromiter(
+            (t.count("...") + t.count("…") for t in docs), dtype=np.float64, count=k
+        )
+        cols["hash_ratio"][:] = np.where(has, hashes / safe, np.nan)
+        cols["ellipsis_ratio"][:] = np.where(has, ellipses / safe, np.nan)
+        cols["alpha_words_ratio"][:] = np.where(has, alpha / safe, np.nan)
+        cols["stop_words"][:] = stops
+        for i, text in enumerate(docs):
+            lines = text.splitlines()
+            if lines:
+                cols["bullet_lines_ratio"][i] = sum(
+                    s.lstrip().startswith(_BULLET_START) for s in lines
+                ) / len(lines)
+                cols["ellipsis_lines_ratio"][i] = sum(
+                    s.rstrip().endswith(_ELLIPSIS_END) for s in lines
+                ) / len(lines)
+            else:
+                cols["bullet_lines_ratio"][i] = np.nan
+                cols["ellipsis_lines_ratio"][i] = np.nan
 
     def _decide(self, i: int, cols: dict[str, np.ndarray], d: _Decisions) -> None:
         o = self.options
@@ -306,13 +328,9 @@ class GopherRepetitionFilter(Filter):
         top_cols = {k: cols[f"top_{k}gram_char_frac"] for k in top_ns}
         dup_cols = {k: cols[f"dup_{k}gram_char_frac"] for k in dup_ns}
         d = _Decisions(n)
-        # pass 1: lines and paragraphs, and the tokens of every document
-        doc_ids: list[np.ndarray] = []
-        doc_lengths: list[np.ndarray] = []
+        # pass 1: lines and paragraphs
         for i, text in enumerate(docs):
             if not text:
-                doc_ids.append(np.zeros(0, dtype=np.int64))
-                doc_lengths.append(np.zeros(0, dtype=np.int64))
                 continue
             size = len(text)
             paras = _PARAGRAPH.split(text.strip())
@@ -323,11 +341,9 @@ class GopherRepetitionFilter(Filter):
             cols["dup_para_char_frac"][i] = p_chars / size
             cols["dup_line_frac"][i] = l_dup / len(lines)
             cols["dup_line_char_frac"][i] = l_chars / size
-            ids = encode(text).ids
-            doc_ids.append(ids)
-            doc_lengths.append(VOCAB.length[ids])  # now: ids are valid until the next encode
-        # pass 2: n-gram statistics for the whole batch at once
-        stats = batch_repetition_stats(doc_ids, doc_lengths, top_ns=top_ns, dup_ns=dup_ns)
+        # pass 2: the tokens of every document, and n-gram statistics for the whole batch
+        ids, offsets = encode_many(docs)
+        stats = flat_repetition_stats(ids, VOCAB.length[ids], offsets, top_ns=top_ns, dup_ns=dup_ns)
         # pass 3: decide, first failing rule wins
         for i, text in enumerate(docs):
             if not text:
