@@ -270,9 +270,9 @@ def fetch(
 ) -> None:
     """Download the pages of a links-only release and keep those whose hashes match.
 
-    Writes OUT/records.parquet (the verified records, with their text), OUT/status.parquet
-    (verified, changed, unreachable or too_large per record, with the reason) and
-    OUT/summary.json. Records withdrawn by takedowns are never fetched.
+    Writes OUT/records.parquet (the verified records, with their text),
+    OUT/status.parquet (verified, changed, unreachable or too_large per record, and why)
+    and OUT/summary.json. Records withdrawn by takedowns are never fetched.
 
     Example: [bold]datasteward fetch releases/1.0.0 --out fetched/[/]
     """
@@ -311,12 +311,14 @@ def fetch(
     if result.withdrawn:
         table.add_row("withdrawn (not fetched)", f"{result.withdrawn:,}")
     console.print(table)
-    problems = result.status.filter(_not_verified(result.status)).slice(0, 10).to_pylist()
-    for row in problems:
+    problems = result.status.filter(_not_verified(result.status))
+    for row in problems.slice(0, 10).to_pylist():
         console.print(
             f"  [yellow]{row['status']}[/] {escape(str(row['source_uri']))}: "
             f"{escape(str(row['reason']))}"
         )
+    if problems.num_rows > 10:
+        console.print(f"  ... and {problems.num_rows - 10:,} more (see status.parquet)")
     console.print(
         f"Verified records (with text) → {escape(str(out / 'records.parquet'))}; "
         f"every status → {escape(str(out / 'status.parquet'))}"
