@@ -234,6 +234,10 @@ def test_links_only_documents_describe_it(web_project: Path) -> None:
         assert not ds.metadata.ctx.issues.errors and not ds.metadata.ctx.issues.warnings
         first = next(iter(ds.records("records")))
     assert first["records/source_uri"].decode().startswith("https://")
+    schema45 = pytest.importorskip("datacite.schema45")
+    datacite = json.loads((root / "datacite.json").read_text())
+    assert schema45.validate(datacite)
+    assert any(d["descriptionType"] == "TechnicalInfo" for d in datacite["descriptions"])
     sheet = (root / "datasheet.md").read_text()
     assert "links-only release 1.0.0" in sheet
     assert f"{m.links['excluded_without_url']} without an http(s) URL" in sheet
@@ -411,6 +415,16 @@ def test_text_hash_path_re_extracts_like_the_warc_reader(
     meta["extractor"] = "none"
     d2 = decide({**rec_text_only, "metadata": json.dumps(meta)}, page)
     assert d2.status == CHANGED and d2.text is None and "extracted with none" in d2.reason
+    # a record from a text dump (no payload hash, no extractor, e.g. C4): resiliparse is
+    # assumed; a page whose text another pipeline extracted does not verify, and says why
+    c4 = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+    c4_text = json.loads(c4.read_text("utf-8").splitlines()[0])["text"]
+    from datasteward.records.schema import content_sha256
+
+    dump_record = {**rec_text_only, "metadata": None, "content_sha256": content_sha256(c4_text)}
+    d3 = decide(dump_record, page)
+    assert d3.status == CHANGED and d3.checked == "content_sha256"
+    assert "resiliparse (the record names none)" in d3.reason
 
 
 # --- the command line ---------------------------------------------------------------------

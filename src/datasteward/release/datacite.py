@@ -62,6 +62,13 @@ def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
         doc.setdefault("descriptions", []).append(
             {"description": sheet.text("preprocessing", "done"), "descriptionType": "Methods"}
         )
+    if ctx.links_only:
+        from datasteward.release.croissant import LINKS_ONLY_NOTE
+
+        doc["types"]["resourceType"] = "Links to web pages, with content hashes"
+        doc.setdefault("descriptions", []).append(
+            {"description": LINKS_ONLY_NOTE, "descriptionType": "TechnicalInfo"}
+        )
     if ctx.homepage:
         doc["url"] = ctx.homepage
     if facts is not None and facts.licenses:
