@@ -22,6 +22,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import shared
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from datasteward.errors import ReleaseError
 from datasteward.release.build import make_release
@@ -471,3 +473,61 @@ def test_fetch_links_is_public_api() -> None:
 
     assert "fetch_links" in datasteward.__all__
     assert datasteward.fetch_links is fetch_links
+
+
+def test_verify_flags_a_links_only_release_that_holds_text(
+    web_project: Path, tmp_path: Path
+) -> None:
+    forged = tmp_path / "1.1.0"
+    shutil.copytree(web_project / "releases" / "1.1.0", forged)
+    manifest = json.loads((forged / "manifest.json").read_text())
+    manifest["links_only"] = True
+    (forged / "manifest.json").write_text(json.dumps(manifest))
+    problems = verify_release(forged).problems
+    assert problems and "has a `text` column" in problems[0]
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@example(metas=[{"html": "<p>x</p>", "n": 2**70, "payload_sha256": "ab" * 32}, None])
+@given(
+    metas=st.lists(
+        st.none()
+        | st.dictionaries(
+            st.sampled_from(["html", "text", "content", "charset", "extractor", "x", "body"])
+            | st.text(max_size=8),
+            _json,
+            max_size=6,
+        ).map(lambda d: d | {"payload_sha256": "ab" * 32} if len(d) % 2 else d),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_strip_batch_removes_exactly_the_content(metas: list[dict[str, object] | None]) -> None:
+    from datasteward.records.schema import records_from_texts
+    from datasteward.release.links import CONTENT_KEYS, PAYLOAD_COLUMN, links_schema, strip_batch
+
+    base = records_from_texts([f"text {i}" for i in range(len(metas))])
+    raw = [json.dumps(m) if m is not None else None for m in metas]
+    batch = base.append_column("metadata", pa.array(raw, pa.large_string()))
+    schema = links_schema(batch.schema)
+    out = strip_batch(batch, schema)
+    assert out.schema.equals(schema) and "text" not in out.schema.names
+    assert out.column("id").to_pylist() == base.column("id").to_pylist()
+    for m, got, payload in zip(
+        metas,
+        out.column("metadata").to_pylist(),
+        out.column(PAYLOAD_COLUMN).to_pylist(),
+        strict=True,
+    ):
+        if m is None:
+            assert got is None and payload is None
+            continue
+        assert json.loads(got) == {k: v for k, v in m.items() if k not in CONTENT_KEYS}
+        assert payload == m.get(PAYLOAD_COLUMN)

@@ -19,6 +19,7 @@ only those whose hashes match.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,8 +173,15 @@ def strip_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             if isinstance(obj, dict):
                 p = obj.get(PAYLOAD_COLUMN)
                 payload[i] = p if isinstance(p, str) else None
-                obj = {k: v for k, v in obj.items() if k not in CONTENT_KEYS}
-            meta_out.append(orjson.dumps(obj).decode())
+                if not CONTENT_KEYS.isdisjoint(obj):
+                    # re-parsed with the standard library: exact for any number
+                    full = json.loads(raw)
+                    raw = json.dumps(
+                        {k: v for k, v in full.items() if k not in CONTENT_KEYS},
+                        ensure_ascii=False,
+                        separators=(",", ":"),
+                    )
+            meta_out.append(raw)  # unchanged unless it held content
     cols = []
     for f in schema:
         if f.name == PAYLOAD_COLUMN:
