@@ -1,8 +1,13 @@
 """``dedup.minhash``: remove near-duplicate records with MinHash and LSH banding.
 
-Each record's text is normalised (lower case, no diacritics, numbers folded to ``0``, no
-punctuation), split into words and cut into word n-grams (``ngram``, default 5); its MinHash
-signature has ``bands * rows`` values (default 14 x 8 = 112, as in datatrove and FineWeb).
+Each record's words are taken exactly as datatrove's MinHash takes them (its
+``simplify_text``: lower case, no diacritics, numbers folded to ``0``, its punctuation removed;
+then spaCy's English word tokeniser) and cut into word n-grams (``ngram``, default 5); its
+MinHash signature has ``bands * rows`` values (default 14 x 8 = 112, as in datatrove and
+FineWeb). With the same ``seed`` the signatures are **bit-identical to datatrove's**
+``MinhashDedupSignature`` (same n-gram hash, XXH64; same permutations), so the candidate pairs
+and the recall are datatrove's by construction (see :mod:`._minhash_signature` for the two
+documented extensions: records shorter than ``ngram`` words, and scripts without spaces).
 Two records whose signatures agree on all ``rows`` values of at least one band are candidate
 duplicates; candidates are merged into clusters (union-find), and each cluster keeps its
 **first record in the run's global order** (lowest shard rank, then lowest row within the
@@ -23,10 +28,10 @@ candidates (:mod:`._minhash_clusters`); ``process`` removes the decided records 
 
 Edge cases: a record with no words after normalisation (empty, only punctuation) has no
 signature and is always kept; a record with fewer than ``ngram`` words has one shingle made of
-all its words (so two such records are duplicates only if their normalised words are equal);
-characters of scripts written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar)
-count as one word each. Record ids must be unique within a shard (the provenance schema makes
-them so).
+all its words (so two such records are duplicates only if their normalised words are equal;
+datatrove never deduplicates them); with ``split_no_space_scripts`` characters of scripts
+written without spaces (Chinese, Japanese, Thai, Lao, Khmer, Myanmar) count as one word
+each. Record ids must be unique within a shard (the provenance schema makes them so).
 """
 
 from __future__ import annotations
@@ -69,11 +74,14 @@ class MinhashDedupOptions(StepOptions):
     bands: int = 14
     #: MinHash values per band; the signature has ``bands * rows`` values.
     rows: int = 8
-    #: Seed of the MinHash permutations. Every shard of a run uses the same seed; changing
-    #: it changes which borderline pairs are found, not the expected recall.
+    #: Seed of the MinHash permutations (``numpy.random.RandomState(seed)``, as datatrove's
+    #: ``MinhashConfig.seed``: the same seed gives the same signatures as datatrove). Every
+    #: shard of a run uses the same seed; changing it changes which borderline pairs are
+    #: found, not the expected recall.
     seed: int = 1
     #: Count each character of scripts without spaces (Han, kana, Thai, Lao, Khmer, Myanmar)
-    #: as a word, so such text gets character n-grams.
+    #: as a word, so such text gets character n-grams (datatrove's English tokeniser keeps a
+    #: run of them as one word; ``false`` reproduces datatrove on such text too).
     split_no_space_scripts: bool = True
     #: Keep 16 bits of every MinHash value per record on disk (2 bytes x bands x rows) so the
     #: trace can give each removed record's estimated Jaccard similarity with its kept copy.
@@ -96,8 +104,11 @@ class MinhashDedupOptions(StepOptions):
                 "record is more than 4096",
                 hint="use fewer bands or rows (14 x 8 = 112 is the usual choice)",
             )
-        if not 0 <= self.seed < 2**63:
-            raise StepError(f"dedup.minhash: `seed` must be in [0, 2**63), got {self.seed}")
+        if not 0 <= self.seed < 2**32:
+            raise StepError(
+                f"dedup.minhash: `seed` must be in [0, 2**32), got {self.seed}",
+                hint="the seed initialises numpy's RandomState, as datatrove's does",
+            )
 
     @property
     def signature(self) -> SignatureParams:
