@@ -570,8 +570,33 @@ def main() -> None:
                     )
                 )
         print_table(rows)
+        compare_with_datatrove(rows, truth)
         if args.kernels:
             kernel_comparison(work / "corpus.parquet")
+
+
+def compare_with_datatrove(rows: list[tuple[str, int, dict, dict]], truth: dict) -> None:
+    """dedup.minhash computes datatrove's signatures: on the same documents both should find
+    the same planted pairs (a difference can only come from records shorter than 5 words or
+    in scripts without spaces, where dedup.minhash deliberately differs)."""
+    got = {name: (n, res["removed"]) for name, n, res, _ in rows}
+    if "datasteward" not in got or "datatrove" not in got:
+        return
+    n_ds, ours = got["datasteward"]
+    n_dt, theirs = got["datatrove"]
+    if n_ds != n_dt:
+        say("datatrove ran on a prefix: no pair-by-pair comparison")
+        return
+
+    def found(removed: dict[str, str]) -> set[str]:
+        return {c for c, (b, _) in truth.items() if removed.get(c, c) == removed.get(b, b)}
+
+    a, b = found(ours), found(theirs)
+    say(
+        f"planted pairs found: datasteward {len(a)}, datatrove {len(b)}, both {len(a & b)}, "
+        f"only datasteward {len(a - b)}, only datatrove {len(b - a)}; removed records "
+        f"differing: {len(set(ours) ^ set(theirs))}"
+    )
 
 
 def say(line: str) -> None:
