@@ -349,6 +349,53 @@ def test_pages_over_the_limit_are_too_large(
     assert result.counts[VERIFIED] == len(web.pages) - len(big)
 
 
+def test_no_more_than_per_host_requests_to_one_host_at_once(
+    web_project: Path, captures: dict[str, Capture]
+) -> None:
+    import time
+    from urllib.parse import urlsplit
+
+    web = _web(web_project, captures)
+    lock = threading.Lock()
+    in_flight: dict[str, int] = {}
+    most: dict[str, int] = {}
+    serve = web.__call__
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        host = urlsplit(str(request.url)).netloc
+        with lock:
+            in_flight[host] = in_flight.get(host, 0) + 1
+            most[host] = max(most.get(host, 0), in_flight[host])
+        try:
+            time.sleep(0.02)  # long enough for requests to overlap
+            return serve(request)
+        finally:
+            with lock:
+                in_flight[host] -= 1
+
+    client = httpx.Client(transport=httpx.MockTransport(slow))
+    result = fetch_links(
+        web_project / "releases" / "1.0.0", client=client, concurrency=8, per_host=1
+    )
+    assert result.counts == {VERIFIED: len(web.pages)}
+    hosts = [urlsplit(u).netloc for u in web.pages]
+    assert max(hosts.count(h) for h in set(hosts)) >= 3  # several pages share a host
+    assert most and max(most.values()) == 1
+
+
+def test_urls_are_interleaved_across_hosts(captures: dict[str, Capture]) -> None:
+    from urllib.parse import urlsplit
+
+    from datasteward.release.fetch import by_host_round_robin
+
+    urls = sorted({c.url for c in captures.values()})
+    order = by_host_round_robin(urls)
+    assert sorted(order) == urls  # a permutation
+    hosts = {urlsplit(u).netloc for u in urls}
+    first = [urlsplit(u).netloc for u in order[: len(hosts)]]
+    assert set(first) == hosts  # one of each host before any host's second page
+
+
 def test_taken_down_urls_are_never_requested(project: Path, captures: dict[str, Capture]) -> None:
     from datasteward.release.takedown import add_request, apply
 

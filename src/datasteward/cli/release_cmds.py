@@ -263,6 +263,7 @@ def fetch(
     ),
     max_mb: float = typer.Option(10.0, "--max-mb", min=0.001, help="Largest page read, in MB."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Requests at once."),
+    per_host: int = typer.Option(2, "--per-host", min=1, help="Requests at once to one host."),
     timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Seconds per request."),
     allow_deprecated: bool = typer.Option(
         False, "--allow-deprecated", help="Fetch a deprecated release anyway."
@@ -299,6 +300,7 @@ def fetch(
             out=out,
             max_bytes=int(max_mb * 1024 * 1024),
             concurrency=concurrency,
+            per_host=per_host,
             timeout=timeout,
             allow_deprecated=allow_deprecated,
             progress=progress,

@@ -2,8 +2,8 @@
 whose content is what was released.
 
 Each distinct URL of a batch of records is fetched once (httpx; at most ``max_bytes`` of
-decoded body read per page, ``concurrency`` requests at a time), and every record is given one
-status:
+decoded body read per page, ``concurrency`` requests at a time and at most ``per_host`` to one
+host, URLs interleaved across hosts), and every record is given one status:
 
 * ``verified`` — the page's sha256 equals the record's ``payload_sha256``, or, when only the
   text hash is known, the text re-extracted as the WARC reader would (same extractor,
@@ -26,11 +26,13 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -75,6 +77,8 @@ class FetchOptions:
     max_bytes: int = 10 << 20
     #: Requests in flight at once.
     concurrency: int = 8
+    #: Requests in flight at once to one host (URLs are also interleaved across hosts).
+    per_host: int = 2
     #: Seconds allowed for connecting and for each read.
     timeout: float = 30.0
     #: Records read from the release per round of fetching (URLs are fetched once per round).
@@ -82,7 +86,7 @@ class FetchOptions:
     user_agent: str = f"datasteward/{__version__} (links-only release fetch)"
 
     def validate(self) -> None:
-        for name in ("max_bytes", "concurrency", "batch_rows"):
+        for name in ("max_bytes", "concurrency", "per_host", "batch_rows"):
             if getattr(self, name) < 1:
                 raise ReleaseError(f"fetch: `{name}` must be at least 1, got {getattr(self, name)}")
         if self.timeout <= 0:
@@ -277,6 +281,34 @@ def _records_table(
     return pa.Table.from_arrays(cols, schema=schema)
 
 
+def by_host_round_robin(urls: list[str]) -> list[str]:
+    """``urls`` reordered so consecutive URLs are on different hosts where possible."""
+    from itertools import zip_longest
+
+    groups: dict[str, list[str]] = {}
+    for u in sorted(urls):
+        groups.setdefault(urlsplit(u).netloc.lower(), []).append(u)
+    rounds = zip_longest(*groups.values())
+    return [u for r in rounds for u in r if u is not None]
+
+
+class _HostLimit:
+    """At most ``n`` requests in flight per host."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._lock = threading.Lock()
+        self._sems: dict[str, threading.Semaphore] = {}
+
+    def __call__(self, url: str) -> threading.Semaphore:
+        host = urlsplit(url).netloc.lower()
+        with self._lock:
+            sem = self._sems.get(host)
+            if sem is None:
+                sem = self._sems[host] = threading.Semaphore(self._n)
+            return sem
+
+
 def iter_fetch(
     batches: Iterator[pa.RecordBatch],
     record_schema: pa.Schema,
@@ -285,29 +317,47 @@ def iter_fetch(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """(verified records, statuses) per batch of link records."""
+    """(verified records, statuses) per batch of link records.
+
+    Each distinct URL of a batch is fetched once, and the records naming it are decided in
+    the same worker (extraction runs in the pool too).
+    """
+    limit = _HostLimit(options.per_host)
+
+    def work(url: str, rows: list[dict[str, Any]]) -> tuple[Page, list[Decision]]:
+        with limit(url):
+            page = fetch_page(client, url, options)
+        return page, [decide(r, page) for r in rows]
+
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
         for batch in batches:
             if batch.num_rows == 0:
                 continue
             rows = batch.to_pylist()
-            urls = sorted({str(r["source_uri"]) for r in rows if r.get("source_uri")})
-            pages = dict(
-                zip(urls, pool.map(lambda u: fetch_page(client, u, options), urls), strict=True)
-            )
+            by_url: dict[str, list[int]] = {}
+            for i, r in enumerate(rows):
+                by_url.setdefault(str(r.get("source_uri") or ""), []).append(i)
+            urls = by_host_round_robin([u for u in by_url if u])
+            futures = {u: pool.submit(work, u, [rows[i] for i in by_url[u]]) for u in urls}
+            decided: dict[int, tuple[Page, Decision]] = {}
+            for u, fut in futures.items():
+                page, decisions = fut.result()
+                for i, d in zip(by_url[u], decisions, strict=True):
+                    decided[i] = (page, d)
+            no_url = Page("", error="no URL")
+            for i in by_url.get("", []):
+                decided[i] = (no_url, decide(rows[i], no_url))
             status: dict[str, list[Any]] = {n: [] for n in STATUS_SCHEMA.names}
             keep: list[int] = []
             texts: list[str] = []
             for i, r in enumerate(rows):
-                uri = r.get("source_uri")
-                page = pages[str(uri)] if uri else Page("", error="no URL")
-                d = decide(r, page)
+                page, d = decided[i]
                 if d.status == VERIFIED and d.text is not None:
                     keep.append(i)
                     texts.append(d.text)
                 for name, value in (
                     ("id", r["id"]),
-                    ("source_uri", uri),
+                    ("source_uri", r.get("source_uri")),
                     ("status", d.status),
                     ("reason", d.reason),
                     ("checked", d.checked),
@@ -333,6 +383,7 @@ def fetch_links(
     out: str | os.PathLike[str] | None = None,
     max_bytes: int = FetchOptions.max_bytes,
     concurrency: int = FetchOptions.concurrency,
+    per_host: int = FetchOptions.per_host,
     timeout: float = FetchOptions.timeout,
     allow_deprecated: bool = False,
     progress: Callable[[int, int], None] | None = None,
@@ -352,7 +403,9 @@ def fetch_links(
     """
     from datasteward.release.load import open_release
 
-    options = FetchOptions(max_bytes=max_bytes, concurrency=concurrency, timeout=timeout)
+    options = FetchOptions(
+        max_bytes=max_bytes, concurrency=concurrency, per_host=per_host, timeout=timeout
+    )
     options.validate()
     opened = open_release(path_or_url, version, allow_deprecated=allow_deprecated)
     manifest = opened.manifest
