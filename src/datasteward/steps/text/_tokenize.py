@@ -235,14 +235,89 @@ _SUFFIX_AT = re.compile(_spacy_en.SUFFIX).search
 def split_chunk(chunk: str, *, fast: bool = True) -> tuple[str, ...]:
     """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``).
 
-    ``fast=False`` skips the fast paths for common shapes (for the tests that check them).
+    The commonest shapes (letters; letters and one closing punctuation mark; the shapes of
+    :func:`_fast_split`) take short cuts, and the general rules ask each regular expression
+    once per step; ``fast=False`` runs :func:`split_reference` instead (for the tests that
+    check that both give the same tokens).
     """
-    if fast:
-        if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
-            return _SPECIAL.get(chunk, (chunk,))
-        quick = _fast_split(chunk)
-        if quick is not None:
-            return quick
+    if not fast:
+        return split_reference(chunk)
+    if chunk.isalpha():  # no prefix, suffix, infix or URL rule applies to letters only
+        return _SPECIAL.get(chunk, (chunk,))
+    core = chunk[:-1]
+    if core.isalpha() and core.isascii():
+        # a word and one closing mark ("word," "word." "Word?"): what _fast_split gives
+        last = chunk[-1]
+        if (last in _ALWAYS_SUFFIX or (last == "." and core[-1].islower())) and not (
+            chunk in _SPECIAL or core in _SPECIAL
+        ):
+            return (core, last)
+    quick = _fast_split(chunk)
+    if quick is not None:
+        return quick
+    return _split_rules(chunk)
+
+
+def _split_rules(chunk: str) -> tuple[str, ...]:
+    """:func:`split_reference` with each prefix and suffix search done once per step (the
+    reference repeats them in its loop condition)."""
+    if len(chunk) > MAX_CHUNK:
+        return tuple(_SIMPLE(chunk))
+    tokens: list[str] = []
+    suffixes: list[str] = []
+    sub = chunk
+    special = _SPECIAL.get(sub)
+    if special is not None:
+        return tuple(t for t in special if t.strip())
+    while True:
+        pm = _PREFIX(sub)
+        sm = None if pm else _suffix(sub)
+        if pm is None and sm is None:
+            break
+        if sub in _SPECIAL:
+            break
+        if pm:
+            split = pm.end()
+            if split == 0:
+                break
+            tokens.append(sub[:split])
+            sub = sub[split:]
+            if sub in _SPECIAL:
+                continue
+            sm = _suffix(sub)
+        if sm:
+            split = sm.start()
+            if split == len(sub):
+                break
+            suffixes.append(sub[split:])
+            sub = sub[:split]
+    if sub:
+        special = _SPECIAL.get(sub)
+        if special is not None:
+            tokens.extend(special)
+        elif _URL(sub):
+            tokens.append(sub)
+        else:
+            offset = 0
+            for m in _INFIX(sub):
+                start, end = m.span()
+                if offset == 0 and start == 0:
+                    continue
+                if start > offset:
+                    tokens.append(sub[offset:start])
+                if end > start:
+                    tokens.append(sub[start:end])
+                offset = end
+            if sub[offset:]:
+                tokens.append(sub[offset:])
+    tokens.extend(reversed(suffixes))
+    return tuple(t for t in tokens if t.strip())
+
+
+def split_reference(chunk: str) -> tuple[str, ...]:
+    """The tokens of one white-space-free chunk, by spaCy's algorithm (``Tokenizer.explain``)
+    transcribed line for line: the reference that the faster paths of :func:`split_chunk`
+    are tested against."""
     if len(chunk) > MAX_CHUNK:
         return tuple(_SIMPLE(chunk))
     tokens: list[str] = []
@@ -504,12 +579,8 @@ def _encode_texts(table: _ChunkTable, docs: Sequence[str]) -> tuple[np.ndarray, 
 
 
 def count_words_many(docs: Sequence[str]) -> np.ndarray:
-    """How many word tokens each text has (int64)."""
-    table = _table()
-    parts = [d.split() for d in docs]
-    counts = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    numbers = table.numbers(chain.from_iterable(parts), int(counts.sum()))
-    return np.diff(_per_text(table.lens[numbers], counts))
+    """How many word tokens each text has (int64); texts encoded lately come from the cache."""
+    return np.diff(encode_many(docs)[1])
 
 
 def count_words(text: str) -> int:
@@ -595,12 +666,44 @@ def encode_lines(lines: Iterable[str]) -> np.ndarray:
 
 def encode_chunk_lines(lines: Iterable[list[str]]) -> np.ndarray:
     """Like :func:`encode_lines`, for lines already split on white space."""
+    return encode_chunk_lines_many([lines])[0]
+
+
+def encode_chunk_lines_many(
+    docs: Sequence[Iterable[list[str]]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`encode_chunk_lines` for several documents at once: the ids concatenated, and
+    offsets (len k+1). A document without lines has no ids (not even a line break)."""
     table = _table()
     seq: list[str] = []
-    for chunks in lines:
-        seq.extend(chunks)
-        seq.append(LINE_BREAK)
-    return table.expand(table.numbers(seq, len(seq)))[0]
+    counts = np.zeros(len(docs), dtype=np.int64)
+    for j, lines in enumerate(docs):
+        before = len(seq)
+        for chunks in lines:
+            seq.extend(chunks)
+            seq.append(LINE_BREAK)
+        counts[j] = len(seq) - before
+    ids, lens = table.expand(table.numbers(seq, len(seq)))
+    return ids, _per_text(lens, counts)
+
+
+def remember_lines_as_texts(
+    docs: Sequence[str], ids: np.ndarray, offsets: np.ndarray, which: Iterable[int]
+) -> None:
+    """Put the encodings of texts made of encoded lines (``"\n".join`` of the lines that
+    :func:`encode_chunk_lines_many` encoded, e.g. the c4 rule's kept lines) into the cache,
+    so that the next rule over those texts does not tokenise them again: a text's tokens are
+    its lines' tokens without the line breaks (lines hold no white space but at their ends,
+    which splitting on white space ignores)."""
+    if LINE_BREAK not in VOCAB:
+        return
+    keep = ids != VOCAB[LINE_BREAK]
+    cs = np.zeros(len(ids) + 1, dtype=np.int64)
+    np.cumsum(keep, out=cs[1:])
+    words_only = ids[keep]
+    bounds = cs[offsets]
+    for i in which:
+        _CACHE.put(docs[i], words_only[bounds[i] : bounds[i + 1]])
 
 
 def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
@@ -619,19 +722,40 @@ def count_sentences(ids: np.ndarray) -> int:
     least one sentence. Vectorised: a start after sentence punctuation at ``p`` is the first
     start after ``p``; counting the distinct such starts counts the boundaries.
     """
+    return int(count_sentences_many(ids, np.array([0, len(ids)], dtype=np.int64))[0])
+
+
+def count_sentences_many(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """:func:`count_sentences` of several sequences at once: sequence ``j`` is
+    ``ids[offsets[j] : offsets[j + 1]]``; one count per sequence (int64)."""
+    k = len(offsets) - 1
+    out = np.zeros(k, dtype=np.int64)
     if len(ids) == 0:
-        return 0
+        return out
+    offsets = np.asarray(offsets, dtype=np.int64)
+
+    def doc_of(pos: np.ndarray) -> np.ndarray:
+        found: np.ndarray = np.searchsorted(offsets, pos, side="right") - 1
+        return found
+
     brk = ids == VOCAB[LINE_BREAK] if LINE_BREAK in VOCAB else np.zeros(len(ids), dtype=bool)
-    # lines with at least one token: a token follows the start or a line break
+    # lines with at least one token: a token at a sequence's start or after a line break
     tok = ~brk
-    nonempty_lines = int(np.count_nonzero(tok[1:] & brk[:-1])) + int(tok[0])
+    line_start = tok.copy()
+    line_start[1:] &= brk[:-1]
+    firsts = offsets[:-1][np.diff(offsets) > 0]
+    line_start[firsts] = tok[firsts]
+    out += np.bincount(doc_of(np.flatnonzero(line_start)), minlength=k)[:k]
     sp = VOCAB.sent_punct[ids]
     if not sp.any():
-        return nonempty_lines
+        return out
     starts = np.flatnonzero(~(VOCAB.punct[ids] | sp))  # line breaks are starts too
-    nxt = np.searchsorted(starts, np.flatnonzero(sp), side="right")
-    nxt = nxt[nxt < len(starts)]  # non-decreasing: keep the first of each run
-    if len(nxt) > 1:
-        nxt = nxt[np.concatenate(([True], nxt[1:] != nxt[:-1]))]
-    boundaries = int(np.count_nonzero(~brk[starts[nxt]]))  # a line's own start is counted above
-    return nonempty_lines + boundaries
+    sp_pos = np.flatnonzero(sp)
+    nxt = np.searchsorted(starts, sp_pos, side="right")
+    ok = nxt < len(starts)
+    sp_pos, nxt = sp_pos[ok], nxt[ok]
+    bpos = starts[nxt]
+    bpos = np.unique(bpos[doc_of(bpos) == doc_of(sp_pos)])  # a start in the same sequence
+    bpos = bpos[~brk[bpos]]  # a line's own start is counted above
+    out += np.bincount(doc_of(bpos), minlength=k)[:k]
+    return out

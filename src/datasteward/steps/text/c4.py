@@ -34,7 +34,11 @@ from datasteward.steps.base import (
     trace_table,
     with_columns,
 )
-from datasteward.steps.text._tokenize import count_sentences, encode_chunk_lines
+from datasteward.steps.text._tokenize import (
+    count_sentences_many,
+    encode_chunk_lines_many,
+    remember_lines_as_texts,
+)
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -121,6 +125,15 @@ class C4Outcome:
 
 def clean_page(text: str, o: C4Options) -> C4Outcome:
     """Apply the C4 rules to one document (pure; used by the step and the tests)."""
+    out, kept_chunks = _clean_lines(text, o)
+    ids, offsets = encode_chunk_lines_many([kept_chunks])
+    _count_sentences(out, int(count_sentences_many(ids, offsets)[0]), o)
+    return out
+
+
+def _clean_lines(text: str, o: C4Options) -> tuple[C4Outcome, list[list[str]]]:
+    """The line rules and the document rules but the sentence count; also the kept lines
+    split on white space (to count their sentences, for many documents at once)."""
     lines = text.splitlines()
     kept: list[str] = []
     kept_chunks: list[list[str]] = []  # the kept lines split on white space (for sentences)
@@ -168,19 +181,24 @@ def clean_page(text: str, o: C4Options) -> C4Outcome:
             continue
         kept.append(line)
         kept_chunks.append(parts)
-    sentences = count_sentences(encode_chunk_lines(kept_chunks)) if kept else 0
-    if doc_reason is None and o.min_num_sentences and sentences < o.min_num_sentences:
-        doc_reason = "too_few_sentences"
-    return C4Outcome(
+    out = C4Outcome(
         text="\n".join(kept).strip(),
         lines=len(lines),
         kept_lines=len(kept),
-        sentences=sentences,
+        sentences=0,
         lorem_ipsum=lorem,
         curly_bracket=curly,
         doc_reason=doc_reason,
         removed=removed,
     )
+    return out, kept_chunks
+
+
+def _count_sentences(out: C4Outcome, sentences: int, o: C4Options) -> None:
+    """Record the kept lines' sentences, and the rule on them."""
+    out.sentences = sentences
+    if out.doc_reason is None and o.min_num_sentences and sentences < o.min_num_sentences:
+        out.doc_reason = "too_few_sentences"
 
 
 def _edit_detail(out: C4Outcome) -> str:
@@ -211,8 +229,20 @@ class C4Filter(Step):
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
         o = self.options
         docs = texts(batch)
-        outs = [clean_page(t, o) for t in docs]
+        cleaned = [_clean_lines(t, o) for t in docs]
+        outs = [out for out, _ in cleaned]
         n = len(outs)
+        # the kept lines of every document, encoded and counted in sentences at once
+        ids, offsets = encode_chunk_lines_many([chunks for _, chunks in cleaned])
+        for out, sentences in zip(outs, count_sentences_many(ids, offsets).tolist(), strict=True):
+            _count_sentences(out, sentences, o)
+        # their tokens are those of the kept texts, which the next rules will tokenise
+        remember_lines_as_texts(
+            [out.text for out in outs],
+            ids,
+            offsets,
+            (i for i, out in enumerate(outs) if out.doc_reason is None),
+        )
         keep = np.array([r.doc_reason is None for r in outs], dtype=bool)
         signals = {
             "c4_lines": pa.array([r.lines for r in outs], pa.int64()),

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
-from datasteward.steps.text._tokenize import TERMINAL_PUNCTUATION, count_words
+from datasteward.steps.text._tokenize import TERMINAL_PUNCTUATION, count_words_many
 from datasteward.steps.text.gopher import _Decisions, find_duplicates
 
 
@@ -70,6 +70,7 @@ class FineWebQualityFilter(Filter):
         cols = {k: np.full(n, np.nan) for k in names}
         d = _Decisions(n)
         short = o.short_line_length
+        word_counts = count_words_many(docs).tolist()
         for i, text in enumerate(docs):
             lines = [line for line in text.split("\n") if line.strip()]
             if not lines:
@@ -79,7 +80,7 @@ class FineWebQualityFilter(Filter):
             punct = ends / len(lines)
             short_ratio = sum(1 for line in lines if len(line) <= short) / len(lines)
             dup = find_duplicates(lines)[1] / (len(text) - text.count("\n"))
-            n_words = count_words(text)
+            n_words = word_counts[i]
             nl = text.count("\n") / n_words if n_words else np.inf
             cols["line_punct_ratio"][i] = punct
             cols["short_line_ratio"][i] = short_ratio
