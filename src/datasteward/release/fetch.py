@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -106,10 +106,12 @@ class Page:
     error: str | None = None  # unreachable: why
     too_large: bool = False
     size: int | None = None
+    #: sha256 of the body (kept when the body is dropped after the records are decided).
+    sha256: str | None = None
 
-    @property
-    def sha256(self) -> str | None:
-        return hashlib.sha256(self.body).hexdigest() if self.body is not None else None
+    def __post_init__(self) -> None:
+        if self.body is not None and self.sha256 is None:
+            object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
 
 
 def fetch_page(client: httpx.Client, url: str, options: FetchOptions) -> Page:
@@ -327,7 +329,8 @@ def iter_fetch(
     def work(url: str, rows: list[dict[str, Any]]) -> tuple[Page, list[Decision]]:
         with limit(url):
             page = fetch_page(client, url, options)
-        return page, [decide(r, page) for r in rows]
+        decisions = [decide(r, page) for r in rows]
+        return replace(page, body=None), decisions  # the body is not kept past the decision
 
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
         for batch in batches:
