@@ -29,12 +29,14 @@ needs_data = pytest.mark.skipif(
 
 
 def _real_documents() -> list[str]:
+    """C4 and DCLM pages, and the article benchmark's texts in many languages (each cut to
+    its first 4,000 characters to keep datatrove's side of the test short)."""
     with open(DATA / "c4-en-sample-1000" / "c4_sample.jsonl", encoding="utf-8") as f:
-        docs = [json.loads(line)["text"] for line in f]
+        docs = [json.loads(line)["text"] for line in f][:250]
     with open(DATA / "dclm-quality-annotations" / "majority_data.jsonl", encoding="utf-8") as f:
-        docs += [json.loads(line)["text"] for line in f][:150]
+        docs += [json.loads(line)["text"] for line in f][:40]
     with open(DATA / "article-extraction-benchmark" / "ground-truth.json", encoding="utf-8") as f:
-        docs += [v["articleBody"] for v in json.load(f).values()]
+        docs += [v["articleBody"][:4000] for v in json.load(f).values()]
     return [d for d in docs if d]
 
 
@@ -127,7 +129,7 @@ def test_words_and_signatures_equal_datatrove_s_on_real_documents(
         if sig_default[i].tolist() != want.tolist():
             cjk += 1
             assert any("\u3040" <= ch <= "\u9fff" or "\u0e00" <= ch <= "\u109f" for ch in doc)
-    assert compared > 1000
+    assert compared > 400
     assert cjk < 10
 
 
