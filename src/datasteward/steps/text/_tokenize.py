@@ -176,7 +176,7 @@ def token_features(tokens: list[str]) -> dict[str, np.ndarray]:
     bits = _CHAR_CLASS[cps]
     unknown = bits == 0
     if unknown.any():
-        for cp in np.unique(cps[unknown]).tolist():
+        for cp in np.flatnonzero(np.bincount(cps[unknown])).tolist():
             _CHAR_CLASS[cp] = _char_bits(chr(cp))
         bits = _CHAR_CLASS[cps]
     bounds = np.zeros(k + 1, dtype=np.int64)
@@ -713,6 +713,19 @@ def word_ids(words_: tuple[str, ...] | list[str]) -> np.ndarray:
     return ids
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values of an integer array (``np.unique`` without its first-call
+    import cost, which is most of a cold batch's share)."""
+    if len(values) < 2:
+        return np.sort(values)
+    s = np.sort(values)
+    keep = np.empty(len(s), dtype=bool)
+    keep[0] = True
+    np.not_equal(s[1:], s[:-1], out=keep[1:])
+    out: np.ndarray = s[keep]
+    return out
+
+
 def count_sentences(ids: np.ndarray) -> int:
     """Sentences as spaCy's sentencizer counts them, summed over lines.
 
@@ -755,7 +768,7 @@ def count_sentences_many(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     ok = nxt < len(starts)
     sp_pos, nxt = sp_pos[ok], nxt[ok]
     bpos = starts[nxt]
-    bpos = np.unique(bpos[doc_of(bpos) == doc_of(sp_pos)])  # a start in the same sequence
+    bpos = distinct(bpos[doc_of(bpos) == doc_of(sp_pos)])  # a start in the same sequence
     bpos = bpos[~brk[bpos]]  # a line's own start is counted above
     out += np.bincount(doc_of(bpos), minlength=k)[:k]
     return out

@@ -22,7 +22,7 @@ import pyarrow as pa
 from datasteward.errors import StepError
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
 from datasteward.steps.text._ngrams import flat_repetition_stats
-from datasteward.steps.text._tokenize import VOCAB, encode_many, word_ids
+from datasteward.steps.text._tokenize import VOCAB, distinct, encode_many, word_ids
 
 #: The stop words of the Gopher rule (Rae et al. 2021: "the, be, to, of, and, that, have, with").
 GOPHER_STOP_WORDS: tuple[str, ...] = ("the", "be", "to", "of", "and", "that", "have", "with")
@@ -163,7 +163,7 @@ class GopherQualityFilter(Filter):
         r = rank[ids]
         hit = np.flatnonzero(r >= 0)
         doc_of_hit = np.searchsorted(offsets, hit, side="right") - 1
-        pairs = np.unique(doc_of_hit * len(stop_ids) + r[hit])
+        pairs = distinct(doc_of_hit * len(stop_ids) + r[hit])
         stops = np.bincount(pairs // max(len(stop_ids), 1), minlength=k)[:k]
         has = n_words > 0
         safe = np.where(has, n_words, 1)
