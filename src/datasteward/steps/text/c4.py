@@ -141,42 +141,48 @@ def _clean_lines(text: str, o: C4Options) -> tuple[C4Outcome, list[list[str]]]:
     lorem = curly = False
     doc_reason: str | None = None
     max_len = o.max_word_length
+    min_words = o.min_words_per_line
+    citations = o.remove_citations
+    punct = o.filter_no_terminal_punct
+    lorem_rule, js_rule, curly_rule = (
+        o.filter_lorem_ipsum,
+        o.filter_javascript,
+        o.filter_curly_bracket,
+    )
     policy = o.policy_substrings if o.filter_policy else ()
     for no, raw in enumerate(lines):
         line = raw.strip()
-        parts = line.split()
-        if max_len and len(line) > max_len and any(len(w) > max_len for w in parts):
+        if max_len and len(line) > max_len and any(len(w) > max_len for w in line.split()):
             removed.append((no, "too_long_word", line))
             continue
-        if o.remove_citations and "[" in line:
+        parts: list[str] | None = None
+        n_words = 0
+        if citations and "[" in line:
             cleaned = CITATION_RE.sub("", line)
             if cleaned != line:
                 line = cleaned
                 parts = line.split()  # only for the sentences: word counts are datatrove's
                 n_words = len(raw.split())
-            else:
-                n_words = len(parts)
-        else:
-            n_words = len(parts)
-        if o.filter_no_terminal_punct and (
-            not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)
-        ):
+        if punct and (not line.endswith(END_PUNCTUATION) or line.endswith(ELLIPSIS)):
             removed.append((no, "no_terminal_punct", line))
             continue
-        if o.min_words_per_line and n_words < o.min_words_per_line:
+        if parts is None:
+            parts = line.split()
+            n_words = len(parts)
+        if min_words and n_words < min_words:
             removed.append((no, "too_few_words", line))
             continue
         low = line.lower()
-        if o.filter_lorem_ipsum and "lorem ipsum" in low:
+        if lorem_rule and "lorem ipsum" in low:
             lorem = True
             doc_reason = doc_reason or "lorem_ipsum"
-        if o.filter_javascript and "javascript" in low:
+        if js_rule and "javascript" in low:
             removed.append((no, "javascript", line))
             continue
-        if o.filter_curly_bracket and "{" in line:
+        if curly_rule and "{" in line:
             curly = True
             doc_reason = doc_reason or "curly_bracket"
-        if policy and any(p in low for p in policy):
+        if policy and any(map(low.__contains__, policy)):
             removed.append((no, "policy", line))
             continue
         kept.append(line)
