@@ -11,7 +11,9 @@ import re
 import unicodedata
 from collections.abc import Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 TEXT_COLUMN = "text"
 
@@ -67,14 +69,40 @@ def content_sha256(data: str | bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def derived_id(source: str, location: str, position: int | str) -> str:
-    """A stable id for a record without a source id.
+def _file_key(source: str, location: str) -> str:
+    return hashlib.blake2b(f"{source}\x00{location}".encode(), digest_size=8).hexdigest()
 
-    Derived from the source name, the file (relative to the recipe, or its URL) and the
-    position of the record in it, so the same input gives the same id in every run.
+
+def derived_id(source: str, location: str, position: int | str) -> str:
+    """A stable id for a record without a source id: ``SOURCE:FILEKEY:POSITION``.
+
+    ``FILEKEY`` is a hash of the source name and the file (relative to the recipe, or its URL);
+    ``POSITION`` is where the record is in that file (line, row or byte offset, as the reader
+    counts). The same input gives the same id in every run, and the id says where to look.
     """
-    key = f"{source}\x00{location}\x00{position}".encode()
-    return f"{source}:{hashlib.blake2b(key, digest_size=10).hexdigest()}"
+    return f"{source}:{_file_key(source, location)}:{position}"
+
+
+def derived_ids(source: str, location: str, positions: Sequence[int | str]) -> pa.Array:
+    """:func:`derived_id` of many positions in one file, as an Arrow string array."""
+    prefix = f"{source}:{_file_key(source, location)}:"
+    if all(p.__class__ is int for p in positions):
+        pos = pc.cast(pa.array(positions, pa.int64()), pa.string())
+        return pc.binary_join_element_wise(prefix, pos, "")
+    return pa.array([f"{prefix}{p}" for p in positions], pa.string())
+
+
+def hex_digests(digests: Sequence[bytes], size: int = 32) -> pa.Array:
+    """Raw digests of ``size`` bytes as an Arrow array of lower-case hex strings.
+
+    One ``bytes.hex`` over all of them instead of a ``hexdigest`` string object per record.
+    """
+    n = len(digests)
+    data = b"".join(digests).hex().encode("ascii")
+    if len(data) != 2 * size * n:
+        raise ValueError(f"expected {n} digests of {size} bytes")
+    offsets = pa.py_buffer(np.arange(0, 2 * size * (n + 1), 2 * size, dtype=np.int32))
+    return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(data))
 
 
 def source_id(source: str, value: object) -> str:

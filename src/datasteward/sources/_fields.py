@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
-from datasteward.sources.base import RecordBuilder
+from datasteward.sources.base import EncodedTexts, RecordBuilder
 
 _UTC = dt.UTC
 _YMD = re.compile(
@@ -80,6 +80,9 @@ def parse_date(value: Any) -> dt.datetime | None:
 
 
 _MISSING = object()
+_DICT = {dict}
+_STR = {str}
+_STR_OR_NONE = {str, type(None)}
 
 
 def _get(record: dict[str, Any], name: str, *, pop: bool) -> Any:
@@ -161,10 +164,10 @@ _CAST_ORDER = [pa.timestamp("us"), pa.timestamp("us", tz="UTC")]
 def parse_dates(raw: list[Any]) -> tuple[pa.Array | list[dt.datetime | None], list[bool]]:
     """Parse many date values; returns the dates and, per value, whether it failed to parse.
 
-    ISO 8601 strings all with (or all without) a zone are parsed by Arrow in one call; any
-    other mix falls back to :func:`parse_date` per value.
+    ISO 8601 strings (and nulls) all with (or all without) a zone are parsed by Arrow in one
+    call; any other mix falls back to :func:`parse_date` per value.
     """
-    if raw and all(v.__class__ is str for v in raw):
+    if raw and set(map(type, raw)) <= _STR_OR_NONE:
         arr = pa.array(raw, pa.string())
         for target in _CAST_ORDER:
             try:
@@ -191,11 +194,16 @@ class Columns:
         self._id = fmap.id_field or ""
         self._url = fmap.url_field or ""
         self._date = fmap.date_field or ""
+        # add_block handles top-level names of the text, id, url and date fields only
+        self._block_ok = not any(
+            "." in name for name in (self._text, self._id, self._url, self._date)
+        ) and not (fmap.license_field or fmap.attribution_field or fmap.consent_field)
         self._reset()
 
     def _reset(self) -> None:
         f = self.fmap
-        self.texts: list[str] = []
+        #: The texts so far, encoded and hashed as they come (see EncodedTexts).
+        self.texts = EncodedTexts()
         self.positions: list[int | str] = []
         self.ids: list[Any] | None = [] if f.id_field else None
         self.uris: list[str | None] | None = [] if f.url_field else None
@@ -205,10 +213,46 @@ class Columns:
         self.attributions: list[str | None] | None = [] if f.attribution_field else None
         self.consents: list[str | None] | None = [] if f.consent_field else None
         self.meta: list[dict[str, Any] | None] = []
-        self.chars = 0
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    @property
+    def nbytes(self) -> int:
+        """UTF-8 bytes of the texts so far (a batch is cut before it grows too large)."""
+        return self.texts.nbytes
+
+    def add_block(self, records: list[Any], positions: range) -> bool:
+        """Map a block of parsed records at once, or return False having added nothing.
+
+        The fast path of line-based readers: list comprehensions instead of a Python frame
+        per record. It takes only the common case — every record is an object whose text is a
+        string, and no mapped field needs a dotted path or licence parsing; otherwise it
+        returns False and the caller adds the block record by record with :meth:`add` (which
+        also says what is wrong). Either way ``records`` may have been changed: the caller
+        re-parses the block for the slow path.
+        """
+        if not self._block_ok or set(map(type, records)) != _DICT:
+            return False
+        texts = [r.pop(self._text, None) for r in records]
+        if set(map(type, texts)) != _STR:
+            return False
+        ids = [r.pop(self._id, None) for r in records] if self.ids is not None else None
+        uris = [r.pop(self._url, None) for r in records] if self.uris is not None else None
+        dates = [r.pop(self._date, None) for r in records] if self.dates is not None else None
+        self.texts.add_many(texts)
+        self.positions += positions
+        if ids is not None and self.ids is not None:
+            self.ids += ids
+        if uris is not None and self.uris is not None:
+            self.uris += [
+                u if u.__class__ is str and u else None if u is None or u == "" else str(u)
+                for u in uris
+            ]
+        if dates is not None and self.dates is not None:
+            self.dates += dates
+        self.meta += [r or None for r in records]
+        return True
 
     def add(self, record: dict[str, Any], position: int | str) -> None:
         """Map one input record (a dict we own and may change).
@@ -230,8 +274,7 @@ class Columns:
                 raise MissingText(
                     f"the field `{f.text_field}` is a {type(text).__name__}, not a string"
                 )
-        self.texts.append(text)
-        self.chars += len(text)
+        self.texts.add(text)
         self.positions.append(position)
         if self.ids is not None:
             v = record.pop(self._id, _MISSING)

@@ -22,6 +22,9 @@ from datasteward.errors import SourceError
 CHUNK_SIZE = 1 << 20
 #: Upper bound on the bytes one decompression call may produce (a guard against bombs).
 MAX_CHUNK_OUT = 4 << 20
+#: About how many bytes of lines :func:`line_blocks` hands out at a time: small enough that a
+#: block, its parsed objects and their encoded texts stay in a CPU core's L2 cache.
+BLOCK_BYTES = 1 << 18
 
 COMPRESSED_SUFFIXES = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd", ".bz2": "bz2", ".xz": "xz"}
 
@@ -256,6 +259,60 @@ def _chunk_lines(stream: ByteStream) -> Iterator[bytes]:
                           rest) from None
     if rest:
         yield rest
+
+
+#: A line as :func:`line_blocks` hands it out: a view into the block's buffer, no copy.
+Line = bytes | memoryview
+
+
+def line_blocks(stream: ByteStream) -> Iterator[list[Line]]:
+    """The lines of :func:`iter_lines`, in lists of about :data:`BLOCK_BYTES`, as views.
+
+    For readers that handle a block of lines at once (a list comprehension runs at C speed
+    where a loop body per line does not); each line is a ``memoryview`` of the block's
+    bytes without its ``\\n``, so no line is copied (``bytes(line)`` makes one). If the stream
+    breaks, every complete line before the break has been yielded when :class:`LinesBroken`
+    is raised.
+    """
+    if stream.compression is None:
+        raw = stream.raw
+
+        def chunks() -> Iterator[bytes]:
+            while data := raw.read(BLOCK_BYTES):
+                yield data
+
+        return _blocks(chunks(), read_errors=True)
+    return _blocks(stream.chunks(), read_errors=False)
+
+
+def _blocks(chunks: Iterator[bytes], *, read_errors: bool) -> Iterator[list[Line]]:
+    import numpy as np
+
+    n = 0
+    rest = b""
+    try:
+        for chunk in chunks:
+            data = rest + chunk if rest else chunk
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
+            if not len(newlines):
+                rest = data
+                continue
+            starts = [0, *(newlines[:-1] + 1).tolist()]
+            view = memoryview(data)
+            lines: list[Line] = [view[a:b] for a, b in zip(starts, newlines.tolist(),
+                                                          strict=True)]
+            rest = data[int(newlines[-1]) + 1 :]
+            n += len(lines)
+            yield lines
+    except StreamBroken as exc:
+        raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
+                          rest) from None
+    except OSError as exc:
+        if not read_errors:
+            raise
+        raise LinesBroken(n + 1, 0, f"read error: {exc}", rest) from None
+    if rest:
+        yield [rest]
 
 
 @contextmanager

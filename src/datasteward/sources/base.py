@@ -16,15 +16,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import orjson
 import pyarrow as pa
 
 from datasteward.errors import RecordError
 from datasteward.recipe.model import SourceConfig
-from datasteward.records.schema import RECORD_SCHEMA, content_sha256, derived_id, source_id
+from datasteward.records.schema import (
+    RECORD_SCHEMA,
+    content_sha256,
+    derived_id,
+    derived_ids,
+    hex_digests,
+    source_id,
+)
 
 #: The columns every source batch has, in this order.
 SOURCE_SCHEMA = RECORD_SCHEMA.append(pa.field("metadata", pa.large_string()))
+
+_sha256 = hashlib.sha256
 
 #: How many bytes of an unreadable record are kept in quarantine as evidence.
 QUARANTINE_RAW_BYTES = 4096
@@ -62,6 +72,61 @@ OnBad = Callable[[BadRecord], None]
 
 def strict_on_bad(bad: BadRecord) -> None:
     raise RecordError(bad.message(), hint="fix the input, or run without --strict to quarantine it")
+
+
+class EncodedTexts:
+    """Texts as stored: their UTF-8 bytes, end to end, and the sha256 digest of each.
+
+    Readers add texts right after decoding them, so each is encoded and hashed while it is
+    still in the CPU cache, and :meth:`add_many` joins a block's bytes at once, so the per-text
+    bytes objects are freed (and their memory reused) straight away. :meth:`column` then wraps
+    the joined bytes as an Arrow column without converting text by text. Lone surrogates,
+    which UTF-8 cannot hold, are replaced (and the replacement is what is hashed).
+    """
+
+    __slots__ = ("digests", "lengths", "nbytes", "parts")
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+        self.lengths: list[int] = []
+        self.digests: list[bytes] = []
+        self.nbytes = 0
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def add(self, text: str) -> None:
+        """Encode and hash one text."""
+        try:
+            data = text.encode()
+        except UnicodeEncodeError:
+            data = text.encode("utf-8", "replace")
+        self.parts.append(data)
+        self.lengths.append(len(data))
+        self.digests.append(_sha256(data).digest())
+        self.nbytes += len(data)
+
+    def add_many(self, texts: list[str]) -> None:
+        """Encode and hash a block of texts (small enough to stay in the CPU cache)."""
+        try:
+            encoded = [t.encode() for t in texts]
+        except UnicodeEncodeError:
+            encoded = [t.encode("utf-8", "replace") for t in texts]
+        sha = _sha256
+        self.digests += [sha(b).digest() for b in encoded]
+        lengths = list(map(len, encoded))
+        self.lengths += lengths
+        self.nbytes += sum(lengths)
+        self.parts.append(b"".join(encoded))
+
+    def column(self) -> pa.Array:
+        """The texts as an Arrow ``large_string`` array (the bytes are valid UTF-8)."""
+        offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=offsets[1:])
+        data = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
+        return pa.LargeStringArray.from_buffers(
+            len(self.lengths), pa.py_buffer(offsets), pa.py_buffer(data)
+        )
 
 
 class RecordBuilder:
@@ -133,7 +198,7 @@ class RecordBuilder:
 
     def add_columns(
         self,
-        texts: Sequence[str],
+        texts: Sequence[str] | EncodedTexts,
         *,
         positions: Sequence[int | str],
         record_ids: Sequence[Any] | None = None,
@@ -147,8 +212,9 @@ class RecordBuilder:
     ) -> None:
         """Add many records at once: the fast path of tabular readers, same rules as :meth:`add`.
 
-        ``metadata`` holds JSON text (or None) per record; ``retrieved_at`` may be an Arrow
-        timestamp array. Ids and hashes are computed here in bulk.
+        ``texts`` are strings, or already encoded and hashed (:class:`EncodedTexts`, which
+        readers fill as they decode). ``metadata`` holds JSON text (or None) per record;
+        ``retrieved_at`` may be an Arrow timestamp array. Ids are computed here.
         """
         n = len(texts)
         if n == 0:
@@ -156,30 +222,19 @@ class RecordBuilder:
         self._seal()
         cfg = self.config
         name = cfg.name
+        if not isinstance(texts, EncodedTexts):
+            enc = EncodedTexts()
+            enc.add_many(list(texts))
+            texts = enc
         loc = self.shard.location
-        # derived_id() inlined: blake2b of "source\0location\0position" (same bytes, same ids)
-        seed = hashlib.blake2b(f"{name}\x00{loc}\x00".encode(), digest_size=10)
-        copy = seed.copy
-        prefix = f"{name}:"
         if record_ids is None:
-            ids = []
-            for p in positions:
-                h = copy()
-                h.update(str(p).encode())
-                ids.append(prefix + h.hexdigest())
+            ids = derived_ids(name, loc, positions)
         else:
-            ids = [
+            prefix = f"{name}:"
+            ids = pa.array([
                 derived_id(name, loc, p) if r is None or r == "" else f"{prefix}{r}"
                 for r, p in zip(record_ids, positions, strict=True)
-            ]
-        # Encode once: the UTF-8 bytes are hashed and become the Arrow text column as they are
-        # (pa.array over str objects would encode every text a second time).
-        try:
-            encoded = [t.encode() for t in texts]
-        except UnicodeEncodeError:  # lone surrogates cannot be stored as UTF-8: replaced
-            encoded = [t.encode("utf-8", "replace") for t in texts]
-        sha = hashlib.sha256
-        hashes = [sha(b).hexdigest() for b in encoded]
+            ], pa.string())
         default_evidence = f"source default ({name})"
         if licenses is None:
             lic: Sequence[str] = [cfg.license] * n
@@ -204,16 +259,16 @@ class RecordBuilder:
             attrs = [a if a is not None else cfg.attribution for a in attributions]
         batch = pa.RecordBatch.from_arrays(
             [
-                pa.array(ids, pa.string()),
+                ids,
                 pa.array([name] * n, pa.string()),
                 pa.array(uris if uris is not None else [None] * n, pa.string()),
                 dates,
-                pa.array(hashes, pa.string()),
+                hex_digests(texts.digests),
                 pa.array(lic, pa.string()),
                 pa.array(evidence, pa.string()),
                 pa.array(cons, pa.string()),
                 pa.array(attrs, pa.string()),
-                pa.array(encoded, pa.large_binary()).view(pa.large_string()),
+                texts.column(),
                 pa.array(metadata if metadata is not None else [None] * n, pa.large_string()),
             ],
             schema=SOURCE_SCHEMA,

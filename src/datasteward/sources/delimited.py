@@ -159,7 +159,7 @@ class CsvReader(Reader):
                     except MissingText as exc:  # pragma: no cover - columns were checked
                         on_bad(bad(config, file, where, str(exc), _raw(row, o.encoding)))
                         continue
-                    if len(cols) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
+                    if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
                         cols.flush()
                         out = builder.flush()
                         if out is not None:

@@ -21,7 +21,7 @@ import pyarrow as pa
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import FieldMap, MissingText
-from datasteward.sources._io import StreamBroken, iter_lines, open_stream
+from datasteward.sources._io import Line, StreamBroken, line_blocks, open_stream
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 from datasteward.sources.jsonl import record_lines
 
@@ -110,7 +110,7 @@ class JsonReader(Reader):
                     on_bad(record)
                 continue
             guard.found()
-            if len(cols) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
+            if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
                 cols.flush()
                 out = builder.flush()
                 if out is not None:
@@ -122,8 +122,8 @@ class JsonReader(Reader):
             yield out
 
 
-def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[bytes]:
-    """Lines of a stream whose first chunk(s) were already read into ``head``."""
+def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[list[Line]]:
+    """Blocks of lines of a stream whose first chunk(s) were already read into ``head``."""
 
     class _Replay:
         compression = "replay"
@@ -132,7 +132,7 @@ def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[byte
             yield head
             yield from chunks
 
-    yield from iter_lines(_Replay())  # type: ignore[arg-type]
+    yield from line_blocks(_Replay())  # type: ignore[arg-type]
 
 
 def _elements(

@@ -7,7 +7,7 @@ corrupt compressed stream quarantines the line where it broke; every line before
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,8 @@ import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
-from datasteward.sources._fields import FieldMap, MissingText
-from datasteward.sources._io import LinesBroken, iter_lines, open_stream
+from datasteward.sources._fields import Columns, FieldMap, MissingText
+from datasteward.sources._io import Line, LinesBroken, line_blocks, open_stream
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 
 
@@ -36,65 +36,55 @@ def json_problem(line: bytes, exc: Exception) -> str:
     return f"invalid JSON: {exc}"
 
 
+#: Lines mapped at once by the fast path (a block's texts stay in the CPU cache while hashed).
+SUB_BLOCK = 64
+
+
 def record_lines(
     reader: Reader,
     shard: Shard,
-    lines: Iterator[bytes],
+    blocks: Iterable[list[Line]],
     *,
     batch_size: int,
     on_bad: OnBad,
 ) -> Iterator[pa.RecordBatch]:
-    """Turn JSON lines into record batches (shared by the jsonl and json readers)."""
+    """Turn blocks of JSON lines into record batches (shared by the jsonl and json readers).
+
+    Each block of :data:`SUB_BLOCK` lines is parsed with one ``map(orjson.loads, ...)`` and
+    mapped by :meth:`Columns.add_block`; a block with anything unusual in it (a blank or bad
+    line, a missing text, a dotted field name) is read line by line instead, which keeps every
+    good line and names each bad one.
+    """
     config = reader.config
     builder = RecordBuilder(config, shard)
     cols = FieldMap.of(config).columns(builder)
     guard = TextFieldGuard(config, shard.location, on_bad)
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
-    add = cols.add
-    texts = cols.texts  # the pending texts (a new list after each flush)
-    seen_text = False
     file = shard.location
-    lineno = 0
+    lineno = 0  # lines of the file before the current block
     try:
-        for lineno, line in enumerate(lines, 1):
-            obj: Any = None
-            try:
-                obj = loads(line)
-            except decode_error as exc:
-                if not line.strip():
-                    continue
-                if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
-                    try:
-                        obj = loads(line[3:])
-                    except decode_error:
-                        obj = None
-                if obj is None:
-                    on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
-                    continue
-            if obj.__class__ is not dict:
-                on_bad(bad(config, file, f"line {lineno}",
-                           f"expected a JSON object, got {type(obj).__name__}", line))
-                continue
-            try:
-                add(obj, lineno)
-            except MissingText as exc:
-                record = bad(config, file, f"line {lineno}", str(exc), line)
-                if str(exc).startswith("no field"):
-                    guard.missing(obj, record)
+        for block in blocks:
+            start = 0
+            while start < len(block):
+                # never more lines than the batch has room for: batches are at most batch_size
+                lines = block[start : start + min(SUB_BLOCK, batch_size - len(cols))]
+                start += len(lines)
+                try:
+                    objs = list(map(loads, lines))
+                except decode_error:
+                    objs = None
+                positions = range(lineno + 1, lineno + 1 + len(lines))
+                if objs is None or not cols.add_block(objs, positions):
+                    _add_lines(cols, guard, lines, positions, config, file, on_bad)
                 else:
                     guard.found()
-                    on_bad(record)
-                continue
-            if not seen_text:
-                seen_text = True
-                guard.found()
-            if len(texts) >= batch_size or cols.chars >= MAX_BATCH_CHARS:
-                cols.flush()
-                texts = cols.texts
-                out = builder.flush()
-                if out is not None:
-                    yield out
+                lineno += len(lines)
+                if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
+                    cols.flush()
+                    out = builder.flush()
+                    if out is not None:
+                        yield out
     except LinesBroken as exc:
         on_bad(bad(config, file, f"line {exc.line}", exc.problem, exc.partial))
     guard.finish()
@@ -102,6 +92,51 @@ def record_lines(
     out = builder.flush()
     if out is not None:
         yield out
+
+
+def _add_lines(
+    cols: Columns,
+    guard: TextFieldGuard,
+    lines: list[Line],
+    positions: range,
+    config: SourceConfig,
+    file: str,
+    on_bad: OnBad,
+) -> None:
+    """The slow path: parse and add line by line, quarantining what cannot be read."""
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for lineno, view in zip(positions, lines, strict=True):
+        line = bytes(view)
+        obj: Any = None
+        try:
+            obj = loads(line)
+        except decode_error as exc:
+            if not line.strip():
+                continue
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark
+                try:
+                    obj = loads(line[3:])
+                except decode_error:
+                    obj = None
+            if obj is None:
+                on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
+                continue
+        if obj.__class__ is not dict:
+            on_bad(bad(config, file, f"line {lineno}",
+                       f"expected a JSON object, got {type(obj).__name__}", line))
+            continue
+        try:
+            cols.add(obj, lineno)
+        except MissingText as exc:
+            record = bad(config, file, f"line {lineno}", str(exc), line)
+            if str(exc).startswith("no field"):
+                guard.missing(obj, record)
+            else:
+                guard.found()
+                on_bad(record)
+            continue
+        guard.found()
 
 
 class JsonlReader(Reader):
@@ -113,5 +148,5 @@ class JsonlReader(Reader):
 
     def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
         with open_stream(shard.uri) as stream:
-            yield from record_lines(self, shard, iter_lines(stream), batch_size=batch_size,
+            yield from record_lines(self, shard, line_blocks(stream), batch_size=batch_size,
                                     on_bad=on_bad)
