@@ -118,11 +118,17 @@ def test_sentences_of_many_equal_one_at_a_time(c4_docs: list[str], data: st.Data
 def test_c4_hands_its_kept_texts_tokens_to_the_next_rule(
     c4_docs: list[str], dclm_docs: list[str], run: Runner
 ) -> None:
-    docs = dclm_docs[:120] + c4_docs[:80]
+    cited = [
+        "\n".join(line.replace(" ", f" [{i}] [edit] ", 1) for i, line in enumerate(d.splitlines()))
+        for d in c4_docs[80:100]
+    ]
+    docs = dclm_docs[:120] + c4_docs[:80] + cited
     tok._CACHE._data.clear()
     kept = run(C4Filter(), docs).kept.column("text").to_pylist()
     edited = [t for t, orig in zip(kept, docs, strict=False) if t not in docs]
     assert len(kept) > 50 and edited
+    # lines whose citation marks were removed are among the kept ones
+    assert sum("   " in t for t in kept) >= 10
     inverse = {i: w for w, i in tok.VOCAB.items()}
     for text in kept:
         cached = tok._CACHE.lookup(text)
