@@ -86,7 +86,7 @@ def derived_id(source: str, location: str, position: int | str) -> str:
 def derived_ids(source: str, location: str, positions: Sequence[int | str]) -> pa.Array:
     """:func:`derived_id` of many positions in one file, as an Arrow string array."""
     prefix = f"{source}:{_file_key(source, location)}:"
-    if all(p.__class__ is int for p in positions):
+    if set(map(type, positions)) == {int}:
         pos = pc.cast(pa.array(positions, pa.int64()), pa.string())
         return pc.binary_join_element_wise(prefix, pos, "")
     return pa.array([f"{prefix}{p}" for p in positions], pa.string())
