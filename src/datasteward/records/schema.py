@@ -88,7 +88,7 @@ def derived_ids(source: str, location: str, positions: Sequence[int | str]) -> p
     prefix = f"{source}:{_file_key(source, location)}:"
     if set(map(type, positions)) == {int}:
         pos = pc.cast(pa.array(positions, pa.int64()), pa.string())
-        return pc.binary_join_element_wise(prefix, pos, "")
+        return pc.utf8_replace_slice(pos, 0, 0, prefix)  # insert the prefix at 0
     return pa.array([f"{prefix}{p}" for p in positions], pa.string())
 
 

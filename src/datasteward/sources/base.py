@@ -74,6 +74,11 @@ def strict_on_bad(bad: BadRecord) -> None:
     raise RecordError(bad.message(), hint="fix the input, or run without --strict to quarantine it")
 
 
+def _same(value: str | None, n: int, *, large: bool = False) -> pa.Array:
+    """A string column of ``n`` copies of one value (no Python list of ``n`` items)."""
+    return pa.repeat(pa.scalar(value, pa.large_string() if large else pa.string()), n)
+
+
 class EncodedTexts:
     """Texts as stored: their UTF-8 bytes, end to end, and the sha256 digest of each.
 
@@ -237,8 +242,8 @@ class RecordBuilder:
             ], pa.string())
         default_evidence = f"source default ({name})"
         if licenses is None:
-            lic: Sequence[str] = [cfg.license] * n
-            evidence: Sequence[str | None] = [default_evidence] * n
+            lic: pa.Array | Sequence[str] = _same(cfg.license, n)
+            evidence: pa.Array | Sequence[str | None] = _same(default_evidence, n)
         else:
             ev = license_evidence or [None] * n
             lic = [x if x else cfg.license for x in licenses]
@@ -252,16 +257,18 @@ class RecordBuilder:
                 retrieved_at if retrieved_at is not None else [None] * n,
                 pa.timestamp("us", tz="UTC"),
             )
-        cons = [cfg.consent] * n if consents is None else [c or cfg.consent for c in consents]
+        cons: pa.Array | Sequence[str] = (
+            _same(cfg.consent, n) if consents is None else [c or cfg.consent for c in consents]
+        )
         if attributions is None:
-            attrs: Sequence[str | None] = [cfg.attribution] * n
+            attrs: pa.Array | Sequence[str | None] = _same(cfg.attribution, n)
         else:
             attrs = [a if a is not None else cfg.attribution for a in attributions]
         batch = pa.RecordBatch.from_arrays(
             [
                 ids,
-                pa.array([name] * n, pa.string()),
-                pa.array(uris if uris is not None else [None] * n, pa.string()),
+                _same(name, n),
+                pa.array(uris, pa.string()) if uris is not None else _same(None, n),
                 dates,
                 hex_digests(texts.digests),
                 pa.array(lic, pa.string()),
@@ -269,7 +276,8 @@ class RecordBuilder:
                 pa.array(cons, pa.string()),
                 pa.array(attrs, pa.string()),
                 texts.column(),
-                pa.array(metadata if metadata is not None else [None] * n, pa.large_string()),
+                pa.array(metadata, pa.large_string()) if metadata is not None
+                else _same(None, n, large=True),
             ],
             schema=SOURCE_SCHEMA,
         )
