@@ -271,14 +271,11 @@ def test_scripts_without_spaces(tmp_path: Path) -> None:
     for i in rng.sample(range(len(chars)), len(chars) // 100):  # 1% of characters changed
         chars[i] = "語"
     records = [("ja-0", ja[0]), ("ja-1", ja[1]), ("ja-0-edited", "".join(chars))]
-    out = run_phases([records], tmp_path)
+    out = run_phases([records], tmp_path, options=MinhashDedupOptions(split_no_space_scripts=True))
     assert {t["id"]: t["dup_of"] for t in out.trace} == {"ja-0-edited": "ja-0"}
-    # as whole space-separated "words", the same edit hides the copy
-    out2 = run_phases(
-        [records],
-        tmp_path / "nosplit",
-        options=MinhashDedupOptions(split_no_space_scripts=False),
-    )
+    # by default (as datatrove), runs of such characters are whole "words", and the same
+    # edit hides the copy
+    out2 = run_phases([records], tmp_path / "nosplit")
     assert out2.trace == []
 
 

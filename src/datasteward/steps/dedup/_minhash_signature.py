@@ -17,10 +17,9 @@ for a whole batch with numpy instead of one Python loop per n-gram:
 
 Where datatrove differs: a record with fewer than ``ngram`` words (but at least one) gets no
 signature from datatrove (it is never deduplicated); here it has one shingle made of all its
-words, so two such records are duplicates when their words are equal. With
-``split_no_space_scripts`` (the step's default) each Han/kana/Thai/Lao/Khmer/Myanmar
-character is a word; datatrove keeps a run of them as one word. Records without such
-characters are not affected.
+words, so two such records are duplicates when their words are equal. With the opt-in
+``split_no_space_scripts`` each Han/kana/Thai/Lao/Khmer/Myanmar character is a word;
+datatrove keeps a run of them as one word. Records without such characters are not affected.
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ class SignatureParams:
     ngram: int
     num_perm: int
     seed: int
-    split_no_space_scripts: bool = True
+    split_no_space_scripts: bool = False
 
     def permutations(self) -> tuple[np.ndarray, np.ndarray]:
         """datatrove's ``MinhashDedupSignature.parameters``: ``(a, b)``, each ``num_perm``

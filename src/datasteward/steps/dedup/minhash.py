@@ -7,7 +7,8 @@ MinHash signature has ``bands * rows`` values (default 14 x 8 = 112, as in datat
 FineWeb). With the same ``seed`` the signatures are **bit-identical to datatrove's**
 ``MinhashDedupSignature`` (same n-gram hash, XXH64; same permutations), so the candidate pairs
 and the recall are datatrove's by construction (see :mod:`._minhash_signature` for the two
-documented extensions: records shorter than ``ngram`` words, and scripts without spaces).
+documented extensions: records shorter than ``ngram`` words, and the opt-in
+``split_no_space_scripts``).
 Two records whose signatures agree on all ``rows`` values of at least one band are candidate
 duplicates; candidates are merged into clusters (union-find), and each cluster keeps its
 **first record in the run's global order** (lowest shard rank, then lowest row within the
@@ -80,9 +81,10 @@ class MinhashDedupOptions(StepOptions):
     #: found, not the expected recall.
     seed: int = 1
     #: Count each character of scripts without spaces (Han, kana, Thai, Lao, Khmer, Myanmar)
-    #: as a word, so such text gets character n-grams (datatrove's English tokeniser keeps a
-    #: run of them as one word; ``false`` reproduces datatrove on such text too).
-    split_no_space_scripts: bool = True
+    #: as a word, so such text gets character n-grams. Off by default, as in datatrove (whose
+    #: English tokeniser keeps a run of such characters as one word), so that the signatures
+    #: are datatrove's; turn it on for corpora mostly in those scripts.
+    split_no_space_scripts: bool = False
     #: Keep 16 bits of every MinHash value per record on disk (2 bytes x bands x rows) so the
     #: trace can give each removed record's estimated Jaccard similarity with its kept copy.
     estimate_jaccard: bool = True
