@@ -22,7 +22,14 @@ from datasteward.steps.base import Step, StepResult
 from datasteward.steps.text import _tokenize as tok
 from datasteward.steps.text.badwords import BadWordsMatcher
 from datasteward.steps.text.c4 import C4Filter
-from datasteward.steps.text.gopher import GOPHER_STOP_WORDS, GopherQualityFilter
+from datasteward.steps.text.gopher import (
+    _LINES,
+    _PARAGRAPH,
+    GOPHER_STOP_WORDS,
+    GopherQualityFilter,
+    _lines,
+    _paragraphs,
+)
 
 Runner = Callable[[Step, Sequence[str]], StepResult]
 
@@ -205,3 +212,20 @@ def test_gopher_quality_batch_statistics_equal_per_document_ones(
             assert row["gopher_hash_ratio"] == doc.count("#") / len(words)
         stops = Counter(w for w in words if w in GOPHER_STOP_WORDS)
         assert row["gopher_stop_words"] == len(stops)
+
+
+def test_lines_and_paragraphs_equal_the_regular_expressions(
+    c4_docs: list[str], dclm_docs: list[str]
+) -> None:
+    docs = c4_docs + dclm_docs + ["", "\n", "\n\n", "a\n", "\na", "a\n\n\nb\n", " \n\n a \n"]
+    assert sum("\n\n" in d.strip() for d in docs) >= 3  # both paths of _paragraphs run
+    for doc in docs:
+        assert _lines(doc) == _LINES.split(doc)
+        assert _paragraphs(doc) == _PARAGRAPH.split(doc.strip())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="ab \n\r\t", max_size=20))
+def test_lines_and_paragraphs_on_generated_texts(doc: str) -> None:
+    assert _lines(doc) == _LINES.split(doc)
+    assert _paragraphs(doc) == _PARAGRAPH.split(doc.strip())

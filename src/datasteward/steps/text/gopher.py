@@ -286,6 +286,23 @@ _PARAGRAPH = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 
 
+def _paragraphs(text: str) -> list[str]:
+    """``_PARAGRAPH.split(text.strip())`` (datatrove's paragraphs), without the regular
+    expression when there is no blank line (most web documents)."""
+    stripped = text.strip()
+    return _PARAGRAPH.split(stripped) if "\n\n" in stripped else [stripped]
+
+
+def _lines(text: str) -> list[str]:
+    """``_LINES.split(text)`` (datatrove's lines: split on runs of newlines) with
+    ``str.split``: the empty strings between consecutive newlines are dropped, those at the
+    ends kept, as the regular expression does."""
+    parts = text.split("\n")
+    if len(parts) > 2:
+        return [parts[0], *[p for p in parts[1:-1] if p], parts[-1]]
+    return parts
+
+
 def find_duplicates(items: Sequence[str]) -> tuple[int, int]:
     """(how many items repeat an earlier one, their total characters)."""
     seen: set[str] = set()
@@ -333,9 +350,9 @@ class GopherRepetitionFilter(Filter):
             if not text:
                 continue
             size = len(text)
-            paras = _PARAGRAPH.split(text.strip())
+            paras = _paragraphs(text)
             p_dup, p_chars = find_duplicates(paras)
-            lines = _LINES.split(text)
+            lines = _lines(text)
             l_dup, l_chars = find_duplicates(lines)
             cols["dup_para_frac"][i] = p_dup / len(paras)
             cols["dup_para_char_frac"][i] = p_chars / size
