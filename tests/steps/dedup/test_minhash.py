@@ -177,7 +177,7 @@ def test_contract_invariants_across_three_shards(corpus: Corpus, outcome: Outcom
 
 
 def test_recall_and_precision_on_planted_duplicates(corpus: Corpus, outcome: Outcome) -> None:
-    removed = {t["id"]: t["dup_of"] for t in outcome.trace}
+    removed: dict[str, str] = {t["id"]: t["dup_of"] for t in outcome.trace}
 
     def cluster(x: str) -> str:
         return removed.get(x, x)
