@@ -68,7 +68,7 @@ def record_lines(
             start = 0
             while start < len(block):
                 # never more lines than the batch has room for: batches are at most batch_size
-                lines = block[start : start + min(SUB_BLOCK, batch_size - len(cols))]
+                lines = block[start : start + max(1, min(SUB_BLOCK, batch_size - len(cols)))]
                 start += len(lines)
                 try:
                     objs = list(map(loads, lines))
