@@ -121,3 +121,18 @@ def test_generated_lines_same_either_way(
         if isinstance(obj := _loads(line), dict) and isinstance(obj.get("text"), str)
     )
     assert len(fast.rows) == 1 + good
+
+
+def test_a_line_longer_than_many_blocks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line spanning many read blocks (and a last line without a newline) is read whole."""
+    from datasteward.sources import _io
+
+    long_text = "é" * 3_000_000  # 6 MB of UTF-8, > 20 blocks of BLOCK_BYTES
+    lines = [json.dumps({"text": "first"}), json.dumps({"text": long_text}),
+             json.dumps({"text": "last"})]
+    (tmp_path / "x.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    assert len(long_text.encode()) > 20 * _io.BLOCK_BYTES
+    fast, slow = _both(tmp_path, monkeypatch, format="jsonl", path="x.jsonl")
+    _same(fast, slow)
+    assert [r["text"] for r in fast.rows] == ["first", long_text, "last"]
+    assert [r["id"] for r in fast.rows] == [derived_id("src", "x.jsonl", i) for i in (1, 2, 3)]

@@ -289,30 +289,31 @@ def _blocks(chunks: Iterator[bytes], *, read_errors: bool) -> Iterator[list[Line
     import numpy as np
 
     n = 0
-    rest = b""
-    try:
+    pending: list[bytes] = []  # the start of a line not ended yet (a list: a 1 GB line is
+    try:  # read in linear time, not by re-copying it for every chunk)
         for chunk in chunks:
-            data = rest + chunk if rest else chunk
-            newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-            if not len(newlines):
-                rest = data
+            if b"\n" not in chunk:
+                pending.append(chunk)
                 continue
+            data = b"".join([*pending, chunk]) if pending else chunk
+            newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
             starts = [0, *(newlines[:-1] + 1).tolist()]
             view = memoryview(data)
             lines: list[Line] = [view[a:b] for a, b in zip(starts, newlines.tolist(),
                                                           strict=True)]
             rest = data[int(newlines[-1]) + 1 :]
+            pending = [rest] if rest else []
             n += len(lines)
             yield lines
     except StreamBroken as exc:
         raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
-                          rest) from None
+                          b"".join(pending)) from None
     except OSError as exc:
         if not read_errors:
             raise
-        raise LinesBroken(n + 1, 0, f"read error: {exc}", rest) from None
-    if rest:
-        yield [rest]
+        raise LinesBroken(n + 1, 0, f"read error: {exc}", b"".join(pending)) from None
+    if pending:
+        yield [b"".join(pending)]
 
 
 @contextmanager
