@@ -292,26 +292,32 @@ def _split_rules(chunk: str) -> tuple[str, ...]:
             suffixes.append(sub[split:])
             sub = sub[:split]
     if sub:
-        special = _SPECIAL.get(sub)
-        if special is not None:
-            tokens.extend(special)
-        elif _URL(sub):
-            tokens.append(sub)
-        else:
-            offset = 0
-            for m in _INFIX(sub):
-                start, end = m.span()
-                if offset == 0 and start == 0:
-                    continue
-                if start > offset:
-                    tokens.append(sub[offset:start])
-                if end > start:
-                    tokens.append(sub[start:end])
-                offset = end
-            if sub[offset:]:
-                tokens.append(sub[offset:])
+        _split_middle(sub, tokens)
     tokens.extend(reversed(suffixes))
     return tuple(t for t in tokens if t.strip())
+
+
+def _split_middle(sub: str, tokens: list[str]) -> None:
+    """What is left of a chunk once prefixes and suffixes are off: a special case, a URL, or
+    pieces between infixes (spaCy's ``_attach_tokens``), appended to ``tokens``."""
+    special = _SPECIAL.get(sub)
+    if special is not None:
+        tokens.extend(special)
+    elif _URL(sub):
+        tokens.append(sub)
+    else:
+        offset = 0
+        for m in _INFIX(sub):
+            start, end = m.span()
+            if offset == 0 and start == 0:
+                continue
+            if start > offset:
+                tokens.append(sub[offset:start])
+            if end > start:
+                tokens.append(sub[start:end])
+            offset = end
+        if sub[offset:]:
+            tokens.append(sub[offset:])
 
 
 def split_reference(chunk: str) -> tuple[str, ...]:
@@ -349,24 +355,7 @@ def split_reference(chunk: str) -> tuple[str, ...]:
                 sub = sub[:split]
         if not sub:
             break
-        special = _SPECIAL.get(sub)
-        if special is not None:
-            tokens.extend(special)
-        elif _URL(sub):
-            tokens.append(sub)
-        else:
-            offset = 0
-            for m in _INFIX(sub):
-                start, end = m.span()
-                if offset == 0 and start == 0:
-                    continue
-                if start > offset:
-                    tokens.append(sub[offset:start])
-                if end > start:
-                    tokens.append(sub[start:end])
-                offset = end
-            if sub[offset:]:
-                tokens.append(sub[offset:])
+        _split_middle(sub, tokens)
         break
     tokens.extend(reversed(suffixes))
     return tuple(t for t in tokens if t.strip())
