@@ -86,10 +86,11 @@ def derived_id(source: str, location: str, position: int | str) -> str:
 def derived_ids(source: str, location: str, positions: Sequence[int | str]) -> pa.Array:
     """:func:`derived_id` of many positions in one file, as an Arrow string array."""
     prefix = f"{source}:{_file_key(source, location)}:"
-    if set(map(type, positions)) == {int}:
-        pos = pc.cast(pa.array(positions, pa.int64()), pa.string())
-        return pc.utf8_replace_slice(pos, 0, 0, prefix)  # insert the prefix at 0
-    return pa.array([f"{prefix}{p}" for p in positions], pa.string())
+    try:  # all line or row numbers, the common case: in Arrow, without a string per id
+        numbers = pa.array(positions, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        return pa.array([f"{prefix}{p}" for p in positions], pa.string())
+    return pc.utf8_replace_slice(pc.cast(numbers, pa.string()), 0, 0, prefix)  # prefix at 0
 
 
 def hex_digests(digests: Sequence[bytes], size: int = 32) -> pa.Array:

@@ -80,8 +80,6 @@ def parse_date(value: Any) -> dt.datetime | None:
 
 
 _MISSING = object()
-_DICT = {dict}
-_STR = {str}
 _STR_OR_NONE = {str, type(None)}
 
 
@@ -212,7 +210,8 @@ class Columns:
         self.evidence: list[str | None] | None = [] if f.license_field else None
         self.attributions: list[str | None] | None = [] if f.attribution_field else None
         self.consents: list[str | None] | None = [] if f.consent_field else None
-        self.meta: list[dict[str, Any] | None] = []
+        #: The unmapped fields of each record as JSON (orjson's UTF-8 bytes), or None.
+        self.meta: list[bytes | None] = []
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -227,20 +226,24 @@ class Columns:
 
         The fast path of line-based readers: list comprehensions instead of a Python frame
         per record. It takes only the common case — every record is an object whose text is a
-        string, and no mapped field needs a dotted path or licence parsing; otherwise it
+        string UTF-8 can hold, and no mapped field needs a dotted path or licence parsing; else it
         returns False and the caller adds the block record by record with :meth:`add` (which
         also says what is wrong). Either way ``records`` may have been changed: the caller
         re-parses the block for the slow path.
         """
-        if not self._block_ok or set(map(type, records)) != _DICT:
+        if not self._block_ok:
             return False
-        texts = [r.pop(self._text, None) for r in records]
-        if set(map(type, texts)) != _STR:
+        text = self._text
+        try:  # each text is encoded right as it is taken, while it is in the CPU cache
+            encoded = [r.pop(text).encode() for r in records]
+        except (AttributeError, KeyError, TypeError, UnicodeEncodeError):
+            # a record that is not an object (no .pop, or list.pop), a missing text (KeyError),
+            # a text that is not a string (no .encode), a lone surrogate: the slow path says so
             return False
         ids = [r.pop(self._id, None) for r in records] if self.ids is not None else None
         uris = [r.pop(self._url, None) for r in records] if self.uris is not None else None
         dates = [r.pop(self._date, None) for r in records] if self.dates is not None else None
-        self.texts.add_many(texts)
+        self.texts.add_encoded(encoded)
         self.positions += positions
         if ids is not None and self.ids is not None:
             self.ids += ids
@@ -251,7 +254,8 @@ class Columns:
             ]
         if dates is not None and self.dates is not None:
             self.dates += dates
-        self.meta += [r or None for r in records]
+        dumps = self.dumps
+        self.meta += [dumps(r, default=str) if r else None for r in records]
         return True
 
     def add(self, record: dict[str, Any], position: int | str) -> None:
@@ -306,7 +310,7 @@ class Columns:
         if self.consents is not None:
             c = _value(record, f.consent_field)
             self.consents.append(None if c is None or c == "" else str(c))
-        self.meta.append(record or None)
+        self.meta.append(self.dumps(record, default=str) if record else None)
 
     def flush(self) -> None:
         """Add the collected records to the builder."""
@@ -320,11 +324,11 @@ class Columns:
                 name = str(self.fmap.date_field)
                 for i, bad in enumerate(failed):
                     if bad:  # keep the value that could not be read, in metadata
-                        m: dict[str, Any] = meta[i] or {}
+                        m: dict[str, Any] = orjson.loads(meta[i] or b"{}")
                         m[name] = self.dates[i]
-                        meta[i] = m
-        dumps = self.dumps
-        meta_json = [None if m is None else dumps(m, default=str).decode() for m in meta]
+                        meta[i] = self.dumps(m, default=str)
+        # orjson writes UTF-8: the bytes become the JSON text column without a decode
+        meta_json = pa.array(meta, pa.large_binary()).view(pa.large_string())
         self.builder.add_columns(
             self.texts,
             positions=self.positions,

@@ -286,23 +286,24 @@ def line_blocks(stream: ByteStream) -> Iterator[list[Line]]:
 
 
 def _blocks(chunks: Iterator[bytes], *, read_errors: bool) -> Iterator[list[Line]]:
-    import numpy as np
-
     n = 0
     pending: list[bytes] = []  # the start of a line not ended yet (a list: a 1 GB line is
     try:  # read in linear time, not by re-copying it for every chunk)
         for chunk in chunks:
-            if b"\n" not in chunk:
+            find = chunk.find
+            end = find(b"\n")
+            if end < 0:
                 pending.append(chunk)
                 continue
-            data = b"".join([*pending, chunk]) if pending else chunk
-            newlines = np.flatnonzero(np.frombuffer(data, np.uint8) == 10)
-            starts = [0, *(newlines[:-1] + 1).tolist()]
-            view = memoryview(data)
-            lines: list[Line] = [view[a:b] for a, b in zip(starts, newlines.tolist(),
-                                                          strict=True)]
-            rest = data[int(newlines[-1]) + 1 :]
-            pending = [rest] if rest else []
+            view = memoryview(chunk)
+            # only a line begun in an earlier chunk is copied; the others are views
+            lines: list[Line] = [b"".join([*pending, view[:end]]) if pending else view[:end]]
+            append = lines.append
+            start = end + 1
+            while (end := find(b"\n", start)) >= 0:
+                append(view[start:end])
+                start = end + 1
+            pending = [chunk[start:]] if start < len(chunk) else []
             n += len(lines)
             yield lines
     except StreamBroken as exc:

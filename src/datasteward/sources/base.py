@@ -83,22 +83,27 @@ class EncodedTexts:
     """Texts as stored: their UTF-8 bytes, end to end, and the sha256 digest of each.
 
     Readers add texts right after decoding them, so each is encoded and hashed while it is
-    still in the CPU cache, and :meth:`add_many` joins a block's bytes at once, so the per-text
-    bytes objects are freed (and their memory reused) straight away. :meth:`column` then wraps
-    the joined bytes as an Arrow column without converting text by text. Lone surrogates,
-    which UTF-8 cannot hold, are replaced (and the replacement is what is hashed).
+    still in the CPU cache, and its bytes are appended to one growing buffer at once (the
+    per-text bytes objects are freed, and their memory reused, straight away). :meth:`column`
+    then wraps that buffer as an Arrow column without converting or copying text by text.
+    Lone surrogates, which UTF-8 cannot hold, are replaced (and the replacement is what is
+    hashed).
     """
 
-    __slots__ = ("digests", "lengths", "nbytes", "parts")
+    __slots__ = ("data", "digests", "lengths")
 
     def __init__(self) -> None:
-        self.parts: list[bytes] = []
+        self.data = bytearray()
         self.lengths: list[int] = []
         self.digests: list[bytes] = []
-        self.nbytes = 0
 
     def __len__(self) -> int:
         return len(self.lengths)
+
+    @property
+    def nbytes(self) -> int:
+        """UTF-8 bytes of the texts so far."""
+        return len(self.data)
 
     def add(self, text: str) -> None:
         """Encode and hash one text."""
@@ -106,10 +111,9 @@ class EncodedTexts:
             data = text.encode()
         except UnicodeEncodeError:
             data = text.encode("utf-8", "replace")
-        self.parts.append(data)
+        self.data += data
         self.lengths.append(len(data))
         self.digests.append(_sha256(data).digest())
-        self.nbytes += len(data)
 
     def add_many(self, texts: list[str]) -> None:
         """Encode and hash a block of texts (small enough to stay in the CPU cache)."""
@@ -117,20 +121,25 @@ class EncodedTexts:
             encoded = [t.encode() for t in texts]
         except UnicodeEncodeError:
             encoded = [t.encode("utf-8", "replace") for t in texts]
+        self.add_encoded(encoded)
+
+    def add_encoded(self, encoded: list[bytes]) -> None:
+        """Hash and add a block of texts already encoded as UTF-8."""
         sha = _sha256
         self.digests += [sha(b).digest() for b in encoded]
-        lengths = list(map(len, encoded))
-        self.lengths += lengths
-        self.nbytes += sum(lengths)
-        self.parts.append(b"".join(encoded))
+        self.lengths += map(len, encoded)
+        self.data += b"".join(encoded)
 
     def column(self) -> pa.Array:
-        """The texts as an Arrow ``large_string`` array (the bytes are valid UTF-8)."""
+        """The texts as an Arrow ``large_string`` array (the bytes are valid UTF-8).
+
+        The array shares this object's buffer, which can then no longer grow: call it once,
+        when all texts are in.
+        """
         offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=offsets[1:])
-        data = self.parts[0] if len(self.parts) == 1 else b"".join(self.parts)
         return pa.LargeStringArray.from_buffers(
-            len(self.lengths), pa.py_buffer(offsets), pa.py_buffer(data)
+            len(self.lengths), pa.py_buffer(offsets), pa.py_buffer(self.data)
         )
 
 
@@ -213,13 +222,14 @@ class RecordBuilder:
         license_evidence: Sequence[str | None] | None = None,
         consents: Sequence[str | None] | None = None,
         attributions: Sequence[str | None] | None = None,
-        metadata: Sequence[str | None] | None = None,
+        metadata: pa.Array | Sequence[str | None] | None = None,
     ) -> None:
         """Add many records at once: the fast path of tabular readers, same rules as :meth:`add`.
 
         ``texts`` are strings, or already encoded and hashed (:class:`EncodedTexts`, which
-        readers fill as they decode). ``metadata`` holds JSON text (or None) per record;
-        ``retrieved_at`` may be an Arrow timestamp array. Ids are computed here.
+        readers fill as they decode). ``metadata`` holds JSON text (or None) per record, or is
+        a ``large_string`` array; ``retrieved_at`` may be an Arrow timestamp array. Ids are
+        computed here.
         """
         n = len(texts)
         if n == 0:
@@ -276,8 +286,9 @@ class RecordBuilder:
                 pa.array(cons, pa.string()),
                 pa.array(attrs, pa.string()),
                 texts.column(),
-                pa.array(metadata, pa.large_string()) if metadata is not None
-                else _same(None, n, large=True),
+                _same(None, n, large=True) if metadata is None
+                else metadata if isinstance(metadata, pa.Array)
+                else pa.array(metadata, pa.large_string()),
             ],
             schema=SOURCE_SCHEMA,
         )
