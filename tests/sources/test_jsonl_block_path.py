@@ -136,3 +136,23 @@ def test_a_line_longer_than_many_blocks(tmp_path: Path, monkeypatch: pytest.Monk
     _same(fast, slow)
     assert [r["text"] for r in fast.rows] == ["first", long_text, "last"]
     assert [r["id"] for r in fast.rows] == [derived_id("src", "x.jsonl", i) for i in (1, 2, 3)]
+
+
+def test_metadata_orjson_cannot_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson reads 1,024 levels of nesting but writes only 254: deeper metadata is still kept
+    (written by the standard library), and only what no encoder can write is quarantined."""
+    deep = "[" * 300 + "]" * 300  # orjson.dumps refuses this; json.dumps does not
+    too_deep = "[" * 1010 + "]" * 1010  # orjson.loads reads it; no encoder writes it back
+    lines = [json.dumps({"text": f"t{i}", "i": i}) for i in range(100)]
+    lines[10] = '{"text": "deep", "m": ' + deep + "}"
+    lines[70] = '{"text": "too deep", "m": ' + too_deep + "}"
+    (tmp_path / "x.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, slow = _both(tmp_path, monkeypatch, format="jsonl", path="x.jsonl")
+    _same(fast, slow)
+    assert len(fast.rows) == 99  # every line but the one too deep
+    kept = {r["text"]: r for r in fast.rows}
+    assert json.loads(kept["deep"]["metadata"]) == {"m": json.loads(deep)}
+    assert json.loads(kept["t11"]["metadata"]) == {"i": 11}
+    [bad] = fast.bad
+    assert bad.where == "line 71"
+    assert "cannot be kept as metadata" in bad.error

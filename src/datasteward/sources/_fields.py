@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -99,8 +100,10 @@ def _get(record: dict[str, Any], name: str, *, pop: bool) -> Any:
     return _MISSING
 
 
-class MissingText(Exception):
-    """The record has no text field, or it is null or not a string."""
+class UnusableRecord(Exception):
+    """The record cannot be added: its text field is missing, null or not a string, or its
+    other fields cannot be kept as metadata. The message says which (it starts with "no field"
+    when the text field is missing)."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,11 @@ class Columns:
         ids = [r.pop(self._id, None) for r in records] if self.ids is not None else None
         uris = [r.pop(self._url, None) for r in records] if self.uris is not None else None
         dates = [r.pop(self._date, None) for r in records] if self.dates is not None else None
+        dumps = self.dumps
+        try:
+            meta = [dumps(r, default=str) if r else None for r in records]
+        except TypeError:  # a field orjson cannot write: metadata_json on the slow path
+            return False
         self.texts.add_encoded(encoded)
         self.positions += positions
         if ids is not None and self.ids is not None:
@@ -254,15 +262,14 @@ class Columns:
             ]
         if dates is not None and self.dates is not None:
             self.dates += dates
-        dumps = self.dumps
-        self.meta += [dumps(r, default=str) if r else None for r in records]
+        self.meta += meta
         return True
 
     def add(self, record: dict[str, Any], position: int | str) -> None:
         """Map one input record (a dict we own and may change).
 
-        Raises :class:`MissingText` if the text field is missing, null or not a string; the
-        record is then not added.
+        Raises :class:`UnusableRecord` if the text field is missing, null or not a string, or
+        the other fields cannot be kept as metadata; the record is then not added.
         """
         f = self.fmap
         text = record.pop(self._text, _MISSING)
@@ -271,46 +278,75 @@ class Columns:
                 text = _get(record, f.text_field, pop=True)
             if text.__class__ is not str:
                 if text is _MISSING:
-                    raise MissingText(f"no field `{f.text_field}`")
+                    raise UnusableRecord(f"no field `{f.text_field}`")
                 record[f.text_field] = text
                 if text is None:
-                    raise MissingText(f"the field `{f.text_field}` is null")
-                raise MissingText(
+                    raise UnusableRecord(f"the field `{f.text_field}` is null")
+                raise UnusableRecord(
                     f"the field `{f.text_field}` is a {type(text).__name__}, not a string"
                 )
-        self.texts.add(text)
-        self.positions.append(position)
+        # every value is taken before anything is added, so a record that fails adds nothing
+        rid = uri = date = lic = evidence = attribution = consent = None
         if self.ids is not None:
-            v = record.pop(self._id, _MISSING)
-            self.ids.append(_value(record, f.id_field) if v is _MISSING else v)
+            rid = record.pop(self._id, _MISSING)
+            if rid is _MISSING:
+                rid = _value(record, f.id_field)
         if self.uris is not None:
             uri = record.pop(self._url, _MISSING)
             if uri is _MISSING:
                 uri = _value(record, f.url_field)
-            self.uris.append(uri if uri.__class__ is str and uri else
-                             None if uri is None or uri == "" else str(uri))
+            uri = (uri if uri.__class__ is str and uri else
+                   None if uri is None or uri == "" else str(uri))
         if self.dates is not None:
-            v = record.pop(self._date, _MISSING)
-            self.dates.append(_value(record, f.date_field) if v is _MISSING else v)
-        if self.licenses is not None and self.evidence is not None:
-            lic = _value(record, f.license_field)
+            date = record.pop(self._date, _MISSING)
+            if date is _MISSING:
+                date = _value(record, f.date_field)
+        if self.licenses is not None:
+            raw = _value(record, f.license_field)
             version = _value(record, f.license_version_field) if f.license_version_field else None
-            if lic is not None and str(lic).strip():
-                value, evidence = combine_license(
-                    str(lic).strip(), version, str(f.license_field), f.license_version_field
+            if raw is not None and str(raw).strip():
+                lic, evidence = combine_license(
+                    str(raw).strip(), version, str(f.license_field), f.license_version_field
                 )
-                self.licenses.append(value)
-                self.evidence.append(evidence)
-            else:
-                self.licenses.append(None)
-                self.evidence.append(None)
         if self.attributions is not None:
             a = _value(record, f.attribution_field)
-            self.attributions.append(None if a is None or a == "" else str(a))
+            attribution = None if a is None or a == "" else str(a)
         if self.consents is not None:
             c = _value(record, f.consent_field)
-            self.consents.append(None if c is None or c == "" else str(c))
-        self.meta.append(self.dumps(record, default=str) if record else None)
+            consent = None if c is None or c == "" else str(c)
+        meta = self.metadata_json(record) if record else None
+        self.texts.add(text)
+        self.positions.append(position)
+        if self.ids is not None:
+            self.ids.append(rid)
+        if self.uris is not None:
+            self.uris.append(uri)
+        if self.dates is not None:
+            self.dates.append(date)
+        if self.licenses is not None and self.evidence is not None:
+            self.licenses.append(lic)
+            self.evidence.append(evidence)
+        if self.attributions is not None:
+            self.attributions.append(attribution)
+        if self.consents is not None:
+            self.consents.append(consent)
+        self.meta.append(meta)
+
+    def metadata_json(self, record: dict[str, Any]) -> bytes:
+        """The unmapped fields of a record as JSON (UTF-8).
+
+        orjson first; it stops at 254 levels of nesting and at strings UTF-8 cannot hold, where
+        the standard library's encoder (which escapes them) takes over. Raises
+        :class:`UnusableRecord` if neither can (nesting deeper than Python's recursion limit).
+        """
+        try:
+            return self.dumps(record, default=str)
+        except TypeError:
+            pass
+        try:
+            return json.dumps(record, default=str, separators=(",", ":")).encode()
+        except (ValueError, RecursionError) as exc:
+            raise UnusableRecord(f"its other fields cannot be kept as metadata: {exc}") from None
 
     def flush(self) -> None:
         """Add the collected records to the builder."""
@@ -326,7 +362,7 @@ class Columns:
                     if bad:  # keep the value that could not be read, in metadata
                         m: dict[str, Any] = orjson.loads(meta[i] or b"{}")
                         m[name] = self.dates[i]
-                        meta[i] = self.dumps(m, default=str)
+                        meta[i] = self.metadata_json(m)
         # orjson writes UTF-8: the bytes become the JSON text column without a decode
         meta_json = pa.array(meta, pa.large_binary()).view(pa.large_string())
         self.builder.add_columns(

@@ -19,7 +19,7 @@ import pyarrow as pa
 from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, bad, parse_options
-from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import LinesBroken, iter_lines, open_stream
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 
@@ -156,7 +156,7 @@ class CsvReader(Reader):
                         continue
                     try:
                         cols.add(dict(zip(header, row, strict=True)), rownum)
-                    except MissingText as exc:  # pragma: no cover - columns were checked
+                    except UnusableRecord as exc:  # pragma: no cover - columns were checked
                         on_bad(bad(config, file, where, str(exc), _raw(row, o.encoding)))
                         continue
                     if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
-from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import Line, StreamBroken, line_blocks, open_stream
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 from datasteward.sources.jsonl import record_lines
@@ -101,8 +101,8 @@ class JsonReader(Reader):
                 continue
             try:
                 cols.add(el, index)
-            except MissingText as exc:
-                record = bad(self.config, file, where, str(exc), raw or orjson.dumps(el))
+            except UnusableRecord as exc:
+                record = bad(self.config, file, where, str(exc), raw or _as_evidence(el))
                 if str(exc).startswith("no field"):
                     guard.missing(el, record)
                 else:
@@ -120,6 +120,14 @@ class JsonReader(Reader):
         out = builder.flush()
         if out is not None:
             yield out
+
+
+def _as_evidence(el: dict[str, Any]) -> bytes:
+    """An element as quarantine evidence (empty if even that fails: nested too deep)."""
+    try:
+        return orjson.dumps(el, default=str)
+    except TypeError:
+        return b""
 
 
 def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[list[Line]]:

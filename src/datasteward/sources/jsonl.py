@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
-from datasteward.sources._fields import Columns, FieldMap, MissingText
+from datasteward.sources._fields import Columns, FieldMap, UnusableRecord
 from datasteward.sources._io import Line, LinesBroken, line_blocks, open_stream
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 
@@ -128,7 +128,7 @@ def _add_lines(
             continue
         try:
             cols.add(obj, lineno)
-        except MissingText as exc:
+        except UnusableRecord as exc:
             record = bad(config, file, f"line {lineno}", str(exc), line)
             if str(exc).startswith("no field"):
                 guard.missing(obj, record)

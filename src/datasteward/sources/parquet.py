@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import bad, parse_options
-from datasteward.sources._fields import FieldMap, MissingText
+from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import open_raw
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 
@@ -48,7 +48,7 @@ def table_rows(
             rownum = first + i
             try:
                 cols.add(row, rownum)
-            except MissingText as exc:
+            except UnusableRecord as exc:
                 on_bad(bad(config, shard.location, f"row {rownum}", str(exc),
                            repr({k: v for k, v in row.items() if k != text_field})[:4096]
                            .encode()))
