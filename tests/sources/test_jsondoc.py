@@ -83,3 +83,17 @@ def test_consent_and_attribution_fields_and_a_byte_order_mark(tmp_path: Path) ->
         "author 4",
         "author 5",
     ]
+
+
+def test_lone_surrogate_in_unmapped_field_is_kept_escaped(tmp_path: Path) -> None:
+    """orjson rejects a lone surrogate escape, so the array is read element by element by
+    the standard library, which accepts it; orjson cannot write it back, so the metadata is
+    written with it escaped (and the date that could not be read is kept beside it)."""
+    doc = '[{"text": "a", "note": "lone \\ud800", "when": "not a date"}, {"text": "b"}]'
+    (tmp_path / "x.json").write_text(doc, encoding="ascii")
+    r = read(tmp_path, format="json", path="x.json", date_field="when")
+    assert not r.bad
+    assert [row["text"] for row in r.rows] == ["a", "b"]
+    assert r.rows[0]["retrieved_at"] is None
+    assert json.loads(r.rows[0]["metadata"]) == {"note": "lone \ud800", "when": "not a date"}
+    assert r.rows[1]["metadata"] is None

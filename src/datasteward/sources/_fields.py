@@ -360,7 +360,9 @@ class Columns:
                 name = str(self.fmap.date_field)
                 for i, bad in enumerate(failed):
                     if bad:  # keep the value that could not be read, in metadata
-                        m: dict[str, Any] = orjson.loads(meta[i] or b"{}")
+                        # json, not orjson: it reads the escaped lone surrogates that
+                        # metadata_json's fallback may have written
+                        m: dict[str, Any] = json.loads(meta[i] or b"{}")
                         m[name] = self.dates[i]
                         meta[i] = self.metadata_json(m)
         # orjson writes UTF-8: the bytes become the JSON text column without a decode
