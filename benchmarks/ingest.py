@@ -39,6 +39,10 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datasteward.recipe import Recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -162,7 +166,7 @@ def _quiet() -> None:
         pass
 
 
-def _recipe(folder: Path, fmt: str, pattern: str, extra: str = ""):  # type: ignore[no-untyped-def]
+def _recipe(folder: Path, fmt: str, pattern: str, extra: str = "") -> Recipe:
     from datasteward.recipe import parse_recipe
 
     text = (f'[dataset]\nname = "bench"\n[[sources]]\nname = "b"\nformat = "{fmt}"\n'
@@ -380,10 +384,11 @@ def main() -> int:
         csv_file = args.data / "image-text" / "openverse-cc-images" / "sample_images_to_clean.csv"
         if args.only in (None, "csv") and csv_file.exists():
             _csv(tmp, csv_file, args)
-    for key, label, ok in (
+    targets: list[tuple[str, str, Callable[[float], bool]]] = [
         ("jsonl_vs_floor", "JSONL within 2x of the orjson floor", lambda v: v <= 2.0),
         ("warc_vs_trafilatura", "WARC >= 5x datatrove WarcReader+Trafilatura", lambda v: v >= 5),
-    ):
+    ]
+    for key, label, ok in targets:
         if key in results:
             print(f"target {label}: {'met' if ok(results[key]) else 'MISSED'} "
                   f"({results[key]:.2f})")
