@@ -110,6 +110,17 @@ class TextFieldGuard:
         if len(self.held) >= FIELD_CHECK_RECORDS:
             self.fail()
 
+    def rejected(
+        self, record: Mapping[str, Any] | None, bad_record: BadRecord, *, missing_field: bool
+    ) -> None:
+        """A record that could not be added: held back if it lacks the text field (see
+        :meth:`missing`), else quarantined at once (its text field was there)."""
+        if missing_field:
+            self.missing(record, bad_record)
+        else:
+            self.found()
+            self.on_bad(bad_record)
+
     def finish(self) -> None:
         if self.held and not self.seen_text:
             if self.fields:

@@ -102,8 +102,12 @@ def _get(record: dict[str, Any], name: str, *, pop: bool) -> Any:
 
 class UnusableRecord(Exception):
     """The record cannot be added: its text field is missing, null or not a string, or its
-    other fields cannot be kept as metadata. The message says which (it starts with "no field"
-    when the text field is missing)."""
+    other fields cannot be kept as metadata. The message says which."""
+
+    def __init__(self, message: str, *, missing_field: bool = False) -> None:
+        super().__init__(message)
+        #: The text field is absent (if no record has it, ``text_field`` names the wrong field).
+        self.missing_field = missing_field
 
 
 @dataclass(frozen=True)
@@ -278,7 +282,7 @@ class Columns:
                 text = _get(record, f.text_field, pop=True)
             if text.__class__ is not str:
                 if text is _MISSING:
-                    raise UnusableRecord(f"no field `{f.text_field}`")
+                    raise UnusableRecord(f"no field `{f.text_field}`", missing_field=True)
                 record[f.text_field] = text
                 if text is None:
                     raise UnusableRecord(f"the field `{f.text_field}` is null")

@@ -102,12 +102,8 @@ class JsonReader(Reader):
             try:
                 cols.add(el, index)
             except UnusableRecord as exc:
-                record = bad(self.config, file, where, str(exc), raw or _as_evidence(el))
-                if str(exc).startswith("no field"):
-                    guard.missing(el, record)
-                else:
-                    guard.found()
-                    on_bad(record)
+                guard.rejected(el, bad(self.config, file, where, str(exc), raw or _as_evidence(el)),
+                               missing_field=exc.missing_field)
                 continue
             guard.found()
             if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:

@@ -129,12 +129,8 @@ def _add_lines(
         try:
             cols.add(obj, lineno)
         except UnusableRecord as exc:
-            record = bad(config, file, f"line {lineno}", str(exc), line)
-            if str(exc).startswith("no field"):
-                guard.missing(obj, record)
-            else:
-                guard.found()
-                on_bad(record)
+            guard.rejected(obj, bad(config, file, f"line {lineno}", str(exc), line),
+                           missing_field=exc.missing_field)
             continue
         guard.found()
 
