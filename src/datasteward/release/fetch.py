@@ -35,7 +35,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -45,6 +44,7 @@ from datasteward.errors import ReleaseError
 from datasteward.records.schema import TEXT_COLUMN, content_sha256
 from datasteward.release.links import PAYLOAD_COLUMN
 from datasteward.release.manifest import schema_from_json
+from datasteward.rights.headers import parse_metadata
 
 log = logging.getLogger(__name__)
 
@@ -168,16 +168,6 @@ class Decision:
     text: str | None = None
 
 
-def _meta(raw: Any) -> dict[str, Any]:
-    if not isinstance(raw, str):
-        return {}
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return obj if isinstance(obj, dict) else {}
-
-
 def _extract(body: bytes, meta: dict[str, Any], page: Page) -> str:
     from datasteward.sources.warc import payload_text
 
@@ -198,7 +188,7 @@ def decide(record: dict[str, Any], page: Page) -> Decision:
         return Decision(TOO_LARGE, f"the page is larger than the limit{size}")
     if page.body is None:
         return Decision(UNREACHABLE, page.error or "no body")
-    meta = _meta(record.get("metadata"))
+    meta = parse_metadata(record.get("metadata"))
     payload = record.get(PAYLOAD_COLUMN) or meta.get(PAYLOAD_COLUMN)
     want_text = record.get("content_sha256")
     if payload:
