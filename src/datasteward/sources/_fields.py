@@ -203,12 +203,14 @@ class Columns:
         self._block_ok = not any(
             "." in name for name in (self._text, self._id, self._url, self._date)
         ) and not (fmap.license_field or fmap.attribution_field or fmap.consent_field)
+        #: The first size of the next batch's text buffer: the last batch's, and a quarter.
+        self._text_capacity = 1 << 16
         self._reset()
 
     def _reset(self) -> None:
         f = self.fmap
         #: The texts so far, encoded and hashed as they come (see EncodedTexts).
-        self.texts = EncodedTexts()
+        self.texts = EncodedTexts(self._text_capacity)
         self.positions: list[int | str] = []
         self.ids: list[Any] | None = [] if f.id_field else None
         self.uris: list[str | None] | None = [] if f.url_field else None
@@ -356,6 +358,7 @@ class Columns:
         """Add the collected records to the builder."""
         if not self.texts:
             return
+        self._text_capacity = self.texts.nbytes + self.texts.nbytes // 4
         dates: pa.Array | list[dt.datetime | None] | None = None
         meta = self.meta
         if self.dates is not None:

@@ -83,17 +83,24 @@ class EncodedTexts:
     """Texts as stored: their UTF-8 bytes, end to end, and the sha256 digest of each.
 
     Readers add texts right after decoding them, so each is encoded and hashed while it is
-    still in the CPU cache, and its bytes are appended to one growing buffer at once (the
-    per-text bytes objects are freed, and their memory reused, straight away). :meth:`column`
-    then wraps that buffer as an Arrow column without converting or copying text by text.
+    still in the CPU cache, and its bytes are copied at once into one buffer that
+    :meth:`column` then wraps as the Arrow column, without converting or copying text by text.
     Lone surrogates, which UTF-8 cannot hold, are replaced (and the replacement is what is
     hashed).
+
+    The buffer comes from Arrow's memory pool, not from ``bytearray``: a reader builds the next
+    batch while the consumer still holds the last one, and the C allocator then hands a
+    multi-megabyte buffer back to the operating system and maps fresh pages for the next, a page
+    fault per 4 KB (0.2 per C4 record, about 0.4 µs of system time each on the reference VM).
+    The pool keeps freed memory for reuse. ``capacity`` is a first size in bytes (a reader
+    passes the size of its last batch, so the buffer seldom has to grow).
     """
 
-    __slots__ = ("data", "digests", "lengths")
+    __slots__ = ("_buf", "_pos", "digests", "lengths")
 
-    def __init__(self) -> None:
-        self.data = bytearray()
+    def __init__(self, capacity: int = 1 << 16) -> None:
+        self._buf: pa.ResizableBuffer = pa.allocate_buffer(max(capacity, 1), resizable=True)
+        self._pos = 0
         self.lengths: list[int] = []
         self.digests: list[bytes] = []
 
@@ -103,7 +110,16 @@ class EncodedTexts:
     @property
     def nbytes(self) -> int:
         """UTF-8 bytes of the texts so far."""
-        return len(self.data)
+        return self._pos
+
+    def _write(self, data: bytes) -> None:
+        pos, n = self._pos, len(data)
+        buf = self._buf
+        if pos + n > buf.size:
+            buf.resize(max(2 * buf.size, pos + n))  # no view of it is alive here
+        with memoryview(buf) as view, view.cast("B") as out:
+            out[pos : pos + n] = data
+        self._pos = pos + n
 
     def add(self, text: str) -> None:
         """Encode and hash one text."""
@@ -111,7 +127,7 @@ class EncodedTexts:
             data = text.encode()
         except UnicodeEncodeError:
             data = text.encode("utf-8", "replace")
-        self.data += data
+        self._write(data)
         self.lengths.append(len(data))
         self.digests.append(_sha256(data).digest())
 
@@ -128,19 +144,20 @@ class EncodedTexts:
         sha = _sha256
         self.digests += [sha(b).digest() for b in encoded]
         self.lengths += map(len, encoded)
-        self.data += b"".join(encoded)
+        self._write(b"".join(encoded))
 
     def column(self) -> pa.Array:
         """The texts as an Arrow ``large_string`` array (the bytes are valid UTF-8).
 
-        The array shares this object's buffer, which can then no longer grow: call it once,
-        when all texts are in.
+        The array owns this object's buffer, which can then no longer grow: call it once, when
+        all texts are in.
         """
         offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=offsets[1:])
-        return pa.LargeStringArray.from_buffers(
-            len(self.lengths), pa.py_buffer(offsets), pa.py_buffer(self.data)
-        )
+        buf = self._buf
+        if buf.size > self._pos:
+            buf.resize(self._pos)  # give back what was reserved and not used
+        return pa.LargeStringArray.from_buffers(len(self.lengths), pa.py_buffer(offsets), buf)
 
 
 class RecordBuilder:
