@@ -96,11 +96,12 @@ class EncodedTexts:
     passes the size of its last batch, so the buffer seldom has to grow).
     """
 
-    __slots__ = ("_buf", "_pos", "digests", "lengths")
+    __slots__ = ("_buf", "_pos", "_sealed", "digests", "lengths")
 
     def __init__(self, capacity: int = 1 << 16) -> None:
         self._buf: pa.ResizableBuffer = pa.allocate_buffer(max(capacity, 1), resizable=True)
         self._pos = 0
+        self._sealed = False
         self.lengths: list[int] = []
         self.digests: list[bytes] = []
 
@@ -113,6 +114,8 @@ class EncodedTexts:
         return self._pos
 
     def _write(self, data: bytes) -> None:
+        if self._sealed:  # resizing would move memory that the column still points to
+            raise RuntimeError("EncodedTexts.column() was called: no text can be added after it")
         pos, n = self._pos, len(data)
         buf = self._buf
         if pos + n > buf.size:
@@ -150,13 +153,14 @@ class EncodedTexts:
         """The texts as an Arrow ``large_string`` array (the bytes are valid UTF-8).
 
         The array owns this object's buffer, which can then no longer grow: call it once, when
-        all texts are in.
+        all texts are in (adding a text after it raises ``RuntimeError``).
         """
         offsets = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=offsets[1:])
         buf = self._buf
         if buf.size > self._pos:
-            buf.resize(self._pos)  # give back what was reserved and not used
+            buf.resize(self._pos, shrink_to_fit=True)  # give back what was reserved, not used
+        self._sealed = True
         return pa.LargeStringArray.from_buffers(len(self.lengths), pa.py_buffer(offsets), buf)
 
 
