@@ -323,20 +323,14 @@ class Columns:
         meta = self.metadata_json(record) if record else None
         self.texts.add(text)
         self.positions.append(position)
-        if self.ids is not None:
-            self.ids.append(rid)
-        if self.uris is not None:
-            self.uris.append(uri)
-        if self.dates is not None:
-            self.dates.append(date)
-        if self.licenses is not None and self.evidence is not None:
-            self.licenses.append(lic)
-            self.evidence.append(evidence)
-        if self.attributions is not None:
-            self.attributions.append(attribution)
-        if self.consents is not None:
-            self.consents.append(consent)
         self.meta.append(meta)
+        collected: tuple[tuple[list[Any] | None, Any], ...] = (
+            (self.ids, rid), (self.uris, uri), (self.dates, date), (self.licenses, lic),
+            (self.evidence, evidence), (self.attributions, attribution), (self.consents, consent),
+        )
+        for column, value in collected:  # the columns this source maps (the others are None)
+            if column is not None:
+                column.append(value)
 
     def metadata_json(self, record: dict[str, Any]) -> bytes:
         """The unmapped fields of a record as JSON (UTF-8).
