@@ -92,7 +92,7 @@ def decide(base: pa.Table) -> tuple[pa.Table, np.ndarray, list[tuple[np.ndarray,
 
 
 def write_run(run_dir: Path, base: pa.Table, pos: np.ndarray, traces: list, n: int) -> dict:
-    from datasteward.executors.layout import RunLayout, write_json_atomic
+    from datasteward.runs.layout import RunLayout, write_json_atomic
 
     layout = RunLayout(run_dir)
     layout.make()

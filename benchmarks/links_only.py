@@ -140,8 +140,8 @@ def main() -> None:
     if not C4.exists() or not all(w.exists() for w in WARCS):
         sys.exit("the shared data is missing (../shared/data/webtext)")
 
-    from datasteward.release.build import make_release
-    from datasteward.release.fetch import fetch_links
+    from datasteward.release.build.make import make_release
+    from datasteward.release.consumer.fetch_links import fetch_links
     from datasteward.sources.warc import payload_text
 
     scratch = Path(tempfile.mkdtemp(prefix="ds-links-bench-"))

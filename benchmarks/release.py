@@ -114,9 +114,9 @@ def main() -> None:
 
     import duckdb
 
-    from datasteward.release.build import make_release
-    from datasteward.release.match import Request, match_releases
-    from datasteward.release.project import releases_dir
+    from datasteward.release.build.make import make_release
+    from datasteward.release.build.match import Request, match_releases
+    from datasteward.release.format.project import releases_dir
     from datasteward.rights.suppression import Entry, SuppressionList, normalize_value
 
     scratch = Path(tempfile.mkdtemp(prefix="ds-release-bench-"))

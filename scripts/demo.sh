@@ -94,7 +94,7 @@ TOML
 fi
 version="$(python - "$demo" <<'PY'
 import sys, pathlib
-from datasteward.release.project import existing_versions
+from datasteward.release.format.project import existing_versions
 vs = existing_versions(pathlib.Path(sys.argv[1]))
 print("1.0.0" if not vs else f"{vs[-1].major}.{vs[-1].minor + 1}.0")
 PY

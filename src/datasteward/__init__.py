@@ -8,8 +8,8 @@ from datasteward._version import __version__
 from datasteward.errors import DatastewardError
 
 if TYPE_CHECKING:
-    from datasteward.release.fetch import fetch_links
-    from datasteward.release.load import load
+    from datasteward.release.consumer.fetch_links import fetch_links
+    from datasteward.release.consumer.load import load
 
 __all__ = ["DatastewardError", "__version__", "fetch_links", "load"]
 
@@ -17,11 +17,11 @@ __all__ = ["DatastewardError", "__version__", "fetch_links", "load"]
 def __getattr__(name: str) -> Any:
     # `datasteward.load` is imported on first use, so `import datasteward` stays light
     if name == "load":
-        from datasteward.release.load import load
+        from datasteward.release.consumer.load import load
 
         return load
     if name == "fetch_links":
-        from datasteward.release.fetch import fetch_links
+        from datasteward.release.consumer.fetch_links import fetch_links
 
         return fetch_links
     raise AttributeError(f"module 'datasteward' has no attribute {name!r}")

@@ -94,7 +94,7 @@ def project(c4_project: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def released_c4(c4_project: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the C4 project with draft release 1.0.0 (made once per session)."""
-    from datasteward.release.build import make_release
+    from datasteward.release.build.make import make_release
 
     root = tmp_path_factory.mktemp("c4rel") / "proj"
     shutil.copytree(c4_project, root)

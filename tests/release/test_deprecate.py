@@ -12,10 +12,10 @@ import pytest
 
 from datasteward.errors import DeprecatedDatasetError, ReleaseError
 from datasteward.ledger import Ledger
-from datasteward.release.build import make_release
-from datasteward.release.deprecate import deprecate
-from datasteward.release.load import ReleaseWarning, load
-from datasteward.release.verify import verify_release
+from datasteward.release.build.deprecate import deprecate
+from datasteward.release.build.make import make_release
+from datasteward.release.consumer.load import ReleaseWarning, load
+from datasteward.release.consumer.verify_release import verify_release
 
 
 @pytest.fixture

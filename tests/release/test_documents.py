@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from datasteward.release.build import make_release
-from datasteward.release.card import HUB_LICENSES
-from datasteward.release.manifest import read_manifest
-from datasteward.release.questions import QUESTIONS
+from datasteward.release.build.make import make_release
+from datasteward.release.documents.card import HUB_LICENSES
+from datasteward.release.documents.questions import QUESTIONS
+from datasteward.release.format.manifest import read_manifest
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 
@@ -151,7 +151,7 @@ def test_datasheet_asks_every_question_and_lists_unanswered(release_dir: Path) -
 def test_patch_release_documents_describe_the_patch(released_c4: Path, tmp_path: Path) -> None:
     import shutil
 
-    from datasteward.release.takedown import add_request, apply
+    from datasteward.release.build.takedown import add_request, apply
 
     project = Path(shutil.copytree(released_c4, tmp_path / "p"))
     first = read_manifest(project / "releases" / "1.0.0").data_files()

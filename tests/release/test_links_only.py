@@ -26,8 +26,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from datasteward.errors import ReleaseError
-from datasteward.release.build import make_release
-from datasteward.release.fetch import (
+from datasteward.release.build.make import make_release
+from datasteward.release.consumer.fetch_links import (
     CHANGED,
     TOO_LARGE,
     UNREACHABLE,
@@ -36,9 +36,9 @@ from datasteward.release.fetch import (
     decide,
     fetch_links,
 )
-from datasteward.release.load import ReleaseWarning, load
-from datasteward.release.manifest import read_manifest, schema_from_json
-from datasteward.release.verify import verify_release
+from datasteward.release.consumer.load import ReleaseWarning, load
+from datasteward.release.consumer.verify_release import verify_release
+from datasteward.release.format.manifest import read_manifest, schema_from_json
 
 RECIPE = """\
 [dataset]
@@ -386,7 +386,7 @@ def test_no_more_than_per_host_requests_to_one_host_at_once(
 def test_urls_are_interleaved_across_hosts(captures: dict[str, Capture]) -> None:
     from urllib.parse import urlsplit
 
-    from datasteward.release.fetch import by_host_round_robin
+    from datasteward.release.consumer.fetch_links import by_host_round_robin
 
     urls = sorted({c.url for c in captures.values()})
     order = by_host_round_robin(urls)
@@ -397,7 +397,7 @@ def test_urls_are_interleaved_across_hosts(captures: dict[str, Capture]) -> None
 
 
 def test_taken_down_urls_are_never_requested(project: Path, captures: dict[str, Capture]) -> None:
-    from datasteward.release.takedown import add_request, apply
+    from datasteward.release.build.takedown import add_request, apply
 
     web = _web(project, captures)
     url = "https://soldaini.net/facts/"
@@ -416,7 +416,7 @@ def test_taken_down_urls_are_never_requested(project: Path, captures: dict[str, 
 def test_takedown_patch_of_a_links_only_release_is_links_only(
     project: Path, captures: dict[str, Capture]
 ) -> None:
-    from datasteward.release.takedown import add_request, apply
+    from datasteward.release.build.takedown import add_request, apply
 
     # only the links-only line: a takedown by id makes its patch 1.0.1
     shutil.rmtree(project / "releases" / "1.1.0")
@@ -558,7 +558,12 @@ _json = st.recursive(
 )
 def test_strip_batch_removes_exactly_the_content(metas: list[dict[str, object] | None]) -> None:
     from datasteward.records.schema import records_from_texts
-    from datasteward.release.links import CONTENT_KEYS, PAYLOAD_COLUMN, links_schema, strip_batch
+    from datasteward.release.build.links import (
+        CONTENT_KEYS,
+        PAYLOAD_COLUMN,
+        links_schema,
+        strip_batch,
+    )
 
     base = records_from_texts([f"text {i}" for i in range(len(metas))])
     raw = [json.dumps(m) if m is not None else None for m in metas]

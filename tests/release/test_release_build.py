@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from datasteward.errors import ReleaseError
-from datasteward.release.build import make_release
-from datasteward.release.gate import release_gate
-from datasteward.release.manifest import read_manifest, schema_from_json, sha256_file
-from datasteward.release.version import Version, check_new_version
+from datasteward.release.build.make import make_release
+from datasteward.release.documents.gate import release_gate
+from datasteward.release.format.manifest import read_manifest, schema_from_json, sha256_file
+from datasteward.release.format.version import Version, check_new_version
 
 
 def _table(sql: str) -> pa.Table:

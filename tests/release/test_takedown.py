@@ -17,10 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datasteward.ledger import Ledger
-from datasteward.release.load import ReleaseWarning, load
-from datasteward.release.manifest import read_manifest
-from datasteward.release.takedown import add_request, apply, list_requests
-from datasteward.release.verify import verify_release
+from datasteward.release.build.takedown import add_request, apply, list_requests
+from datasteward.release.consumer.load import ReleaseWarning, load
+from datasteward.release.consumer.verify_release import verify_release
+from datasteward.release.format.manifest import read_manifest
 from datasteward.rights.suppression import Entry, SuppressionList, normalize_value
 
 _WIDE = {**os.environ, "COLUMNS": "300"}

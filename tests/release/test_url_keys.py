@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from datasteward.release.shards import url_keys
+from datasteward.release.build.shards import url_keys
 from datasteward.rights.suppression import normalize_url
 
 SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()

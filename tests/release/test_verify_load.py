@@ -10,10 +10,10 @@ import pyarrow.dataset as pads
 import pytest
 
 from datasteward.errors import IntegrityError
-from datasteward.release.build import make_release
-from datasteward.release.load import load, to_huggingface, to_pandas
-from datasteward.release.manifest import read_manifest
-from datasteward.release.verify import verify_release
+from datasteward.release.build.make import make_release
+from datasteward.release.consumer.load import load, to_huggingface, to_pandas
+from datasteward.release.consumer.verify_release import verify_release
+from datasteward.release.format.manifest import read_manifest
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -119,7 +119,7 @@ def test_verify_checks_the_metadata_against_the_manifest(released: Path) -> None
 
     # a consistent edit of croissant.json and manifest.json together (a forged release whose
     # metadata no longer describes its shards) is still caught by verify
-    from datasteward.release.manifest import sha256_file
+    from datasteward.release.format.manifest import sha256_file
 
     doc = json.loads((released / "croissant.json").read_text())
     doc["distribution"][0]["sha256"] = "0" * 64

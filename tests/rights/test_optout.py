@@ -15,8 +15,8 @@ from rights_helpers import batch
 
 from datasteward import __version__
 from datasteward.errors import StepError
-from datasteward.rights import optout as oo
-from datasteward.rights.fetch import USER_AGENT, FetchOptions, PolicyFetcher
+from datasteward.rights import optout_signals as oo
+from datasteward.rights.policy_fetcher import USER_AGENT, FetchOptions, PolicyFetcher
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
 

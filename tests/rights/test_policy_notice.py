@@ -17,8 +17,8 @@ from datasteward.recipe.model import load_recipe
 from datasteward.rights.consent import consent_summary, normalize_consent
 from datasteward.rights.licenses import normalize_license
 from datasteward.rights.notice import notice_groups, render_notice, write_notice
-from datasteward.rights.policy import Policy, check
-from datasteward.rights.runs import find_run
+from datasteward.rights.policy_check import Policy, check
+from datasteward.runs.find import find_run
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
 

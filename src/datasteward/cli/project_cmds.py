@@ -385,7 +385,7 @@ def inspect(
 
     Example: [bold]datasteward inspect news:4f1c2a9e0b7d3c5a1e2f --json[/]
     """
-    from datasteward.runs import inspect_record
+    from datasteward.runs.records import inspect_record
 
     run_dir = resolve_run(project, run_id)
     info = inspect_record(run_dir, record_id)

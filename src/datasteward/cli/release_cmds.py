@@ -43,8 +43,8 @@ def release(
 
     Example: [bold]datasteward release 1.0.0 --project demo/news[/]
     """
-    from datasteward.release.build import make_release
-    from datasteward.release.gate import release_gate
+    from datasteward.release.build.make import make_release
+    from datasteward.release.documents.gate import release_gate
 
     result = make_release(
         project,
@@ -84,7 +84,7 @@ def verify(
 
     Example: [bold]datasteward verify releases/1.0.0[/]
     """
-    from datasteward.release.verify import verify_release
+    from datasteward.release.consumer.verify_release import verify_release
 
     report = verify_release(directory)
     for notice in report.notices:
@@ -122,7 +122,7 @@ def takedown_add(
     <j@example.com>" --reason "personal data"[/]
     """
     from datasteward.errors import DatastewardError
-    from datasteward.release.takedown import add_request
+    from datasteward.release.build.takedown import add_request
 
     given = {
         k: v
@@ -154,7 +154,7 @@ def takedown_list(
     project: Path = ProjectOption,
 ) -> None:
     """List takedown requests with the time of each stage."""
-    from datasteward.release.takedown import list_requests
+    from datasteward.release.build.takedown import list_requests
 
     table = Table(title="Takedown requests", title_justify="left")
     for col in ("#", "kind", "value", "requester", "reason", "status", "stages"):
@@ -184,7 +184,7 @@ def takedown_apply(
 
     Example: [bold]datasteward takedown apply[/]
     """
-    from datasteward.release.takedown import apply
+    from datasteward.release.build.takedown import apply
 
     result = apply(project, ids=request or None, dry_run=dry_run)
     table = Table(title="Matching records", title_justify="left")
@@ -232,7 +232,7 @@ def deprecate(
     Example: [bold]datasteward deprecate 1.0.0 --reason "contains personal data" --kind legal
     --replacement 1.1.0 --sunset 2027-01-31 --access gated[/]
     """
-    from datasteward.release.deprecate import deprecate as do_deprecate
+    from datasteward.release.build.deprecate import deprecate as do_deprecate
 
     dep = do_deprecate(
         project,
@@ -279,7 +279,7 @@ def fetch(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from datasteward.release.fetch import STATUSES, fetch_links
+    from datasteward.release.consumer.fetch_links import STATUSES, fetch_links
 
     with Progress(
         "[progress.description]{task.description}",

@@ -48,8 +48,8 @@ def check(
 
     Example: [bold]datasteward check --run 20260101-120000 --json[/]
     """
-    from datasteward.rights.policy import check as run_check
-    from datasteward.rights.runs import find_run
+    from datasteward.rights.policy_check import check as run_check
+    from datasteward.runs.find import find_run
 
     run_dir = find_run(project, run)
     violations = run_check(run_dir, _recipe(project, run_dir), project_dir=project)
@@ -108,7 +108,7 @@ def notice(
     Example: [bold]datasteward notice --out NOTICE.md[/]
     """
     from datasteward.rights.notice import write_notice
-    from datasteward.rights.runs import find_run
+    from datasteward.runs.find import find_run
 
     run_dir = find_run(project, run)
     dataset = None
@@ -212,7 +212,7 @@ def rights_consent(
     Example: [bold]datasteward rights consent --run 20260101-120000[/]
     """
     from datasteward.rights.consent import consent_summary
-    from datasteward.rights.runs import find_run
+    from datasteward.runs.find import find_run
 
     run_dir = find_run(project, run)
     counts = consent_summary(run_dir)

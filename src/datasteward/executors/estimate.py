@@ -20,10 +20,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from datasteward.executors.layout import RunLayout
 from datasteward.executors.plan import Plan, build_plan
 from datasteward.executors.task import TaskSpec, run_task
 from datasteward.recipe.model import Recipe
+from datasteward.runs.layout import RunLayout
 from datasteward.steps.base import GlobalStep, StepContext
 
 

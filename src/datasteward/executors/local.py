@@ -28,16 +28,16 @@ from typing import Any
 
 from datasteward._version import __version__
 from datasteward.errors import RunError
-from datasteward.executors.layout import (
+from datasteward.executors.plan import Plan, Segment, build_plan
+from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
+from datasteward.recipe.model import Recipe
+from datasteward.runs.layout import (
     DEFAULT_MAX_FILE_BYTES,
     RunLayout,
     read_json,
     task_name,
     write_json_atomic,
 )
-from datasteward.executors.plan import Plan, Segment, build_plan
-from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
-from datasteward.recipe.model import Recipe
 from datasteward.steps.base import GlobalStep, StepContext
 
 log = logging.getLogger(__name__)

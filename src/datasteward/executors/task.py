@@ -24,15 +24,15 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from datasteward.errors import RecordError, StepError
-from datasteward.executors.layout import (
+from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
+from datasteward.records.schema import TRACE_SCHEMA
+from datasteward.runs.layout import (
     QUARANTINE_SCHEMA,
     RotatingParquetWriter,
     RunLayout,
     task_name,
     write_json_atomic,
 )
-from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
-from datasteward.records.schema import TRACE_SCHEMA
 from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
 from datasteward.steps.base import GlobalStep, StepContext, trace_table
 

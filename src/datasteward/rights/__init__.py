@@ -7,13 +7,13 @@ See docs/rights.md. The steps (``rights.license_normalize``, ``rights.license_de
 from __future__ import annotations
 
 from datasteward.rights.consent import CONSENT_VALUES, consent_summary, normalize_consent
-from datasteward.rights.fetch import PolicyFetcher
 from datasteward.rights.licenses import UNKNOWN, LicenseResult, normalize_license
 from datasteward.rights.lineage import Lineage, resolve_source
 from datasteward.rights.notice import write_notice
-from datasteward.rights.optout import AI_AGENTS, OptOut, SitePolicies
-from datasteward.rights.optout import decide as decide_optout
-from datasteward.rights.policy import Policy, Violation, check
+from datasteward.rights.optout_signals import AI_AGENTS, OptOut, SitePolicies
+from datasteward.rights.optout_signals import decide as decide_optout
+from datasteward.rights.policy_check import Policy, Violation, check
+from datasteward.rights.policy_fetcher import PolicyFetcher
 from datasteward.rights.suppression import SuppressionList
 from datasteward.rights.terms import LicenseTerms, classify, combine
 

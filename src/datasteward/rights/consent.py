@@ -67,7 +67,7 @@ def consent_summary(run_dir: str | Path) -> list[ConsentCount]:
 
     Values outside the vocabulary are counted as they are, so that a bad input shows up.
     """
-    from datasteward.rights.runs import kept_glob, query
+    from datasteward.runs.find import kept_glob, query
 
     rows = query(
         f"""

@@ -54,7 +54,7 @@ def notice_groups(
     run_dir: str | Path, *, max_creators: int = 200, max_uris: int = 3
 ) -> list[NoticeGroup]:
     """The NOTICE content: attribution-requiring (licence, source) groups, bounded."""
-    from datasteward.rights.runs import kept_glob, query
+    from datasteward.runs.find import kept_glob, query
 
     glob = kept_glob(run_dir)
     licences = [

@@ -11,7 +11,7 @@
   for later opt-out checks (X-Robots-Tag, tdm-reservation). For responses it also keeps the
   extractor and ``payload_sha256``: the sha256 of the HTTP body as a client receives it
   (transfer and content encodings removed), so a links-only release can check a re-fetched
-  page byte for byte (see :mod:`datasteward.release.fetch`).
+  page byte for byte (see :mod:`datasteward.release.consumer.fetch_links`).
 * Bad input: a body over ``max_body_bytes`` is quarantined unread. A record that cannot be
   parsed or decompressed is quarantined with its byte offset and reading resumes at the next
   record (the next gzip member, or the next ``WARC/1.x`` line); a truncated file is reported

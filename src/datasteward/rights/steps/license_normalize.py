@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.rights.licenses import normalize_cached
-from datasteward.rights.policy import TermsResolver
+from datasteward.rights.policy_check import TermsResolver
 from datasteward.rights.steps._recipe import recipe_for
 from datasteward.rights.terms import LicenseTerms
 from datasteward.steps.base import Annotator, StepContext, StepOptions

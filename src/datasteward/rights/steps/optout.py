@@ -4,7 +4,8 @@ Reads, per record: the HTTP headers in ``metadata["http_headers"]`` (``tdm-reser
 ``tdm-policy``, ``X-Robots-Tag``), the HTML (``html`` column or ``metadata["html"]``: TDMRep
 and robots meta tags), and site policies — collected with the record in its metadata
 (``robots_txt``, ``tdmrep_json``, ``ai_txt``) or, with ``fetch = true``, fetched once per site by
-:class:`datasteward.rights.fetch.PolicyFetcher` (cached under the project). Offline by default.
+:class:`datasteward.rights.policy_fetcher.PolicyFetcher` (cached under the project). Offline by
+default.
 
 Reasons: ``optout_tdmrep``, ``optout_x_robots_tag``, ``optout_robots``, ``optout_ai_txt``; the
 detail names the agent and rule. Every record gets ``optout_signals`` (JSON: the TDM
@@ -22,7 +23,7 @@ import orjson
 import pyarrow as pa
 
 from datasteward.errors import StepError
-from datasteward.rights import optout as oo
+from datasteward.rights import optout_signals as oo
 from datasteward.rights.headers import (
     column_or_none,
     headers_from_metadata,
@@ -113,7 +114,7 @@ class OptOutFilter(Filter):
     def setup(self, ctx: StepContext) -> None:
         opts = self._opts
         if opts.fetch and self._fetcher is None:
-            from datasteward.rights.fetch import FetchOptions, PolicyFetcher
+            from datasteward.rights.policy_fetcher import FetchOptions, PolicyFetcher
 
             self._fetcher = PolicyFetcher(
                 ctx.recipe_dir / opts.cache_dir,

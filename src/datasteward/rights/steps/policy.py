@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
-from datasteward.rights.policy import RULES, Policy, TermsResolver, policy_of, resolved_policy
+from datasteward.rights.policy_check import RULES, Policy, TermsResolver, policy_of, resolved_policy
 from datasteward.rights.steps._recipe import recipe_for
 from datasteward.steps.base import Filter, FilterDecision, StepContext, StepOptions
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.context import ReleaseContext
 
 
 def release_gate(ctx: ReleaseContext) -> None:
     """Raise ReleaseError if required datasheet answers are missing or recipe changes are
     unexplained."""
-    from datasteward.release.datasheet import check_ready
+    from datasteward.release.documents.datasheet import check_ready
 
     check_ready(ctx, ctx.datasheet)

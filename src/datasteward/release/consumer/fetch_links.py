@@ -42,8 +42,8 @@ import pyarrow.parquet as pq
 from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.records.schema import TEXT_COLUMN, content_sha256
-from datasteward.release.links import PAYLOAD_COLUMN
-from datasteward.release.manifest import schema_from_json
+from datasteward.release.build.links import PAYLOAD_COLUMN
+from datasteward.release.format.manifest import schema_from_json
 from datasteward.rights.headers import parse_metadata
 
 log = logging.getLogger(__name__)
@@ -394,7 +394,7 @@ def fetch_links(
         result.records          # verified records, with text, as a full release has them
         result.summary()        # {'verified': ..., 'changed': ..., 'unreachable': ...}
     """
-    from datasteward.release.load import open_release
+    from datasteward.release.consumer.load import open_release
 
     options = FetchOptions(
         max_bytes=max_bytes, concurrency=concurrency, per_host=per_host, timeout=timeout

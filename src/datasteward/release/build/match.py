@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
-from datasteward.release.shards import INDEX_FILE
+from datasteward.release.build.shards import INDEX_FILE
 from datasteward.rights.suppression import normalize_value
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
 def _has_text(release_dir: Path) -> bool:
     """Whether a release holds text (a links-only release does not: ``text`` requests cannot
     match it; its records are taken down by URL, domain, sha256 or id)."""
-    from datasteward.release.manifest import read_manifest
+    from datasteward.release.format.manifest import read_manifest
 
     links_only = read_manifest(release_dir).links_only
     if links_only:

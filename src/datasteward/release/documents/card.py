@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.context import ReleaseContext
 
 #: Licence ids the Hub accepts in a card's ``license`` field (Hub docs, "Licenses").
 HUB_LICENSES: frozenset[str] = frozenset(

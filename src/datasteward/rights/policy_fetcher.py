@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from datasteward._version import __version__
-from datasteward.rights.optout import SitePolicies
+from datasteward.rights.optout_signals import SitePolicies
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,8 @@
 """Opt-out signals: does a page's owner reserve it from AI training / text and data mining?
 
 Four signals, each decided from what was collected with the record (HTTP headers, HTML, and
-site policies fetched by :mod:`datasteward.rights.fetch` or stored in the record's metadata):
+site policies fetched by :mod:`datasteward.rights.policy_fetcher` or stored in the record's
+metadata):
 
 ``optout_tdmrep``
     The W3C TDM Reservation Protocol (Community Group final report). ``tdm-reservation: 1``

@@ -6,12 +6,12 @@ releases/<VERSION>/
   index/records.parquet     id, normalised URL, host, content sha256, shard, row (takedowns)
   manifest.json             every file with sha256, bytes, rows; schema; id digest; lineage
   CHANGELOG.md NOTICE.md    and, when generated, README.md, datasheet.md/.html,
-  croissant.json ...        datacite.json (see datasteward.release.documents)
+  croissant.json ...        datacite.json (see datasteward.release.documents.write)
 ```
 
 The directory is written under a temporary name and renamed into place once complete; an
 existing release is never overwritten. ``links_only`` publishes URLs, hashes and metadata
-instead of content (see :mod:`datasteward.release.links`).
+instead of content (see :mod:`datasteward.release.build.links`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import pyarrow.parquet as pq
 from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.ledger.chain import utc_now
-from datasteward.release.changelog import data_entry
-from datasteward.release.context import ReleaseContext
-from datasteward.release.documents import write_documents
-from datasteward.release.manifest import (
+from datasteward.release.documents.changelog import data_entry
+from datasteward.release.documents.context import ReleaseContext
+from datasteward.release.documents.write import write_documents
+from datasteward.release.format.manifest import (
     MANIFEST,
     Manifest,
     describe_file,
@@ -42,15 +42,15 @@ from datasteward.release.manifest import (
     schema_to_json,
     sha256_file,
 )
-from datasteward.release.project import existing_versions, releases_dir
-from datasteward.release.shards import (
+from datasteward.release.format.project import existing_versions, releases_dir
+from datasteward.release.build.shards import (
     DEFAULT_MAX_SHARD_BYTES,
     INDEX_FILE,
     ShardSet,
     write_shards,
 )
-from datasteward.release.status import write_registry
-from datasteward.release.version import Version, check_new_version
+from datasteward.release.format.status import write_registry
+from datasteward.release.format.version import Version, check_new_version
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def make_release(
     records' URLs, hashes and metadata without their content; records without an http(s) URL
     or edited by a step are left out and counted in the manifest's ``links``.
     """
-    from datasteward.rights.runs import find_run
+    from datasteward.runs.find import find_run
 
     project = Path(project)
     v = Version.parse(version)
@@ -177,7 +177,7 @@ def make_release(
     out_schema = schema
     plan = None
     if links_only:
-        from datasteward.release.links import plan_links
+        from datasteward.release.build.links import plan_links
 
         plan = plan_links(run_dir, schema)
         links, out_schema = plan.describe(), plan.schema
@@ -185,7 +185,7 @@ def make_release(
     def batches() -> Iterator[pa.RecordBatch]:
         if plan is None:
             return run_batches(run_dir, schema)
-        from datasteward.release.links import links_batches
+        from datasteward.release.build.links import links_batches
 
         return links_batches(run_dir, plan)
 

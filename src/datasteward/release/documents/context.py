@@ -8,7 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from datasteward.release.manifest import FileEntry
+from datasteward.release.format.manifest import FileEntry
 
 
 @dataclass

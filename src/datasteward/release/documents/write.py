@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 
-from datasteward.release.changelog import render_changelog
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.changelog import render_changelog
+from datasteward.release.documents.context import ReleaseContext
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +39,13 @@ def _notice(ctx: ReleaseContext) -> str:
 
 
 def _optional(ctx: ReleaseContext) -> list[tuple[str, str, str]]:
-    from datasteward.release import datasheet
-    from datasteward.release.facts import measure
+    from datasteward.release.documents import datasheet
+    from datasteward.release.documents.measured import measure
 
     facts = measure(ctx)
     sheet = datasheet.build_datasheet(ctx, facts)
     ctx.datasheet = sheet
-    from datasteward.release import card, croissant, datacite
+    from datasteward.release.documents import card, croissant, datacite
 
     return [
         ("README.md", card.render_card(ctx, sheet), "docs"),

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
-from datasteward.release.context import ReleaseContext
-from datasteward.release.facts import Facts, measure
-from datasteward.release.questions import QUESTIONS, SECTIONS, Question
+from datasteward.release.documents.context import ReleaseContext
+from datasteward.release.documents.measured import Facts, measure
+from datasteward.release.documents.questions import QUESTIONS, SECTIONS, Question
 
 DATASHEET_TOML = "datasheet.toml"
 
@@ -252,7 +252,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         "them in later runs."
     )
     if f.audit:
-        from datasteward.release.facts import flagged_slices
+        from datasteward.release.documents.measured import flagged_slices
 
         flagged = flagged_slices(f.audit)
         where = f"The audit of run `{ctx.run_id}` (audit.json)"
@@ -365,8 +365,8 @@ def unexplained_changes(ctx: ReleaseContext) -> list[str]:
         return []
     from datasteward.ledger import Ledger
     from datasteward.ledger.changes import _explaining_decision, _load, diff_recipes
-    from datasteward.release.manifest import read_manifest
-    from datasteward.release.project import releases_dir
+    from datasteward.release.format.manifest import read_manifest
+    from datasteward.release.format.project import releases_dir
 
     parent_run = read_manifest(releases_dir(ctx.project) / ctx.parent).run_id
     if not parent_run or parent_run == ctx.run_id:

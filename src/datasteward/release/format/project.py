@@ -3,7 +3,7 @@
 ```
 releases/
   registry.json          every release's status (written by release, takedown, deprecate)
-  <VERSION>/             one immutable release (see datasteward.release.build)
+  <VERSION>/             one immutable release (see datasteward.release.build.make)
     status.json          the only file that changes: superseded / deprecated notices
 ```
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
-from datasteward.release.manifest import MANIFEST, Manifest, read_manifest
-from datasteward.release.version import Version
+from datasteward.release.format.manifest import MANIFEST, Manifest, read_manifest
+from datasteward.release.format.version import Version
 
 RELEASES_DIR = "releases"
 REGISTRY = "registry.json"

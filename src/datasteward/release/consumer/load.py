@@ -27,8 +27,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from datasteward.errors import DeprecatedDatasetError, IntegrityError, ReleaseError
-from datasteward.release.manifest import MANIFEST, STATUS, Manifest, read_manifest, schema_from_json
-from datasteward.release.verify import check_file
+from datasteward.release.consumer.verify_release import check_file
+from datasteward.release.format.manifest import (
+    MANIFEST,
+    STATUS,
+    Manifest,
+    read_manifest,
+    schema_from_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +50,7 @@ def _is_url(s: str) -> bool:
 
 
 def _pick_version(base: Path, version: str | None) -> Path:
-    from datasteward.release.project import existing_versions
+    from datasteward.release.format.project import existing_versions
 
     if version is not None:
         path = base / version
@@ -118,7 +124,7 @@ def _download(url: str, version: str | None) -> Path:
 
 
 def _status(root: Path) -> dict[str, Any]:
-    from datasteward.release.status import read_status
+    from datasteward.release.format.status import read_status
 
     return read_status(root)
 
@@ -141,7 +147,7 @@ def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> l
             if dep.get("replacement")
             else "no replacement named"
         ) + (f"; access after {dep['sunset']}: {dep.get('access')}" if dep.get("sunset") else "")
-        from datasteward.release.deprecate import sunset_passed
+        from datasteward.release.build.deprecate import sunset_passed
 
         if dep.get("access") == "deleted" and sunset_passed(dep):
             raise DeprecatedDatasetError(
@@ -243,7 +249,7 @@ def suppressed_ids(root: Path) -> set[str]:
     project = root.parent.parent
     if not SuppressionList.file(project).exists():
         return set()
-    from datasteward.release.match import Request, match_releases
+    from datasteward.release.build.match import Request, match_releases
 
     entries = SuppressionList.load(project)
     requests = [Request(0, e.kind, e.value) for e in entries]

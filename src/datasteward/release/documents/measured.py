@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.context import ReleaseContext
 
 
 @dataclass(frozen=True)

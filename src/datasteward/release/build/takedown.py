@@ -28,13 +28,13 @@ from datasteward.ledger.releases import (
     list_takedowns,
     takedown_stage,
 )
-from datasteward.release.changelog import takedown_entry
-from datasteward.release.manifest import Manifest, read_manifest, schema_from_json
-from datasteward.release.match import Matches, Request, match_releases, match_run, normalized
-from datasteward.release.project import existing_versions, latest_per_line, releases_dir
-from datasteward.release.shards import ShardSet, iter_release_batches, write_shards
-from datasteward.release.status import mark_superseded, write_registry
-from datasteward.release.version import Version
+from datasteward.release.documents.changelog import takedown_entry
+from datasteward.release.format.manifest import Manifest, read_manifest, schema_from_json
+from datasteward.release.build.match import Matches, Request, match_releases, match_run, normalized
+from datasteward.release.format.project import existing_versions, latest_per_line, releases_dir
+from datasteward.release.build.shards import ShardSet, iter_release_batches, write_shards
+from datasteward.release.format.status import mark_superseded, write_registry
+from datasteward.release.format.version import Version
 
 log = logging.getLogger(__name__)
 PENDING = ("received", "matched")
@@ -63,7 +63,7 @@ class ApplyResult:
 
 def find(project: Path, requests: list[Request]) -> Matches:
     """Matches in every release and in the newest finished run."""
-    from datasteward.rights.runs import find_run
+    from datasteward.runs.find import find_run
 
     dirs = {str(v): releases_dir(project) / str(v) for v in existing_versions(project)}
     found = match_releases(dirs, requests)
@@ -133,7 +133,7 @@ def _line_hit(parent: str, places: set[str]) -> bool:
 
 
 def _patch_releases(project: Path, pending: list[TakedownInfo], matches: Matches) -> dict[str, str]:
-    from datasteward.release.build import publish
+    from datasteward.release.build.make import publish
 
     patches: dict[str, str] = {}
     hit = {p for p in matches.places() if not p.startswith("run:")}
@@ -180,7 +180,7 @@ def _publish_patch(
     summary: list[dict[str, Any]],
     publish: Any,
 ) -> None:
-    from datasteward.release.build import _recipe, _stats
+    from datasteward.release.build.make import _recipe, _stats
 
     schema = schema_from_json(parent.schema)
     run_dir = project / "runs" / parent.run_id if parent.run_id else None
@@ -224,7 +224,7 @@ def _publish_patch(
 
 
 def _shard_bound(parent: Manifest) -> int:
-    from datasteward.release.shards import DEFAULT_MAX_SHARD_BYTES
+    from datasteward.release.build.shards import DEFAULT_MAX_SHARD_BYTES
 
     return parent.max_shard_bytes or DEFAULT_MAX_SHARD_BYTES
 

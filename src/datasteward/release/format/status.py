@@ -12,8 +12,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from datasteward.release.manifest import STATUS, read_manifest
-from datasteward.release.project import REGISTRY, existing_versions, releases_dir, write_json_atomic
+from datasteward.release.format.manifest import STATUS, read_manifest
+from datasteward.release.format.project import (
+    REGISTRY,
+    existing_versions,
+    releases_dir,
+    write_json_atomic,
+)
 
 ACCESS = ("archived", "gated", "deleted")
 REASON_KINDS = ("technical", "legal", "ethical", "other")

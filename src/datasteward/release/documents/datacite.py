@@ -2,7 +2,7 @@
 
 The tests validate it against ``datacite-v4.5.json`` as shipped in the ``datacite`` PyPI
 package (inveniosoftware/datacite). ``doi`` is left out until one is minted; deprecation adds
-an ``IsObsoletedBy`` related identifier (see :mod:`datasteward.release.deprecate`).
+an ``IsObsoletedBy`` related identifier (see :mod:`datasteward.release.build.deprecate`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.context import ReleaseContext
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
 
@@ -63,7 +63,7 @@ def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
             {"description": sheet.text("preprocessing", "done"), "descriptionType": "Methods"}
         )
     if ctx.links_only:
-        from datasteward.release.croissant import LINKS_ONLY_NOTE
+        from datasteward.release.documents.croissant import LINKS_ONLY_NOTE
 
         doc["types"]["resourceType"] = "Links to web pages, with content hashes"
         doc.setdefault("descriptions", []).append(

@@ -1,7 +1,7 @@
 """``manifest.json``: what a release is, file by file, so anyone can check it.
 
 The manifest lists every file of the release (except itself and ``status.json``, the one file
-that changes after a release is made: see :mod:`datasteward.release.status`) with its sha256,
+that changes after a release is made: see :mod:`datasteward.release.format.status`) with its sha256,
 size in bytes and, for data shards, its row count; the Arrow schema of the records; a digest of
 the sorted record ids; and what produced the release (run id, recipe hash, datasteward version,
 parent release).
@@ -107,7 +107,7 @@ class Manifest:
     takedowns: list[dict[str, Any]] = field(default_factory=list)
     links_only: bool = False
     #: For a links-only release: what was left out and removed, and the full record schema
-    #: (see :mod:`datasteward.release.links`).
+    #: (see :mod:`datasteward.release.build.links`).
     links: dict[str, Any] | None = None
     draft: bool = False
     #: The shard size bound the release was written with (patches reuse it).

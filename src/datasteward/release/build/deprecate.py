@@ -16,16 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
-from datasteward.release.datacite import obsoleted
-from datasteward.release.project import existing_versions, release_path
-from datasteward.release.status import (
+from datasteward.release.documents.datacite import obsoleted
+from datasteward.release.format.project import existing_versions, release_path
+from datasteward.release.format.status import (
     ACCESS,
     REASON_KINDS,
     read_status,
     write_registry,
     write_status,
 )
-from datasteward.release.version import Version
+from datasteward.release.format.version import Version
 
 
 def deprecate(

@@ -14,14 +14,14 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from datasteward.errors import DatastewardError, IntegrityError
-from datasteward.release.manifest import (
+from datasteward.release.format.manifest import (
     UNLISTED,
     FileEntry,
     read_manifest,
     schema_from_json,
     sha256_file,
 )
-from datasteward.release.status import read_status
+from datasteward.release.format.status import read_status
 
 
 @dataclass
@@ -124,7 +124,7 @@ def _check_data(
 
 def _check_links_only(root: Path, data: list[FileEntry], report: VerifyReport) -> None:
     """A links-only release must not carry content (it says it does not)."""
-    from datasteward.release.links import CONTENT_COLUMNS
+    from datasteward.release.build.links import CONTENT_COLUMNS
 
     for entry in data:
         names = set(pq.read_schema(root / entry.path).names)

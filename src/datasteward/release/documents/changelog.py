@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datasteward.release.context import ReleaseContext
+from datasteward.release.documents.context import ReleaseContext
 
 TITLE = "# Changelog"
 

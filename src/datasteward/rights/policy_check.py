@@ -293,7 +293,7 @@ def check(
     An accept entry naming a ledger decision (``decision_id``) that the project's ledger does
     not hold accepts nothing, and the violations it would cover say so.
     """
-    from datasteward.rights.runs import kept_glob, query
+    from datasteward.runs.find import kept_glob, query
 
     declared = policy_of(recipe)
     policy = resolved_policy(recipe, project_dir)

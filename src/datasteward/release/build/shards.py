@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from datasteward.release.manifest import IdDigest
+from datasteward.release.format.manifest import IdDigest
 from datasteward.rights.suppression import normalize_url
 
 DATA_DIR = "data"

@@ -13,7 +13,7 @@ Two kinds of kept records cannot be published as links, and are left out and cou
 * records without an ``http(s)`` URL — nobody could fetch them;
 * records a step edited (e.g. PII redaction) — fetching would return the unedited page.
 
-``datasteward fetch`` (:mod:`datasteward.release.fetch`) downloads the pages again and keeps
+``datasteward fetch`` (:mod:`datasteward.release.consumer.fetch_links`) downloads the pages again and keeps
 only those whose hashes match.
 """
 
@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from datasteward.errors import ReleaseError
 from datasteward.records.schema import TEXT_COLUMN
-from datasteward.release.manifest import schema_to_json
+from datasteward.release.format.manifest import schema_to_json
 
 #: Columns that hold content.
 CONTENT_COLUMNS: tuple[str, ...] = (TEXT_COLUMN,)

@@ -1,0 +1,1 @@
+"""What dataset users call: load a release, verify it, fetch a links-only release's pages."""

@@ -1,0 +1,2 @@
+"""The documents of a release: datasheet, card, Croissant, DataCite, changelog, and the
+facts they state."""

@@ -1,0 +1,1 @@
+"""A run of a recipe: its layout on disk, finding runs, and reading a run's records."""
