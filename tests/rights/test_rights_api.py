@@ -10,17 +10,16 @@ def test_exported_members() -> None:
     public = {n for n in dir(rights) if not n.startswith("_") and n != "annotations"}
     modules = {
         "consent",
-        "fetch",
+        "policy_fetcher",
         "licenses",
         "lineage",
         "notice",
-        "optout",
-        "policy",
+        "optout_signals",
+        "policy_check",
         "suppression",
         "terms",
         "headers",
         "html",
-        "runs",
         "steps",
     }
     assert exported == public - modules
