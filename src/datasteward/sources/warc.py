@@ -12,7 +12,8 @@
   extractor and ``payload_sha256``: the sha256 of the HTTP body as a client receives it
   (transfer and content encodings removed), so a links-only release can check a re-fetched
   page byte for byte (see :mod:`datasteward.release.consumer.fetch_links`).
-* Bad input: a body over ``max_body_bytes`` is quarantined unread. A record that cannot be
+* Bad input: a body over ``max_body_bytes`` is quarantined unread; so is one that passes it
+  once decoded (a ``Content-Encoding`` bomb): decoding stops at the limit. A record that cannot be
   parsed or decompressed is quarantined with its byte offset and reading resumes at the next
   record (the next gzip member, or the next ``WARC/1.x`` line); a truncated file is reported
   at the offset of the incomplete record, and the records before it are kept.
@@ -51,7 +52,8 @@ class WarcOptions:
 
     #: How HTML becomes text: resiliparse main content, trafilatura, or the decoded HTML.
     extract: Literal["resiliparse", "trafilatura", "none"] = "resiliparse"
-    #: Bodies larger than this are quarantined without being read.
+    #: Bodies larger than this, stored or once decoded (gzip, deflate, br, chunked), are
+    #: quarantined; decoding stops at the limit.
     max_body_bytes: int = 10 << 20
     #: Response content types read as documents (others are passed over).
     content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain")
@@ -247,9 +249,20 @@ class WarcReader(Reader):
                        f"record {warc_id}: WARC-Block-Digest does not match its content"))
             return 0
         try:
-            body = record.reader.read()
+            body = _read_bounded(record.reader, o.max_body_bytes)
         except (OSError, ValueError) as exc:
             raise _Broken(offset, f"cannot read the body of {warc_id}: {exc}") from None
+        if body is None:
+            coding = ", ".join(
+                f"{name} {value}" for name in ("Content-Encoding", "Transfer-Encoding")
+                if (value := record.http_headers.get(name) if record.is_http else None)
+            ) or "no encoding"
+            on_bad(bad(self.config, shard.location, f"offset {offset}",
+                       f"record {warc_id}: its body decoded ({coding}) passes max_body_bytes "
+                       f"({o.max_body_bytes}) although only {record.content_length} bytes are "
+                       f"stored (a compression bomb, or a large page); decoding stopped at the "
+                       f"limit; raise the option to read it"))
+            return 0
         try:
             if not is_response:
                 text, encoding = _plain_text(body, charset)
@@ -274,6 +287,26 @@ class WarcReader(Reader):
         builder.add(text, position=offset, record_id=warc_id, uri=uri, retrieved_at=date,
                     metadata=meta)
         return len(text)
+
+
+#: Bytes of a body decoded at a time (so a body is never decoded past its limit by more).
+_BODY_CHUNK = 1 << 16
+
+
+def _read_bounded(reader: Any, limit: int) -> bytes | None:
+    """A record's body as a client receives it (decoded), or None once it passes ``limit``.
+
+    FastWARC decodes transfer and content encodings as it is read, so reading in chunks bounds
+    the DECODED size: a few KB of gzip that would decode to gigabytes stop at ``limit``.
+    """
+    parts: list[bytes] = []
+    total = 0
+    while chunk := reader.read(_BODY_CHUNK):
+        total += len(chunk)
+        if total > limit:
+            return None
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _size(fh: IO[bytes]) -> int:
