@@ -146,7 +146,9 @@ def test_a_decision_for_no_recipe_explains_and_an_unchanged_recipe_has_no_change
     _run(ledger, "run-1", base, "succeeded")
     assert recipe_changes(ledger, base.canonical(), base.hash) == []
     general = ledger.record_decision(title="general", rationale="r", tradeoff=None, by="Ana")
-    assert all(c.explained_by == general for c in recipe_changes(ledger, new.canonical(), new.hash))
+    changes = recipe_changes(ledger, new.canonical(), new.hash)
+    assert len(changes) == 4  # all() over an empty list would pass whatever explained it
+    assert all(c.explained_by == general for c in changes)
     _run(ledger, "run-2", new, "succeeded")  # the new recipe becomes the baseline
     assert recipe_changes(ledger, new.canonical(), new.hash) == []
     back = recipe_changes(ledger, base.canonical(), base.hash)

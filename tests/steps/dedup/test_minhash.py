@@ -228,9 +228,10 @@ def test_other_seed_and_banding_options(corpus: Corpus, tmp_path: Path) -> None:
     opts = MinhashDedupOptions(bands=20, rows=5, seed=3, estimate_jaccard=False)
     out = run_phases([corpus.records[:150], corpus.records[150:]], tmp_path, options=opts)
     check_invariants(corpus.records, out)
+    assert out.trace, "the planted near-duplicates are found with these options too"
     assert all(t["value"] is None for t in out.trace)
     exact = [c for c, r in corpus.rate.items() if r == 0.0]
-    assert set(exact) <= set(out.removed) | set(out.kept)
+    assert exact  # (`exact <= removed | kept` was asserted here: always true by the invariants)
     removed = {t["id"]: t["dup_of"] for t in out.trace}
     assert all(removed.get(c, c) == removed.get(corpus.family[c], corpus.family[c]) for c in exact)
 
