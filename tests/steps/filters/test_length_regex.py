@@ -99,3 +99,28 @@ def test_regex_invalid_pattern() -> None:
 def test_unknown_step_lists_builtins() -> None:
     with pytest.raises(StepError, match="unknown step `filter.lenght`.*filter.length"):
         build_step("filter.lenght", {})
+
+
+@pytest.mark.parametrize(
+    ("pattern", "re2_says"),
+    [("foo(?=bar)", "invalid perl operator: \\(\\?="), (r"(a)\1", "invalid escape sequence")],
+)
+def test_regex_is_validated_by_the_engine_that_runs_it(pattern: str, re2_says: str) -> None:
+    """Bug 4 of issue 12: Python's `re` accepted lookaround and backreferences, then RE2 (which
+    matches) raised a raw ArrowInvalid mid-run. The check names the step, the option and RE2's
+    message."""
+    with pytest.raises(StepError, match=r"filter\.regex.*`pattern`.*RE2.*" + re2_says) as err:
+        build_step("filter.regex", {"pattern": pattern})
+    assert "lookaround" in (err.value.hint or "")
+
+
+def test_regex_accepts_re2_syntax_python_lacks(tmp_path: Path) -> None:
+    """RE2 runs it, so RE2 decides: `\\pL` (a Unicode letter) is RE2, not Python `re`."""
+    step = build_step("filter.regex", {"pattern": r"^\pN+$", "reason": "only_digits"})
+    res = step.process(batch_of(["123", "abc", "١٢٣"]), ctx(tmp_path))
+    assert res.kept.column("text").to_pylist() == ["abc"]
+    assert res.trace is not None
+    assert res.trace.column("detail").to_pylist() == [
+        "pattern '^\\\\pN+$' matched '123'",
+        "pattern '^\\\\pN+$' matched '١٢٣'",
+    ]

@@ -1,10 +1,15 @@
-"""``filter.regex``: remove (or keep only) records whose text matches a regular expression."""
+"""``filter.regex``: remove (or keep only) records whose text matches a regular expression.
+
+The pattern is matched by Arrow's compute kernels, which use RE2: validated and applied by the
+same engine, so a pattern that passes ``check`` cannot fail mid-run. RE2 has no lookaround
+(``(?=``, ``(?!``, ``(?<=``, ``(?<!``) and no backreferences (``\\1``); it has Unicode classes
+(``\\pL``, ``\\p{Greek}``) that Python's ``re`` lacks. See https://github.com/google/re2/wiki/Syntax.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -14,12 +19,31 @@ from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN
 from datasteward.steps.base import Filter, FilterDecision, StepOptions
 
+#: How much of the matched text a trace row shows.
+_SHOWN_CHARS = 80
+
+
+def check_re2(pattern: str, *, step: str, option: str = "pattern") -> None:
+    """Compile ``pattern`` with RE2, as the filter will run it; a StepError says why not.
+
+    Arrow compiles the pattern only when there is data, so it is tried on one empty string.
+    """
+    try:
+        pc.match_substring_regex(pa.array([""], pa.large_string()), pattern)
+    except pa.ArrowInvalid as exc:
+        raise StepError(
+            f"step `{step}`: option `{option}` is an invalid pattern {pattern!r} for RE2, the "
+            f"engine that runs it ({exc})",
+            hint="patterns use RE2 syntax (no lookaround such as (?=...) or (?!...), no "
+            "backreferences such as \\1); in TOML, use single quotes for raw strings",
+        ) from None
+
 
 @dataclass(frozen=True, kw_only=True)
 class RegexOptions(StepOptions):
     """Options of ``filter.regex``."""
 
-    #: The pattern (RE2 syntax, as used by Arrow; mostly compatible with Python's ``re``).
+    #: The pattern, in RE2 syntax (Arrow's engine): no lookaround, no backreferences.
     pattern: str
     #: ``remove`` drops records that match; ``keep`` drops records that do not.
     mode: Literal["remove", "keep"] = "remove"
@@ -31,15 +55,9 @@ class RegexOptions(StepOptions):
     reason: str = "regex_match"
 
     def validate(self) -> None:
-        try:
-            re.compile(self.pattern)
-        except re.error as exc:
-            raise StepError(
-                f"filter.regex: invalid pattern {self.pattern!r}: {exc}",
-                hint="check the escaping: in TOML, use single quotes for raw strings",
-            ) from None
+        check_re2(self.pattern, step=RegexFilter.name)
         if not self.reason.strip():
-            raise StepError("filter.regex: `reason` must not be empty")
+            raise StepError(f"step `{RegexFilter.name}`: option `reason` must not be empty")
 
 
 class RegexFilter(Filter):
@@ -51,6 +69,12 @@ class RegexFilter(Filter):
     name = "filter.regex"
     Options = RegexOptions
     options: RegexOptions
+    whatif_unsupported: ClassVar[str] = "the pattern is applied to the text; no signal is stored"
+
+    def explain(self) -> str:
+        o = self.options
+        verb = "removes" if o.mode == "remove" else "keeps only"
+        return f"{verb} records whose `{o.field}` matches the pattern `{o.pattern}`"
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
@@ -66,16 +90,23 @@ class RegexFilter(Filter):
         n = batch.num_rows
         reason: list[str | None] = [None] * n
         detail: list[str | None] = [None] * n
-        flags = re.IGNORECASE if o.ignore_case else 0
-        rx = re.compile(o.pattern, flags)
-        values = col.to_pylist() if not keep.all() else []
-        for i in np.flatnonzero(~keep):
-            if o.mode == "remove":
-                m = rx.search(values[i])
-                found = m.group(0)[:80] if m else ""
+        drop = np.flatnonzero(~keep)
+        if len(drop) == 0:
+            return FilterDecision(keep=keep, reason=reason, detail=detail)
+        if o.mode == "remove":
+            found = self._matched_text(col.take(pa.array(drop, pa.int64())))
+            for i, text in zip(drop.tolist(), found, strict=True):
                 reason[i] = o.reason
-                detail[i] = f"pattern {o.pattern!r} matched {found!r}"
-            else:
-                reason[i] = o.reason if o.reason != "regex_match" else "regex_no_match"
+                detail[i] = f"pattern {o.pattern!r} matched {text!r}"
+        else:
+            no_match = o.reason if o.reason != "regex_match" else "regex_no_match"
+            for i in drop.tolist():
+                reason[i] = no_match
                 detail[i] = f"pattern {o.pattern!r} did not match"
         return FilterDecision(keep=keep, reason=reason, detail=detail)
+
+    def _matched_text(self, values: pa.Array) -> list[str]:
+        """The first match in each of ``values`` (which all match), found by RE2 as well."""
+        flags = "(?i)" if self.options.ignore_case else ""
+        found = pc.extract_regex(values, f"{flags}(?P<m>{self.options.pattern})")
+        return [(m or "")[:_SHOWN_CHARS] for m in found.field("m").to_pylist()]
