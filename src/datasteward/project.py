@@ -1,0 +1,261 @@
+"""``Project``: a dataset under stewardship, from Python — what the ``datasteward`` CLI does.
+
+A project is a folder with ``datasteward.toml`` (the recipe), ``datasheet.toml``, the ledger
+(``.datasteward/ledger.db``), ``runs/`` and ``releases/``. ``Project.open(folder)`` reads and
+validates the recipe once; its methods call the same functions as the commands of the same
+name, so a script and the CLI produce the same runs, audits and releases::
+
+    import datasteward
+
+    project = datasteward.Project.open("my-dataset")
+    run = project.run(workers=2)  # datasteward run
+    project.audit()  # datasteward audit (into runs/<run>/audit/)
+    release = project.release("1.0.0")  # datasteward release 1.0.0
+    records = datasteward.load(release.path)
+
+This module imports only the light recipe model; everything heavy (pyarrow, duckdb, the
+ledger's SQLAlchemy) is imported by the method that needs it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from datasteward.errors import RunError
+from datasteward.recipe.model import RECIPE_FILE, Recipe, load_recipe
+
+if TYPE_CHECKING:
+    import pyarrow.dataset as pads
+
+    from datasteward.audit.config import AuditConfig
+    from datasteward.executors.local import Progress, RunResult
+    from datasteward.ledger import DecisionInfo, Ledger, RecipeChange, RunInfo
+    from datasteward.release.build.make import ReleaseResult
+
+
+@dataclass(frozen=True)
+class ProjectStatus:
+    """What ``datasteward status`` shows: the runs, one run's funnel, what changed since."""
+
+    #: The newest runs in the ledger, newest first.
+    runs: list[RunInfo]
+    #: The run asked for, else the newest (None when there is no run yet).
+    run: RunInfo | None
+    #: That run's ``stats.json`` (the funnel and costs), if it finished writing it.
+    stats: dict[str, Any] | None
+    #: The cost estimate recorded for that run's recipe, if any.
+    estimate: dict[str, Any] | None
+    #: Changes of the recipe since the last successful run, each with the decision that
+    #: explains it (a release refuses unexplained changes).
+    recipe_changes: list[RecipeChange] = field(default_factory=list)
+
+
+class Project:
+    """A dataset project on disk. Open with :meth:`Project.open`."""
+
+    def __init__(self, directory: Path, recipe: Recipe, *, ledger_url: str | None = None) -> None:
+        self.directory = directory
+        self.recipe = recipe
+        self.ledger_url = ledger_url
+
+    @classmethod
+    def open(
+        cls,
+        directory: str | Path = ".",
+        *,
+        recipe: str | Path | None = None,
+        ledger_url: str | None = None,
+    ) -> Project:
+        """Open the project in ``directory``; reads and validates its recipe.
+
+        ``recipe`` names another recipe file than ``<directory>/datasteward.toml`` (the
+        CLI's ``--recipe``); ``ledger_url`` another ledger database than the default SQLite
+        file (as ``$DATASTEWARD_LEDGER_URL`` does). A bad recipe raises
+        :class:`~datasteward.errors.RecipeError` with its file and line.
+        """
+        folder = Path(directory)
+        return cls(
+            folder,
+            load_recipe(Path(recipe) if recipe is not None else folder / RECIPE_FILE),
+            ledger_url=ledger_url,
+        )
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.directory)!r}, dataset={self.recipe.dataset.name!r})"
+
+    # -- the ledger and the runs -----------------------------------------------------------
+
+    def ledger(self) -> Ledger:
+        """The project's ledger, open; close it (or use ``with project.ledger() as l:``)."""
+        from datasteward.ledger import Ledger
+
+        return Ledger.open(self.directory, self.ledger_url)
+
+    def runs(self, *, limit: int = 50) -> list[RunInfo]:
+        """The newest ``limit`` runs recorded in the ledger, newest first."""
+        with self.ledger() as ledger:
+            return ledger.list_runs(limit=limit)
+
+    def run_dir(self, run: str | None = None) -> Path:
+        """The folder of run ``run`` (an id or a path), else of the newest finished run."""
+        from datasteward.runs.find import find_run
+
+        return find_run(self.directory, run)
+
+    # -- what the commands do --------------------------------------------------------------
+
+    def run(
+        self,
+        *,
+        workers: int | None = None,
+        batch_size: int = 2048,
+        strict: bool = False,
+        keep_work: bool = False,
+        resume: bool | str = False,
+        progress: Callable[[Progress], None] | None = None,
+    ) -> RunResult:
+        """Run the recipe (``datasteward run``): read the sources, apply the steps, write
+        ``runs/<run-id>/`` and record the run in the ledger.
+
+        ``resume=True`` finishes the newest unfinished run, ``resume="<run-id>"`` that run.
+        ``progress`` is called with the executor's progress as shards finish.
+        """
+        from datasteward.executors.local import LocalExecutor, RunOptions
+
+        options = RunOptions(
+            workers=workers, batch_size=batch_size, strict=strict, keep_work=keep_work
+        )
+        executor = LocalExecutor(
+            self.recipe, options, progress=progress, ledger_url=self.ledger_url
+        )
+        return executor.run(resume=resume)
+
+    def estimate(
+        self, *, sample: float = 0.02, workers: int | None = None, batch_size: int = 2048
+    ) -> dict[str, Any]:
+        """Run the recipe on a ``sample`` of the input bytes and project the cost of the whole
+        run (``datasteward run --estimate``); the estimate is recorded in the ledger."""
+        from datasteward.executors.estimate import estimate_run
+        from datasteward.executors.local import RunOptions
+
+        effective = RunOptions(workers=workers).effective_workers
+        est = estimate_run(self.recipe, workers=effective, fraction=sample, batch_size=batch_size)
+        with self.ledger() as ledger:
+            ledger.record_estimate(recipe_hash=self.recipe.hash, estimate=est)
+        return est
+
+    def audit_config(self) -> AuditConfig:
+        """The recipe's ``[audit]`` table (slices, lexicons, thresholds), or the defaults."""
+        from datasteward.audit.config import config_from_recipe_file
+
+        return config_from_recipe_file(self.recipe.path)
+
+    def audit(
+        self,
+        run: str | None = None,
+        *,
+        out: str | Path | None = None,
+        config: AuditConfig | None = None,
+    ) -> dict[str, Any]:
+        """Audit a run (``datasteward audit``): composition, funnel, slice impact, samples.
+
+        Writes ``audit.json`` and ``report.html`` into ``out`` (default: the run's own
+        ``runs/<run>/audit/``, which the datasheet of a release of that run quotes) and
+        returns the figures of ``audit.json``. ``config`` defaults to :meth:`audit_config`;
+        review results recorded in the ledger for the run are included.
+        """
+        from datasteward.audit import audit_run
+        from datasteward.audit.review import review_summary
+        from datasteward.runs.layout import RunLayout
+
+        run_dir = self.run_dir(run)
+        target = Path(out) if out is not None else RunLayout(run_dir).audit_json.parent
+        cfg = config if config is not None else self.audit_config()
+        reviews = review_summary(self.directory, run_dir.name)
+        return audit_run(run_dir, target, cfg, reviews=reviews)
+
+    def decide(
+        self, title: str, *, rationale: str, by: str, tradeoff: str | None = None
+    ) -> DecisionInfo:
+        """Record a steward's decision for the current recipe (``datasteward decide``)."""
+        with self.ledger() as ledger:
+            return ledger.record_decision(
+                title=title,
+                rationale=rationale,
+                tradeoff=tradeoff,
+                by=by,
+                recipe_hash=self.recipe.hash,
+            )
+
+    def release(
+        self,
+        version: str,
+        *,
+        run: str | None = None,
+        draft: bool = False,
+        max_shard_bytes: int | None = None,
+        links_only: bool = False,
+    ) -> ReleaseResult:
+        """Release a finished run as ``releases/<version>/`` (``datasteward release``).
+
+        Without ``draft`` the datasheet gate runs: missing answers or unexplained recipe
+        changes stop the release and nothing is written. ``run`` defaults to the newest
+        finished run; ``max_shard_bytes`` defaults to 512 MiB. Releases are immutable; an
+        existing version is refused.
+        """
+        from datasteward.release.build.make import make_release
+        from datasteward.release.build.shards import DEFAULT_MAX_SHARD_BYTES
+        from datasteward.release.documents.gate import release_gate
+
+        return make_release(
+            self.directory,
+            version,
+            run=run,
+            draft=draft,
+            max_shard_bytes=DEFAULT_MAX_SHARD_BYTES if max_shard_bytes is None else max_shard_bytes,
+            check=None if draft else release_gate,
+            links_only=links_only,
+        )
+
+    def status(self, run: str | None = None, *, limit: int = 10) -> ProjectStatus:
+        """The runs, and the funnel of ``run`` (default: the newest) (``datasteward status``)."""
+        from datasteward.ledger import recipe_changes
+        from datasteward.runs.layout import RunLayout, runs_dir
+
+        with self.ledger() as ledger:
+            runs = ledger.list_runs(limit=limit)
+            chosen = ledger.get_run(run) if run else (runs[0] if runs else None)
+            if run and chosen is None:
+                raise RunError(
+                    f"no run {run!r} in the ledger of {self.directory}",
+                    hint="`datasteward status` (or Project.runs()) lists them",
+                )
+            estimate = ledger.latest_estimate(chosen.recipe_hash) if chosen else None
+            changes = recipe_changes(ledger, self.recipe.canonical(), self.recipe.hash)
+        stats = None
+        if chosen is not None:
+            stats_file = RunLayout(runs_dir(self.directory) / chosen.run_id).stats_json
+            if stats_file.is_file():
+                stats = json.loads(stats_file.read_text(encoding="utf-8"))
+        return ProjectStatus(
+            runs=runs, run=chosen, stats=stats, estimate=estimate, recipe_changes=changes
+        )
+
+    def load(self, version: str | None = None, *, allow_deprecated: bool = False) -> pads.Dataset:
+        """A release of this project (default: the newest) as a pyarrow Dataset."""
+        from datasteward.release.consumer.load import load
+
+        return load(self.directory, version, allow_deprecated=allow_deprecated)
+
+    def releases(self) -> list[str]:
+        """The versions under ``releases/``, oldest first."""
+        from datasteward.release.format.project import existing_versions
+
+        return [str(v) for v in existing_versions(self.directory)]
+
+
+__all__ = ["Project", "ProjectStatus"]
