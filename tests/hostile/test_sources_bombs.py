@@ -13,6 +13,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pyarrow as pa
 
 from datasteward.recipe import parse_recipe
@@ -107,3 +108,68 @@ def test_warc_gzip_content_encoding_is_bounded_after_decoding(tmp_path: Path) ->
 
 def test_warc_deflate_content_encoding_is_bounded_after_decoding(tmp_path: Path) -> None:
     _check_bomb(tmp_path, encoding="deflate", gz=False)
+
+
+# --- JSON Lines: one huge line, floods of blank lines ---------------------------------------
+
+def _jsonl(*texts: str) -> bytes:
+    return b"".join(orjson.dumps({"text": t}) + b"\n" for t in texts)
+
+
+def test_jsonl_gz_huge_line_is_quarantined_and_reading_goes_on(tmp_path: Path) -> None:
+    # 8 MiB of one line in ~8 KB of gzip, read with max_line_bytes = 1 MiB: the line is
+    # quarantined (file, line number, the size seen, the limit) and the next lines are read
+    huge = b'{"text": "' + b"x" * (8 << 20) + b'"}\n'
+    data = _jsonl("one", "two") + huge + _jsonl("four", "five")
+    (tmp_path / "big.jsonl.gz").write_bytes(gzip.compress(data, 9))
+    rows, bad = read(tmp_path, path="big.jsonl.gz", format="jsonl",
+                     options={"max_line_bytes": 1 << 20})
+    assert [r["text"] for r in rows] == ["one", "two", "four", "five"]
+    assert len(bad) == 1
+    (b,) = bad
+    assert b.file == "big.jsonl.gz" and b.where == "line 3"
+    assert f"{len(huge) - 1} bytes" in b.error and "max_line_bytes (1048576)" in b.error
+    assert b.raw.startswith(b'{"text": "xxx') and len(b.raw) <= 4096
+    # the records after it keep their own line numbers (ids are derived from them)
+    first = read(tmp_path, path="big.jsonl.gz", format="jsonl")  # default limit: all read
+    assert len(first[0]) == 5 and not first[1]
+    assert [r["id"] for r in first[0][3:]] == [r["id"] for r in rows[2:]]
+
+
+def test_jsonl_huge_line_in_plain_file_and_at_the_end(tmp_path: Path) -> None:
+    huge = b'{"text": "' + b"y" * (3 << 20)  # no newline: the file ends inside it
+    (tmp_path / "big.jsonl").write_bytes(_jsonl("one") + huge)
+    rows, bad = read(tmp_path, path="big.jsonl", format="jsonl",
+                     options={"max_line_bytes": 1 << 20})
+    assert [r["text"] for r in rows] == ["one"]
+    assert [(b.where, f"{len(huge)} bytes" in b.error) for b in bad] == [("line 2", True)]
+
+
+def test_json_lines_in_a_json_source_are_bounded_too(tmp_path: Path) -> None:
+    huge = b'{"text": "' + b"z" * (2 << 20) + b'"}\n'
+    (tmp_path / "d.json.gz").write_bytes(gzip.compress(_jsonl("a") + huge + _jsonl("c")))
+    rows, bad = read(tmp_path, path="d.json.gz", format="json",
+                     options={"max_line_bytes": 1 << 20})
+    assert [r["text"] for r in rows] == ["a", "c"]
+    assert [b.where for b in bad] == ["line 2"] and "max_line_bytes" in bad[0].error
+
+
+def test_blank_line_flood_is_skipped_by_block_not_by_line(tmp_path: Path) -> None:
+    # 1.5 GiB of blank lines took over 15 minutes: each blank line went through Python. Here
+    # 4 Mi blank lines (plain and CRLF) between records must reach the reader as a few items,
+    # not as millions of lines, and the records after them keep their line numbers.
+    from datasteward.sources._io import line_blocks, open_stream
+
+    blanks = b"\n" * (3 << 20) + b"\r\n" * (1 << 20)
+    data = _jsonl("one") + blanks + _jsonl("two") + b" \n" * 1000 + _jsonl("three")
+    (tmp_path / "blank.jsonl.gz").write_bytes(gzip.compress(data))
+    (tmp_path / "blank.jsonl").write_bytes(data)
+    for name in ("blank.jsonl.gz", "blank.jsonl"):
+        with open_stream(str(tmp_path / name)) as stream:
+            items = list(line_blocks(stream))
+        lines = [x for it in items if isinstance(it, list) for x in it]
+        assert len(lines) < 1000, (name, len(lines))
+        rows, bad = read(tmp_path, path=name, format="jsonl")
+        assert [r["text"] for r in rows] == ["one", "two", "three"] and not bad
+        two = 2 + (4 << 20)
+        assert rows[1]["id"].endswith(f":{two}") and rows[2]["id"].endswith(f":{two + 1001}")

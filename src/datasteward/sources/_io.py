@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -264,15 +265,52 @@ def _chunk_lines(stream: ByteStream) -> Iterator[bytes]:
 #: A line as :func:`line_blocks` hands it out: a view into the block's buffer, no copy.
 Line = bytes | memoryview
 
+#: The default bound on one line's length in bytes (a source option changes it): a longer line
+#: is skipped, never held whole, and reported (a 2 GiB line in a .jsonl.gz was a MemoryError).
+MAX_LINE_BYTES = 128 << 20
 
-def line_blocks(stream: ByteStream) -> Iterator[list[Line]]:
+#: How many bytes of a skipped line are kept as evidence.
+LINE_HEAD_BYTES = 4096
+
+#: Lines shorter than this cannot be a record (``{"t":""}`` is 8 bytes): one of them in a
+#: block sends the rest of the block through :func:`_careful_lines`, which skips runs of blank
+#: lines whole.
+_SHORT_LINE = 8
+#: A run of at least this many blank (whitespace-only) lines is handed out as one
+#: :class:`SkippedLines`, found by one regex match, not line by line.
+_BLANK_RUN = re.compile(rb"(?:[ \t\r\x0b\x0c]*\n){32,}")
+
+
+@dataclass(frozen=True)
+class SkippedLines:
+    """Lines :func:`line_blocks` does not hand out, in their place in the stream.
+
+    Either a run of ``count`` blank lines (``size`` 0), or one line over the length bound
+    (``count`` 1, its ``size`` in bytes, the first bytes of it in ``head`` and the bound in
+    ``limit``): it was read past, never held whole.
+    """
+
+    count: int
+    size: int = 0
+    head: bytes = b""
+    limit: int = 0
+
+
+#: What :func:`line_blocks` yields: a list of lines, or lines passed over.
+Block = list[Line] | SkippedLines
+
+
+def line_blocks(stream: ByteStream, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Block]:
     """The lines of :func:`iter_lines`, in lists of about :data:`BLOCK_BYTES`, as views.
 
     For readers that handle a block of lines at once (a list comprehension runs at C speed
     where a loop body per line does not); each line is a ``memoryview`` of the block's
-    bytes without its ``\\n``, so no line is copied (``bytes(line)`` makes one). If the stream
-    breaks, every complete line before the break has been yielded when :class:`LinesBroken`
-    is raised.
+    bytes without its ``\\n``, so no line is copied (``bytes(line)`` makes one). Between the
+    lists come :class:`SkippedLines`: runs of blank lines (skipped with one regex match per
+    run, so a file of blank lines costs a few Python steps per block, not per line) and lines
+    longer than ``max_line_bytes`` (read past without being held; callers quarantine them).
+    Counting the lines of both gives every line its number. If the stream breaks, every
+    complete line before the break has been yielded when :class:`LinesBroken` is raised.
     """
     if stream.compression is None:
         raw = stream.raw
@@ -281,39 +319,108 @@ def line_blocks(stream: ByteStream) -> Iterator[list[Line]]:
             while data := raw.read(BLOCK_BYTES):
                 yield data
 
-        return _blocks(chunks(), read_errors=True)
-    return _blocks(stream.chunks(), read_errors=False)
+        return _blocks(chunks(), read_errors=True, max_line=max_line_bytes)
+    return _blocks(stream.chunks(), read_errors=False, max_line=max_line_bytes)
 
 
-def _blocks(chunks: Iterator[bytes], *, read_errors: bool) -> Iterator[list[Line]]:
-    n = 0
-    pending: list[bytes] = []  # the start of a line not ended yet (a list: a 1 GB line is
-    try:  # read in linear time, not by re-copying it for every chunk)
+def _careful_lines(
+    chunk: bytes, view: memoryview, start: int, out: list[Block], lines: list[Line],
+    max_line: int,
+) -> int:
+    """Split ``chunk`` from ``start`` into ``out``, skipping blank runs and over-long lines.
+
+    ``lines`` is the list being filled. Returns where the unfinished last line starts.
+    """
+    find = chunk.find
+    match = _BLANK_RUN.match
+    pos = start
+    while True:
+        m = match(chunk, pos)
+        if m is not None:
+            if lines:
+                out.append(lines)
+                lines = []
+            out.append(SkippedLines(chunk.count(b"\n", pos, m.end())))
+            pos = m.end()
+            continue
+        end = find(b"\n", pos)
+        if end < 0:
+            break
+        if end - pos > max_line:
+            if lines:
+                out.append(lines)
+                lines = []
+            out.append(SkippedLines(1, end - pos, chunk[pos : pos + LINE_HEAD_BYTES], max_line))
+        else:
+            lines.append(view[pos:end])
+        pos = end + 1
+    if lines:
+        out.append(lines)
+    return pos
+
+
+def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Iterator[Block]:
+    n = 0  # lines handed out so far
+    pending: list[bytes] = []  # the start of a line not ended yet (a list: a long line is
+    pending_size = 0  # read in linear time, not by re-copying it for every chunk)
+    #: The line being read is over max_line: its bytes are counted, not kept (but its head).
+    skipping = False
+    head = b""
+    try:
         for chunk in chunks:
             find = chunk.find
             end = find(b"\n")
             if end < 0:
+                pending_size += len(chunk)
+                if skipping:
+                    continue
                 pending.append(chunk)
+                if pending_size > max_line:
+                    skipping, head = True, b"".join(pending)[:LINE_HEAD_BYTES]
+                    pending = []
                 continue
             view = memoryview(chunk)
-            # only a line begun in an earlier chunk is copied; the others are views
-            lines: list[Line] = [b"".join([*pending, view[:end]]) if pending else view[:end]]
-            append = lines.append
+            out: list[Block] = []
+            lines: list[Line]
+            size = pending_size + end
+            if skipping or size > max_line:
+                first = head if skipping else b"".join([*pending, view[:end]])[:LINE_HEAD_BYTES]
+                out.append(SkippedLines(1, size, first[:LINE_HEAD_BYTES], max_line))
+                lines = []
+            else:  # only a line begun in an earlier chunk is copied; the others are views
+                lines = [b"".join([*pending, view[:end]]) if pending else view[:end]]
+            skipping, head, pending, pending_size = False, b"", [], 0
             start = end + 1
-            while (end := find(b"\n", start)) >= 0:
-                append(view[start:end])
-                start = end + 1
-            pending = [chunk[start:]] if start < len(chunk) else []
-            n += len(lines)
-            yield lines
+            if len(chunk) <= max_line:
+                append = lines.append
+                while (end := find(b"\n", start)) >= 0 and end - start >= _SHORT_LINE:
+                    append(view[start:end])
+                    start = end + 1
+                if end < 0:
+                    if lines:
+                        out.append(lines)
+                else:  # a blank or very short line: the rest of the block, carefully
+                    start = _careful_lines(chunk, view, start, out, lines, max_line)
+            else:  # a lowered bound (smaller than a block): every line is measured
+                start = _careful_lines(chunk, view, start, out, lines, max_line)
+            if start < len(chunk):
+                pending, pending_size = [chunk[start:]], len(chunk) - start
+                if pending_size > max_line:
+                    skipping, head, pending = True, chunk[start : start + LINE_HEAD_BYTES], []
+            for item in out:
+                n += item.count if isinstance(item, SkippedLines) else len(item)
+                yield item
     except StreamBroken as exc:
         raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
-                          b"".join(pending)) from None
+                          head or b"".join(pending)[:LINE_HEAD_BYTES]) from None
     except OSError as exc:
         if not read_errors:
             raise
-        raise LinesBroken(n + 1, 0, f"read error: {exc}", b"".join(pending)) from None
-    if pending:
+        raise LinesBroken(n + 1, 0, f"read error: {exc}",
+                          head or b"".join(pending)[:LINE_HEAD_BYTES]) from None
+    if skipping:
+        yield SkippedLines(1, pending_size, head, max_line)
+    elif pending:
         yield [b"".join(pending)]
 
 

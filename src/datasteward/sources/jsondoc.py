@@ -21,7 +21,14 @@ import pyarrow as pa
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
-from datasteward.sources._io import Line, StreamBroken, line_blocks, open_stream
+from datasteward.sources._io import (
+    MAX_LINE_BYTES,
+    Block,
+    SkippedLines,
+    StreamBroken,
+    line_blocks,
+    open_stream,
+)
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 from datasteward.sources.jsonl import record_lines
 
@@ -36,6 +43,8 @@ class JsonOptions:
 
     #: Largest JSON array file read whole, in bytes (JSON Lines files are streamed).
     max_array_bytes: int = 2 << 30
+    #: Longest line of a JSON Lines file, in bytes; a longer one is quarantined unread.
+    max_line_bytes: int = MAX_LINE_BYTES
 
 
 class JsonReader(Reader):
@@ -49,11 +58,14 @@ class JsonReader(Reader):
         with open_stream(shard.uri) as stream:
             chunks = stream.chunks()
             head = b""
+            blank_lines = 0  # leading whitespace is counted, not kept (a flood of it was)
             try:
                 for chunk in chunks:
-                    head += chunk
-                    if head.strip():
-                        break
+                    if not chunk.strip():
+                        blank_lines += chunk.count(b"\n")
+                        continue
+                    head = chunk
+                    break
             except StreamBroken as exc:
                 on_bad(bad(self.config, shard.location, f"compressed offset {exc.offset}",
                            exc.problem, head))
@@ -61,10 +73,13 @@ class JsonReader(Reader):
             m = _WS.match(head)
             start = m.end() if m else 0
             if head[start : start + 1] != b"[":
-                yield from record_lines(self, shard, _prepend(head, stream, chunks),
-                                        batch_size=batch_size, on_bad=on_bad)
+                blocks = _prepend(head, blank_lines, chunks, self.options.max_line_bytes)
+                yield from record_lines(self, shard, blocks, batch_size=batch_size,
+                                        on_bad=on_bad)
                 return
-            data = bytearray(head)
+            data = bytearray(b"\n" * blank_lines if blank_lines < 1 << 16 else b"")
+            line_base = 0 if blank_lines < 1 << 16 else blank_lines
+            data += head
             try:
                 for chunk in chunks:
                     data += chunk
@@ -78,10 +93,11 @@ class JsonReader(Reader):
                 on_bad(bad(self.config, shard.location, f"compressed offset {exc.offset}",
                            f"{exc.problem}; the JSON array cannot be read whole", b""))
                 # fall through: the elements that were decompressed are still read one by one
-        yield from self._array(bytes(data), shard, batch_size=batch_size, on_bad=on_bad)
+        yield from self._array(bytes(data), shard, batch_size=batch_size, on_bad=on_bad,
+                               line_base=line_base)
 
     def _array(
-        self, data: bytes, shard: Shard, *, batch_size: int, on_bad: OnBad
+        self, data: bytes, shard: Shard, *, batch_size: int, on_bad: OnBad, line_base: int = 0
     ) -> Iterator[pa.RecordBatch]:
         try:
             doc: Any = orjson.loads(data)
@@ -89,7 +105,7 @@ class JsonReader(Reader):
                 (i, f"element {i}", el, b"") for i, el in enumerate(doc, 1)
             )
         except orjson.JSONDecodeError:
-            elements = _elements(data, self.config, shard, on_bad)
+            elements = _elements(data, self.config, shard, on_bad, line_base=line_base)
         builder = RecordBuilder(self.config, shard)
         cols = FieldMap.of(self.config).columns(builder)
         guard = TextFieldGuard(self.config, shard.location, on_bad)
@@ -126,8 +142,13 @@ def _as_evidence(el: dict[str, Any]) -> bytes:
         return b""
 
 
-def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[list[Line]]:
-    """Blocks of lines of a stream whose first chunk(s) were already read into ``head``."""
+def _prepend(
+    head: bytes, blank_lines: int, chunks: Iterator[bytes], max_line_bytes: int
+) -> Iterator[Block]:
+    """Blocks of lines of a stream whose first chunk was already read into ``head``, after
+    ``blank_lines`` lines of whitespace."""
+    if blank_lines:
+        yield SkippedLines(blank_lines)
 
     class _Replay:
         compression = "replay"
@@ -136,11 +157,11 @@ def _prepend(head: bytes, stream: Any, chunks: Iterator[bytes]) -> Iterator[list
             yield head
             yield from chunks
 
-    yield from line_blocks(_Replay())  # type: ignore[arg-type]
+    yield from line_blocks(_Replay(), max_line_bytes=max_line_bytes)  # type: ignore[arg-type]
 
 
 def _elements(
-    data: bytes, config: SourceConfig, shard: Shard, on_bad: OnBad
+    data: bytes, config: SourceConfig, shard: Shard, on_bad: OnBad, *, line_base: int = 0
 ) -> Iterator[tuple[int, str, Any, bytes]]:
     """The elements of a JSON array that orjson could not parse whole, one by one."""
     text = data.decode("utf-8", "surrogateescape")
@@ -150,11 +171,11 @@ def _elements(
     index = 0
     n = len(text)
 
-    seen = [0, 1]  # a position and its line number, to count newlines incrementally
+    seen = [0, 1 + line_base]  # a position and its line number, to count newlines incrementally
 
     def line_of(p: int) -> int:
         if p < seen[0]:
-            return text.count("\n", 0, p) + 1
+            return text.count("\n", 0, p) + 1 + line_base
         seen[1] += text.count("\n", seen[0], p)
         seen[0] = p
         return seen[1]

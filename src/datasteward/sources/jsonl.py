@@ -1,8 +1,10 @@
 """JSON Lines (plain, .gz, .zst, .bz2, .xz): one JSON object per line, parsed with orjson.
 
 A line that is not valid JSON (or not UTF-8, or not an object, or without the text field) is
-quarantined with its line number; the lines around it are read as usual. A truncated or
-corrupt compressed stream quarantines the line where it broke; every line before is kept.
+quarantined with its line number; the lines around it are read as usual. So is a line longer
+than ``max_line_bytes``, which is read past without being held whole. Blank lines are skipped
+(runs of them in one step). A truncated or corrupt compressed stream quarantines the line where
+it broke; every line before is kept.
 """
 
 from __future__ import annotations
@@ -18,13 +20,24 @@ import pyarrow as pa
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import Columns, FieldMap, UnusableRecord
-from datasteward.sources._io import Line, LinesBroken, line_blocks, open_stream
+from datasteward.sources._io import (
+    MAX_LINE_BYTES,
+    Block,
+    Line,
+    LinesBroken,
+    SkippedLines,
+    line_blocks,
+    open_stream,
+)
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
 
 
 @dataclass(frozen=True)
 class JsonlOptions:
-    """JSONL has no format options; the field mapping is in the source keys."""
+    """Options of the ``jsonl`` format (the field mapping is in the source keys)."""
+
+    #: Longest line read, in bytes (decompressed); a longer one is quarantined unread.
+    max_line_bytes: int = MAX_LINE_BYTES
 
 
 def json_problem(line: bytes, exc: Exception) -> str:
@@ -43,7 +56,7 @@ SUB_BLOCK = 64
 def record_lines(
     reader: Reader,
     shard: Shard,
-    blocks: Iterable[list[Line]],
+    blocks: Iterable[Block],
     *,
     batch_size: int,
     on_bad: OnBad,
@@ -53,7 +66,8 @@ def record_lines(
     Each block of :data:`SUB_BLOCK` lines is parsed with one ``map(orjson.loads, ...)`` and
     mapped by :meth:`Columns.add_block`; a block with anything unusual in it (a blank or bad
     line, a missing text, a dotted field name) is read line by line instead, which keeps every
-    good line and names each bad one.
+    good line and names each bad one. Lines the blocks skipped (:class:`SkippedLines`) are
+    counted, and a line over the length bound is quarantined.
     """
     config = reader.config
     builder = RecordBuilder(config, shard)
@@ -65,6 +79,10 @@ def record_lines(
     lineno = 0  # lines of the file before the current block
     try:
         for block in blocks:
+            if isinstance(block, SkippedLines):  # once per block, not per line
+                _skipped(block, lineno, config, file, on_bad)
+                lineno += block.count
+                continue
             start = 0
             while start < len(block):
                 # never more lines than the batch has room for: batches are at most batch_size
@@ -92,6 +110,17 @@ def record_lines(
     out = builder.flush()
     if out is not None:
         yield out
+
+
+def _skipped(
+    skipped: SkippedLines, lineno: int, config: SourceConfig, file: str, on_bad: OnBad
+) -> None:
+    """Quarantine a line that was too long to read (blank runs need nothing)."""
+    if skipped.size:
+        on_bad(bad(config, file, f"line {lineno + 1}",
+                   f"the line is {skipped.size} bytes, over max_line_bytes ({skipped.limit}); "
+                   f"it was skipped without being read whole (its first bytes are kept); raise "
+                   f"the source option `max_line_bytes` to read it", skipped.head))
 
 
 def _add_lines(
@@ -144,5 +173,5 @@ class JsonlReader(Reader):
 
     def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
         with open_stream(shard.uri) as stream:
-            yield from record_lines(self, shard, line_blocks(stream), batch_size=batch_size,
-                                    on_bad=on_bad)
+            blocks = line_blocks(stream, max_line_bytes=self.options.max_line_bytes)
+            yield from record_lines(self, shard, blocks, batch_size=batch_size, on_bad=on_bad)
