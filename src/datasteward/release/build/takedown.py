@@ -6,6 +6,12 @@ patch release with exactly those records removed (every other row unchanged and 
 order), marks the affected releases superseded (their ``status.json`` names the patch and
 the withdrawn ids, so ``load`` never returns them), adds the requests to the suppression list
 so later runs drop the records at ingest, and records each stage in the ledger.
+
+Every ``status.json`` is read before anything is written (a bad one stops ``apply`` with its
+name). If ``apply`` stops part way anyway (a crash, a full disk), running it again finishes
+the job: the pending requests are found again, the patch already written is recognised by
+its manifest (its ``takedowns`` name the requests) and reused, and the statuses, registry,
+suppression list and ledger stages are written without duplicates.
 """
 
 from __future__ import annotations
@@ -28,12 +34,12 @@ from datasteward.ledger.releases import (
     list_takedowns,
     takedown_stage,
 )
+from datasteward.release.build.match import Matches, Request, match_releases, match_run, normalized
+from datasteward.release.build.shards import ShardSet, iter_release_batches, write_shards
 from datasteward.release.documents.changelog import takedown_entry
 from datasteward.release.format.manifest import Manifest, read_manifest, schema_from_json
-from datasteward.release.build.match import Matches, Request, match_releases, match_run, normalized
 from datasteward.release.format.project import existing_versions, latest_per_line, releases_dir
-from datasteward.release.build.shards import ShardSet, iter_release_batches, write_shards
-from datasteward.release.format.status import mark_superseded, write_registry
+from datasteward.release.format.status import mark_superseded, read_status, write_registry
 from datasteward.release.format.version import Version
 
 log = logging.getLogger(__name__)
@@ -90,6 +96,7 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
         result = ApplyResult(pending, matches, dry_run=dry_run)
         if dry_run:
             return result
+        _check_statuses(project)
         per = matches.by_request()
         for t in pending:
             takedown_stage(
@@ -127,6 +134,16 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
     return result
 
 
+def _check_statuses(project: Path) -> None:
+    """Refuse to start when a release's status.json is unreadable (before anything is written).
+
+    ``apply`` rewrites the status of every release it supersedes and the registry of all of
+    them; meeting a bad file after the patch is written would leave the takedown half done.
+    """
+    for v in existing_versions(project):
+        read_status(releases_dir(project) / str(v))  # ReleaseError naming the file
+
+
 def _line_hit(parent: str, places: set[str]) -> bool:
     line = Version.parse(parent).line
     return any(not p.startswith("run:") and Version.parse(p).line == line for p in places)
@@ -161,6 +178,10 @@ def _patch_releases(project: Path, pending: list[TakedownInfo], matches: Matches
             target = str(patch)
         else:
             target = str(newest)  # the newest already lacks them (an earlier takedown)
+            if parent.parent and _made_for(parent, pending):
+                # an earlier `apply` of these requests wrote this patch and stopped before
+                # finishing: resume, naming it as the patch of its parent
+                patches[parent.parent] = str(newest)
         for v in sorted(line_hits):
             mark_superseded(
                 releases_dir(project) / v,
@@ -169,6 +190,14 @@ def _patch_releases(project: Path, pending: list[TakedownInfo], matches: Matches
                 withdrawn_ids=sorted(removed & matches.ids(v)),
             )
     return patches
+
+
+def _made_for(manifest: Manifest, pending: list[TakedownInfo]) -> bool:
+    """Whether ``manifest`` is a takedown patch made for one of the ``pending`` requests."""
+    ids = {t.takedown_id for t in pending}
+    return any(
+        isinstance(t, dict) and t.get("takedown_id") in ids for t in manifest.takedowns or []
+    )
 
 
 def _publish_patch(

@@ -10,35 +10,32 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
-import shutil
-import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as pads
 
 from datasteward.errors import DeprecatedDatasetError, IntegrityError, ReleaseError
+from datasteward.release.consumer.download import DownloadOptions, download_release
+from datasteward.release.consumer.ledger_check import ledger_problems
 from datasteward.release.consumer.verify_release import check_file
 from datasteward.release.format.manifest import (
     MANIFEST,
-    STATUS,
     Manifest,
     read_manifest,
     schema_from_json,
 )
+from datasteward.release.format.version import check_version_name
 
 log = logging.getLogger(__name__)
-
-CACHE_ENV = "DATASTEWARD_CACHE"
 
 
 class ReleaseWarning(UserWarning):
@@ -53,7 +50,7 @@ def _pick_version(base: Path, version: str | None) -> Path:
     from datasteward.release.format.project import existing_versions
 
     if version is not None:
-        path = base / version
+        path = base / check_version_name(version)
         if not (path / MANIFEST).exists():
             raise ReleaseError(f"no release {version} in {base}")
         return path
@@ -64,7 +61,13 @@ def _pick_version(base: Path, version: str | None) -> Path:
 
 
 def resolve_local(path: Path, version: str | None) -> Path:
-    """The release directory meant by a path: a release, a releases/ folder or a project."""
+    """The release directory meant by a path: a release, a releases/ folder or a project.
+
+    ``version`` must be a semantic version: it names a directory of the releases folder,
+    never a path (``../../other/releases/1.0.0`` is refused).
+    """
+    if version is not None:
+        check_version_name(version)
     if (path / MANIFEST).exists():
         if version is not None and path.name != version:
             raise ReleaseError(f"{path} is release {path.name}, not {version}")
@@ -78,49 +81,6 @@ def resolve_local(path: Path, version: str | None) -> Path:
     raise ReleaseError(
         f"{path} is not a release", hint="point at releases/VERSION/ (it holds manifest.json)"
     )
-
-
-def _cache_root() -> Path:
-    env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else Path.home() / ".cache" / "datasteward" / "releases"
-
-
-def _fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as resp:  # noqa: S310 - URL given by the user
-        data: bytes = resp.read()
-        return data
-
-
-def _download(url: str, version: str | None) -> Path:
-    """Download manifest, status and data shards of a release into the cache; returns its dir."""
-    base = url if url.endswith("/") else url + "/"
-    if version is not None:
-        base = urljoin(base, version + "/")
-    try:
-        manifest_bytes = _fetch(urljoin(base, MANIFEST))
-    except OSError as exc:
-        raise ReleaseError(f"cannot fetch {urljoin(base, MANIFEST)}: {exc}") from None
-    key = hashlib.sha256(base.encode()).hexdigest()[:16]
-    root = _cache_root() / key
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    (root / MANIFEST).write_bytes(manifest_bytes)
-    try:
-        (root / STATUS).write_bytes(_fetch(urljoin(base, STATUS)))
-    except OSError:
-        (root / STATUS).unlink(missing_ok=True)  # no status published: current
-    manifest = read_manifest(root)
-    for entry in manifest.data_files():
-        target = root / entry.path
-        if target.exists() and check_file(root, entry) is None:
-            continue
-        tmp = target.with_name(target.name + ".part")
-        with (
-            urllib.request.urlopen(urljoin(base, entry.path), timeout=60) as resp,
-            open(tmp, "wb") as fh,
-        ):  # noqa: S310
-            shutil.copyfileobj(resp, fh)
-        os.replace(tmp, target)
-    return root
 
 
 def _status(root: Path) -> dict[str, Any]:
@@ -173,18 +133,33 @@ def load(
     version: str | None = None,
     *,
     allow_deprecated: bool = False,
+    timeout: float = DownloadOptions.timeout,
+    deadline: float | None = DownloadOptions.deadline,
+    max_manifest_bytes: int = DownloadOptions.max_manifest_bytes,
+    retries: int = DownloadOptions.retries,
 ) -> pads.Dataset:
     """Open a release (directory, project, ``releases/`` folder or URL) as a pyarrow Dataset.
 
     A links-only release opens too: its records have URLs and hashes but no text (fetch the
     content with :func:`datasteward.fetch_links`).
 
+    Over HTTP(S), ``timeout`` bounds connecting and each read (seconds), ``deadline`` the
+    whole download (seconds; default none), ``max_manifest_bytes`` the size of
+    ``manifest.json`` and ``status.json`` read, and ``retries`` the retries of a request that
+    failed to connect or got a 5xx answer. Shards are never read past the size the manifest
+    declares, and are kept in the cache only when their sha256 matches.
+
     Example::
 
         ds = datasteward.load("releases/1.0.0")
         df = ds.to_table().to_pandas()
     """
-    return open_release(path_or_url, version, allow_deprecated=allow_deprecated).dataset
+    options = DownloadOptions(
+        timeout=timeout, deadline=deadline, max_manifest_bytes=max_manifest_bytes, retries=retries
+    )
+    return open_release(
+        path_or_url, version, allow_deprecated=allow_deprecated, download=options
+    ).dataset
 
 
 @dataclass(frozen=True)
@@ -202,11 +177,12 @@ def open_release(
     version: str | None = None,
     *,
     allow_deprecated: bool = False,
+    download: DownloadOptions | None = None,
 ) -> OpenRelease:
     """What :func:`load` does, keeping the release directory and manifest for the caller."""
     text = os.fspath(path_or_url)
     if _is_url(text) and urlsplit(text).scheme != "file":
-        root = _download(text, version)
+        root = download_release(text, version, download or DownloadOptions())
     else:
         local = Path(urlsplit(text).path) if text.startswith("file:") else Path(text)
         root = resolve_local(local, version)
@@ -219,6 +195,12 @@ def open_release(
                 f"release {manifest.version}: {problem}",
                 hint="the file changed after it was released; download it again from the publisher",
             )
+    for problem in ledger_problems(root, manifest):
+        raise IntegrityError(
+            f"release {manifest.version}: {problem}",
+            hint="do not use it; run `datasteward verify` and `datasteward log verify` on the "
+            "project",
+        )
     schema = schema_from_json(manifest.schema)
     dataset = pads.dataset(
         [str(root / e.path) for e in manifest.data_files()], schema=schema, format="parquet"

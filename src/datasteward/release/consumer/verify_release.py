@@ -7,16 +7,21 @@ notice, not a problem: the files are still what the publisher released.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 
-from datasteward.errors import DatastewardError, IntegrityError
+from datasteward.errors import DatastewardError, IntegrityError, ReleaseError
+from datasteward.release.consumer.content_check import SAMPLE_ROWS, check_content_hashes
+from datasteward.release.consumer.ledger_check import ledger_of, ledger_problems
 from datasteward.release.format.manifest import (
+    MANIFEST,
     UNLISTED,
     FileEntry,
+    check_relpath,
     read_manifest,
     schema_from_json,
     sha256_file,
@@ -31,15 +36,43 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     files_checked: int = 0
+    #: Rows whose ``content_sha256`` was compared with the sha256 of their text.
+    rows_checked: int = 0
+    #: Rows of the release's data shards (``rows_checked`` < ``rows_total``: a sample).
+    rows_total: int = 0
+    #: Whether the release's manifest was compared with the project's ledger.
+    ledger_checked: bool = False
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+def locate(root: Path, rel: str) -> Path:
+    """The path of a listed file, refusing paths that leave the release or pass a link.
+
+    Raises :class:`IntegrityError` if ``rel`` is not a safe relative path or if it, or any
+    directory on the way to it, is a symbolic link (a link may point anywhere).
+    """
+    check_relpath(rel, where=str(root / MANIFEST))
+    path = root
+    for part in rel.split("/"):
+        path = path / part
+        if path.is_symlink():
+            raise IntegrityError(
+                f"{path.relative_to(root).as_posix()}: a symbolic link "
+                f"(it points to {os.readlink(path)!r:.200})",
+                hint="a release holds regular files only; download it again from the publisher",
+            )
+    return path
+
+
 def check_file(root: Path, entry: FileEntry) -> str | None:
     """The problem with one listed file, or None if its size and sha256 match."""
-    path = root / entry.path
+    try:
+        path = locate(root, entry.path)
+    except IntegrityError as exc:
+        return exc.message
     if not path.is_file():
         return f"{entry.path}: missing"
     size = path.stat().st_size
@@ -54,8 +87,20 @@ def check_file(root: Path, entry: FileEntry) -> str | None:
     return None
 
 
-def verify_release(root: str | Path, *, deep: bool = True) -> VerifyReport:
-    """Check every file of a release against its manifest (``deep`` also reads Parquet footers)."""
+def verify_release(
+    root: str | Path,
+    *,
+    deep: bool = True,
+    full: bool = False,
+    sample_rows: int = SAMPLE_ROWS,
+) -> VerifyReport:
+    """Check every file of a release against its manifest (``deep`` also reads the shards).
+
+    ``deep`` reads the Parquet footers and compares each row's ``content_sha256`` with the
+    sha256 of its text: every row with ``full``, else whole row groups picked at random until
+    at least ``sample_rows`` rows are checked. A release inside a project with a ledger is
+    also compared with what the ledger recorded when the release was made.
+    """
     root = Path(root)
     report = VerifyReport(root)
     try:
@@ -70,16 +115,38 @@ def verify_release(root: str | Path, *, deep: bool = True) -> VerifyReport:
         report.files_checked += 1
         if problem:
             report.problems.append(problem)
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        if p.is_file() and rel not in listed and rel not in UNLISTED:
-            report.problems.append(f"{rel}: not in the manifest (added after the release?)")
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        here = Path(dirpath)
+        for name in sorted(dirnames + filenames):
+            p = here / name
+            rel = p.relative_to(root).as_posix()
+            if p.is_symlink():
+                if rel not in listed and not any(f.startswith(rel + "/") for f in listed):
+                    # a listed link, or a link on the way to a listed file, is reported by
+                    # check_file already
+                    report.problems.append(
+                        f"{rel}: a symbolic link (a release holds regular files only)"
+                    )
+            elif p.is_file() and rel not in listed and rel not in UNLISTED:
+                report.problems.append(f"{rel}: not in the manifest (added after the release?)")
+    report.problems.extend(ledger_problems(root, manifest))
+    report.ledger_checked = ledger_of(root) is not None
     if deep and report.ok:
         _check_data(root, manifest.data_files(), manifest.schema, manifest.records, report)
         _check_metadata(root, report, manifest.data_files())
         if manifest.links_only:
             _check_links_only(root, manifest.data_files(), report)
-    status = read_status(root)
+        if report.ok:
+            rows = check_content_hashes(
+                root, [e.path for e in manifest.data_files()], full=full, sample_rows=sample_rows
+            )
+            report.rows_checked, report.rows_total = rows.checked, rows.total
+            report.problems.extend(rows.problems)
+    try:
+        status = read_status(root)
+    except ReleaseError as exc:
+        report.problems.append(str(exc))
+        return report
     if status.get("status") == "deprecated":
         dep = status.get("deprecation", {})
         report.notices.append(

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,6 +37,43 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(_CHUNK):
             h.update(chunk)
     return h.hexdigest()
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DRIVE = re.compile(r"^[A-Za-z]:")
+ROLES = ("data", "index", "metadata", "docs")
+
+
+def check_relpath(path: object, *, where: str = MANIFEST) -> str:
+    """``path`` if it is a safe file path inside a release, else :class:`IntegrityError`.
+
+    A release names its files relative to its directory, with ``/`` between normalised parts:
+    no absolute path, drive letter, backslash, ``..``, ``.`` or empty part, no control
+    character, and neither the manifest nor ``status.json`` themselves. Anything else could
+    make a reader (or a download) touch a file outside the release, so it is refused before a
+    byte is read or written.
+    """
+    problem = None
+    if not isinstance(path, str) or not path:
+        problem = "is not a non-empty string"
+    elif path.startswith("/") or _DRIVE.match(path):
+        problem = "is absolute"
+    elif "\\" in path:
+        problem = "contains a backslash"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in path):
+        problem = "contains a control character"
+    elif any(part in ("", ".", "..") for part in path.split("/")):
+        problem = "is not normalised (empty, '.' or '..' parts)"
+    elif path in UNLISTED:
+        problem = "names a file the manifest cannot cover"
+    if problem is not None:
+        raise IntegrityError(
+            f"{where}: the file path {path!r:.200} {problem}; a release lists its files "
+            "relative to its directory (e.g. data/part-00000.parquet)",
+            hint="refusing the release before reading or writing any file; do not use a "
+            "release whose manifest points outside it",
+        )
+    return str(path)
 
 
 @dataclass(frozen=True)
@@ -124,12 +162,53 @@ class Manifest:
         try:
             files = [FileEntry(**f) for f in data["files"]]
             kw = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k != "files"}
-            return cls(files=files, **kw)
+            manifest = cls(files=files, **kw)
         except (KeyError, TypeError) as exc:
             raise IntegrityError(
                 f"{where} is not a datasteward release manifest ({exc})",
                 hint="download the release again, or ask its publisher",
             ) from None
+        manifest.check(where=where)
+        return manifest
+
+    def check(self, *, where: str = MANIFEST) -> None:
+        """Refuse a manifest whose version or file entries are unsafe or malformed.
+
+        Every path must stay inside the release (:func:`check_relpath`) and appear once;
+        hashes are 64 lowercase hex digits, sizes and row counts non-negative integers, and
+        the version a semantic version (it names a directory).
+        """
+        from datasteward.release.format.version import check_version_name
+
+        try:
+            check_version_name(self.version)
+        except ReleaseError as exc:
+            raise IntegrityError(f"{where}: {exc.message}", hint=exc.hint) from None
+        seen: set[str] = set()
+        for f in self.files:
+            check_relpath(f.path, where=where)
+            if f.path in seen:
+                raise IntegrityError(f"{where}: the file {f.path!r} is listed twice")
+            seen.add(f.path)
+            bad = (
+                "sha256"
+                if not isinstance(f.sha256, str) or not _SHA256.fullmatch(f.sha256)
+                else "bytes"
+                if not _count(f.bytes)
+                else "rows"
+                if f.rows is not None and not _count(f.rows)
+                else "role"
+                if f.role not in ROLES
+                else None
+            )
+            if bad is not None:
+                raise IntegrityError(
+                    f"{where}: the entry of {f.path} has an invalid `{bad}` "
+                    f"({getattr(f, bad)!r:.80})",
+                    hint="download the release again, or ask its publisher",
+                )
+        if not _count(self.records):
+            raise IntegrityError(f"{where}: `records` is not a count ({self.records!r:.80})")
 
     def data_files(self) -> list[FileEntry]:
         return sorted((f for f in self.files if f.role == "data"), key=lambda f: f.path)
@@ -145,6 +224,24 @@ class Manifest:
         return path
 
 
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def parse_manifest(data: bytes, *, where: str) -> Manifest:
+    """A manifest from its bytes (e.g. downloaded), checked before anything is written."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise IntegrityError(
+            f"{where} cannot be read as JSON ({exc})",
+            hint="this is not a datasteward release manifest; check the URL or path",
+        ) from None
+    if not isinstance(parsed, dict):
+        raise IntegrityError(f"{where} is not a datasteward release manifest (not an object)")
+    return Manifest.from_json(parsed, where=where)
+
+
 def read_manifest(root: Path) -> Manifest:
     path = root / MANIFEST
     if not path.exists():
@@ -152,8 +249,12 @@ def read_manifest(root: Path) -> Manifest:
             f"no {MANIFEST} in {root}",
             hint="point at a release directory (releases/VERSION/) made by `datasteward release`",
         )
+    if path.is_symlink():
+        raise IntegrityError(
+            f"{path} is a symbolic link", hint="a release holds regular files only"
+        )
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IntegrityError(f"{path} cannot be read as JSON ({exc})") from None
-    return Manifest.from_json(data, where=str(path))
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IntegrityError(f"{path} cannot be read ({exc})") from None
+    return parse_manifest(data, where=str(path))

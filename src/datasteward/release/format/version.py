@@ -87,3 +87,19 @@ def check_new_version(new: Version, existing: list[Version], *, patch_ok: bool =
             f"{newest.major}.{newest.minor + 1}.0); "
             "patches are made by `datasteward takedown apply`",
         )
+
+
+def check_version_name(text: object) -> str:
+    """``text`` if it is exactly a semantic version (it names a release directory).
+
+    ``Version.parse`` tolerates surrounding blanks; a version used as a path must not, and
+    nothing but a version may be joined to a releases folder or URL (``../other`` would
+    load another release).
+    """
+    if not isinstance(text, str) or text != text.strip():
+        raise ReleaseError(
+            f"{text!r:.100} is not a semantic version",
+            hint="use MAJOR.MINOR.PATCH, e.g. 1.0.0 or 1.1.0-rc.1 (see https://semver.org)",
+        )
+    Version.parse(text)
+    return text
