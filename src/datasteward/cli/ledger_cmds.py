@@ -146,8 +146,12 @@ def verify(
     """
     from datasteward.ledger import Ledger
 
-    with Ledger.open(project) as ledger:
+    # verify runs SQLite's integrity check itself and reports a damaged file (exit 3)
+    with Ledger.open(project, check_integrity=False) as ledger:
         result = ledger.verify(anchor=anchor)
+        from datasteward.release.consumer.ledger_check import check_ledger_releases
+
+        releases = check_ledger_releases(project, ledger)
     if as_json:
         console.print_json(json.dumps(result.as_dict(), default=str))
     elif result.ok:
@@ -168,7 +172,8 @@ def verify(
             highlight=False,
             soft_wrap=True,
         )
-    if not result.ok:
+    releases.report(console, err_console, as_json=as_json)
+    if not result.ok or not releases.ok:
         # SystemExit, not typer.Exit: the latter is swallowed in non-standalone mode.
         sys.exit(EXIT_CHECK_FAILED)
 
