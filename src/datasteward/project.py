@@ -224,11 +224,16 @@ class Project:
     def status(self, run: str | None = None, *, limit: int = 10) -> ProjectStatus:
         """The runs, and the funnel of ``run`` (default: the newest) (``datasteward status``)."""
         from datasteward.ledger import recipe_changes
+        from datasteward.runs.find import newest_finished_id
         from datasteward.runs.layout import RunLayout, runs_dir
 
         with self.ledger() as ledger:
             runs = ledger.list_runs(limit=limit)
-            chosen = ledger.get_run(run) if run else (runs[0] if runs else None)
+            # the run every command uses (runs.find); before any finished, the newest known
+            default = run or newest_finished_id(self.directory)
+            chosen = ledger.get_run(default) if default else None
+            if chosen is None and not run:
+                chosen = runs[0] if runs else None
             if run and chosen is None:
                 raise RunError(
                     f"no run {run!r} in the ledger of {self.directory}",

@@ -28,13 +28,7 @@ def funnel(run: RunData, measured: dict[int, int]) -> list[dict[str, Any]]:
     out = []
     for s in run.steps:
         out.append({
-            "step_id": s.step_id,
-            "use": s.use,
-            "options": s.options,
-            "records_in": s.records_in,
-            "records_out": s.records_out,
-            "removed": s.removed,
-            "edited": s.edited,
+            **s.to_json(),
             "reasons": dict(sorted(s.reasons.items(), key=lambda kv: -kv[1])),
             "removed_records_found": measured.get(s.pos, 0),
         })
@@ -84,11 +78,11 @@ def audit_run(
                 "run_id": run.run_id,
                 "path": str(run.root),
                 "recipe_hash": run.run_json.get("recipe_hash"),
-                "records_in": run.stats.get("records_in"),
-                "kept": run.stats.get("kept"),
-                "removed": run.stats.get("removed"),
-                "quarantined": run.stats.get("quarantined"),
-                "edited": run.stats.get("edited"),
+                "records_in": run.stats.records_in,
+                "kept": run.stats.kept,
+                "removed": run.stats.removed,
+                "quarantined": run.stats.quarantined,
+                "edited": run.stats.edited,
             },
             "config": _config_json(cfg),
             "lexicons": [

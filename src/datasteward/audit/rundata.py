@@ -1,7 +1,8 @@
 """A finished run as DuckDB sees it: its steps in order, its files, and the ``records`` view.
 
 Every record of the input that was read is in ``data/`` (kept) or ``removed/`` (removed by the
-step whose id starts the file name). The view ``records`` unions them by column name and adds
+step whose id starts the file name); the steps are the run's typed
+:class:`~datasteward.runs.stats.StepStats`. The view ``records`` unions them by column name and adds
 ``_pos``: the position (in ``stats.json`` step order) of the step that removed the record, or
 the number of steps for a kept record. So a record *reached* step ``k`` iff ``_pos >= k``, and
 was *removed by* it iff ``_pos = k``. ``_reason`` is the reason from the trace.
@@ -9,7 +10,6 @@ was *removed by* it iff ``_pos = k``. ``_reason`` is the reason from the trace.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datasteward.errors import RunError
+from datasteward.runs.layout import RunLayout
+from datasteward.runs.stats import RunStats, StepStats
 
 if TYPE_CHECKING:
     import duckdb
@@ -27,24 +29,10 @@ _PART = re.compile(r"^(?P<step>.+)-r\d+-\d+\.parquet$")
 
 
 @dataclass(frozen=True)
-class StepRef:
-    pos: int
-    step_id: str
-    use: str
-    options: dict[str, Any]
-    records_in: int
-    records_out: int
-    removed: int
-    edited: int
-    reasons: dict[str, int]
-
-
-@dataclass(frozen=True)
 class RunData:
     root: Path
-    stats: dict[str, Any]
+    stats: RunStats
     run_json: dict[str, Any]
-    steps: tuple[StepRef, ...]
     data_files: tuple[str, ...]
     removed_files: tuple[tuple[str, int], ...]
     trace_files: tuple[str, ...]
@@ -55,10 +43,15 @@ class RunData:
         return self.root.name
 
     @property
+    def steps(self) -> tuple[StepStats, ...]:
+        """The run's steps in funnel order (``pos`` from 0)."""
+        return self.stats.steps
+
+    @property
     def kept_pos(self) -> int:
         return len(self.steps)
 
-    def step(self, key: str) -> StepRef:
+    def step(self, key: str) -> StepStats:
         """A step by id (``s02-filter.length``) or by name (``filter.length``, if unique)."""
         by_id = [s for s in self.steps if s.step_id == key]
         if by_id:
@@ -76,37 +69,12 @@ class RunData:
 
 def open_run(root: Path) -> RunData:
     """Read a run's stats and list its files (nothing is loaded)."""
-    stats_path = root / "stats.json"
-    if not stats_path.is_file():
-        raise RunError(
-            f"{root} has no stats.json: it is not a finished run",
-            hint="finish it with `datasteward run --resume`, or name another run",
-        )
-    stats = json.loads(stats_path.read_text())
-    run_json_path = root / "run.json"
-    run_json = json.loads(run_json_path.read_text()) if run_json_path.is_file() else {}
-    steps = tuple(
-        StepRef(
-            pos=i,
-            step_id=s["step_id"],
-            use=s.get("use", s["step_id"]),
-            options=dict(s.get("options") or {}),
-            records_in=int(s.get("records_in", 0)),
-            records_out=int(s.get("records_out", 0)),
-            removed=int(s.get("removed", 0)),
-            edited=int(s.get("edited", 0)),
-            reasons={str(k): int(v) for k, v in (s.get("reasons") or {}).items()},
-        )
-        for i, s in enumerate(stats.get("steps", []))
-    )
-    pos_of = {s.step_id: s.pos for s in steps}
-
-    def files(part: str) -> list[Path]:
-        d = root / part
-        return sorted(d.glob("*.parquet")) if d.is_dir() else []
-
+    layout = RunLayout(root)
+    stats = RunStats.read(layout.stats_json)
+    run_json = layout.read_info()
+    pos_of = {s.step_id: s.pos for s in stats.steps}
     removed: list[tuple[str, int]] = []
-    for f in files("removed"):
+    for f in layout.parquet(layout.removed):
         m = _PART.match(f.name)
         step_id = m.group("step") if m else None
         if step_id not in pos_of:
@@ -121,11 +89,10 @@ def open_run(root: Path) -> RunData:
         root=root,
         stats=stats,
         run_json=run_json,
-        steps=steps,
-        data_files=tuple(str(f) for f in files("data")),
+        data_files=tuple(str(f) for f in layout.parquet(layout.data)),
         removed_files=tuple(removed),
-        trace_files=tuple(str(f) for f in files("trace")),
-        quarantine_files=tuple(str(f) for f in files("quarantine")),
+        trace_files=tuple(str(f) for f in layout.parquet(layout.trace)),
+        quarantine_files=tuple(str(f) for f in layout.parquet(layout.quarantine)),
     )
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from datasteward.errors import RunError
 from datasteward.recipe.model import RECIPE_FILE, Recipe, load_recipe
 
 console = Console()
@@ -24,31 +23,6 @@ ProjectOption = typer.Option(
 
 def load_project_recipe(project: Path, recipe: Path | None = None) -> Recipe:
     return load_recipe(recipe if recipe is not None else project / RECIPE_FILE)
-
-
-def runs_dir(project: Path) -> Path:
-    return project / "runs"
-
-
-def resolve_run(project: Path, run: str | None, *, finished: bool = True) -> Path:
-    """A run folder: the named one, or the newest finished one."""
-    base = runs_dir(project)
-    if run:
-        path = base / run
-        if not path.exists():
-            raise RunError(f"no run {run!r} in {base}", hint="`datasteward status` lists the runs")
-        return path
-    candidates = sorted(
-        d
-        for d in (base.iterdir() if base.exists() else [])
-        if d.is_dir() and (d / "run.json").exists() and (not finished or (d / "_SUCCESS").exists())
-    )
-    if not candidates:
-        raise RunError(
-            f"no {'finished ' if finished else ''}run in {base}",
-            hint="run the recipe first with `datasteward run`",
-        )
-    return candidates[-1]
 
 
 def human_bytes(n: float) -> str:

@@ -10,21 +10,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datasteward.cli._common import ProjectOption, console, human_seconds, resolve_run
-
-
-def run_dir_of(project: Path, run: str | None) -> Path:
-    """RUN may be a run id (under PROJECT/runs) or the path of a run folder."""
-    if run and (Path(run) / "stats.json").is_file():
-        return Path(run)
-    return resolve_run(project, run)
+from datasteward.cli._common import ProjectOption, console, human_seconds
+from datasteward.recipe.model import RECIPE_FILE
+from datasteward.runs.find import find_run
+from datasteward.runs.layout import RunLayout
 
 
 def _config(project: Path, run_dir: Path, **overrides: Any) -> Any:
     from datasteward.audit.config import config_from_recipe_file
 
-    recipe = project / "datasteward.toml"
-    cfg = config_from_recipe_file(recipe if recipe.is_file() else run_dir / "recipe.toml")
+    recipe = project / RECIPE_FILE
+    cfg = config_from_recipe_file(recipe if recipe.is_file() else RunLayout(run_dir).recipe_toml)
     return cfg.with_overrides(**overrides)
 
 
@@ -58,7 +54,7 @@ def audit(
     from datasteward.audit import audit_run
     from datasteward.audit.config import parse_slice_option
 
-    run_dir = run_dir_of(project, run)
+    run_dir = find_run(project, run)
     cfg = _config(project, run_dir, min_ratio=min_ratio, confidence=confidence,
                   min_records=min_records, samples=samples, seed=seed)
     base = () if no_identity else cfg.lexicons
@@ -119,7 +115,7 @@ def whatif(
     from datasteward.audit.whatif import parse_sets
     from datasteward.audit.whatif import whatif as run_whatif
 
-    run_dir = run_dir_of(project, run)
+    run_dir = find_run(project, run)
     result = run_whatif(run_dir, step, parse_sets(sets), audit_dir=audit_dir, top=top)
     if as_json:
         console.print_json(json.dumps(result, default=str))
@@ -169,7 +165,7 @@ def sample(
     from datasteward.ledger import Ledger
     from datasteward.ledger.reviews import record_sample
 
-    run_dir = run_dir_of(project, run)
+    run_dir = find_run(project, run)
     items, records = draw_sample(run_dir, outcome=outcome, by=by, per_stratum=per_stratum,
                                  seed=seed, audit_dir=audit_dir)
     if not items:
@@ -230,7 +226,7 @@ def review(
         from datasteward.audit.rundata import connect, open_run
         from datasteward.audit.samples import fetch_records
 
-        run = open_run(run_dir_of(project, info["run_id"]))
+        run = open_run(find_run(project, info["run_id"]))
         con = connect(run)
         try:
             records = fetch_records(con, [i.record_id for i in pending], text_chars=text_chars)

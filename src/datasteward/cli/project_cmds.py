@@ -19,11 +19,12 @@ from datasteward.cli._common import (
     human_bytes,
     human_seconds,
     load_project_recipe,
-    resolve_run,
-    runs_dir,
 )
 from datasteward.errors import DatastewardError, RunError
 from datasteward.records.schema import PROVENANCE_COLUMNS
+from datasteward.runs.find import find_run, newest_finished_id
+from datasteward.runs.layout import RunLayout
+from datasteward.runs.stats import RunStats
 
 TEMPLATES = ("web-text",)
 
@@ -89,7 +90,7 @@ def _progress_display() -> tuple[Progress, Any]:
     return progress, update
 
 
-def _funnel_table(stats: dict[str, Any], title: str) -> Table:
+def _funnel_table(stats: RunStats, title: str) -> Table:
     table = Table(title=title, title_justify="left")
     table.add_column("step")
     table.add_column("in", justify="right")
@@ -97,16 +98,16 @@ def _funnel_table(stats: dict[str, Any], title: str) -> Table:
     table.add_column("removed", justify="right")
     table.add_column("edited", justify="right")
     table.add_column("reasons")
-    for s in stats["steps"]:
+    for s in stats.steps:
         reasons = ", ".join(
-            f"{k} {v:,}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1])
+            f"{k} {v:,}" for k, v in sorted(s.reasons.items(), key=lambda kv: -kv[1])
         )
         table.add_row(
-            escape(s["step_id"]),
-            f"{s['records_in']:,}",
-            f"{s['records_out']:,}",
-            f"{s['removed']:,}",
-            f"{s['edited']:,}",
+            escape(s.step_id),
+            f"{s.records_in:,}",
+            f"{s.records_out:,}",
+            f"{s.removed:,}",
+            f"{s.edited:,}",
             escape(reasons),
         )
     return table
@@ -199,22 +200,22 @@ def run(
         display, update = _progress_display()
         with display:
             result = LocalExecutor(rec, opts, progress=update).run(resume=run_id or resume)
-    stats = result.stats
+    stats = result.run_stats
     console.print(_funnel_table(stats, f"Run {result.run_id}"))
     console.print(
-        f"[bold]{stats['records_in']:,}[/] records in: [green]{stats['kept']:,} kept[/], "
-        f"[red]{stats['removed']:,} removed[/], [yellow]{stats['quarantined']:,} quarantined[/] "
-        f"in {human_seconds(stats['wall_seconds'])} "
-        f"({stats['cpu_seconds']:.1f} CPU-s, peak {human_bytes(stats['peak_memory_bytes'])})."
+        f"[bold]{stats.records_in or 0:,}[/] records in: [green]{stats.kept or 0:,} kept[/], "
+        f"[red]{stats.removed or 0:,} removed[/], "
+        f"[yellow]{stats.quarantined or 0:,} quarantined[/] "
+        f"in {human_seconds(stats.wall_seconds or 0.0)} "
+        f"({stats.cpu_seconds or 0.0:.1f} CPU-s, peak {human_bytes(stats.peak_memory_bytes or 0)})."
     )
-    rd = result.run_dir
-    console.print(f"Kept records:   {escape(str(rd / 'data'))}")
+    rd = RunLayout(result.run_dir)
+    console.print(f"Kept records:   {escape(str(rd.data))}")
     console.print(
-        f"Why removed:    {escape(str(rd / 'trace'))}  "
-        f"(and the records in {escape(str(rd / 'removed'))})"
+        f"Why removed:    {escape(str(rd.trace))}  (and the records in {escape(str(rd.removed))})"
     )
-    if stats["quarantined"]:
-        console.print(f"Unreadable:     {escape(str(rd / 'quarantine'))}")
+    if stats.quarantined:
+        console.print(f"Unreadable:     {escape(str(rd.quarantine))}")
     console.print(
         "Next: [bold]datasteward status[/], or [bold]datasteward inspect ID[/] for one record."
     )
@@ -239,7 +240,12 @@ def status(
         recipe = None
     with Ledger.open(project) as ledger:
         runs = ledger.list_runs(limit=limit)
-        chosen = ledger.get_run(run_id) if run_id else (runs[0] if runs else None)
+        # the run every command uses (datasteward.runs.find); before any run finished, the
+        # newest the ledger knows (so a failed first run still shows its partial funnel)
+        wanted = run_id or newest_finished_id(project)
+        chosen = ledger.get_run(wanted) if wanted else None
+        if chosen is None and not run_id:
+            chosen = runs[0] if runs else None
         if run_id and chosen is None:
             raise RunError(
                 f"no run {run_id!r} in the ledger", hint="`datasteward status` lists them"
@@ -255,17 +261,14 @@ def status(
                 changes = []
     stats = None
     if chosen is not None:
-        sj = runs_dir(project) / chosen.run_id / "stats.json"
-        if sj.exists():
-            stats = json.loads(sj.read_text())
-        elif getattr(chosen, "stats", None):
-            stats = chosen.stats
+        layout = RunLayout.of(project, chosen.run_id)
+        stats = RunStats.read(layout.stats_json) if layout.stats_json.exists() else chosen.run_stats
     consent = _consent_summary(project, chosen.run_id) if chosen is not None else None
     if as_json:
         out = {
             "runs": [_run_brief(r) for r in runs],
             "run": _run_brief(chosen) if chosen else None,
-            "stats": stats,
+            "stats": stats.to_json() if stats is not None else None,
             "estimate": estimate,
             "consent": consent,
             "recipe_changes": [_change_json(c) for c in changes],
@@ -318,8 +321,8 @@ def status(
 
 
 def _consent_summary(project: Path, run_id: str) -> dict[str, int] | None:
-    data = runs_dir(project) / run_id / "data"
-    if not data.exists() or not any(data.glob("*.parquet")):
+    layout = RunLayout.of(project, run_id)
+    if not layout.parquet(layout.data):
         return None
     import duckdb
 
@@ -327,28 +330,30 @@ def _consent_summary(project: Path, run_id: str) -> dict[str, int] | None:
     try:
         rows = con.execute(
             "SELECT consent, count(*) FROM read_parquet(?) GROUP BY 1 ORDER BY 2 DESC",
-            [str(data / "*.parquet")],
+            [layout.data_glob],
         ).fetchall()
     finally:
         con.close()
     return {str(k): int(v) for k, v in rows}
 
 
-def _print_estimate_vs_measured(est: dict[str, Any], stats: dict[str, Any]) -> None:
+def _print_estimate_vs_measured(est: dict[str, Any], stats: RunStats) -> None:
     p = est["projected"]
     table = Table(title="Estimate beside what was measured", title_justify="left")
     table.add_column("")
     table.add_column("estimated", justify="right")
     table.add_column("measured", justify="right")
-    table.add_row("records in", f"{p['records_in']:,}", f"{stats['records_in']:,}")
-    table.add_row("kept", f"{p['kept']:,}", f"{stats['kept']:,}")
+    table.add_row("records in", f"{p['records_in']:,}", f"{stats.records_in or 0:,}")
+    table.add_row("kept", f"{p['kept']:,}", f"{stats.kept or 0:,}")
     table.add_row(
-        "wall time", human_seconds(p["wall_seconds"]), human_seconds(stats["wall_seconds"])
+        "wall time", human_seconds(p["wall_seconds"]), human_seconds(stats.wall_seconds or 0.0)
     )
-    table.add_row("CPU", f"{p['cpu_hours']:.4f} h", f"{stats['cpu_seconds'] / 3600:.4f} h")
-    table.add_row("output", human_bytes(p["output_bytes"]), human_bytes(stats["bytes_written"]))
+    table.add_row("CPU", f"{p['cpu_hours']:.4f} h", f"{(stats.cpu_seconds or 0.0) / 3600:.4f} h")
+    table.add_row("output", human_bytes(p["output_bytes"]), human_bytes(stats.bytes_written or 0))
     table.add_row(
-        "peak memory", human_bytes(p["peak_memory_bytes"]), human_bytes(stats["peak_memory_bytes"])
+        "peak memory",
+        human_bytes(p["peak_memory_bytes"]),
+        human_bytes(stats.peak_memory_bytes or 0),
     )
     console.print(table)
 
@@ -387,7 +392,7 @@ def inspect(
     """
     from datasteward.runs.records import inspect_record
 
-    run_dir = resolve_run(project, run_id)
+    run_dir = find_run(project, run_id)
     info = inspect_record(run_dir, record_id)
     if as_json:
         console.print_json(json.dumps(info, default=str))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import fcntl
 import logging
 import multiprocessing as mp
@@ -33,16 +34,17 @@ from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec
 from datasteward.recipe.model import Recipe
 from datasteward.runs.layout import (
     DEFAULT_MAX_FILE_BYTES,
+    RUNS_DIR,
     RunLayout,
     read_json,
     task_name,
     write_json_atomic,
 )
+from datasteward.runs.stats import RunStats, StepTally
 from datasteward.steps.base import GlobalStep, StepContext
 
 log = logging.getLogger(__name__)
 
-RUNS_DIR = "runs"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,38 +94,13 @@ class RunResult:
     stats: dict[str, Any]
 
 
-def _now() -> float:
-    """The clock run ids are taken from (a function, so tests can stop it)."""
-    return time.time()
-
-
-#: Most runs one recipe can start in one second (the suffix then has two digits).
-_MAX_RUNS_PER_SECOND = 99
-
-
-def new_run_id(recipe: Recipe, runs_dir: Path, *, now: float | None = None) -> str:
-    """A new run id, ``YYYYMMDD-HHMMSS-<recipe hash>[-NN]``, with its folder created.
-
-    The folder is created with ``mkdir(exist_ok=False)``, which succeeds for one caller only,
-    so two processes starting the same recipe in the same second get different ids (the
-    second one ``-02``, then ``-03``...). Ids sort by start time to the second, and runs of
-    one recipe started in the same second sort in the order they started.
-    """
-    started = _now() if now is None else now
-    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + recipe.hash[:6]
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for n in range(1, _MAX_RUNS_PER_SECOND + 1):
-        candidate = base if n == 1 else f"{base}-{n:02d}"
-        try:
-            (runs_dir / candidate).mkdir()
-        except FileExistsError:
-            continue
-        return candidate
-    raise RunError(
-        f"{_MAX_RUNS_PER_SECOND} runs of this recipe were started in {runs_dir} in the second "
-        f"{base[:15]}; no run id is left for that second",
-        hint="wait a second and start the run again",
-    )
+def new_run_id(recipe: Recipe, runs_dir: Path) -> str:
+    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + recipe.hash[:6]
+    candidate, n = base, 1
+    while (runs_dir / candidate).exists():
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def find_unfinished_run(runs_dir: Path) -> Path | None:
@@ -134,7 +111,7 @@ def find_unfinished_run(runs_dir: Path) -> Path | None:
         (
             d
             for d in runs_dir.iterdir()
-            if (d / "run.json").exists() and not (d / "_SUCCESS").exists()
+            if RunLayout(d).run_json.exists() and not RunLayout(d).is_finished
         ),
         key=lambda d: d.name,
     )
@@ -289,7 +266,7 @@ class LocalExecutor:
     def _resume_layout(self, resume: str | bool, plan: Plan) -> RunLayout:  # noqa: FBT001
         if isinstance(resume, str):
             root = self.runs_dir / resume
-            if not (root / "run.json").exists():
+            if not RunLayout(root).run_json.exists():
                 raise RunError(
                     f"no run {resume!r} in {self.runs_dir}", hint="see `datasteward status`"
                 )
@@ -331,7 +308,7 @@ class LocalExecutor:
         workers = min(opts.effective_workers, max(1, len(plan.units)))
         if fresh:
             layout.make()
-            (layout.root / "recipe.toml").write_text(self.recipe.path.read_text(encoding="utf-8"))
+            layout.recipe_toml.write_text(self.recipe.path.read_text(encoding="utf-8"))
             write_json_atomic(
                 layout.run_json,
                 {
@@ -381,7 +358,7 @@ class LocalExecutor:
             finally:
                 if status != "succeeded":
                     partial = self._aggregate(plan, layout, time.perf_counter() - started)
-                    partial["error"] = error
+                    partial = dataclasses.replace(partial, error=error)
                     ledger.finish_run(layout.run_id, status=status, stats=partial)
                 else:
                     ledger.finish_run(layout.run_id, status=status, stats=stats)
@@ -471,7 +448,7 @@ class LocalExecutor:
         step.finalize(ctx)
         write_json_atomic(marker, {"step_id": planned.step_id, "seconds": time.perf_counter() - t0})
 
-    def _aggregate(self, plan: Plan, layout: RunLayout, wall: float) -> dict[str, Any]:
+    def _aggregate(self, plan: Plan, layout: RunLayout, wall: float) -> RunStats:
         """Sum the done markers into the run's statistics (the funnel and the costs)."""
         tasks = []
         if layout.done.exists():
@@ -480,16 +457,7 @@ class LocalExecutor:
             [SUPPRESSION_STEP_ID] if any(SUPPRESSION_STEP_ID in t["steps"] for t in tasks) else []
         ) + [p.step_id for p in plan.steps]
         uses = {p.step_id: p for p in plan.steps}
-        steps: dict[str, dict[str, Any]] = {
-            sid: {
-                "records_in": 0,
-                "records_out": 0,
-                "removed": 0,
-                "edited": 0,
-                "reasons": Counter(),
-            }
-            for sid in order
-        }
+        tallies: dict[str, StepTally] = {sid: StepTally() for sid in order}
         totals: Counter[str] = Counter()
         for t in tasks:
             totals["cpu"] += t["cpu_seconds"]
@@ -500,69 +468,49 @@ class LocalExecutor:
                 totals["quarantined"] += t["quarantined"]
             if t["segment"] == len(plan.segments) - 1:
                 totals["kept"] += t["records_out"]
-            for sid, s in t["steps"].items():
-                agg = steps.setdefault(
-                    sid,
-                    {
-                        "records_in": 0,
-                        "records_out": 0,
-                        "removed": 0,
-                        "edited": 0,
-                        "reasons": Counter(),
-                    },
-                )
-                for k in ("records_in", "records_out", "removed", "edited"):
-                    agg[k] += s[k]
-                agg["reasons"].update(s["reasons"])
-        step_list = []
-        for sid in order:
-            s = steps[sid]
+            for sid, counts in t["steps"].items():
+                tallies.setdefault(sid, StepTally()).add_json(counts)
+        steps = []
+        for pos, sid in enumerate(order):
             p = uses.get(sid)
-            step_list.append(
-                {
-                    "step_id": sid,
-                    "use": p.use if p else "suppression",
-                    "options": p.step.fingerprint()["options"] if p else {},
-                    "records_in": s["records_in"],
-                    "records_out": s["records_out"],
-                    "removed": s["removed"],
-                    "edited": s["edited"],
-                    "reasons": dict(sorted(s["reasons"].items())),
-                }
+            steps.append(
+                tallies[sid].stats(
+                    pos=pos,
+                    step_id=sid,
+                    use=p.use if p else "suppression",
+                    options=p.step.fingerprint()["options"] if p else {},
+                )
             )
         peak = max(
             [t["peak_rss_bytes"] for t in tasks]
             + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
         )
-        removed = sum(s["removed"] for s in step_list)
-        return {
-            "run_id": layout.run_id,
-            "records_in": totals["records_read"] + totals["quarantined"],
-            "kept": totals["kept"],
-            "removed": removed,
-            "quarantined": totals["quarantined"],
-            "edited": sum(s["edited"] for s in step_list),
-            "cpu_seconds": round(totals["cpu"], 3),
-            "wall_seconds": round(wall, 3),
-            "peak_memory_bytes": peak,
-            "bytes_read": totals["bytes_read"],
-            "bytes_written": totals["bytes_written"],
-            "shards": len(plan.shards),
-            "tasks_per_segment": len(plan.units),
-            "steps": step_list,
-            "error": None,
-        }
+        return RunStats(
+            run_id=layout.run_id,
+            records_in=totals["records_read"] + totals["quarantined"],
+            kept=totals["kept"],
+            removed=sum(s.removed for s in steps),
+            quarantined=totals["quarantined"],
+            edited=sum(s.edited for s in steps),
+            cpu_seconds=round(totals["cpu"], 3),
+            wall_seconds=round(wall, 3),
+            peak_memory_bytes=peak,
+            bytes_read=totals["bytes_read"],
+            bytes_written=totals["bytes_written"],
+            steps=tuple(steps),
+            extra={"shards": len(plan.shards), "tasks_per_segment": len(plan.units)},
+        )
 
-    def _finish(self, plan: Plan, layout: RunLayout, wall: float) -> dict[str, Any]:
+    def _finish(self, plan: Plan, layout: RunLayout, wall: float) -> RunStats:
         stats = self._aggregate(plan, layout, wall)
-        if stats["records_in"] != stats["kept"] + stats["removed"] + stats["quarantined"]:
+        if not stats.adds_up:
             raise RunError(
-                f"run {layout.run_id}: records do not add up: {stats['records_in']} in, "
-                f"{stats['kept']} kept + {stats['removed']} removed + "
-                f"{stats['quarantined']} quarantined",
+                f"run {layout.run_id}: records do not add up: {stats.records_in} in, "
+                f"{stats.kept} kept + {stats.removed} removed + "
+                f"{stats.quarantined} quarantined",
                 hint="this is a bug in a step or in datasteward; please report it with the recipe",
             )
-        write_json_atomic(layout.stats_json, stats)
+        write_json_atomic(layout.stats_json, stats.to_json())
         if not self.options.keep_work:
             # intermediate shards and global steps' indexes are not needed once the run is done
             import shutil

@@ -13,9 +13,8 @@ import logging
 import os
 import resource
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +24,7 @@ import pyarrow.parquet as pq
 
 from datasteward.errors import RecordError, StepError
 from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
+from datasteward.recipe.model import Recipe
 from datasteward.records.schema import TRACE_SCHEMA
 from datasteward.runs.layout import (
     QUARANTINE_SCHEMA,
@@ -34,6 +34,7 @@ from datasteward.runs.layout import (
     write_json_atomic,
 )
 from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
+from datasteward.runs.stats import StepTally
 from datasteward.steps.base import GlobalStep, StepContext, trace_table
 
 log = logging.getLogger(__name__)
@@ -44,24 +45,6 @@ SUPPRESSION_STEP_ID = "s00-suppression"
 
 class Suppressor(Protocol):
     def match(self, batch: pa.RecordBatch) -> tuple[Any, list[str | None]]: ...
-
-
-@dataclass
-class StepStats:
-    records_in: int = 0
-    records_out: int = 0
-    removed: int = 0
-    edited: int = 0
-    reasons: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "records_in": self.records_in,
-            "records_out": self.records_out,
-            "removed": self.removed,
-            "edited": self.edited,
-            "reasons": dict(sorted(self.reasons.items())),
-        }
 
 
 @dataclass(frozen=True)
@@ -78,6 +61,8 @@ class TaskSpec:
     suppression: Suppressor | None = None
     #: Stop after this many input records (used by ``run --estimate``); None = all.
     limit: int | None = None
+    #: The recipe the run was started with, handed to every step in its context.
+    recipe: Recipe | None = None
 
     @property
     def name(self) -> str:
@@ -135,15 +120,16 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
             rank=spec.unit.rank,
             world_size=spec.world_size,
             recipe_dir=spec.recipe_dir,
+            recipe=spec.recipe,
         )
         for p in steps + ([g.index_into] if g.index_into else [])
     }
     for p in steps:
         p.step.setup(contexts[p.step_id])
 
-    stats: dict[str, StepStats] = {p.step_id: StepStats() for p in steps}
+    stats: dict[str, StepTally] = {p.step_id: StepTally() for p in steps}
     if g.index == 0 and spec.suppression is not None:
-        stats = {SUPPRESSION_STEP_ID: StepStats(), **stats}
+        stats = {SUPPRESSION_STEP_ID: StepTally(), **stats}
     trace_writer = RotatingParquetWriter(layout.trace, spec.name, max_bytes=spec.max_file_bytes)
     removed_writers: dict[str, RotatingParquetWriter] = {}
     out_writer = (
@@ -171,7 +157,7 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
             )
         w.write(removed)
 
-    def account(st: StepStats, trace: pa.Table) -> None:
+    def account(st: StepTally, trace: pa.Table) -> None:
         if trace.num_rows == 0:
             return
         if not trace.schema.equals(TRACE_SCHEMA):

@@ -40,7 +40,7 @@ def load_steps(conn: Connection, run_ids: Sequence[str]) -> dict[str, tuple[Step
     ).mappings():
         steps[s["run_id"]].append(
             StepInfo(
-                position=int(s["position"]),
+                pos=int(s["position"]) - 1,
                 step_id=s["step_id"],
                 use=s["use"],
                 options=_json(s["options"]),

@@ -9,22 +9,10 @@ from typing import Any
 
 from datasteward.errors import LedgerError
 from datasteward.ledger.chain import canonical_json
+from datasteward.runs.stats import RUN_FLOATS, RUN_INTS, STEP_COUNTS, RunStats
 
 RUN_STATUSES = ("running", "succeeded", "failed", "interrupted")
 FINAL_STATUSES = ("succeeded", "failed", "interrupted")
-
-_INT_STATS = (
-    "records_in",
-    "kept",
-    "removed",
-    "quarantined",
-    "edited",
-    "peak_memory_bytes",
-    "bytes_read",
-    "bytes_written",
-)
-_FLOAT_STATS = ("cpu_seconds", "wall_seconds")
-_STEP_INTS = ("records_in", "records_out", "removed", "edited")
 
 
 def as_int(value: Any, *, what: str) -> int:
@@ -33,14 +21,6 @@ def as_int(value: Any, *, what: str) -> int:
             return int(value)
         raise LedgerError(f"{what} must be an integer, got {value!r}")
     return value
-
-
-def as_float(value: Any, *, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise LedgerError(f"{what} must be a number, got {value!r}")
-    if not math.isfinite(value):
-        raise LedgerError(f"{what} must be finite, got {value!r}")
-    return float(value)
 
 
 def as_json(value: Any, *, what: str) -> str:
@@ -72,54 +52,33 @@ def jsonable(value: Any) -> Any:
     return str(value)
 
 
-def run_stats_columns(stats: Mapping[str, Any], *, run_id: str) -> dict[str, Any]:
+def typed_stats(stats: RunStats | Mapping[str, Any], *, run_id: str) -> RunStats:
+    """The statistics a caller handed in, as the one typed model (checked if they were a dict)."""
+    if isinstance(stats, RunStats):
+        return stats
+    return RunStats.from_json(stats, where=f"run {run_id}: stats", error=LedgerError)
+
+
+def run_stats_columns(stats: RunStats, *, run_id: str) -> dict[str, Any]:
     """The ``runs`` columns for a finished run's stats (missing counters stay NULL)."""
-    cols: dict[str, Any] = {}
-    for key in _INT_STATS:
-        value = stats.get(key)
-        cols[key] = None if value is None else as_int(value, what=f"run {run_id}: stats.{key}")
-    for key in _FLOAT_STATS:
-        value = stats.get(key)
-        cols[key] = None if value is None else as_float(value, what=f"run {run_id}: stats.{key}")
-    error = stats.get("error")
-    if error is not None and not isinstance(error, str):
-        error = str(error)
-    cols["error"] = error
-    known = set(_INT_STATS) | set(_FLOAT_STATS) | {"error", "steps"}
-    extra = {k: v for k, v in stats.items() if k not in known}
+    cols: dict[str, Any] = {k: getattr(stats, k) for k in (*RUN_INTS, *RUN_FLOATS, "error")}
+    known = {*RUN_INTS, *RUN_FLOATS, "error", "steps"}
+    extra = {k: v for k, v in stats.to_json().items() if k not in known}
     cols["extra"] = as_json(extra, what=f"run {run_id}: extra stats") if extra else None
     return cols
 
 
-def step_rows(steps: Any, *, run_id: str) -> list[tuple[dict[str, Any], dict[str, int]]]:
+def step_rows(stats: RunStats, *, run_id: str) -> list[tuple[dict[str, Any], dict[str, int]]]:
     """(run_steps row, reasons) for each reported step, numbered from 1 in order."""
-    if steps is None:
-        return []
-    if not isinstance(steps, list | tuple):
-        raise LedgerError(f"run {run_id}: stats.steps must be a list, got {type(steps).__name__}")
     out = []
-    for position, step in enumerate(steps, start=1):
-        where = f"run {run_id}: stats.steps[{position - 1}]"
-        if not isinstance(step, Mapping):
-            raise LedgerError(f"{where} must be a mapping, got {type(step).__name__}")
-        for required in ("step_id", "use"):
-            if not isinstance(step.get(required), str) or not step[required]:
-                raise LedgerError(f"{where}.{required} must be a non-empty string")
+    for step in stats.steps:
         row: dict[str, Any] = {
             "run_id": run_id,
-            "position": position,
-            "step_id": step["step_id"],
-            "use": step["use"],
-            "options": as_json(step.get("options") or {}, what=f"{where}.options"),
+            "position": step.position,
+            "step_id": step.step_id,
+            "use": step.use,
+            "options": as_json(step.options, what=f"run {run_id}: stats.steps[{step.pos}].options"),
+            **{k: getattr(step, k) for k in STEP_COUNTS},
         }
-        for key in _STEP_INTS:
-            row[key] = as_int(step.get(key, 0), what=f"{where}.{key}")
-        reasons_raw = step.get("reasons") or {}
-        if not isinstance(reasons_raw, Mapping):
-            raise LedgerError(f"{where}.reasons must map reason to count")
-        reasons = {
-            str(reason): as_int(count, what=f"{where}.reasons[{reason!r}]")
-            for reason, count in reasons_raw.items()
-        }
-        out.append((row, reasons))
+        out.append((row, dict(step.reasons)))
     return out

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from datasteward.runs.stats import RUN_FLOATS, RUN_INTS, RunStats, StepStats
 
-@dataclass(frozen=True)
-class StepInfo:
-    """One step of a run: records in and out, and how many records each reason removed."""
-
-    position: int
-    step_id: str
-    use: str
-    options: Mapping[str, Any]
-    records_in: int
-    records_out: int
-    removed: int
-    edited: int
-    reasons: Mapping[str, int] = field(default_factory=dict)
+#: One step of a run as the ledger holds it: the one typed model of a step's funnel
+#: (``position`` numbers steps from 1, ``pos`` from 0).
+StepInfo = StepStats
 
 
 @dataclass(frozen=True)
@@ -54,48 +45,29 @@ class RunInfo:
     steps: tuple[StepInfo, ...] = ()
 
     @property
-    def stats(self) -> dict[str, Any] | None:
-        """The statistics in the shape ``finish_run`` took them; None while running."""
+    def run_stats(self) -> RunStats | None:
+        """The statistics as the one typed model; None while the run is running."""
         if self.finished_at is None and self.records_in is None:
             return None
-        out: dict[str, Any] = {name: getattr(self, name) for name in _STAT_FIELDS}
-        out.update(self.extra)
-        out["steps"] = [
-            {
-                "step_id": s.step_id,
-                "use": s.use,
-                "options": dict(s.options),
-                "records_in": s.records_in,
-                "records_out": s.records_out,
-                "removed": s.removed,
-                "edited": s.edited,
-                "reasons": dict(s.reasons),
-            }
-            for s in self.steps
-        ]
-        return out
+        return RunStats(
+            **{name: getattr(self, name) for name in (*RUN_INTS, *RUN_FLOATS, "error")},
+            steps=self.steps,
+            extra=dict(self.extra),
+        )
+
+    @property
+    def stats(self) -> dict[str, Any] | None:
+        """The statistics in the shape ``finish_run`` took them; None while running."""
+        typed = self.run_stats
+        return typed.to_json() if typed is not None else None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: timestamps as ISO-8601 text, steps as a list of dicts."""
         out = asdict(self)
+        out["steps"] = [{"position": s.position, **s.to_json()} for s in self.steps]
         out["started_at"] = self.started_at.isoformat()
         out["finished_at"] = self.finished_at.isoformat() if self.finished_at else None
         return out
-
-
-_STAT_FIELDS = (
-    "records_in",
-    "kept",
-    "removed",
-    "quarantined",
-    "edited",
-    "cpu_seconds",
-    "wall_seconds",
-    "peak_memory_bytes",
-    "bytes_read",
-    "bytes_written",
-    "error",
-)
 
 
 @dataclass(frozen=True)

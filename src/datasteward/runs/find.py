@@ -1,52 +1,97 @@
-"""Find a run's folder and read its kept Parquet with duckdb.
+"""Which run: the one rule every command uses, and reading a run's kept Parquet with DuckDB.
 
-A run lives in ``<project>/runs/<run-id>/`` with its kept records in ``data/*.parquet``; a run
-that finished has a ``_SUCCESS`` file. Without ``--run``, the newest finished run is used.
+A run lives in ``<project>/runs/<run-id>/``; it is *finished* when it has its ``run.json`` and
+its ``_SUCCESS`` file. Without ``--run``, every command (status, inspect, audit, whatif, sample,
+check, notice, release, takedown...) uses :func:`find_run`: the newest finished run **by the
+start time its run.json records** (``started_at``), then by run id. File modification times
+never decide: resuming an older run, or copying a run folder, rewrites them.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from datasteward.errors import RunError
+from datasteward.runs.layout import RunLayout, runs_dir
+
+log = logging.getLogger(__name__)
+
+
+def started_at(layout: RunLayout) -> str | None:
+    """The ISO-8601 start time a run recorded in its run.json; None if it has none.
+
+    An unreadable run.json is logged and treated as having no start time (it cannot be the
+    newest run, but it does not stop commands that look for another one).
+    """
+    try:
+        info = layout.read_info()
+    except RunError as exc:
+        log.warning("ignoring run %s: %s", layout.run_id, exc.message)
+        return None
+    value = info.get("started_at")
+    return str(value) if value else None
+
+
+def finished_runs(project_dir: str | Path) -> list[Path]:
+    """The finished runs of a project, oldest first (by recorded start time, then id)."""
+    base = runs_dir(project_dir)
+    if not base.is_dir():
+        return []
+    keyed: list[tuple[str, str, Path]] = []
+    for d in base.iterdir():
+        layout = RunLayout(d)
+        if not (d.is_dir() and layout.run_json.is_file() and layout.is_finished):
+            continue
+        start = started_at(layout)
+        if start is not None:
+            keyed.append((start, d.name, d))
+    return [d for _, _, d in sorted(keyed)]
 
 
 def find_run(project_dir: str | Path, run: str | None = None) -> Path:
-    """The folder of run ``run`` (an id or a path), or the newest finished run."""
-    project = Path(project_dir)
+    """The folder of run ``run`` (an id under ``runs/`` or a path), or the newest finished run.
+
+    A named run is returned as it is, finished or not: callers that need a finished run (a
+    release) check :attr:`RunLayout.is_finished` and say so.
+    """
+    base = runs_dir(project_dir)
     if run is not None:
-        candidate = Path(run)
-        if candidate.is_dir():
-            return candidate
-        candidate = project / "runs" / run
-        if candidate.is_dir():
-            return candidate
+        path = Path(run)
+        if not path.is_dir():
+            path = base / run
+        if not path.is_dir():
+            raise RunError(
+                f"no run `{run}` under {base}",
+                hint="`datasteward status` lists the runs; omit --run to use the newest finished",
+            )
+        return path
+    runs = finished_runs(project_dir)
+    if not runs:
         raise RunError(
-            f"no run `{run}` under {project / 'runs'}",
-            hint="list runs with `ls runs/` or omit --run to use the newest finished run",
+            f"no finished run in {base}",
+            hint="run the recipe first with `datasteward run` (a finished run has run.json "
+            "and _SUCCESS)",
         )
-    runs_dir = project / "runs"
-    finished = (
-        [p for p in runs_dir.glob("*/") if (p / "_SUCCESS").exists()] if runs_dir.is_dir() else []
-    )
-    if not finished:
-        raise RunError(
-            f"no finished run in {runs_dir}",
-            hint="run `datasteward run` first (a finished run has a _SUCCESS file)",
-        )
-    return max(finished, key=lambda p: ((p / "_SUCCESS").stat().st_mtime, p.name))
+    return runs[-1]
+
+
+def newest_finished_id(project_dir: str | Path) -> str | None:
+    """The id of the run :func:`find_run` picks by default, or None if no run finished."""
+    runs = finished_runs(project_dir)
+    return runs[-1].name if runs else None
 
 
 def kept_glob(run_dir: str | Path) -> str:
     """The glob of a run's kept Parquet, quoted for SQL; raises if there is none."""
-    data = Path(run_dir) / "data"
-    if not any(data.glob("*.parquet")):
+    layout = RunLayout(Path(run_dir))
+    if not layout.parquet(layout.data):
         raise RunError(
-            f"run {run_dir} has no kept records (no {data}/*.parquet)",
+            f"run {run_dir} has no kept records (no {layout.data_glob})",
             hint="is this a run folder? a run that removed everything has nothing to check",
         )
-    return str(data / "*.parquet").replace("'", "''")
+    return layout.data_glob.replace("'", "''")
 
 
 def query(sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

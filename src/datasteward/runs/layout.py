@@ -28,6 +28,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from datasteward.errors import RunError
+
+#: The folder of a project that holds its runs: ``<project>/runs/<run-id>/``.
+RUNS_DIR = "runs"
+#: The names inside a run folder (use :class:`RunLayout`; no other module spells them).
+RUN_JSON = "run.json"
+RECIPE_TOML = "recipe.toml"
+STATS_JSON = "stats.json"
+SUCCESS = "_SUCCESS"
+DATA_DIR = "data"
+REMOVED_DIR = "removed"
+TRACE_DIR = "trace"
+QUARANTINE_DIR = "quarantine"
+WORK_DIR = "_work"
+#: Where ``datasteward audit`` keeps a run's own audit (``runs/<run>/audit/audit.json``).
+AUDIT_DIR = "audit"
+
 #: Largest data file a task writes before it starts the next one.
 DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024
 
@@ -42,9 +59,19 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+def runs_dir(project: str | Path) -> Path:
+    """The folder that holds a project's runs."""
+    return Path(project) / RUNS_DIR
+
+
 @dataclass(frozen=True)
 class RunLayout:
     root: Path
+
+    @classmethod
+    def of(cls, project: str | Path, run_id: str) -> RunLayout:
+        """The layout of run ``run_id`` of ``project`` (which need not exist)."""
+        return cls(runs_dir(project) / run_id)
 
     @property
     def run_id(self) -> str:
@@ -52,23 +79,63 @@ class RunLayout:
 
     @property
     def data(self) -> Path:
-        return self.root / "data"
+        return self.root / DATA_DIR
 
     @property
     def removed(self) -> Path:
-        return self.root / "removed"
+        return self.root / REMOVED_DIR
 
     @property
     def trace(self) -> Path:
-        return self.root / "trace"
+        return self.root / TRACE_DIR
 
     @property
     def quarantine(self) -> Path:
-        return self.root / "quarantine"
+        return self.root / QUARANTINE_DIR
 
     @property
     def work(self) -> Path:
-        return self.root / "_work"
+        return self.root / WORK_DIR
+
+    @property
+    def audit_json(self) -> Path:
+        return self.root / AUDIT_DIR / "audit.json"
+
+    @property
+    def recipe_toml(self) -> Path:
+        return self.root / RECIPE_TOML
+
+    def step_dir(self, step_id: str) -> Path:
+        """A step's private working folder (indexes of global steps), under ``_work``."""
+        return self.work / "steps" / step_id
+
+    def parquet(self, part: Path) -> list[Path]:
+        """The complete Parquet files of one of the run's folders, sorted; [] if none."""
+        return sorted(part.glob("*.parquet")) if part.is_dir() else []
+
+    @property
+    def data_glob(self) -> str:
+        """The glob of the kept Parquet (for DuckDB's ``read_parquet``)."""
+        return str(self.data / "*.parquet")
+
+    @property
+    def is_finished(self) -> bool:
+        return self.success.exists()
+
+    def read_info(self) -> dict[str, Any]:
+        """What ``run.json`` records (recipe hash, start time, plan); {} if the run has none."""
+        try:
+            info = json.loads(self.run_json.read_text("utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise RunError(
+                f"cannot read {self.run_json} ({exc})",
+                hint="run.json is written when a run starts; restore it or name another run",
+            ) from None
+        if not isinstance(info, dict):
+            raise RunError(f"{self.run_json} does not hold a JSON object", hint="restore it")
+        return info
 
     @property
     def done(self) -> Path:
@@ -76,15 +143,15 @@ class RunLayout:
 
     @property
     def run_json(self) -> Path:
-        return self.root / "run.json"
+        return self.root / RUN_JSON
 
     @property
     def stats_json(self) -> Path:
-        return self.root / "stats.json"
+        return self.root / STATS_JSON
 
     @property
     def success(self) -> Path:
-        return self.root / "_SUCCESS"
+        return self.root / SUCCESS
 
     def segment_dir(self, segment: int) -> Path:
         return self.work / f"seg{segment}"

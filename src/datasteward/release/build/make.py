@@ -31,6 +31,12 @@ import pyarrow.parquet as pq
 from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.ledger.chain import utc_now
+from datasteward.release.build.shards import (
+    DEFAULT_MAX_SHARD_BYTES,
+    INDEX_FILE,
+    ShardSet,
+    write_shards,
+)
 from datasteward.release.documents.changelog import data_entry
 from datasteward.release.documents.context import ReleaseContext
 from datasteward.release.documents.write import write_documents
@@ -43,14 +49,11 @@ from datasteward.release.format.manifest import (
     sha256_file,
 )
 from datasteward.release.format.project import existing_versions, releases_dir
-from datasteward.release.build.shards import (
-    DEFAULT_MAX_SHARD_BYTES,
-    INDEX_FILE,
-    ShardSet,
-    write_shards,
-)
 from datasteward.release.format.status import write_registry
 from datasteward.release.format.version import Version, check_new_version
+from datasteward.runs.find import find_run
+from datasteward.runs.layout import RunLayout
+from datasteward.runs.stats import RunStats
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +79,7 @@ def run_batches(
     """The kept records of a run in ascending id order (DuckDB sorts, spilling if needed)."""
     import duckdb
 
-    glob = str(run_dir / "data" / "*.parquet")
+    glob = RunLayout(run_dir).data_glob
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     try:
@@ -90,15 +93,13 @@ def run_batches(
         con.close()
 
 
-def _stats(run_dir: Path) -> dict[str, Any] | None:
-    import json
-
-    p = run_dir / "stats.json"
-    return json.loads(p.read_text()) if p.exists() else None
+def _stats(run_dir: Path) -> RunStats | None:
+    p = RunLayout(run_dir).stats_json
+    return RunStats.read(p) if p.exists() else None
 
 
 def _recipe(run_dir: Path) -> dict[str, Any]:
-    p = run_dir / "recipe.toml"
+    p = RunLayout(run_dir).recipe_toml
     if not p.exists():
         return {}
     try:
@@ -142,8 +143,6 @@ def make_release(
     records' URLs, hashes and metadata without their content; records without an http(s) URL
     or edited by a step are left out and counted in the manifest's ``links``.
     """
-    from datasteward.runs.find import find_run
-
     project = Path(project)
     v = Version.parse(version)
     check_new_version(v, existing_versions(project))
@@ -153,11 +152,12 @@ def make_release(
             f"{final} exists already", hint="releases are immutable; pick a new version"
         )
     run_dir = find_run(project, run)
-    if not (run_dir / "_SUCCESS").exists():
+    layout = RunLayout(run_dir)
+    if not layout.is_finished:
         raise ReleaseError(
             f"run {run_dir.name} did not finish", hint="resume it with `datasteward run --resume`"
         )
-    files = sorted((run_dir / "data").glob("*.parquet"))
+    files = layout.parquet(layout.data)
     if not files:
         raise ReleaseError(f"run {run_dir.name} kept no records", hint="nothing to release")
     schema = run_schema(files)
@@ -165,11 +165,7 @@ def make_release(
         raise ReleaseError(
             f"run {run_dir.name} has no `id` column", hint="is it a datasteward run?"
         )
-    import json
-
-    run_info = (
-        json.loads((run_dir / "run.json").read_text()) if (run_dir / "run.json").exists() else {}
-    )
+    run_info = layout.read_info()
     parents = existing_versions(project)
     parent = str(parents[-1]) if parents else None
     recipe = _recipe(run_dir)
@@ -234,7 +230,7 @@ def publish(
     parent: str | None,
     run_id: str | None,
     recipe_hash: str | None,
-    stats: dict[str, Any] | None,
+    stats: RunStats | None,
     recipe: dict[str, Any],
     draft: bool,
     kind: str,

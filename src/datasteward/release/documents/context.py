@@ -9,6 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from datasteward.release.format.manifest import FileEntry
+from datasteward.runs.stats import RunStats
 
 
 @dataclass
@@ -27,7 +28,7 @@ class ReleaseContext:
     records: int
     schema: pa.Schema
     data_files: list[FileEntry]
-    stats: dict[str, Any] | None
+    stats: RunStats | None  # the released run's funnel and costs (stats.json)
     changelog_entry: str
     parent_changelog: str | None = None
     takedowns: list[dict[str, Any]] = field(default_factory=list)

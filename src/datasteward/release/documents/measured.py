@@ -11,16 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datasteward.release.documents.context import ReleaseContext
-
-
-@dataclass(frozen=True)
-class StepImpact:
-    step_id: str
-    use: str
-    records_in: int
-    removed: int
-    edited: int
-    reasons: dict[str, int]
+from datasteward.runs.layout import RunLayout
+from datasteward.runs.stats import RunStats, StepStats
 
 
 @dataclass(frozen=True)
@@ -37,7 +29,7 @@ class Facts:
     with_uri: int
     records_in: int | None
     quarantined: int | None
-    steps: list[StepImpact] = field(default_factory=list)
+    steps: list[StepStats] = field(default_factory=list)
     audit: dict[str, Any] | None = None
 
     def removed_by(self, *words: str) -> int:
@@ -105,19 +97,7 @@ def measure(ctx: ReleaseContext) -> Facts:
         ).fetchall()
     finally:
         con.close()
-    stats = ctx.stats or {}
-    steps = [
-        StepImpact(
-            step_id=str(s.get("step_id")),
-            use=str(s.get("use")),
-            records_in=int(s.get("records_in") or 0),
-            removed=int(s.get("removed") or 0),
-            edited=int(s.get("edited") or 0),
-            reasons={str(k): int(v) for k, v in (s.get("reasons") or {}).items()},
-        )
-        for s in stats.get("steps", [])
-        if isinstance(s, dict)
-    ]
+    stats = ctx.stats or RunStats()
     return Facts(
         records=ctx.records,
         data_bytes=sum(f.bytes for f in ctx.data_files),
@@ -129,9 +109,9 @@ def measure(ctx: ReleaseContext) -> Facts:
         hosts=int(hosts_row[0]) if hosts_row else 0,
         top_hosts=[(str(h), int(n)) for h, n in top],
         with_uri=int(hosts_row[1]) if hosts_row else 0,
-        records_in=int(stats["records_in"]) if "records_in" in stats else None,
-        quarantined=int(stats["quarantined"]) if "quarantined" in stats else None,
-        steps=steps,
+        records_in=stats.records_in,
+        quarantined=stats.quarantined,
+        steps=list(stats.steps),
         audit=_audit(ctx),
     )
 
@@ -147,7 +127,7 @@ def _audit(ctx: ReleaseContext) -> dict[str, Any] | None:
     if not ctx.run_id:
         return None
     for p in (
-        ctx.project / "runs" / ctx.run_id / "audit" / "audit.json",
+        RunLayout.of(ctx.project, ctx.run_id).audit_json,
         ctx.project / "audit" / "audit.json",
     ):
         if not p.exists():
