@@ -13,7 +13,7 @@ lexicons = ["identity-en", "my-terms.toml"]   # "identity-en" is the built-in on
 
 [[audit.slices]]
 name = "short"
-sql = "length_words < 100"                   # any DuckDB expression over columns and signals
+sql = "length_words < 100"                   # one DuckDB expression over columns and signals
 ```
 """
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from datasteward.audit.slice_sql import check_slice_sql
 from datasteward.errors import RecipeError
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -84,6 +85,7 @@ class AuditConfig:
             if s.name in seen:
                 raise RecipeError(f"[audit] slice name {s.name!r} is used twice")
             seen.add(s.name)
+            check_slice_sql(s.name, s.sql)  # one expression, never a statement
 
     def with_overrides(self, **changes: Any) -> AuditConfig:
         clean = {k: v for k, v in changes.items() if v is not None}
@@ -163,7 +165,7 @@ def parse_slice_option(text: str) -> SqlSlice:
         raise RecipeError(
             f"--slice {text!r} must be NAME=SQL", hint="e.g. --slice 'short=length_words < 100'"
         )
-    return SqlSlice(name=name.strip(), sql=sql.strip())
+    return SqlSlice(name=name.strip(), sql=check_slice_sql(name.strip(), sql))
 
 
 __all__ = ["AuditConfig", "SqlSlice", "config_from_recipe_file", "config_from_table"]

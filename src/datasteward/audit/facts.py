@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from datasteward.audit.config import SqlSlice
 from datasteward.audit.lexicon import CompiledLexicons
 from datasteward.audit.rundata import ident, sql_str
+from datasteward.audit.slice_sql import check_slice_sql
 from datasteward.errors import RecipeError
 
 if TYPE_CHECKING:
@@ -57,6 +58,8 @@ def build_facts(
 ) -> FactColumns:
     import duckdb
 
+    for s in user_slices:  # pasted into the query below: one expression each, never more
+        check_slice_sql(s.name, s.sql)
     has = cols.__contains__
     words = "len(regexp_extract_all(coalesce(text, ''), '\\S+'))"
     if has("length_words"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +46,7 @@ def _strata_sql(run: RunData, by: str, audit_dir: Path | None) -> tuple[str, str
         if meta["run"]["run_id"] != run.run_id:
             raise RunError(f"the audit in {audit_dir} is of run {meta['run']['run_id']}")
         cols = {c: lab.split(":", 1)[1] for c, lab in meta.get("facts_columns", {}).items()
-                if lab.startswith(dim + ":")}
+                if lab.startswith(dim + ":") and re.fullmatch(r"lx_[0-9]+", c)}
         if not cols:
             raise RecipeError(f"the audit has no slice dimension {dim!r}",
                               hint="dimensions: " + ", ".join(sorted(
@@ -74,7 +75,7 @@ def draw_sample(
     if outcome not in OUTCOMES:
         raise RecipeError(f"--outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     run = open_run(run_dir)
-    con = connect(run)
+    con = connect(run, readable=(audit_dir / "facts.parquet",) if audit_dir is not None else ())
     try:
         join, stratum = _strata_sql(run, by, audit_dir)
         where = {"removed": f"r._pos < {run.kept_pos}", "kept": f"r._pos = {run.kept_pos}",

@@ -51,7 +51,8 @@ def audit_run(
     run = open_run(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".duckdb-tmp"
-    con = connect(run, memory_limit=cfg.memory_limit, temp_dir=tmp)
+    con = connect(run, memory_limit=cfg.memory_limit, temp_dir=tmp,
+                  writable=(out_dir / "facts.parquet",))
     try:
         cols = columns(con)
         lexicons = [load_lexicon(p) for p in cfg.lexicons]

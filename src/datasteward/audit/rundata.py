@@ -109,10 +109,21 @@ def ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def connect(run: RunData, *, memory_limit: str = "2GB", temp_dir: Path | None = None) -> (
-    duckdb.DuckDBPyConnection
-):
-    """A DuckDB connection with the views ``records``, ``trace``, ``removals``."""
+def connect(
+    run: RunData,
+    *,
+    memory_limit: str = "2GB",
+    temp_dir: Path | None = None,
+    readable: tuple[Path, ...] = (),
+    writable: tuple[Path, ...] = (),
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the views ``records``, ``trace``, ``removals``.
+
+    The connection is locked down before it is returned (:func:`lock_down`): it reads the
+    run's Parquet files and ``readable``, writes only ``writable`` (and spills to
+    ``temp_dir``), loads no extension, and its settings cannot be changed. Audit slices are
+    user SQL run in it.
+    """
     import duckdb
 
     con = duckdb.connect()
@@ -159,7 +170,27 @@ def connect(run: RunData, *, memory_limit: str = "2GB", temp_dir: Path | None = 
         "LEFT JOIN _steps s ON s.pos = r._pos "
         "LEFT JOIN removals x ON x.id = r.id AND x.step = s.step_id"
     )
+    files = [*all_files, *run.trace_files, *run.quarantine_files, *map(str, readable),
+             *map(str, writable)]
+    lock_down(con, paths=files, directories=[str(temp_dir)] if temp_dir is not None else [])
     return con
+
+
+def lock_down(
+    con: duckdb.DuckDBPyConnection, *, paths: list[str], directories: list[str]
+) -> None:
+    """No file but ``paths`` (and those under ``directories``), no extension loading, and no
+    setting changed afterwards (``lock_configuration``): user SQL (audit slices) runs here."""
+
+    def both(items: list[str]) -> list[str]:  # as the views name them, and resolved
+        return sorted({x for p in items for x in (str(p), str(Path(p).resolve()))})
+
+    con.execute(f"SET allowed_paths = {sql_list(both(paths))}")
+    con.execute(f"SET allowed_directories = {sql_list(both(directories))}")
+    con.execute("SET enable_external_access = false")
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    con.execute("SET lock_configuration = true")
 
 
 def columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

@@ -250,7 +250,8 @@ def whatif(
         )
     current = _validated(step.use, step.options)
     proposed = _validated(step.use, {**step.options, **sets})
-    con = connect(run, memory_limit=memory_limit)
+    readable = (audit_dir / "facts.parquet",) if audit_dir is not None else ()
+    con = connect(run, memory_limit=memory_limit, readable=readable)
     try:
         return _compute(con, run, step.pos, sweep, current, proposed, sets, audit_dir, top, t0,
                         step_id=step.step_id, use=step.use)
@@ -276,7 +277,8 @@ def _compute(con: Any, run: RunData, pos: int, sweep: Sweep, current: dict[str, 
         facts, labels = _audit_facts(audit_dir, run.run_id)
         fc = [c[0] for c in con.execute(
             f"DESCRIBE SELECT * FROM read_parquet({sql_str(str(facts))})").fetchall()]
-        facts_cols = [c for c in fc if c.startswith(("lx_", "us_"))]
+        # only the audit's own column names (lx_N, us_N) are pasted into SQL
+        facts_cols = [c for c in fc if re.fullmatch(r"(?:lx|us)_[0-9]+", c)]
         join = f" LEFT JOIN read_parquet({sql_str(str(facts))}) f ON f.id = r.id"
     if join:  # the audit computed the facets already
         facets = ["f.source AS source", "f.domain AS domain",
