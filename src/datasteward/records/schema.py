@@ -24,7 +24,11 @@ PROVENANCE_SCHEMA = pa.schema(
         pa.field("source", pa.string(), nullable=False),
         pa.field("source_uri", pa.string()),
         pa.field("retrieved_at", pa.timestamp("us", tz="UTC")),
+        # sha256 of the stored text (UTF-8), always: a step that edits the text rehashes it
         pa.field("content_sha256", pa.string(), nullable=False),
+        # sha256 of the content at ingest (for takedowns by hash and links-only fetches);
+        # null in runs and releases made before this column existed (then: content_sha256)
+        pa.field("source_content_sha256", pa.string()),
         pa.field("license", pa.string(), nullable=False),
         pa.field("license_evidence", pa.string()),
         pa.field("consent", pa.string(), nullable=False),
@@ -119,7 +123,8 @@ def records_from_texts(
 ) -> pa.RecordBatch:
     """A batch of records (:data:`RECORD_SCHEMA`) from texts, for trying or testing a step.
 
-    Ids are ``SOURCE:N``; ``content_sha256`` is the hash of each text (of "" for a null text);
+    Ids are ``SOURCE:N``; ``content_sha256`` and ``source_content_sha256`` are the hash of each
+    text (of "" for a null text);
     licence and consent are ``unknown``.
     """
     n = len(texts)
@@ -128,6 +133,7 @@ def records_from_texts(
     cols["source"] = [source] * n
     cols["source_uri"] = list(urls) if urls is not None else [None] * n
     cols["content_sha256"] = [content_sha256(t or "") for t in texts]
+    cols["source_content_sha256"] = cols["content_sha256"]
     cols["license"] = ["unknown"] * n
     cols["consent"] = ["unknown"] * n
     cols["text"] = list(texts)

@@ -296,13 +296,15 @@ class RecordBuilder:
             attrs: pa.Array | Sequence[str | None] = _same(cfg.attribution, n)
         else:
             attrs = [a if a is not None else cfg.attribution for a in attributions]
+        hashes = hex_digests(texts.digests)
         batch = pa.RecordBatch.from_arrays(
             [
                 ids,
                 _same(name, n),
                 pa.array(uris, pa.string()) if uris is not None else _same(None, n),
                 dates,
-                hex_digests(texts.digests),
+                hashes,  # content_sha256
+                hashes,  # source_content_sha256: the same at ingest
                 pa.array(lic, pa.string()),
                 pa.array(evidence, pa.string()),
                 pa.array(cons, pa.string()),
@@ -338,13 +340,15 @@ class RecordBuilder:
         return batch
 
     def _rows_batch(self) -> pa.RecordBatch:
+        hashes = pa.array(self.hashes, pa.string())
         return pa.RecordBatch.from_arrays(
             [
                 pa.array(self.ids, pa.string()),
                 pa.array([self.config.name] * len(self.ids), pa.string()),
                 pa.array(self.uris, pa.string()),
                 pa.array(self.dates, pa.timestamp("us", tz="UTC")),
-                pa.array(self.hashes, pa.string()),
+                hashes,  # content_sha256
+                hashes,  # source_content_sha256: the same at ingest
                 pa.array(self.licenses, pa.string()),
                 pa.array(self.evidence, pa.string()),
                 pa.array(self.consents, pa.string()),

@@ -27,13 +27,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
+from datasteward.records.edits import replace_text
 from datasteward.records.schema import TEXT_COLUMN, TRACE_SCHEMA
+from datasteward.steps.sweep import WhatIf
 
 
 @dataclass(frozen=True)
@@ -164,8 +166,69 @@ class Step(ABC):
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
         """Process one batch."""
 
+    # ---- what the step means: for whatif, the audit and the datasheet ---------------------
+    #: Options whose change needs the text measured again: ``whatif`` refuses to sweep them.
+    whatif_fixed: ClassVar[tuple[str, ...]] = ()
+    #: A note ``whatif`` shows with its result (what can and cannot be swept).
+    whatif_note: ClassVar[str] = ""
+    #: Why ``whatif`` cannot sweep this step (shown when :meth:`whatif_predicate` gives None).
+    whatif_unsupported: ClassVar[str] = (
+        "its decision is not a SQL function of the signals it stores (it has no "
+        "whatif_predicate); re-run the step instead"
+    )
+
+    def whatif_predicate(self) -> WhatIf | None:
+        """This step's decision under its options, as SQL over the signal columns it stores:
+        true for records it removes. None (the default) if it cannot be re-derived that way."""
+        return None
+
+    def explain(self) -> str:
+        """What the step does, in words, for the datasheet (default: the first sentence of the
+        class docstring)."""
+        doc = (type(self).__doc__ or "").strip()
+        first = doc.split("\n\n", 1)[0].replace("\n", " ").strip()
+        return first[0].lower() + first[1:].rstrip(".") if first else ""
+
+    def describe(self, counts: StepCounts) -> str:
+        """One line of the datasheet's preprocessing answer: what the step does and did."""
+        what = self.explain()
+        reasons = ", ".join(
+            f"{k} {v:,}" for k, v in sorted(counts.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        share = f"{counts.removed / counts.records_in:.1%}" if counts.records_in else "n/a"
+        return (
+            f"`{counts.step_id}`"
+            + (f" ({what})" if what else "")
+            + f" removed {counts.removed:,} of {counts.records_in:,} ({share})"
+            + (f", edited {counts.edited:,}" if counts.edited else "")
+            + (f": {reasons}" if reasons else "")
+        )
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        """Sentences this step adds to datasheet answers, by (section, question key): e.g.
+        deduplication to ``composition.noise``, PII to ``composition.identification``.
+        ``records_read`` is what the whole run read (None if unknown)."""
+        return {}
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.options}>"
+
+
+class StepCounts(Protocol):
+    """What a run counted for one step (the run's typed step statistics have these)."""
+
+    @property
+    def step_id(self) -> str: ...
+    @property
+    def records_in(self) -> int: ...
+    @property
+    def removed(self) -> int: ...
+    @property
+    def edited(self) -> int: ...
+    @property
+    def reasons(self) -> Mapping[str, int]: ...
 
 
 class Annotator(Step):
@@ -181,12 +244,18 @@ class Annotator(Step):
 
 @dataclass
 class FilterDecision:
-    """A filter's decision for every record of a batch.
+    """A filter's decision for every record of a batch: which stay, and optionally new texts.
 
     ``keep`` is a boolean mask; for removed rows ``reason`` names why (a short code such as
     ``too_few_words``), ``value`` is what was measured and ``threshold`` the limit it crossed.
     ``signals`` are columns added to every record (kept or removed), so that the decision can
     be re-derived and swept later without re-measuring.
+
+    A filter that also edits (``c4`` removes lines, ``pii`` redacts) gives ``text``: the new
+    text of every record (removed records keep their old text, so what was removed can be
+    read). Kept records whose text changed are traced as edits, with ``edit_reason`` (default
+    ``edited``), ``edit_value`` and ``edit_detail``, and their content hash is recomputed
+    (:func:`datasteward.records.edits.replace_text`).
     """
 
     keep: np.ndarray
@@ -195,84 +264,139 @@ class FilterDecision:
     threshold: Sequence[float | None] | np.ndarray | None = None
     detail: Sequence[str | None] | None = None
     signals: Mapping[str, pa.Array] = field(default_factory=dict)
+    text: Sequence[str | None] | pa.Array | None = None
+    edit_reason: Sequence[str | None] | None = None
+    edit_value: Sequence[float | None] | np.ndarray | None = None
+    edit_detail: Sequence[str | None] | None = None
+
+
+def apply_decision(batch: pa.RecordBatch, decision: FilterDecision, ctx: StepContext) -> StepResult:
+    """Split a batch by a decision, apply its edits and write the trace (one place for all)."""
+    batch = with_columns(batch, decision.signals)
+    keep = np.asarray(decision.keep, dtype=bool)
+    if keep.shape != (batch.num_rows,):
+        raise StepError(
+            f"step `{ctx.step_id}` returned {keep.shape} decisions for {batch.num_rows} records"
+        )
+    traces: list[pa.Table] = []
+    removed = None
+    if not keep.all():
+        drop = np.flatnonzero(~keep)
+        removed = batch.take(pa.array(drop, pa.int64()))
+        reasons = _pick(decision.reason, drop)
+        if reasons is None or any(r is None for r in reasons):
+            raise StepError(f"step `{ctx.step_id}` removed a record without giving a reason")
+        traces.append(
+            trace_table(
+                ids=removed.column("id"),
+                step=ctx.step_id,
+                action="remove",
+                reason=reasons,
+                value=_pick(decision.value, drop),
+                threshold=_pick(decision.threshold, drop),
+                detail=_pick(decision.detail, drop),
+            )
+        )
+    kept = batch if removed is None else batch.filter(pa.array(keep))
+    if decision.text is not None:
+        kept, edit_trace = _apply_edits(kept, decision, keep, ctx)
+        if edit_trace is not None:
+            traces.append(edit_trace)
+    trace = None if not traces else traces[0] if len(traces) == 1 else pa.concat_tables(traces)
+    return StepResult(kept=kept, removed=removed, trace=trace)
+
+
+def _pick(values: Any, rows: np.ndarray) -> Any:
+    if values is None:
+        return None
+    return [values[i] for i in rows.tolist()]
+
+
+def _apply_edits(
+    kept: pa.RecordBatch, decision: FilterDecision, keep: np.ndarray, ctx: StepContext
+) -> tuple[pa.RecordBatch, pa.Table | None]:
+    """Put the new texts of the kept records in place (rehashed) and trace the changed ones."""
+    text = decision.text
+    if not isinstance(text, pa.Array):
+        text = pa.array(text, kept.schema.field(TEXT_COLUMN).type)
+    if len(text) != len(keep):
+        raise StepError(f"step `{ctx.step_id}` returned {len(text)} texts for {len(keep)} records")
+    rows = np.flatnonzero(keep)
+    if len(rows) != len(keep):
+        text = text.take(pa.array(rows, pa.int64()))
+    kept, changed = replace_text(kept, text)
+    at = np.flatnonzero(changed)
+    if len(at) == 0:
+        return kept, None
+    source_rows = rows[at]  # positions in the decision's sequences
+    reasons = _pick(decision.edit_reason, source_rows)
+    trace = trace_table(
+        ids=kept.column("id").take(pa.array(at, pa.int64())),
+        step=ctx.step_id,
+        action="edit",
+        reason=[r or "edited" for r in reasons] if reasons is not None else "edited",
+        value=_pick(decision.edit_value, source_rows),
+        detail=_pick(decision.edit_detail, source_rows),
+    )
+    return kept, trace
 
 
 class Filter(Step):
-    """A step that keeps or removes whole records. Subclasses implement ``decide``."""
+    """A step that keeps or removes whole records (and may edit the ones it keeps).
+
+    Subclasses implement ``decide``; the base splits the batch, applies edits with true content
+    hashes and writes the trace.
+    """
 
     @abstractmethod
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         """Decide for every record of the batch."""
 
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
-        decision = self.decide(batch)
-        batch = with_columns(batch, decision.signals)
-        keep = np.asarray(decision.keep, dtype=bool)
-        if keep.shape != (batch.num_rows,):
-            raise StepError(
-                f"step `{ctx.step_id}` returned {keep.shape} decisions for {batch.num_rows} records"
-            )
-        if keep.all():
-            return StepResult(kept=batch)
-        drop = np.flatnonzero(~keep)
-        removed = batch.take(pa.array(drop))
-
-        def pick(values: Any) -> Any:
-            if values is None:
-                return None
-            return [values[i] for i in drop]
-
-        reasons = pick(decision.reason)
-        if any(r is None for r in reasons):
-            raise StepError(f"step `{ctx.step_id}` removed a record without giving a reason")
-        trace = trace_table(
-            ids=removed.column("id"),
-            step=ctx.step_id,
-            action="remove",
-            reason=reasons,
-            value=pick(decision.value),
-            threshold=pick(decision.threshold),
-            detail=pick(decision.detail),
-        )
-        return StepResult(kept=batch.filter(pa.array(keep)), removed=removed, trace=trace)
+        return apply_decision(batch, self.decide(batch), ctx)
 
 
 @dataclass
 class EditDecision:
-    """An editor's result: the new text for every record, and which were edited and why."""
+    """An editor's result: the new text for every record, and which were edited and why.
 
-    text: Sequence[str] | pa.Array
+    Records whose text changed are traced as edits (reason ``edited`` when none is given)
+    and rehashed, whatever ``edited`` says; ``edited`` marks the rows ``reason`` and
+    ``detail`` describe.
+    """
+
+    text: Sequence[str | None] | pa.Array
     edited: np.ndarray
     reason: Sequence[str | None]
     detail: Sequence[str | None] | None = None
     signals: Mapping[str, pa.Array] = field(default_factory=dict)
 
 
-class Editor(Step):
-    """A step that changes the text of records (line removal, redaction) and traces each edit."""
+class Editor(Filter):
+    """A step that changes the text of records (line removal, redaction); it never removes.
+
+    Subclasses implement ``edit``; the base traces each edit and keeps ``content_sha256`` the
+    hash of the stored text (the hash at ingest stays in ``source_content_sha256``).
+    """
 
     @abstractmethod
     def edit(self, batch: pa.RecordBatch) -> EditDecision:
         """Return the new texts and which records changed."""
 
-    def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
-        decision = self.edit(batch)
-        text = decision.text
-        if not isinstance(text, pa.Array):
-            text = pa.array(text, pa.large_string())
-        batch = with_columns(batch, {TEXT_COLUMN: text, **decision.signals})
-        edited = [int(i) for i in np.flatnonzero(np.asarray(decision.edited, dtype=bool))]
-        if len(edited) == 0:
-            return StepResult(kept=batch)
-        ids = batch.column("id").take(pa.array(edited))
-        trace = trace_table(
-            ids=ids,
-            step=ctx.step_id,
-            action="edit",
-            reason=[decision.reason[i] or "edited" for i in edited],
-            detail=None if decision.detail is None else [decision.detail[i] for i in edited],
-        )
-        return StepResult(kept=batch, trace=trace)
+    def decide(self, batch: pa.RecordBatch) -> FilterDecision:
+        return edit_as_decision(self.edit(batch), batch.num_rows)
+
+
+def edit_as_decision(edit: EditDecision, n: int) -> FilterDecision:
+    """An editor's result as a decision that keeps every record."""
+    return FilterDecision(
+        keep=np.ones(n, dtype=bool),
+        reason=[None] * n,
+        signals=edit.signals,
+        text=edit.text,
+        edit_reason=edit.reason,
+        edit_detail=edit.detail,
+    )
 
 
 class GlobalStep(Step):

@@ -10,17 +10,10 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
-from datasteward.steps.base import (
-    EditDecision,
-    Editor,
-    Filter,
-    FilterDecision,
-    StepContext,
-    StepOptions,
-    StepResult,
-    texts,
-)
+from datasteward.records.schema import TEXT_COLUMN
+from datasteward.steps.base import Filter, FilterDecision, StepCounts, StepOptions, texts
 from datasteward.steps.pii.detectors import PII_TYPES, Span, find_pii, redact
+from datasteward.steps.sweep import SqlPredicate, WhatIf
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,16 +50,20 @@ def signal_name(kind: str) -> str:
     return f"pii_{kind}_count"
 
 
-class Pii(Filter, Editor):
+class Pii(Filter):
     """Detect e-mail addresses, phone numbers, public IPs, card numbers, IBANs and US SSNs.
 
     Signals on every record: ``pii_<kind>_count`` for each chosen kind (before any
     redaction). In ``redact`` mode the trace detail of each edited record is the JSON list of
-    ``[start, end, kind]`` spans in the original text.
+    ``[start, end, kind]`` spans in the original text; the base rehashes the redacted text.
     """
 
     name: ClassVar[str] = "pii"
     Options: ClassVar[type[StepOptions]] = PiiOptions
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("region",)
+    whatif_note: ClassVar[str] = (
+        "mode = remove is swept; types may only name kinds the run measured"
+    )
 
     @property
     def opts(self) -> PiiOptions:
@@ -76,65 +73,69 @@ class Pii(Filter, Editor):
         """The spans of the chosen kinds in one text."""
         return find_pii(text, self.opts.types, region=self.opts.region)
 
-    def _scan(
-        self, batch: pa.RecordBatch
-    ) -> tuple[list[str], list[list[Span]], dict[str, pa.Array]]:
+    def decide(self, batch: pa.RecordBatch) -> FilterDecision:
+        """Count the spans; in ``remove`` mode drop records with any, in ``redact`` mode give
+        their redacted text (one decision: the base traces and rehashes)."""
         docs = texts(batch)
         found = [self.find(t) for t in docs]
         signals: dict[str, pa.Array] = {}
         for kind in self.opts.types:
             counts = [sum(1 for s in spans if s.type == kind) for spans in found]
             signals[signal_name(kind)] = pa.array(counts, pa.int32())
-        return docs, found, signals
-
-    # ---- annotate / remove ----------------------------------------------------------------------
-    def decide(self, batch: pa.RecordBatch) -> FilterDecision:
-        _, found, signals = self._scan(batch)
         n = batch.num_rows
-        remove = self.opts.mode == "remove"
         keep = np.ones(n, dtype=bool)
         reason: list[str | None] = [None] * n
-        value: list[float | None] = [None] * n
-        detail: list[str | None] = [None] * n
-        if remove:
-            for i, spans in enumerate(found):
-                if spans:
-                    keep[i] = False
-                    reason[i] = "pii_found"
-                    value[i] = float(len(spans))
-                    counts: dict[str, int] = {}
-                    for s in spans:
-                        counts[s.type] = counts.get(s.type, 0) + 1
-                    detail[i] = json.dumps(counts, sort_keys=True)
-        return FilterDecision(keep=keep, reason=reason, value=value, detail=detail, signals=signals)
-
-    # ---- redact --------------------------------------------------------------------------------
-    def edit(self, batch: pa.RecordBatch) -> EditDecision:
-        docs, found, signals = self._scan(batch)
-        n = batch.num_rows
-        new_text: list[str] = []
-        edited = np.zeros(n, dtype=bool)
-        reason: list[str | None] = [None] * n
-        detail: list[str | None] = [None] * n
-        for i, (text, spans) in enumerate(zip(docs, found, strict=True)):
-            if spans:
-                new_text.append(redact(text, spans))
-                edited[i] = True
-                reason[i] = "pii_redacted"
-                detail[i] = json.dumps([[s.start, s.end, s.type] for s in spans])
-            else:
-                new_text.append(text)
-        # Keep nulls null: a record without text stays without text.
-        original = batch.column("text")
-        out = pa.array(
-            [None if original[i].as_py() is None else t for i, t in enumerate(new_text)]
-            if original.null_count
-            else new_text,
-            original.type,
-        )
-        return EditDecision(text=out, edited=edited, reason=reason, detail=detail, signals=signals)
-
-    def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
+        if self.opts.mode == "annotate":
+            return FilterDecision(keep=keep, reason=reason, signals=signals)
+        hits = [i for i, spans in enumerate(found) if spans]
         if self.opts.mode == "redact":
-            return Editor.process(self, batch, ctx)
-        return Filter.process(self, batch, ctx)
+            new_text: list[str | None] = list(batch.column(TEXT_COLUMN).to_pylist())
+            detail: list[str | None] = [None] * n
+            for i in hits:
+                new_text[i] = redact(docs[i], found[i])
+                detail[i] = json.dumps([[s.start, s.end, s.type] for s in found[i]])
+            return FilterDecision(
+                keep=keep,
+                reason=reason,
+                signals=signals,
+                text=new_text,
+                edit_reason=["pii_redacted"] * n,
+                edit_detail=detail,
+            )
+        value: list[float | None] = [None] * n
+        removed_detail: list[str | None] = [None] * n
+        for i in hits:
+            keep[i] = False
+            reason[i] = "pii_found"
+            value[i] = float(len(found[i]))
+            by_kind: dict[str, int] = {}
+            for sp in found[i]:
+                by_kind[sp.type] = by_kind.get(sp.type, 0) + 1
+            removed_detail[i] = json.dumps(by_kind, sort_keys=True)
+        return FilterDecision(
+            keep=keep, reason=reason, value=value, detail=removed_detail, signals=signals
+        )
+
+    # ---- what the step means, for whatif and the datasheet -------------------------------------
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.opts
+        sql = SqlPredicate()
+        if o.mode != "remove":
+            return sql.never()
+        return sql.any_of([f"({sql.col(signal_name(t))} > 0)" for t in o.types])
+
+    def explain(self) -> str:
+        o = self.opts
+        verb = {"annotate": "counts", "redact": "redacts", "remove": "removes records with"}
+        return f"{verb[o.mode]} personal data ({', '.join(o.types)})"
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        return {
+            ("composition", "identification"): (
+                f"The `pii` step removed {counts.removed:,} and redacted {counts.edited:,} "
+                "records (e-mail addresses, phone numbers, IP addresses, card and account "
+                "numbers); names are not detected."
+            )
+        }

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 import orjson
@@ -25,15 +26,8 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN
-from datasteward.steps.base import (
-    Step,
-    StepContext,
-    StepOptions,
-    StepResult,
-    texts,
-    trace_table,
-    with_columns,
-)
+from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
+from datasteward.steps.sweep import SqlPredicate, WhatIf, sql_num
 from datasteward.steps.text._tokenize import (
     count_sentences_many,
     encode_chunk_lines_many,
@@ -225,19 +219,33 @@ def _edit_detail(out: C4Outcome) -> str:
     ).decode()
 
 
-class C4Filter(Step):
+class C4Filter(Filter):
     """``c4``: remove the lines C4 removes (traced as edits), then the documents it removes."""
 
     name = "c4"
     Options = C4Options
     options: C4Options
+    whatif_fixed: ClassVar[tuple[str, ...]] = (
+        "remove_citations",
+        "filter_no_terminal_punct",
+        "min_words_per_line",
+        "max_word_length",
+        "filter_javascript",
+        "filter_policy",
+        "policy_substrings",
+    )
+    whatif_note: ClassVar[str] = (
+        "document rules only; lorem ipsum / curly bracket can be switched off, not on"
+    )
 
-    def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
+    def decide(self, batch: pa.RecordBatch) -> FilterDecision:
+        """One decision: which documents go, and the kept lines of every document (the base
+        traces the edits and rehashes the edited texts)."""
         o = self.options
+        original = batch.column(TEXT_COLUMN)
         docs = texts(batch)
         cleaned = [_clean_lines(t, o) for t in docs]
         outs = [out for out, _ in cleaned]
-        n = len(outs)
         # the kept lines of every document, encoded and counted in sentences at once
         ids, offsets = encode_chunk_lines_many([chunks for _, chunks in cleaned])
         for out, sentences in zip(outs, count_sentences_many(ids, offsets).tolist(), strict=True):
@@ -250,57 +258,57 @@ class C4Filter(Step):
             (i for i, out in enumerate(outs) if out.doc_reason is None),
         )
         keep = np.array([r.doc_reason is None for r in outs], dtype=bool)
-        signals = {
-            "c4_lines": pa.array([r.lines for r in outs], pa.int64()),
-            "c4_kept_lines": pa.array([r.kept_lines for r in outs], pa.int64()),
-            "c4_sentences": pa.array([r.sentences for r in outs], pa.int64()),
-            "c4_lorem_ipsum": pa.array([r.lorem_ipsum for r in outs], pa.bool_()),
-            "c4_curly_bracket": pa.array([r.curly_bracket for r in outs], pa.bool_()),
-        }
-        batch = with_columns(batch, signals)
-        ids = batch.column("id")
-        traces: list[pa.Table] = []
-        # removed records keep their original text, so what was removed can be read
-        drop = np.flatnonzero(~keep)
-        removed = batch.take(pa.array(drop, pa.int64())) if len(drop) else None
-        if len(drop):
-            o_min = float(o.min_num_sentences)
-            traces.append(
-                trace_table(
-                    ids=ids.take(pa.array(drop, pa.int64())),
-                    step=ctx.step_id,
-                    action="remove",
-                    reason=[outs[i].doc_reason or "" for i in drop],
-                    value=[
-                        float(outs[i].sentences)
-                        if outs[i].doc_reason == "too_few_sentences"
-                        else None
-                        for i in drop
-                    ],
-                    threshold=[
-                        o_min if outs[i].doc_reason == "too_few_sentences" else None for i in drop
-                    ],
-                    detail=[_doc_detail(outs[i]) for i in drop],
-                )
-            )
-        edited = [i for i in range(n) if keep[i] and outs[i].text != docs[i]]
-        if edited:
-            traces.append(
-                trace_table(
-                    ids=ids.take(pa.array(edited, pa.int64())),
-                    step=ctx.step_id,
-                    action="edit",
-                    reason=["removed_lines" if outs[i].removed else "cleaned" for i in edited],
-                    value=[float(len(outs[i].removed)) for i in edited],
-                    detail=[_edit_detail(outs[i]) for i in edited],
-                )
-            )
-        kept_batch = batch.filter(pa.array(keep))
-        text_type = batch.schema.field(TEXT_COLUMN).type
-        new_text = pa.array([outs[i].text for i in np.flatnonzero(keep)], text_type)
-        kept_batch = with_columns(kept_batch, {TEXT_COLUMN: new_text})
-        trace = pa.concat_tables(traces) if traces else None
-        return StepResult(kept=kept_batch, removed=removed, trace=trace)
+        o_min = float(o.min_num_sentences)
+        few = [r.doc_reason == "too_few_sentences" for r in outs]
+        changed = [r.text != d for r, d in zip(outs, docs, strict=True)]
+        nulls = original.null_count > 0
+        return FilterDecision(
+            keep=keep,
+            reason=[r.doc_reason for r in outs],
+            value=[float(r.sentences) if f else None for r, f in zip(outs, few, strict=True)],
+            threshold=[o_min if f else None for f in few],
+            detail=[_doc_detail(r) for r in outs],
+            signals={
+                "c4_lines": pa.array([r.lines for r in outs], pa.int64()),
+                "c4_kept_lines": pa.array([r.kept_lines for r in outs], pa.int64()),
+                "c4_sentences": pa.array([r.sentences for r in outs], pa.int64()),
+                "c4_lorem_ipsum": pa.array([r.lorem_ipsum for r in outs], pa.bool_()),
+                "c4_curly_bracket": pa.array([r.curly_bracket for r in outs], pa.bool_()),
+            },
+            text=pa.array(
+                [
+                    None if nulls and not original[i].is_valid else r.text
+                    for i, r in enumerate(outs)
+                ],
+                original.type,
+            ),
+            edit_reason=["removed_lines" if r.removed else "cleaned" for r in outs],
+            edit_value=[float(len(r.removed)) for r in outs],
+            edit_detail=[
+                _edit_detail(r) if c else None for r, c in zip(outs, changed, strict=True)
+            ],
+        )
+
+    # ---- what the step means, for whatif and the datasheet -------------------------------------
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.options
+        sql = SqlPredicate()
+        parts = []
+        if o.filter_lorem_ipsum:
+            parts.append(f"coalesce({sql.col('c4_lorem_ipsum')}, FALSE)")
+        if o.filter_curly_bracket:
+            parts.append(f"coalesce({sql.col('c4_curly_bracket')}, FALSE)")
+        if o.min_num_sentences:
+            parts.append(f"({sql.col('c4_sentences')} < {sql_num(o.min_num_sentences)})")
+        return sql.any_of(parts)
+
+    def explain(self) -> str:
+        return (
+            "C4's rules (Raffel et al. 2020): removes lines without terminal punctuation, with "
+            f"fewer than {self.options.min_words_per_line} words or about JavaScript, cookies "
+            f"or terms of use, then documents with fewer than {self.options.min_num_sentences} "
+            "sentences, lorem ipsum or a curly bracket"
+        )
 
 
 def _doc_detail(out: C4Outcome) -> str | None:
