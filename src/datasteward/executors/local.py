@@ -91,16 +91,46 @@ ProgressCallback = Callable[[Progress], None]
 class RunResult:
     run_id: str
     run_dir: Path
-    stats: dict[str, Any]
+    run_stats: RunStats
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """The statistics as ``stats.json`` holds them."""
+        return self.run_stats.to_json()
 
 
-def new_run_id(recipe: Recipe, runs_dir: Path) -> str:
-    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + recipe.hash[:6]
-    candidate, n = base, 1
-    while (runs_dir / candidate).exists():
-        n += 1
-        candidate = f"{base}-{n}"
-    return candidate
+def _now() -> float:
+    """The clock run ids are taken from (a function, so tests can stop it)."""
+    return time.time()
+
+
+#: Most runs one recipe can start in one second (the suffix then has two digits).
+_MAX_RUNS_PER_SECOND = 99
+
+
+def new_run_id(recipe: Recipe, runs_dir: Path, *, now: float | None = None) -> str:
+    """A new run id, ``YYYYMMDD-HHMMSS-<recipe hash>[-NN]``, with its folder created.
+
+    The folder is created with ``mkdir(exist_ok=False)``, which succeeds for one caller only,
+    so two processes starting the same recipe in the same second get different ids (the
+    second one ``-02``, then ``-03``...). Ids sort by start time to the second, and runs of
+    one recipe started in the same second sort in the order they started.
+    """
+    started = _now() if now is None else now
+    base = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started)) + "-" + recipe.hash[:6]
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for n in range(1, _MAX_RUNS_PER_SECOND + 1):
+        candidate = base if n == 1 else f"{base}-{n:02d}"
+        try:
+            (runs_dir / candidate).mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise RunError(
+        f"{_MAX_RUNS_PER_SECOND} runs of this recipe were started in {runs_dir} in the second "
+        f"{base[:15]}; no run id is left for that second",
+        hint="wait a second and start the run again",
+    )
 
 
 def find_unfinished_run(runs_dir: Path) -> Path | None:
