@@ -125,3 +125,46 @@ def test_a_field_past_max_field_chars_resumes_at_the_next_line(tmp_path: Path) -
     assert len(rows) == 301 and len(bad) == 1 + 49  # the other 49 lines of it are bad rows
     assert bad[0].where == "row 2, line 3" and "max_field_chars" in bad[0].error
     assert rows[-1]["text"] == "plain 299"
+
+
+# --- Parquet: a corrupt row group counts as the rows it held --------------------------------
+
+def _parquet_with_a_corrupt_row_group(path: Path, *, group: int) -> None:
+    import pyarrow.parquet as pq
+
+    n = 1000
+    table = pa.table({"id": [f"r{i}" for i in range(n)],
+                      "text": [f"the text of row {i} " * 5 for i in range(n)]})
+    pq.write_table(table, path, row_group_size=250)
+    col = pq.ParquetFile(path).metadata.row_group(group).column(1)  # its text column
+    start = col.dictionary_page_offset or col.data_page_offset
+    data = bytearray(path.read_bytes())
+    data[start + 20 : start + col.total_compressed_size - 5] = b"\xab" * (
+        col.total_compressed_size - 25)
+    path.write_bytes(bytes(data))
+
+
+def test_a_corrupt_row_group_is_quarantined_as_the_rows_it_held(tmp_path: Path) -> None:
+    # 1,000 rows in four row groups, the third corrupt: 750 kept + one quarantine entry that
+    # stands for 250 records (was: 750 + 1 = 751 records in)
+    _parquet_with_a_corrupt_row_group(tmp_path / "p.parquet", group=2)
+    rows, bad = read(tmp_path, path="p.parquet", format="parquet", text_field="text",
+                     id_field="id")
+    assert len(rows) == 750
+    assert [r["id"] for r in rows] == [f"src:r{i}" for i in range(1000) if not 500 <= i < 750]
+    (b,) = bad
+    assert b.records == 250
+    assert len(rows) + sum(x.records for x in bad) == 1000
+    assert b.where == "row group 2 (rows 501-750)" and "250 rows" in b.error
+
+
+def test_a_run_counts_the_rows_of_a_corrupt_row_group(tmp_path: Path) -> None:
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    _parquet_with_a_corrupt_row_group(tmp_path / "p.parquet", group=1)
+    (tmp_path / "datasteward.toml").write_text(
+        '[dataset]\nname = "t"\n[[sources]]\nname = "src"\nformat = "parquet"\n'
+        'path = "p.parquet"\ntext_field = "text"\n')
+    stats = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run().stats
+    assert (stats["records_in"], stats["kept"], stats["quarantined"]) == (1000, 750, 250)
