@@ -61,7 +61,11 @@ def test_hash_ignores_formatting_but_not_content(tmp_path: Path) -> None:
         (('format = "csv"', 'format = "cvs"'), 12, ["unknown source format 'cvs'", "jsonl"]),
         (('url_field = "url"', 'url_feild = "url"'), 15, ["unknown key `url_feild`", "url_field"]),
         (('role = "maintainer"', 'role = "boss"'), 8, ["unknown steward role", "maintainer"]),
-        (('text_field = "text"', "text_field = 3"), 14, ["`sources.text_field` must be a string"]),
+        (
+            ('text_field = "text"', "text_field = 3"),
+            14,
+            ["`text_field` in [[sources]] `news` must be a string"],
+        ),
         (('use = "dedup.exact"', 'used = "dedup.exact"'), 21, ["needs `use`"]),
     ],
 )

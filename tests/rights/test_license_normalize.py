@@ -9,6 +9,7 @@ import pytest
 from rights_helpers import batch
 
 from datasteward.errors import StepError
+from datasteward.recipe import load_recipe
 from datasteward.steps.base import Annotator, Filter, StepContext
 from datasteward.steps.registry import BUILTIN_STEPS, build_step
 
@@ -60,7 +61,7 @@ def test_all_rights_steps_are_registered() -> None:
 def test_normalise_and_lineage(tmp_path: Path) -> None:
     (tmp_path / "datasteward.toml").write_text(RECIPE)
     step = build_step("rights.license_normalize", {"version_column": "license_version"})
-    ctx = StepContext(run_dir=tmp_path / "run", step_id="s01", recipe_dir=tmp_path)
+    ctx = StepContext.for_recipe(load_recipe(tmp_path), run_dir=tmp_path / "run", step_id="s01")
     step.setup(ctx)
     rows = [
         {

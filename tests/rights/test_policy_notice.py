@@ -141,8 +141,9 @@ def test_check_counts_match_the_data(project: tuple[Path, list[dict[str, Any]]])
 def test_policy_filter_removes_and_traces(project: tuple[Path, list[dict[str, Any]]]) -> None:
     root, rows = project
     step = build_step("rights.policy", {})
-    ctx = StepContext(run_dir=root / "runs" / "x", step_id="s03-policy", recipe_dir=root)
-    step.check(root)
+    recipe = load_recipe(root)
+    ctx = StepContext.for_recipe(recipe, run_dir=root / "runs" / "x", step_id="s03-policy")
+    step.check_recipe(recipe)
     step.setup(ctx)
     b = batch([{k: v for k, v in r.items() if k != "_code"} for r in rows])
     res = step.process(b, ctx)
@@ -303,7 +304,7 @@ def test_accept_by_ledger_decision(tmp_path: Path, known: bool) -> None:  # noqa
     [v] = check(run, recipe, project_dir=tmp_path)
     assert (v.rule, v.records) == ("non_commercial", 3)
     step = build_step("rights.policy", {})
-    ctx = StepContext(run_dir=run, step_id="s01", recipe_dir=tmp_path)
+    ctx = StepContext.for_recipe(recipe, run_dir=run, step_id="s01")
     step.setup(ctx)
     res = step.process(batch(rows), ctx)
     if known:

@@ -78,6 +78,7 @@ def estimate_run(
                     batch_size=batch_size,
                     strict=False,
                     max_file_bytes=1 << 62,
+                    recipe=recipe,
                 )
                 r = run_task(spec)
                 cpu += r["cpu_seconds"]
@@ -94,6 +95,7 @@ def estimate_run(
                         step_id=segment.index_into.step_id,
                         world_size=len(sample_units),
                         recipe_dir=recipe.dir,
+                        recipe=recipe,
                     )
                 )
         wall = time.perf_counter() - t0

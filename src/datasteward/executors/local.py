@@ -416,6 +416,7 @@ class LocalExecutor:
                     strict=self.options.strict,
                     max_file_bytes=self.options.max_file_bytes,
                     suppression=suppression,
+                    recipe=self.recipe,
                 )
             )
         return specs
@@ -474,6 +475,7 @@ class LocalExecutor:
             rank=0,
             world_size=len(plan.units),
             recipe_dir=self.project_dir,
+            recipe=self.recipe,
         )
         step.finalize(ctx)
         write_json_atomic(marker, {"step_id": planned.step_id, "seconds": time.perf_counter() - t0})

@@ -139,6 +139,7 @@ def build_steps(recipe: Recipe) -> tuple[PlannedStep, ...]:
     for cfg in recipe.steps:
         step = build_step(cfg.use, cfg.options, where=cfg.where)
         step.check(recipe.dir)
+        step.check_recipe(recipe)
         planned.append(PlannedStep(step_id=cfg.step_id, use=cfg.use, step=step, where=cfg.where))
     return tuple(planned)
 

@@ -1,4 +1,4 @@
-"""The recipe: ``datasteward.toml``, validated on load."""
+"""The recipe: ``datasteward.toml``, one typed model validated on load."""
 
 from datasteward.recipe.model import (
     DatasetInfo,
@@ -9,13 +9,19 @@ from datasteward.recipe.model import (
     load_recipe,
     parse_recipe,
 )
+from datasteward.recipe.tables import AuditConfig, PolicyAccept, PolicyTable, SqlSlice, Upstream
 
 __all__ = [
+    "AuditConfig",
     "DatasetInfo",
+    "PolicyAccept",
+    "PolicyTable",
     "Recipe",
     "SourceConfig",
+    "SqlSlice",
     "StepConfig",
     "Steward",
+    "Upstream",
     "load_recipe",
     "parse_recipe",
 ]

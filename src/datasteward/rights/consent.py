@@ -21,38 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from datasteward.errors import RecipeError
+from datasteward.recipe.consent import CONSENT_VALUES, normalize_consent
 
-CONSENT_VALUES: tuple[str, ...] = ("explicit", "licence-only", "opt-out-honoured", "unknown")
-
-#: Spellings accepted on input and what they mean.
-_ALIASES = {
-    "license-only": "licence-only",
-    "licence_only": "licence-only",
-    "license_only": "licence-only",
-    "opt-out": "opt-out-honoured",
-    "opt-out-honored": "opt-out-honoured",
-    "opt_out_honoured": "opt-out-honoured",
-    "": "unknown",
-}
-
-
-def normalize_consent(value: str | None, *, where: str = "") -> str:
-    """The vocabulary value for ``value`` (case and US spellings forgiven).
-
-    Raises :class:`RecipeError` naming the allowed values if it is not one of them.
-    """
-    if value is None:
-        return "unknown"
-    v = value.strip().lower()
-    v = _ALIASES.get(v, v)
-    if v not in CONSENT_VALUES:
-        loc = f"{where}: " if where else ""
-        raise RecipeError(
-            f"{loc}unknown consent value {value!r}",
-            hint="use one of: " + ", ".join(CONSENT_VALUES) + " (see docs/rights.md)",
-        )
-    return v
+__all__ = ["CONSENT_VALUES", "ConsentCount", "consent_summary", "normalize_consent"]
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from datasteward.errors import RecipeError
 from datasteward.recipe.model import Recipe
-from datasteward.rights.licenses import UNKNOWN, normalize_license
+from datasteward.recipe.tables import Upstream
+from datasteward.rights.licenses import normalize_license
 from datasteward.rights.terms import LicenseTerms, classify, combine
 
 
@@ -55,35 +55,17 @@ class Lineage:
         return f"lineage of {self.name}: {chain} -> {self.terms.license} ({self.terms.use})"
 
 
-def upstream_table(
-    policy: Mapping[str, Any], *, where: str = "[policy.upstream]"
-) -> dict[str, Node]:
-    raw = policy.get("upstream", {})
-    if not isinstance(raw, Mapping):
-        raise RecipeError(f"{where} must be a table of tables ([policy.upstream.NAME])")
-    out: dict[str, Node] = {}
-    for name, entry in raw.items():
-        if not isinstance(entry, Mapping):
-            raise RecipeError(f"[policy.upstream.{name}] must be a table with a `license`")
-        unknown_keys = set(entry) - {"license", "derived_from", "url", "note"}
-        if unknown_keys:
-            raise RecipeError(
-                f"[policy.upstream.{name}] has unknown key(s) {sorted(unknown_keys)}",
-                hint="an upstream has: license, derived_from, url, note",
-            )
-        lic = entry.get("license", UNKNOWN)
-        parents = entry.get("derived_from", [])
-        if not isinstance(lic, str) or not isinstance(parents, list):
-            raise RecipeError(
-                f"[policy.upstream.{name}]: `license` must be a string and `derived_from` a list"
-            )
-        out[str(name)] = Node(str(name), lic, tuple(str(p) for p in parents), "upstream")
-    return out
+def upstream_table(upstream: Mapping[str, Upstream]) -> dict[str, Node]:
+    """The ``[policy.upstream.NAME]`` tables (parsed and type-checked by the recipe) as nodes."""
+    return {
+        name: Node(name, entry.license, entry.derived_from, "upstream")
+        for name, entry in upstream.items()
+    }
 
 
 def lineage_graph(recipe: Recipe) -> dict[str, Node]:
     """Every node of the recipe's lineage graph: its sources and declared upstreams."""
-    nodes = upstream_table(recipe.policy)
+    nodes = upstream_table(recipe.policy.upstream)
     for src in recipe.sources:
         if src.name in nodes:
             raise RecipeError(

@@ -35,7 +35,7 @@ from typing import Any
 
 from datasteward.errors import RecipeError
 from datasteward.recipe.model import Recipe
-from datasteward.rights.consent import CONSENT_VALUES
+from datasteward.recipe.tables import PolicyTable, policy_table
 from datasteward.rights.lineage import lineage_graph, resolve
 from datasteward.rights.terms import LicenseTerms, classify, combine
 
@@ -49,17 +49,6 @@ RULES = (
     "attribution",
     "consent",
 )
-_KEYS = {
-    "commercial": bool,
-    "share_alike_ok": bool,
-    "no_derivatives_ok": bool,
-    "attribution_ok": bool,
-    "require_known_license": bool,
-    "allowed_consent": list,
-    "deny_licenses": list,
-    "accept": list,
-    "upstream": dict,
-}
 
 
 @dataclass(frozen=True)
@@ -92,69 +81,33 @@ class Policy:
     accept: tuple[Acceptance, ...] = ()
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any], *, where: str = "[policy]") -> Policy:
-        for key, value in raw.items():
-            if key not in _KEYS:
+    def from_table(cls, table: PolicyTable) -> Policy:
+        """The policy of a recipe's ``[policy]`` table (keys and types were checked when the
+        recipe was read; the rule names of ``accept`` entries are checked here)."""
+        for a in table.accept:
+            if a.rule is not None and a.rule not in (*RULES, "*"):
                 raise RecipeError(
-                    f"{where}: unknown key `{key}`",
-                    hint="policy keys are: " + ", ".join(_KEYS),
-                )
-            if not isinstance(value, _KEYS[key]):
-                raise RecipeError(
-                    f"{where}: `{key}` must be a {_KEYS[key].__name__}, got {value!r}"
-                )
-        consent = raw.get("allowed_consent")
-        if consent is not None:
-            bad = [c for c in consent if c not in CONSENT_VALUES]
-            if bad:
-                raise RecipeError(
-                    f"{where}: allowed_consent has unknown value(s) {bad}",
-                    hint="consent values are: " + ", ".join(CONSENT_VALUES),
-                )
-        accept = []
-        for i, item in enumerate(raw.get("accept", [])):
-            if (
-                not isinstance(item, Mapping)
-                or not {"source", "license"} <= set(item)
-                or not ({"decision", "decision_id"} & set(item))
-            ):
-                raise RecipeError(
-                    f"{where}: accept[{i}] needs source, license and decision (or decision_id)",
-                    hint='e.g. { source = "web", license = "unknown", decision_id = 3 }',
-                )
-            decision_id = item.get("decision_id")
-            if decision_id is not None and (
-                not isinstance(decision_id, int) or isinstance(decision_id, bool)
-            ):
-                raise RecipeError(
-                    f"{where}: accept[{i}].decision_id must be a ledger decision number",
-                    hint="`datasteward log` lists the decisions and their numbers",
-                )
-            rule = item.get("rule")
-            if rule is not None and rule not in (*RULES, "*"):
-                raise RecipeError(
-                    f"{where}: accept[{i}] has unknown rule {rule!r}",
+                    f"{a.where}: [[policy.accept]] has unknown rule {a.rule!r}",
                     hint="rules are: " + ", ".join(RULES),
                 )
-            accept.append(
-                Acceptance(
-                    str(item["source"]),
-                    str(item["license"]),
-                    rule,
-                    str(item.get("decision", "")),
-                    decision_id,
-                )
-            )
         return cls(
-            commercial=bool(raw.get("commercial", False)),
-            share_alike_ok=bool(raw.get("share_alike_ok", True)),
-            no_derivatives_ok=bool(raw.get("no_derivatives_ok", True)),
-            attribution_ok=bool(raw.get("attribution_ok", True)),
-            require_known_license=bool(raw.get("require_known_license", True)),
-            allowed_consent=tuple(consent) if consent is not None else None,
-            deny_licenses=tuple(str(x) for x in raw.get("deny_licenses", [])),
-            accept=tuple(accept),
+            commercial=table.commercial,
+            share_alike_ok=table.share_alike_ok,
+            no_derivatives_ok=table.no_derivatives_ok,
+            attribution_ok=table.attribution_ok,
+            require_known_license=table.require_known_license,
+            allowed_consent=table.allowed_consent,
+            deny_licenses=table.deny_licenses,
+            accept=tuple(
+                Acceptance(a.source, a.license, a.rule, a.decision, a.decision_id)
+                for a in table.accept
+            ),
         )
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], *, where: str = "[policy]") -> Policy:
+        """The policy of a ``[policy]`` table given as a mapping (outside a recipe file)."""
+        return cls.from_table(policy_table(raw, where=where))
 
     # ---- the rules ------------------------------------------------------------------------
     def broken_rules(self, terms: LicenseTerms, consent: str | None) -> list[tuple[str, str]]:
@@ -277,7 +230,7 @@ class TermsResolver:
 
 
 def policy_of(recipe: Recipe) -> Policy:
-    return Policy.from_mapping(recipe.policy, where=f"{recipe.path} [policy]")
+    return Policy.from_table(recipe.policy)
 
 
 def check(

@@ -74,13 +74,9 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def bad(
-    config: SourceConfig, file: str, where: str, error: str, raw: bytes = b"", *,
-    records: int = 1,
-) -> BadRecord:
+def bad(config: SourceConfig, file: str, where: str, error: str, raw: bytes = b"") -> BadRecord:
     return BadRecord(
-        source=config.name, file=file, where=where, error=error, raw=raw[:QUARANTINE_RAW_BYTES],
-        records=records,
+        source=config.name, file=file, where=where, error=error, raw=raw[:QUARANTINE_RAW_BYTES]
     )
 
 

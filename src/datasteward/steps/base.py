@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
+from datasteward.recipe.model import Recipe
 from datasteward.records.edits import replace_text
 from datasteward.records.schema import TEXT_COLUMN, TRACE_SCHEMA
 from datasteward.steps.sweep import WhatIf
@@ -52,6 +53,35 @@ class StepContext:
     rank: int = 0
     world_size: int = 1
     recipe_dir: Path = field(default_factory=Path.cwd)
+    #: The recipe the run was started with (its policy, sources, dataset...): the recipe
+    #: hashed into the run record. Executors always set it (it pickles to worker processes);
+    #: a step that needs it calls :meth:`require_recipe` instead of reading a file.
+    recipe: Recipe | None = None
+
+    @classmethod
+    def for_recipe(
+        cls, recipe: Recipe, *, run_dir: Path, step_id: str, rank: int = 0, world_size: int = 1
+    ) -> StepContext:
+        """The context of a step of ``recipe`` (relative paths resolve against its folder)."""
+        return cls(
+            run_dir=run_dir,
+            step_id=step_id,
+            rank=rank,
+            world_size=world_size,
+            recipe_dir=recipe.dir,
+            recipe=recipe,
+        )
+
+    def require_recipe(self, step: str) -> Recipe:
+        """The run's recipe, or a clear error for a context built without one."""
+        if self.recipe is None:
+            raise StepError(
+                f"step `{step}` ({self.step_id}) needs the recipe it runs under (its [policy] "
+                "and sources), but its context carries none",
+                hint="executors pass it; elsewhere build the context with "
+                "StepContext.for_recipe(recipe, run_dir=..., step_id=...)",
+            )
+        return self.recipe
 
     @property
     def state_dir(self) -> Path:
@@ -158,6 +188,11 @@ class Step(ABC):
     # ---- life cycle ---------------------------------------------------------------------
     def check(self, recipe_dir: Path) -> None:  # noqa: B027 - optional hook
         """Fail before the run starts if something the step needs is missing (files...)."""
+
+    def check_recipe(self, recipe: Recipe) -> None:  # noqa: B027 - optional hook
+        """Fail before the run starts if the recipe lacks what the step needs (its policy...).
+
+        Called after :meth:`check` with the recipe the run starts with."""
 
     def setup(self, ctx: StepContext) -> None:  # noqa: B027 - optional hook
         """Load what the step needs in the worker (word lists, models). Called once per shard."""

@@ -20,7 +20,6 @@ import pyarrow as pa
 from datasteward.errors import StepError
 from datasteward.rights.licenses import normalize_cached
 from datasteward.rights.policy_check import TermsResolver
-from datasteward.rights.steps._recipe import recipe_for
 from datasteward.rights.terms import LicenseTerms
 from datasteward.steps.base import Annotator, StepContext, StepOptions
 
@@ -48,7 +47,7 @@ class LicenseNormalize(Annotator):
     def setup(self, ctx: StepContext) -> None:
         opts = self._opts
         if opts.lineage:
-            self.resolver = TermsResolver(recipe_for(ctx.recipe_dir, self.name))
+            self.resolver = TermsResolver(ctx.require_recipe(self.name))
 
     @property
     def _opts(self) -> LicenseNormalizeOptions:

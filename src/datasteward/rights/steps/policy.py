@@ -1,22 +1,23 @@
 """``rights.policy``: remove the records that violate the recipe's ``[policy]``.
 
 The filter form of ``datasteward check``: the same rules and the same lineage, decided per
-record and traced with reason ``policy_<rule>`` (``policy_non_commercial``,
-``policy_unknown_license``...). Violations accepted in ``[policy] accept`` are kept.
+record under the policy of the recipe the run was started with (``StepContext.recipe``, the
+recipe hashed into the run record) and traced with reason ``policy_<rule>``
+(``policy_non_commercial``, ``policy_unknown_license``...). Violations accepted in
+``[policy] accept`` are kept.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
+from datasteward.recipe.model import Recipe
 from datasteward.rights.policy_check import RULES, Policy, TermsResolver, policy_of, resolved_policy
-from datasteward.rights.steps._recipe import recipe_for
 from datasteward.steps.base import Filter, FilterDecision, StepContext, StepOptions
 
 
@@ -48,12 +49,14 @@ class PolicyFilter(Filter):
         self.policy: Policy | None = None
         self.resolver: TermsResolver | None = None
 
-    def check(self, recipe_dir: Path) -> None:
-        policy_of(recipe_for(recipe_dir, self.name))
+    def check_recipe(self, recipe: Recipe) -> None:
+        policy_of(recipe)
 
     def setup(self, ctx: StepContext) -> None:
-        recipe = recipe_for(ctx.recipe_dir, self.name)
-        self.policy = resolved_policy(recipe, ctx.recipe_dir)
+        # the recipe the run was started with, not whatever datasteward.toml is on disk: the
+        # policy applied is the policy hashed into the run record
+        recipe = ctx.require_recipe(self.name)
+        self.policy = resolved_policy(recipe, recipe.dir)
         self.resolver = TermsResolver(recipe)
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
