@@ -12,12 +12,6 @@ from datasteward.audit.review import draw_sample, summarise
 from datasteward.audit.stats import wilson
 from datasteward.errors import LedgerError
 from datasteward.ledger import Ledger
-from datasteward.ledger.reviews import (
-    latest_judgements,
-    record_review,
-    record_sample,
-    sample_items,
-)
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -48,23 +42,23 @@ def test_samples_are_stratified_seeded_and_extend(small_run: Path) -> None:
 def test_judgements_are_chained_and_the_latest_counts(small_run: Path, tmp_path: Path) -> None:
     items, _ = draw_sample(small_run, outcome="removed", by="reason", per_stratum=5)
     with Ledger.open(tmp_path) as ledger:
-        sid = record_sample(ledger, run_id=small_run.name, name="t", spec={"by": "reason"},
-                            items=items)
-        assert len(sample_items(ledger, sid, pending_only=True)) == len(items)
+        sid = ledger.record_sample(run_id=small_run.name, name="t", spec={"by": "reason"},
+                                   items=items)
+        assert len(ledger.sample_items(sid, pending_only=True)) == len(items)
         for n, it in enumerate(items):
-            record_review(ledger, sample_id=sid, record_id=it["record_id"], reviewer="ana",
-                          verdict="problem" if n % 3 == 0 else "ok",
-                          category="wrongly-removed" if n % 3 == 0 else None)
+            ledger.record_review(sample_id=sid, record_id=it["record_id"], reviewer="ana",
+                                 verdict="problem" if n % 3 == 0 else "ok",
+                                 category="wrongly-removed" if n % 3 == 0 else None)
         # a second opinion on the first record replaces the first in the summary
-        record_review(ledger, sample_id=sid, record_id=items[0]["record_id"], reviewer="bo",
-                      verdict="ok")
-        assert sample_items(ledger, sid, pending_only=True) == []
+        ledger.record_review(sample_id=sid, record_id=items[0]["record_id"], reviewer="bo",
+                             verdict="ok")
+        assert ledger.sample_items(sid, pending_only=True) == []
         with pytest.raises(LedgerError, match="needs a category"):
-            record_review(ledger, sample_id=sid, record_id=items[1]["record_id"],
-                          reviewer="ana", verdict="problem")
+            ledger.record_review(sample_id=sid, record_id=items[1]["record_id"],
+                                 reviewer="ana", verdict="problem")
         with pytest.raises(LedgerError, match="not in review sample"):
-            record_review(ledger, sample_id=sid, record_id="nope", reviewer="ana", verdict="ok")
-        js = latest_judgements(ledger, run_id=small_run.name)
+            ledger.record_review(sample_id=sid, record_id="nope", reviewer="ana", verdict="ok")
+        js = ledger.latest_judgements(run_id=small_run.name)
         assert ledger.verify().ok
         assert len(ledger.events()) == 1 + len(items) + 1
     summary = {s["stratum"]: s for s in summarise(js)}

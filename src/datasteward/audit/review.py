@@ -194,8 +194,7 @@ def review_summary(project: Path, run_id: str) -> list[dict[str, Any]] | None:
     if not _has_ledger(project):
         return None
     from datasteward.ledger import Ledger
-    from datasteward.ledger.reviews import latest_judgements
 
     with Ledger.open(project) as ledger:
-        js = latest_judgements(ledger, run_id=run_id)
+        js = ledger.latest_judgements(run_id=run_id)
     return summarise(js) if js else None

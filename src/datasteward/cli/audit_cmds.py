@@ -163,7 +163,6 @@ def sample(
     """
     from datasteward.audit.review import draw_sample, export_sample
     from datasteward.ledger import Ledger
-    from datasteward.ledger.reviews import record_sample
 
     run_dir = find_run(project, run)
     items, records = draw_sample(run_dir, outcome=outcome, by=by, per_stratum=per_stratum,
@@ -174,7 +173,7 @@ def sample(
     spec = {"by": by, "outcome": outcome, "per_stratum": per_stratum, "seed": seed}
     label = name or f"{by} {outcome} x{per_stratum}"
     with Ledger.open(project) as ledger:
-        sid = record_sample(ledger, run_id=run_dir.name, name=label, spec=spec, items=items)
+        sid = ledger.record_sample(run_id=run_dir.name, name=label, spec=spec, items=items)
     fmt = export_sample(items, records, out, title=f"Review sample #{sid}: {label}")
     strata = sorted({i["stratum"] for i in items})
     console.print(f"Sample [bold]#{sid}[/]: {len(items):,} records in {len(strata)} strata "
@@ -207,19 +206,18 @@ def review(
 
     from datasteward.audit.review import read_judgements
     from datasteward.ledger import Ledger
-    from datasteward.ledger.reviews import record_review, sample_info, sample_items
 
     with Ledger.open(project) as ledger:
-        info = sample_info(ledger, sample_id)
+        info = ledger.sample_info(sample_id)
         if from_file is not None:
             n: Counter[str] = Counter()
             for j in read_judgements(from_file):
-                record_review(ledger, sample_id=sample_id, reviewer=by, **j)  # type: ignore[arg-type]
+                ledger.record_review(sample_id=sample_id, reviewer=by, **j)  # type: ignore[arg-type]
                 n[str(j["verdict"])] += 1
             console.print(f"Recorded {sum(n.values()):,} judgements of sample #{sample_id}: "
                           + ", ".join(f"{v} {k}" for k, v in sorted(n.items())))
             return
-        pending = sample_items(ledger, sample_id, pending_only=True)
+        pending = ledger.sample_items(sample_id, pending_only=True)
         if not pending:
             console.print(f"Sample #{sample_id} has no record left to review.")
             return
@@ -254,9 +252,9 @@ def review(
                 category = Prompt.ask("category", default="other",
                                       choices=list(_CATEGORIES), show_choices=True)
                 note = Prompt.ask("note (optional)", default="") or None
-            record_review(ledger, sample_id=sample_id, record_id=item.record_id,
-                          verdict="ok" if answer == "o" else "problem", reviewer=by,
-                          category=category, note=note)
+            ledger.record_review(sample_id=sample_id, record_id=item.record_id,
+                                 verdict="ok" if answer == "o" else "problem", reviewer=by,
+                                 category=category, note=note)
             done += 1
         console.print(f"Recorded {done} judgements. The next `datasteward audit` shows the "
                       "share of problems per stratum.")

@@ -100,11 +100,9 @@ def deprecate(
     write_status(root, status)
     write_registry(project)
     from datasteward.ledger import Ledger
-    from datasteward.ledger.releases import record_deprecation
 
     with Ledger.open(project) as ledger:
-        record_deprecation(
-            ledger,
+        ledger.record_deprecation(
             {
                 "version": version,
                 "reason": dep["reason"],

@@ -321,11 +321,9 @@ def publish(
 
 def _record(project: Path, manifest: Manifest, final: Path, *, kind: str) -> None:
     from datasteward.ledger import Ledger
-    from datasteward.ledger.releases import record_release
 
     with Ledger.open(project) as ledger:
-        record_release(
-            ledger,
+        ledger.record_release(
             {
                 "version": manifest.version,
                 "dataset": manifest.dataset,

@@ -28,12 +28,7 @@ import pyarrow.compute as pc
 
 from datasteward.errors import ReleaseError
 from datasteward.ledger import Ledger
-from datasteward.ledger.releases import (
-    TakedownInfo,
-    add_takedown,
-    list_takedowns,
-    takedown_stage,
-)
+from datasteward.ledger.releases import TakedownInfo
 from datasteward.release.build.match import Matches, Request, match_releases, match_run, normalized
 from datasteward.release.build.shards import ShardSet, iter_release_batches, write_shards
 from datasteward.release.documents.changelog import takedown_entry
@@ -50,12 +45,12 @@ def add_request(project: Path, *, kind: str, value: str, requester: str, reason:
     """Record a takedown request (stage ``received``); returns its id."""
     normalized(kind, value)  # refuse a value that can never match, before recording it
     with Ledger.open(project) as ledger:
-        return add_takedown(ledger, kind=kind, value=value, requester=requester, reason=reason)
+        return ledger.add_takedown(kind=kind, value=value, requester=requester, reason=reason)
 
 
 def list_requests(project: Path, *, status: str | None = None) -> list[TakedownInfo]:
     with Ledger.open(project) as ledger:
-        return list_takedowns(ledger, status=status)
+        return ledger.list_takedowns(status=status)
 
 
 @dataclass
@@ -84,7 +79,7 @@ def find(project: Path, requests: list[Request]) -> Matches:
 def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False) -> ApplyResult:
     project = Path(project)
     with Ledger.open(project) as ledger:
-        pending = [t for t in list_takedowns(ledger) if t.status in PENDING]
+        pending = [t for t in ledger.list_takedowns() if t.status in PENDING]
         if ids is not None:
             pending = [t for t in pending if t.takedown_id in ids]
         if not pending:
@@ -99,9 +94,7 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
         _check_statuses(project)
         per = matches.by_request()
         for t in pending:
-            takedown_stage(
-                ledger, t.takedown_id, "matched", {"records": per.get(t.takedown_id, {})}
-            )
+            ledger.takedown_stage(t.takedown_id, "matched", {"records": per.get(t.takedown_id, {})})
     patches = _patch_releases(project, pending, matches)
     result.patches = patches
     result.suppressed = _suppress(project, pending, matches)
@@ -109,8 +102,7 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
     with Ledger.open(project) as ledger:
         for t in pending:
             mine = {m.where for m in matches.items if m.takedown_id == t.takedown_id}
-            takedown_stage(
-                ledger,
+            ledger.takedown_stage(
                 t.takedown_id,
                 "executed",
                 {
@@ -122,8 +114,7 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
             )
         for t in pending:
             receipt = _receipt(project, t, matches, patches)
-            takedown_stage(
-                ledger,
+            ledger.takedown_stage(
                 t.takedown_id,
                 "notified",
                 {
