@@ -153,7 +153,9 @@ def verify(
 
         releases = check_ledger_releases(project, ledger)
     if as_json:
-        console.print_json(json.dumps(result.as_dict(), default=str))
+        console.print_json(
+            json.dumps({**result.as_dict(), "releases": releases.as_dict()}, default=str)
+        )
     elif result.ok:
         console.print(
             f"Ledger intact: {result.checked} events and {result.rows_checked} rows check out; "
@@ -172,7 +174,16 @@ def verify(
             highlight=False,
             soft_wrap=True,
         )
-    releases.report(console, err_console, as_json=as_json)
+    if not as_json:
+        for problem in releases.problems:
+            err_console.print(
+                f"[bold red]release changed:[/] {escape(problem)}", highlight=False, soft_wrap=True
+            )
+        if releases.ok and releases.checked:
+            console.print(
+                f"Releases: {len(releases.checked)} release(s) have the manifest the ledger "
+                "recorded" + (f" ({len(releases.absent)} not here)" if releases.absent else "")
+            )
     if not result.ok or not releases.ok:
         # SystemExit, not typer.Exit: the latter is swallowed in non-standalone mode.
         sys.exit(EXIT_CHECK_FAILED)

@@ -77,16 +77,24 @@ def release(
 
 def verify(
     directory: Path = typer.Argument(..., help="A release directory (holds manifest.json)."),
+    full: bool = typer.Option(  # noqa: FBT001
+        False,
+        "--full",
+        help="Check every row's content_sha256 against its text (default: a random sample "
+        "of whole row groups, at least 10,000 rows).",
+    ),
 ) -> None:
     """Check a release against its manifest: every file's sha256, size, rows and schema.
 
-    Exit code 0 if it verifies, 3 if not (each problem names the file).
+    Also: no symbolic links, each record's content_sha256 is the sha256 of its text (sampled;
+    every row with --full), and, for a release inside a project, the manifest is the one the
+    ledger recorded. Exit code 0 if it verifies, 3 if not (each problem names the file).
 
-    Example: [bold]datasteward verify releases/1.0.0[/]
+    Example: [bold]datasteward verify releases/1.0.0 --full[/]
     """
     from datasteward.release.consumer.verify_release import verify_release
 
-    report = verify_release(directory)
+    report = verify_release(directory, full=full)
     for notice in report.notices:
         console.print(f"[yellow]notice:[/] {escape(notice)}")
     if not report.ok:
@@ -95,7 +103,9 @@ def verify(
         sys.exit(EXIT_CHECK_FAILED)
     console.print(
         f"[green]OK[/] release {escape(report.version or '?')}: "
-        f"{report.files_checked} files match the manifest."
+        f"{report.files_checked} files match the manifest; content_sha256 checked on "
+        f"{report.rows_checked:,} of {report.rows_total:,} rows"
+        + ("; the manifest is the one the ledger recorded." if report.ledger_checked else ".")
     )
 
 

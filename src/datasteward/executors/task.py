@@ -33,8 +33,8 @@ from datasteward.runs.layout import (
     task_name,
     write_json_atomic,
 )
-from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
 from datasteward.runs.stats import StepTally
+from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
 from datasteward.steps.base import GlobalStep, StepContext, trace_table
 
 log = logging.getLogger(__name__)
@@ -262,7 +262,7 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
         "source": spec.unit.source,
         "files": [s.location for s in spec.unit.shards],
         "records_read": records_read,
-        "quarantined": len(quarantine),
+        "quarantined": sum(b.records for b in quarantine),  # an entry may stand for many
         "records_out": out_writer.rows,
         "steps": {k: v.to_json() for k, v in stats.items()},
         "cpu_seconds": time.process_time() - cpu0,

@@ -29,8 +29,7 @@ from datasteward.ledger._validate import (
 from datasteward.ledger._writes import Changes
 from datasteward.ledger.chain import canonical_json, lock_head, utc_now
 from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyResult
-from datasteward.ledger.releases import ReleaseRecords
-from datasteward.ledger.reviews import ReviewRecords
+from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.tables import (
     chain_head,
     decisions,
@@ -40,17 +39,13 @@ from datasteward.ledger.tables import (
     runs,
     step_reasons,
 )
+from datasteward.runs.stats import RunStats
 
 log = logging.getLogger(__name__)
 
-from datasteward.runs.stats import RunStats
 
-class Ledger(ReleaseRecords, ReviewRecords):
+class Ledger:
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
-
-    Runs, estimates, decisions and the event log are methods here; releases, takedown
-    requests and deprecations come from :class:`~datasteward.ledger.releases.ReleaseRecords`,
-    review samples and judgements from :class:`~datasteward.ledger.reviews.ReviewRecords`.
 
     Every write runs in one transaction that locks the chain head, writes its rows and appends
     the event describing them, so concurrent writers (other processes too) queue, and the
@@ -64,15 +59,23 @@ class Ledger(ReleaseRecords, ReviewRecords):
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, project_dir: Path, url: str | None = None) -> Ledger:
+    def open(
+        cls, project_dir: Path, url: str | None = None, *, check_integrity: bool = True
+    ) -> Ledger:
         """Open (creating and migrating forward as needed) the ledger of ``project_dir``.
 
         ``url`` (else ``$DATASTEWARD_LEDGER_URL``) selects another database than the
-        default SQLite file ``<project_dir>/.datasteward/ledger.db``.
+        default SQLite file ``<project_dir>/.datasteward/ledger.db``. An SQLite file up to
+        64 MB is first checked with SQLite's ``quick_check``, and a damaged file is refused
+        before anything is written to it; ``check_integrity=False`` skips that (``verify``
+        runs the full check itself and reports it).
         """
         resolved = resolve_url(Path(project_dir), url)
         engine = create_ledger_engine(resolved)
         try:
+            damage = check_file(engine, full=False) if check_integrity else None
+            if damage is not None:
+                raise LedgerError(damage, hint=DAMAGE_HINT)
             if not migrate.is_current(engine):
                 migrate.upgrade(engine)
         except LedgerError:
@@ -80,8 +83,11 @@ class Ledger(ReleaseRecords, ReviewRecords):
             raise
         except SQLAlchemyError as exc:
             engine.dispose()
+            text = _short(exc)
+            if is_damage(text):
+                raise LedgerError(_damaged(engine, resolved, text), hint=DAMAGE_HINT) from None
             raise LedgerError(
-                f"cannot open the ledger at {redact(resolved)}: {_short(exc)}",
+                f"cannot open the ledger at {redact(resolved)}: {text}",
                 hint="check that the database exists and is reachable, and that you may write it",
             ) from None
         return cls(engine, resolved)
@@ -110,6 +116,10 @@ class Ledger(ReleaseRecords, ReviewRecords):
                 yield conn
         except SQLAlchemyError as exc:
             text = _short(exc)
+            if is_damage(text):
+                raise LedgerError(
+                    f"cannot {what}: " + _damaged(self._engine, self.url, text), hint=DAMAGE_HINT
+                ) from None
             busy = isinstance(exc, OperationalError) and ("locked" in text or "timeout" in text)
             raise LedgerError(
                 f"cannot {what} in the ledger at {redact(self.url)}: {text}",
@@ -344,10 +354,23 @@ class Ledger(ReleaseRecords, ReviewRecords):
         """Recompute the chain and check every chained table against it.
 
         With ``anchor`` (a head hash recorded elsewhere earlier), also check that the event
-        with that hash is still part of the chain.
+        with that hash is still part of the chain. An SQLite file is first checked by SQLite
+        itself (``PRAGMA integrity_check``): a damaged file is reported as such, since no
+        chain read from it can be trusted.
         """
         from datasteward.ledger.verify import verify_ledger
 
+        damage = check_file(self._engine, full=True)
+        if damage is not None:
+            return VerifyResult(
+                ok=False,
+                checked=0,
+                rows_checked=0,
+                head_seq=0,
+                head_hash="",
+                problem=damage,
+                problems=(damage,),
+            )
         with self._tx("verify the ledger") as conn:
             return verify_ledger(conn, anchor=anchor)
 
@@ -365,6 +388,12 @@ def _require_run(conn: Connection, run_id: str) -> dict[str, Any]:
             hint="start_run must be called before resume_run or finish_run",
         )
     return row
+
+
+def _damaged(engine: Engine, url: str, text: str) -> str:
+    path = sqlite_file(engine)
+    where = path if path is not None else redact(url)
+    return f"the ledger file {where} is damaged (SQLite: {text})"
 
 
 def _short(exc: BaseException) -> str:

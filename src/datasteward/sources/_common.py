@@ -74,9 +74,13 @@ def _describe(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
-def bad(config: SourceConfig, file: str, where: str, error: str, raw: bytes = b"") -> BadRecord:
+def bad(
+    config: SourceConfig, file: str, where: str, error: str, raw: bytes = b"", *,
+    records: int = 1,
+) -> BadRecord:
     return BadRecord(
-        source=config.name, file=file, where=where, error=error, raw=raw[:QUARANTINE_RAW_BYTES]
+        source=config.name, file=file, where=where, error=error, raw=raw[:QUARANTINE_RAW_BYTES],
+        records=records,
     )
 
 

@@ -15,6 +15,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -223,43 +224,26 @@ class LinesBroken(Exception):
     partial: bytes
 
 
-def iter_lines(stream: ByteStream) -> Iterator[bytes]:
-    """The lines of a stream, split on ``\\n`` (a trailing ``\\n``/``\\r`` may be kept).
+def iter_lines(
+    stream: ByteStream, *, max_line_bytes: int | None = None
+) -> Iterator[bytes | SkippedLines]:
+    """The lines of a stream, split on ``\\n`` and without it (a trailing ``\\r`` is kept).
 
-    Callers number them with ``enumerate(..., 1)``. If the stream breaks,
-    :class:`LinesBroken` is raised after every complete line before it (its ``line`` counts
-    from the first line this call yielded).
+    Blank lines are lines here (a quoted CSV field may hold them). A line longer than
+    ``max_line_bytes`` (default :data:`MAX_LINE_BYTES`) is not read whole: a
+    :class:`SkippedLines` stands in its place. Callers number the items with
+    ``enumerate(..., 1)``. If the stream breaks, :class:`LinesBroken` is raised after every
+    complete line before it (its ``line`` counts from the first line this call yielded).
     """
-    if stream.compression is None:
-        return _file_lines(stream)  # the file object's own line iteration is the fastest
-    return _chunk_lines(stream)
-
-
-def _file_lines(stream: ByteStream) -> Iterator[bytes]:
-    n = 0
-    try:
-        for line in stream.raw:
-            n += 1
-            yield line
-    except OSError as exc:
-        raise LinesBroken(n + 1, 0, f"read error: {exc}", b"") from None
-
-
-def _chunk_lines(stream: ByteStream) -> Iterator[bytes]:
-    n = 0
-    rest = b""
-    try:
-        for chunk in stream.chunks():
-            data = rest + chunk if rest else chunk
-            lines = data.split(b"\n")
-            rest = lines.pop()
-            n += len(lines)
-            yield from lines
-    except StreamBroken as exc:
-        raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
-                          rest) from None
-    if rest:
-        yield rest
+    limit = MAX_LINE_BYTES if max_line_bytes is None else max_line_bytes
+    for block in line_blocks(stream, max_line_bytes=limit):
+        if isinstance(block, SkippedLines):
+            if block.size:
+                yield block
+            else:
+                yield from repeat(b"", block.count)
+        else:
+            yield from map(bytes, block)
 
 
 #: A line as :func:`line_blocks` hands it out: a view into the block's buffer, no copy.

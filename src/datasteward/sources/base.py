@@ -62,6 +62,10 @@ class BadRecord:
     where: str
     error: str
     raw: bytes = b""
+    #: How many input records this entry stands for: 1, or e.g. the rows of a corrupt Parquet
+    #: row group (the run counts them all as quarantined, so in = kept + removed +
+    #: quarantined holds in records).
+    records: int = 1
 
     def message(self) -> str:
         return f"{self.file}, {self.where}: {self.error}"

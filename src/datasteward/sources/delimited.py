@@ -4,11 +4,18 @@ The stdlib parser is used rather than ``pyarrow.csv`` because it reports each ma
 on its own (wrong number of fields, broken quoting, undecodable bytes) and carries on with the
 next one; pyarrow's reader fails a whole block on bad bytes or quoting. The first row is the
 header unless ``header = false`` (then ``columns`` names the fields).
+
+A quote that is never closed would make the rest of the file one field. A row that runs over
+several lines and is then rejected (broken quoting, the end of the file inside a quote, more
+than ``max_row_lines`` lines, more than ``max_field_chars`` characters) is cut back to its first
+line, which is quarantined, and parsing restarts at the next line: the good rows after a broken
+one are kept, and each line that is not a row on its own is quarantined and counted.
 """
 
 from __future__ import annotations
 
 import csv
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +27,14 @@ from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
-from datasteward.sources._io import LinesBroken, iter_lines, open_stream
-from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+from datasteward.sources._io import (
+    MAX_LINE_BYTES,
+    LinesBroken,
+    SkippedLines,
+    iter_lines,
+    open_stream,
+)
+from datasteward.sources.base import BadRecord, OnBad, Reader, RecordBuilder, Shard
 
 
 @dataclass(frozen=True)
@@ -42,30 +55,92 @@ class CsvOptions:
     max_field_chars: int = 16 << 20
     #: Reject rows with broken quoting (e.g. text after a closing quote) instead of guessing.
     strict_quoting: bool = True
+    #: Most lines one row may span (quoted fields hold newlines); a row that runs longer is
+    #: taken for an unclosed quote: its first line is quarantined and parsing restarts after it.
+    max_row_lines: int = 10_000
+    #: Longest line, in bytes; a longer one is quarantined without being read whole.
+    max_line_bytes: int = MAX_LINE_BYTES
+
+
+class _RowTooLong(Exception):
+    """The row being parsed ran past a bound (the message names the option)."""
 
 
 class _Lines:
-    """Decoded lines for the csv module, remembering which lines had undecodable bytes."""
+    """Decoded lines for the csv module, one row at a time.
 
-    def __init__(self, lines: Iterator[bytes], encoding: str) -> None:
+    Remembers which lines were undecodable (or too long to read), bounds how many lines and
+    characters one row may take, and can give up a row: :meth:`restart_after_first` hands back
+    its first line and feeds the parser the others again.
+    """
+
+    def __init__(
+        self, lines: Iterator[bytes | SkippedLines], encoding: str, *, max_row_lines: int,
+        max_row_chars: int,
+    ) -> None:
         self.lines = lines
         self.encoding = encoding
+        self.max_row_lines = max_row_lines
+        self.max_row_chars = max_row_chars
         self.bad_lines: dict[int, str] = {}
+        #: The number of the line last handed to the parser.
         self.lineno = 0
+        self._read = 0  # lines taken from the stream
+        self._replay: deque[tuple[int, str]] = deque()
+        #: The lines of the row being parsed (number, text).
+        self.row: list[tuple[int, str]] = []
+        self._row_chars = 0
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> _Lines:
+        return self
+
+    def start_row(self) -> None:
+        self.row = []
+        self._row_chars = 0
+
+    def __next__(self) -> str:
+        if self._replay:
+            lineno, line = self._replay.popleft()
+        else:
+            raw = next(self.lines)
+            self._read = lineno = self._read + 1
+            line = self._decode(raw, lineno)
+        self.lineno = lineno
+        row = self.row
+        row.append((lineno, line))
+        self._row_chars += len(line)
+        if len(row) > 1:  # a quoted field goes on: bound it
+            if len(row) > self.max_row_lines:
+                raise _RowTooLong(f"the row runs over more than max_row_lines "
+                                  f"({self.max_row_lines}) lines")
+            if self._row_chars > self.max_row_chars:
+                raise _RowTooLong(f"the row runs over more than max_field_chars "
+                                  f"({self.max_row_chars}) characters")
+        return line
+
+    def _decode(self, raw: bytes | SkippedLines, lineno: int) -> str:
         enc = self.encoding
-        for lineno, raw in enumerate(self.lines, 1):
-            self.lineno = lineno
-            try:
-                line = raw.decode(enc)
-            except UnicodeDecodeError as exc:
-                self.bad_lines[lineno] = (
-                    f"invalid {enc.removesuffix('-sig')} (byte 0x{raw[exc.start]:02x} "
-                    f"at byte {exc.start} of line {lineno})"
-                )
-                line = raw.decode(enc, "surrogateescape")
-            yield line if line.endswith("\n") else line + "\n"
+        if isinstance(raw, SkippedLines):
+            self.bad_lines[lineno] = (f"line {lineno} is {raw.size} bytes, over max_line_bytes "
+                                      f"({raw.limit}); it was skipped without being read whole")
+            return "\n"
+        try:
+            return raw.decode(enc) + "\n"
+        except UnicodeDecodeError as exc:
+            self.bad_lines[lineno] = (
+                f"invalid {enc.removesuffix('-sig')} (byte 0x{raw[exc.start]:02x} "
+                f"at byte {exc.start} of line {lineno})"
+            )
+            return raw.decode(enc, "surrogateescape") + "\n"
+
+    def restart_after_first(self) -> tuple[int, str]:
+        """Give up the row being parsed: its first line (number, text) is returned, and the
+        lines after it will be parsed again."""
+        first, rest = self.row[0], self.row[1:]
+        self._replay.extendleft(reversed(rest))
+        self.start_row()
+        self.bad_lines.pop(first[0], None)
+        return first
 
 
 class CsvReader(Reader):
@@ -103,7 +178,8 @@ class CsvReader(Reader):
         with open_stream(shard.uri) as stream:
             # utf-8-sig: a byte order mark at the start (common in exported CSV) is not data
             encoding = "utf-8-sig" if o.encoding.lower() in ("utf-8", "utf8") else o.encoding
-            lines = _Lines(iter_lines(stream), encoding)
+            lines = _Lines(iter_lines(stream, max_line_bytes=o.max_line_bytes), encoding,
+                           max_row_lines=o.max_row_lines, max_row_chars=o.max_field_chars)
             rows = csv.reader(
                 lines,
                 delimiter=o.delimiter or self.default_delimiter,
@@ -118,23 +194,26 @@ class CsvReader(Reader):
             if header is not None:
                 fmap.check_columns(header, file=file, config=config)
             rownum = 0
-            end_line = 0
             try:
                 while True:
-                    start_line = end_line + 1
+                    lines.start_row()
                     try:
                         row = next(rows)
                     except StopIteration:
                         break
-                    except csv.Error as exc:
-                        end_line = lines.lineno
+                    except (csv.Error, _RowTooLong) as exc:
                         rownum += 1
-                        on_bad(bad(config, file, _where(rownum, start_line, end_line),
-                                   f"malformed CSV: {exc}"))
+                        problem = (f"malformed CSV: {exc}" if isinstance(exc, csv.Error)
+                                   else str(exc))
+                        if len(lines.row) > 1:
+                            on_bad(_restart(lines, config, file, rownum, problem, o.encoding))
+                        else:
+                            on_bad(bad(config, file, f"row {rownum}, line {lines.lineno}",
+                                       problem, _row_raw(lines.row, o.encoding)))
                         continue
-                    end_line = lines.lineno
+                    start_line, end_line = lines.row[0][0], lines.lineno
                     broken = [lines.bad_lines.pop(n) for n in range(start_line, end_line + 1)
-                              if n in lines.bad_lines]
+                              if n in lines.bad_lines] if lines.bad_lines else []
                     if header is None:
                         if broken:
                             raise SourceError(f"{file}: the header line is not {o.encoding}: "
@@ -142,7 +221,7 @@ class CsvReader(Reader):
                         header = row
                         fmap.check_columns(header, file=file, config=config)
                         continue
-                    if not row:
+                    if not row and not broken:
                         continue  # a blank line
                     rownum += 1
                     where = _where(rownum, start_line, end_line)
@@ -150,9 +229,11 @@ class CsvReader(Reader):
                         on_bad(bad(config, file, where, broken[0], _raw(row, o.encoding)))
                         continue
                     if len(row) != len(header):
-                        on_bad(bad(config, file, where,
-                                   f"expected {len(header)} fields, got {len(row)}",
-                                   _raw(row, o.encoding)))
+                        problem = f"expected {len(header)} fields, got {len(row)}"
+                        if end_line > start_line:  # a quote that closed too late
+                            on_bad(_restart(lines, config, file, rownum, problem, o.encoding))
+                        else:
+                            on_bad(bad(config, file, where, problem, _raw(row, o.encoding)))
                         continue
                     try:
                         cols.add(dict(zip(header, row, strict=True)), rownum)
@@ -184,6 +265,25 @@ class TsvReader(CsvReader):
 def _where(row: int, start: int, end: int) -> str:
     lines = f"line {start}" if start >= end else f"lines {start}-{end}"
     return f"row {row}, {lines}"
+
+
+def _restart(
+    lines: _Lines, config: SourceConfig, file: str, rownum: int, problem: str, encoding: str
+) -> BadRecord:
+    """A row that ran over several lines and was rejected: probably a quote that is never
+    closed (or closed far too late). Its first line is quarantined and the lines after it are
+    parsed again, so the rows there are kept (and the lines that are not rows on their own are
+    quarantined one by one)."""
+    last = lines.lineno
+    first, text = lines.restart_after_first()
+    return bad(config, file, f"row {rownum}, line {first}",
+               f"{problem}; the row that starts on line {first} runs on to line {last} (a "
+               f"quote that is never closed?): line {first} is quarantined and parsing "
+               f"restarts at line {first + 1}", text.encode(encoding, "surrogateescape"))
+
+
+def _row_raw(row: list[tuple[int, str]], encoding: str) -> bytes:
+    return "".join(t for _, t in row[:4]).encode(encoding, "surrogateescape")
 
 
 def _raw(row: list[str], encoding: str) -> bytes:

@@ -1,7 +1,9 @@
 """Parquet files, streamed batch by batch with pyarrow (a file is never loaded whole).
 
 Each row group is read on its own, so a corrupt row group is quarantined (with its number and
-row range) and the row groups after it are still read.
+row range) and the row groups after it are still read. Its one quarantine entry counts as the
+rows the group held (the file's metadata knows), so records in = kept + quarantined still holds
+in records.
 """
 
 from __future__ import annotations
@@ -100,7 +102,11 @@ class ParquetReader(Reader):
                     yield pos, batch
                     pos += batch.num_rows
             except (pa.ArrowException, OSError) as exc:
+                lost = first + rows - pos  # the group's rows not read yet (its metadata says)
                 on_bad(bad(self.config, shard.location,
                            f"row group {rg} (rows {pos}-{first + rows - 1})",
-                           f"cannot decode the row group: {exc}; its other rows are skipped"))
+                           f"cannot decode the row group: {exc}; its {lost} rows "
+                           f"{'' if pos == first else 'left '}(of {rows}) are quarantined as "
+                           f"this one entry, which counts as {lost} records",
+                           records=lost))
             first += rows
