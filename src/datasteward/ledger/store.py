@@ -29,6 +29,8 @@ from datasteward.ledger._validate import (
 from datasteward.ledger._writes import Changes
 from datasteward.ledger.chain import canonical_json, lock_head, utc_now
 from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyResult
+from datasteward.ledger.releases import ReleaseRecords
+from datasteward.ledger.reviews import ReviewRecords
 from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.tables import (
     chain_head,
@@ -44,8 +46,12 @@ from datasteward.runs.stats import RunStats
 log = logging.getLogger(__name__)
 
 
-class Ledger:
+class Ledger(ReleaseRecords, ReviewRecords):
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
+
+    Runs, estimates, decisions and the event log are methods here; releases, takedown
+    requests and deprecations come from :class:`~datasteward.ledger.releases.ReleaseRecords`,
+    review samples and judgements from :class:`~datasteward.ledger.reviews.ReviewRecords`.
 
     Every write runs in one transaction that locks the chain head, writes its rows and appends
     the event describing them, so concurrent writers (other processes too) queue, and the
