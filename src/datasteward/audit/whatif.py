@@ -1,10 +1,12 @@
 """``whatif``: re-derive one step's decision from the stored signals under other options.
 
 A step is *sweepable* when its decision is a function of signal columns it stored on every
-record it saw (kept or removed) and of the options being changed. For those, ``SWEEPS`` maps the
-step name to a builder of a SQL predicate (true = the record would be removed) over the
-options. Options that change what is measured (a word list, stop words, a phone region) cannot
-be swept: the signal would have to be measured again. Each sweep is checked first: under the
+record it saw (kept or removed) and of the options being changed. The step says so itself: its
+class's ``whatif_predicate`` gives the SQL predicate (true = the record would be removed) under
+its options, ``whatif_fixed`` names the options that change what is measured (a word list, stop
+words, a phone region: the signal would have to be measured again) and ``whatif_unsupported``
+why a step cannot be swept. Steps are found through the step registry, so a user's own step
+(``package.module:Class``) is swept like a built-in one. Each sweep is checked first: under the
 run's own options the predicate must reproduce the run's decisions (reported as
 ``reproduced``).
 
@@ -20,174 +22,34 @@ from __future__ import annotations
 import re
 import time
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from datasteward.audit.facts import host_sql
-from datasteward.audit.rundata import RunData, connect, ident, open_run, sql_list, sql_str
+from datasteward.audit.rundata import RunData, connect, open_run, sql_str
 from datasteward.errors import RunError, StepError
+from datasteward.steps.base import options_to_dict
+
+if TYPE_CHECKING:
+    from datasteward.steps.base import Step
+    from datasteward.steps.sweep import WhatIf
 
 
-def _num(v: Any) -> str:
-    if v is None:
-        return "NULL"
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, (int, float)):
-        return repr(float(v))
-    raise StepError(f"expected a number, got {v!r}")
+def sweepable_steps() -> list[str]:
+    """The built-in steps whose class gives a ``whatif_predicate``."""
+    from datasteward.steps.base import Step
+    from datasteward.steps.registry import BUILTIN_STEPS, find_step
 
-
-def _gt(col: str, v: Any) -> str:
-    """col > v, false for NaN/NULL (as Python's comparisons in the steps)."""
-    return f"({ident(col)} > {_num(v)} AND NOT isnan({ident(col)}::DOUBLE))"
-
-
-def _lt(col: str, v: Any) -> str:
-    return f"({ident(col)} < {_num(v)} AND NOT isnan({ident(col)}::DOUBLE))"
-
-
-def _any(parts: list[str]) -> str:
-    return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
-
-
-def _length(o: Mapping[str, Any]) -> str:
-    parts = []
-    for key, col, cmp in (("min_words", "length_words", "<"), ("max_words", "length_words", ">"),
-                          ("min_chars", "length_chars", "<"), ("max_chars", "length_chars", ">")):
-        if o.get(key) is not None:
-            parts.append(f"({ident(col)} {cmp} {_num(o[key])})")
-    return _any(parts)
-
-
-#: gopher.quality's rules: (option, signal column, comparison that removes). An option set to
-#: 0 or unset turns its rule off, as in the step. The symbol ratio bounds two signals.
-_GOPHER_QUALITY_RULES: tuple[tuple[str, str, Callable[[str, Any], str]], ...] = (
-    ("min_doc_words", "gopher_non_symbol_words", _lt),
-    ("max_doc_words", "gopher_non_symbol_words", _gt),
-    ("min_avg_word_length", "gopher_avg_word_length", _lt),
-    ("max_avg_word_length", "gopher_avg_word_length", _gt),
-    ("max_symbol_word_ratio", "gopher_hash_ratio", _gt),
-    ("max_symbol_word_ratio", "gopher_ellipsis_ratio", _gt),
-    ("max_bullet_lines_ratio", "gopher_bullet_lines_ratio", _gt),
-    ("max_ellipsis_lines_ratio", "gopher_ellipsis_lines_ratio", _gt),
-    ("min_alpha_words_ratio", "gopher_alpha_words_ratio", _lt),
-    ("min_stop_words", "gopher_stop_words", _lt),
-)
-
-
-def _gopher_quality(o: Mapping[str, Any]) -> str:
-    return _any([cmp(col, o[key]) for key, col, cmp in _GOPHER_QUALITY_RULES if o.get(key)])
-
-
-def _gopher_repetition(o: Mapping[str, Any]) -> str:
-    parts = ["isnan(gopher_dup_para_frac::DOUBLE)"]  # empty text: every statistic is NaN
-    for key in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
-        if o.get(key):
-            parts.append(_gt(f"gopher_{key}", o[key]))
-    for n, t in o.get("top_n_grams") or ():
-        if t:
-            parts.append(_gt(f"gopher_top_{int(n)}gram_char_frac", t))
-    for n, t in o.get("dup_n_grams") or ():
-        if t:
-            parts.append(_gt(f"gopher_dup_{int(n)}gram_char_frac", t))
-    return _any(parts)
-
-
-def _fineweb(o: Mapping[str, Any]) -> str:
-    punct = ident("fineweb_line_punct_ratio")
-    low = f"({punct} < {_num(o.get('line_punct_thr', 0.12))})"
-    if o.get("line_punct_exclude_zero"):
-        low = f"({low} AND {punct} <> 0)"
-    return _any([
-        f"isnan({punct}::DOUBLE)",
-        low,
-        _gt("fineweb_short_line_ratio", o.get("short_line_thr", 0.67)),
-        _gt("fineweb_char_dup_ratio", o.get("char_duplicates_ratio", 0.01)),
-        f"({ident('fineweb_newline_ratio')} > {_num(o.get('new_line_ratio', 0.3))})",
-    ])
-
-
-def _langid(o: Mapping[str, Any]) -> str:
-    keep = list(o.get("keep") or ())
-    min_score = float(o.get("min_score") or 0.0)
-    if not keep and min_score <= 0:
-        return "FALSE"
-    parts = ["(lang = 'und')"]
-    if keep:
-        parts.append(f"(lang NOT IN (SELECT unnest({sql_list(keep)})))")
-    if min_score > 0:
-        parts.append(f"(lang_score < {_num(min_score)})")
-    return _any(parts)
-
-
-def _contamination(o: Mapping[str, Any]) -> str:
-    if o.get("mode", "flag") != "remove":
-        return "FALSE"
-    return f"(contamination_ngrams >= {int(o.get('min_ngrams', 1))})"
-
-
-def _pii(o: Mapping[str, Any]) -> str:
-    if o.get("mode", "annotate") != "remove":
-        return "FALSE"
-    return _any([f"({ident(f'pii_{t}_count')} > 0)" for t in o.get("types") or ()])
-
-
-def _c4(o: Mapping[str, Any]) -> str:
-    parts = []
-    if o.get("filter_lorem_ipsum", True):
-        parts.append("coalesce(c4_lorem_ipsum, FALSE)")
-    if o.get("filter_curly_bracket", True):
-        parts.append("coalesce(c4_curly_bracket, FALSE)")
-    if o.get("min_num_sentences"):
-        parts.append(f"(c4_sentences < {_num(o['min_num_sentences'])})")
-    return _any(parts)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """How to re-derive a step's decision from its signals."""
-
-    predicate: Callable[[Mapping[str, Any]], str]
-    #: Options whose change needs the text measured again.
-    fixed: tuple[str, ...] = ()
-    #: A note shown with the result.
-    note: str = ""
-
-
-SWEEPS: dict[str, Sweep] = {
-    "filter.length": Sweep(_length),
-    "gopher.quality": Sweep(_gopher_quality, fixed=("stop_words",)),
-    "gopher.repetition": Sweep(
-        _gopher_repetition,
-        note="only n-gram orders measured in the run (its top_n_grams/dup_n_grams) can be set",
-    ),
-    "fineweb.quality": Sweep(_fineweb, fixed=("stop_chars", "short_line_length")),
-    "langid": Sweep(_langid, fixed=("max_chars",)),
-    "contamination": Sweep(_contamination, fixed=("benchmarks", "n", "min_words")),
-    "pii": Sweep(_pii, fixed=("region",),
-                 note="mode = remove is swept; types may only name kinds the run measured"),
-    "c4": Sweep(
-        _c4,
-        fixed=("remove_citations", "filter_no_terminal_punct", "min_words_per_line",
-               "max_word_length", "filter_javascript", "filter_policy", "policy_substrings"),
-        note="document rules only; lorem ipsum / curly bracket can be switched off, not on",
-    ),
-}
-
-#: Steps that cannot be swept, and why (shown by ``whatif``).
-NOT_SWEEPABLE: dict[str, str] = {
-    "c4.badwords": "the decision depends on the word list (re-measure) and keep_fraction draws "
-    "by a hash of the id; re-run the step instead",
-    "dedup.exact": "which copy is kept depends on global order, not on a per-record signal",
-    "dedup.minhash": "clusters depend on the thresholds of the LSH index; re-run the step",
-    "filter.regex": "the pattern is applied to the text; no signal is stored",
-    "url.blocklist": "the decision depends on the block list",
-    "rights.optout": "opt-out signals are fetched, not thresholds",
-    "rights.policy": "the policy is applied to licence columns; re-run `datasteward check`",
-}
+    out = []
+    for name in sorted(BUILTIN_STEPS):
+        try:
+            cls = find_step(name)
+        except StepError:  # an optional dependency is missing
+            continue
+        if cls.whatif_predicate is not Step.whatif_predicate:
+            out.append(name)
+    return out
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -207,18 +69,27 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
-def _validated(use: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate options with the step's own options class (unknown keys, types, ranges)."""
-    from datasteward.steps.base import build_options, options_to_dict
+def _step(use: str, options: Mapping[str, Any]) -> Step:
+    """The step with these options, validated by its own options class (unknown keys, types,
+    ranges)."""
+    from datasteward.steps.base import build_options
     from datasteward.steps.registry import find_step
 
-    try:
-        cls = find_step(use)
-    except StepError:
-        return dict(options)
+    cls = find_step(use)
     clean = {k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()
              if v is not None}
-    return options_to_dict(build_options(cls.Options, clean, step=use))
+    return cls(build_options(cls.Options, clean, step=use))
+
+
+def _predicate(step: Step, step_id: str) -> WhatIf:
+    predicate = step.whatif_predicate()
+    if predicate is None:
+        raise RunError(
+            f"step {step_id} ({step.name or type(step).__name__}) cannot be swept: "
+            f"{step.whatif_unsupported}",
+            hint="sweepable steps: " + ", ".join(sweepable_steps()),
+        )
+    return predicate
 
 
 def whatif(
@@ -234,40 +105,44 @@ def whatif(
     t0 = time.perf_counter()
     run = open_run(run_dir)
     step = run.step(step_key)
-    sweep = SWEEPS.get(step.use)
-    if sweep is None:
-        why = NOT_SWEEPABLE.get(step.use, "no sweep is registered for it")
-        raise RunError(
-            f"step {step.step_id} ({step.use}) cannot be swept: {why}",
-            hint="sweepable steps: " + ", ".join(sorted(SWEEPS)),
-        )
-    fixed = [k for k in sets if k in sweep.fixed]
+    before = _step(step.use, step.options)
+    old = _predicate(before, step.step_id)
+    fixed = [k for k in sets if k in before.whatif_fixed]
     if fixed:
         raise RunError(
             f"{step.use}: option(s) {', '.join(fixed)} change what is measured; the stored "
             "signals cannot answer that",
             hint="change them in the recipe and run again",
         )
-    current = _validated(step.use, step.options)
-    proposed = _validated(step.use, {**step.options, **sets})
+    after = _step(step.use, {**step.options, **sets})
+    new = _predicate(after, step.step_id)
     readable = (audit_dir / "facts.parquet",) if audit_dir is not None else ()
     con = connect(run, memory_limit=memory_limit, readable=readable)
     try:
-        return _compute(con, run, step.pos, sweep, current, proposed, sets, audit_dir, top, t0,
+        return _compute(con, run, step.pos, before, after, old, new, sets, audit_dir, top, t0,
                         step_id=step.step_id, use=step.use)
     finally:
         con.close()
 
 
-def _compute(con: Any, run: RunData, pos: int, sweep: Sweep, current: dict[str, Any],
-             proposed: dict[str, Any], sets: Mapping[str, Any], audit_dir: Path | None,
+def _compute(con: Any, run: RunData, pos: int, before: Step, after: Step, old: WhatIf,
+             new: WhatIf, sets: Mapping[str, Any], audit_dir: Path | None,
              top: int, t0: float, *, step_id: str, use: str) -> dict[str, Any]:
     import duckdb
 
     from datasteward.audit.rundata import columns
 
     cols = columns(con)
-    old_pred, new_pred = sweep.predicate(current), sweep.predicate(proposed)
+    old_pred, new_pred = old.sql, new.sql
+    needed = list(dict.fromkeys(old.signals + new.signals))
+    missing = [c for c in needed if c not in cols]
+    if missing:
+        raise RunError(
+            f"step {step_id} ({use}): the run lacks signal(s) the sweep needs: "
+            + ", ".join(missing),
+            hint="the step stores its signals on every record; was it run by this version, "
+            "with these kinds or n-gram orders measured?",
+        )
     k = run.kept_pos
     dims = ["source", "domain"] + (["lang"] if "lang" in cols else [])
     facts_cols: list[str] = []
@@ -295,8 +170,6 @@ def _compute(con: Any, run: RunData, pos: int, sweep: Sweep, current: dict[str, 
         f"coalesce({old_pred}, FALSE) AS pred_old",
         *[f"coalesce(f.{c}::VARCHAR, 'false') AS {c}" for c in facts_cols],
     ]
-    pred_sql = new_pred + " " + old_pred
-    needed = [c for c in cols if re.search(r"\b" + re.escape(c) + r"\b", pred_sql)]
     try:
         con.execute(
             f"CREATE TEMP TABLE w AS SELECT {', '.join(sel)} FROM raw_records r{join} "
@@ -344,9 +217,9 @@ def _compute(con: Any, run: RunData, pos: int, sweep: Sweep, current: dict[str, 
         "step_id": step_id,
         "use": use,
         "set": dict(sets),
-        "options_before": current,
-        "options_after": proposed,
-        "note": sweep.note,
+        "options_before": options_to_dict(before.options),
+        "options_after": options_to_dict(after.options),
+        "note": after.whatif_note,
         "signals": needed,
         "overall": overall,
         "reproduced_share": (

@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from datasteward.errors import MissingDependencyError, StepError
 from datasteward.steps.base import Filter, FilterDecision, StepContext, StepOptions, texts
+from datasteward.steps.sweep import SqlPredicate, WhatIf, sql_num, sql_str
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -105,6 +106,31 @@ class LangId(Filter):
     @property
     def opts(self) -> LangIdOptions:
         return cast(LangIdOptions, self.options)  # Step.__init__ checked the type
+
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("max_chars",)
+
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.opts
+        sql = SqlPredicate()
+        if not o.keep and o.min_score <= 0:
+            return sql.never()
+        lang = sql.col("lang")
+        parts = [f"({lang} = 'und')"]
+        if o.keep:
+            listed = ", ".join(sql_str(k) for k in o.keep)
+            parts.append(f"({lang} NOT IN ({listed}))")
+        if o.min_score > 0:
+            parts.append(f"({sql.col('lang_score')} < {sql_num(o.min_score)})")
+        return sql.any_of(parts)
+
+    def explain(self) -> str:
+        o = self.opts
+        what = "identifies the language with fastText lid.176"
+        if o.keep:
+            what += " and keeps " + ", ".join(o.keep)
+        if o.min_score > 0:
+            what += f" with a score of at least {o.min_score:g}"
+        return what
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

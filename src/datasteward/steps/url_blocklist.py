@@ -111,6 +111,7 @@ class UrlBlocklist(Filter):
 
     name: ClassVar[str] = "url.blocklist"
     Options: ClassVar[type[StepOptions]] = UrlBlocklistOptions
+    whatif_unsupported: ClassVar[str] = "the decision depends on the block list"
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)

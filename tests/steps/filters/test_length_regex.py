@@ -124,3 +124,13 @@ def test_regex_accepts_re2_syntax_python_lacks(tmp_path: Path) -> None:
         "pattern '^\\\\pN+$' matched '123'",
         "pattern '^\\\\pN+$' matched '١٢٣'",
     ]
+
+
+def test_regex_trace_names_the_match_of_a_pattern_with_groups(tmp_path: Path) -> None:
+    step = build_step("filter.regex", {"pattern": r"(cat|dog)s? (\w+)", "ignore_case": True})
+    res = step.process(batch_of(["A Dog barks.", "no pets", "two cats sleep"]), ctx(tmp_path))
+    assert res.trace is not None
+    assert [d.split(" matched ")[1] for d in res.trace.column("detail").to_pylist()] == [
+        "'Dog barks'",
+        "'cats sleep'",
+    ]

@@ -16,12 +16,14 @@ from datasteward.steps.base import (
     Filter,
     FilterDecision,
     StepContext,
+    StepCounts,
     StepOptions,
     StepResult,
     texts,
 )
 from datasteward.steps.contamination.benchmarks import BenchmarkSpec, parse_spec, read_items
 from datasteward.steps.contamination.index import NgramIndex
+from datasteward.steps.sweep import SqlPredicate, WhatIf
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +90,27 @@ class Contamination(Filter):
     @property
     def opts(self) -> ContaminationOptions:
         return cast(ContaminationOptions, self.options)
+
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("benchmarks", "n", "min_words")
+
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.opts
+        sql = SqlPredicate()
+        if o.mode != "remove":
+            return sql.never()
+        return sql.any_of([f"({sql.col('contamination_ngrams')} >= {int(o.min_ngrams)})"])
+
+    def explain(self) -> str:
+        o = self.opts
+        verb = "removes" if o.mode == "remove" else "flags"
+        return f"{verb} records sharing {o.n}-grams with benchmark test sets"
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        if not counts.removed:
+            return {}
+        return {("composition", "noise"): f"Contamination matches removed: {counts.removed:,}."}
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -23,7 +23,15 @@ import pyarrow.parquet as pq
 
 from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN, normalise_for_hash
-from datasteward.steps.base import GlobalStep, StepContext, StepOptions, StepResult, trace_table
+from datasteward.steps.base import (
+    GlobalStep,
+    StepContext,
+    StepCounts,
+    StepOptions,
+    StepResult,
+    trace_table,
+)
+from datasteward.steps.dedup import duplicates_answer
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +67,25 @@ class ExactDedup(GlobalStep):
     name = "dedup.exact"
     Options = ExactDedupOptions
     options: ExactDedupOptions
+    whatif_unsupported: ClassVar[str] = (
+        "which copy is kept depends on global order, not on a per-record signal"
+    )
+
+    def explain(self) -> str:
+        return (
+            "removes exact duplicates"
+            + (
+                " after normalising case, Unicode and spacing"
+                if self.options.compare == "normalised"
+                else ""
+            )
+            + ", keeping the first copy"
+        )
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        return duplicates_answer(counts, records_read)
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)

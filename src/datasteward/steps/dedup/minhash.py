@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +48,15 @@ import pyarrow.parquet as pq
 
 from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN
-from datasteward.steps.base import GlobalStep, StepContext, StepOptions, StepResult, trace_table
+from datasteward.steps.base import (
+    GlobalStep,
+    StepContext,
+    StepCounts,
+    StepOptions,
+    StepResult,
+    trace_table,
+)
+from datasteward.steps.dedup import duplicates_answer
 from datasteward.steps.dedup._minhash_clusters import (
     DECISIONS_SCHEMA,
     ROW_BITS,
@@ -147,6 +155,20 @@ class MinhashDedup(GlobalStep):
     name = "dedup.minhash"
     Options = MinhashDedupOptions
     options: MinhashDedupOptions
+    whatif_unsupported: ClassVar[str] = (
+        "clusters depend on the thresholds of the LSH index; re-run the step"
+    )
+
+    def explain(self) -> str:
+        return (
+            f"removes near duplicates (MinHash LSH over {self.options.ngram}-grams, "
+            f"{self.options.bands} bands of {self.options.rows} rows), keeping one per cluster"
+        )
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        return duplicates_answer(counts, records_read)
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN
 from datasteward.steps.base import Filter, FilterDecision, StepOptions
+from datasteward.steps.sweep import SqlPredicate, WhatIf, sql_num
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,6 +58,35 @@ class LengthFilter(Filter):
     name = "filter.length"
     Options = LengthOptions
     options: LengthOptions
+
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.options
+        sql = SqlPredicate()
+        rules = (
+            (o.min_words, "length_words", "<"),
+            (o.max_words, "length_words", ">"),
+            (o.min_chars, "length_chars", "<"),
+            (o.max_chars, "length_chars", ">"),
+        )
+        return sql.any_of(
+            f"({sql.col(col)} {cmp} {sql_num(bound)})"
+            for bound, col, cmp in rules
+            if bound is not None
+        )
+
+    def explain(self) -> str:
+        o = self.options
+        bounds = [
+            f"{label} {v:,} {unit}"
+            for v, label, unit in (
+                (o.min_words, "at least", "words"),
+                (o.max_words, "at most", "words"),
+                (o.min_chars, "at least", "characters"),
+                (o.max_chars, "at most", "characters"),
+            )
+            if v is not None
+        ]
+        return "keeps records of " + " and ".join(bounds)
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         text = pc.fill_null(batch.column(TEXT_COLUMN), "")

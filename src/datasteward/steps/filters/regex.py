@@ -106,7 +106,20 @@ class RegexFilter(Filter):
         return FilterDecision(keep=keep, reason=reason, detail=detail)
 
     def _matched_text(self, values: pa.Array) -> list[str]:
-        """The first match in each of ``values`` (which all match), found by RE2 as well."""
+        """The first match in each of ``values`` (which all match), found by RE2 as well: the
+        first match is replaced by a marker, and what the marker took the place of is the match.
+        Only the removed records pass here (the trace is written for them anyway)."""
         flags = "(?i)" if self.options.ignore_case else ""
-        found = pc.extract_regex(values, f"{flags}(?P<m>{self.options.pattern})")
-        return [(m or "")[:_SHOWN_CHARS] for m in found.field("m").to_pylist()]
+        texts = values.to_pylist()
+        marker = "\x00\x01match\x01\x00"
+        while any(marker in t for t in texts):
+            marker += "\x01"
+        replaced = pc.replace_substring_regex(
+            values, f"{flags}{self.options.pattern}", marker, max_replacements=1
+        ).to_pylist()
+        found = []
+        for text, r in zip(texts, replaced, strict=True):
+            start = r.find(marker)
+            end = len(text) - (len(r) - start - len(marker))
+            found.append(text[start:end][:_SHOWN_CHARS] if start >= 0 else "")
+        return found

@@ -24,6 +24,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
@@ -124,6 +125,10 @@ class BadWordsFilter(Filter):
     name = "c4.badwords"
     Options = BadWordsOptions
     options: BadWordsOptions
+    whatif_unsupported: ClassVar[str] = (
+        "the decision depends on the word list (re-measure) and keep_fraction draws by a hash "
+        "of the id; re-run the step instead"
+    )
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)

@@ -12,11 +12,13 @@ characters are in lines that repeat an earlier line, or if it has more than
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
+from datasteward.steps.sweep import SqlPredicate, WhatIf, sql_num
 from datasteward.steps.text._tokenize import TERMINAL_PUNCTUATION, count_words_many
 from datasteward.steps.text.gopher import _Decisions, find_duplicates
 
@@ -59,6 +61,30 @@ class FineWebQualityFilter(Filter):
     name = "fineweb.quality"
     Options = FineWebQualityOptions
     options: FineWebQualityOptions
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("stop_chars", "short_line_length")
+
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.options
+        sql = SqlPredicate()
+        punct = sql.col("fineweb_line_punct_ratio")
+        low = f"({punct} < {sql_num(o.line_punct_thr)})"
+        if o.line_punct_exclude_zero:
+            low = f"({low} AND {punct} <> 0)"
+        return sql.any_of(
+            [
+                f"isnan({punct}::DOUBLE)",
+                low,
+                sql.gt("fineweb_short_line_ratio", o.short_line_thr),
+                sql.gt("fineweb_char_dup_ratio", o.char_duplicates_ratio),
+                f"({sql.col('fineweb_newline_ratio')} > {sql_num(o.new_line_ratio)})",
+            ]
+        )
+
+    def explain(self) -> str:
+        return (
+            "FineWeb's quality rules (Penedo et al. 2024): too few lines ending in punctuation, "
+            "too many short or duplicated lines"
+        )
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options

@@ -15,12 +15,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
+from datasteward.steps.sweep import SqlPredicate, WhatIf
 from datasteward.steps.text._ngrams import flat_repetition_stats
 from datasteward.steps.text._tokenize import VOCAB, distinct, encode_many, word_ids
 
@@ -112,6 +114,34 @@ class GopherQualityFilter(Filter):
     name = "gopher.quality"
     Options = GopherQualityOptions
     options: GopherQualityOptions
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("stop_words",)
+
+    def whatif_predicate(self) -> WhatIf | None:
+        """A rule set to 0 is off, as in the step; the symbol ratio bounds two signals."""
+        o = self.options
+        sql = SqlPredicate()
+        rules = (
+            (o.min_doc_words, "gopher_non_symbol_words", sql.lt),
+            (o.max_doc_words, "gopher_non_symbol_words", sql.gt),
+            (o.min_avg_word_length, "gopher_avg_word_length", sql.lt),
+            (o.max_avg_word_length, "gopher_avg_word_length", sql.gt),
+            (o.max_symbol_word_ratio, "gopher_hash_ratio", sql.gt),
+            (o.max_symbol_word_ratio, "gopher_ellipsis_ratio", sql.gt),
+            (o.max_bullet_lines_ratio, "gopher_bullet_lines_ratio", sql.gt),
+            (o.max_ellipsis_lines_ratio, "gopher_ellipsis_lines_ratio", sql.gt),
+            (o.min_alpha_words_ratio, "gopher_alpha_words_ratio", sql.lt),
+            (o.min_stop_words, "gopher_stop_words", sql.lt),
+        )
+        return sql.any_of(cmp(col, bound) for bound, col, cmp in rules if bound)
+
+    def explain(self) -> str:
+        o = self.options
+        return (
+            f"Gopher's quality rules (Rae et al. 2021): {o.min_doc_words:,} to "
+            f"{o.max_doc_words:,} words of mean length {o.min_avg_word_length:g} to "
+            f"{o.max_avg_word_length:g}, at least {o.min_stop_words} stop words, few symbols, "
+            "bullets and ellipses"
+        )
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
@@ -323,6 +353,32 @@ class GopherRepetitionFilter(Filter):
     name = "gopher.repetition"
     Options = GopherRepetitionOptions
     options: GopherRepetitionOptions
+    whatif_note: ClassVar[str] = (
+        "only n-gram orders measured in the run (its top_n_grams/dup_n_grams) can be set"
+    )
+
+    def whatif_predicate(self) -> WhatIf | None:
+        o = self.options
+        sql = SqlPredicate()
+        # empty text: every statistic is NaN, and the step removes it
+        parts = [f"isnan({sql.col('gopher_dup_para_frac')}::DOUBLE)"]
+        for key in ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac"):
+            bound = getattr(o, key)
+            if bound:
+                parts.append(sql.gt(f"gopher_{key}", bound))
+        for n, t in o.top_n_grams:
+            if t:
+                parts.append(sql.gt(f"gopher_top_{int(n)}gram_char_frac", t))
+        for n, t in o.dup_n_grams:
+            if t:
+                parts.append(sql.gt(f"gopher_dup_{int(n)}gram_char_frac", t))
+        return sql.any_of(parts)
+
+    def explain(self) -> str:
+        return (
+            "Gopher's repetition rules (Rae et al. 2021): duplicated lines and paragraphs, "
+            "top and duplicated n-grams"
+        )
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         o = self.options
