@@ -57,7 +57,7 @@ class DownloadOptions:
     #: Retries of a request that failed to connect or got a 5xx answer.
     retries: int = 3
     #: Seconds before the first retry (doubled for each next one, at most 5 s).
-    backoff: float = 0.5
+    backoff: float = 0.25
 
     def validate(self) -> None:
         if not self.timeout > 0:
