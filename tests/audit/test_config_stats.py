@@ -30,10 +30,10 @@ def test_audit_table_is_read_with_paths_relative_to_the_recipe(tmp_path: Path) -
         ({"min_raito": 2}, "unknown key `min_raito`"),
         ({"min_ratio": 0.5}, "min_ratio must be >= 1"),
         ({"confidence": 1.0}, "confidence"),
-        ({"samples": "five"}, "samples must be a int"),
+        ({"samples": "five"}, r"`samples` in \[audit\] must be an integer"),
         ({"slices": [{"name": "x"}]}, "needs `name` and `sql`"),
         ({"slices": [{"name": "1x", "sql": "true"}]}, "must start with a letter"),
-        ({"lexicons": "identity-en"}, "list of file paths"),
+        ({"lexicons": "identity-en"}, r"`lexicons` in \[audit\] must be a list of strings"),
     ],
 )
 def test_bad_audit_tables_say_what_to_fix(table: dict, message: str, tmp_path: Path) -> None:

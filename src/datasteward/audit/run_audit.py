@@ -13,7 +13,7 @@ from typing import Any
 
 from datasteward._version import __version__
 from datasteward.audit.composition import composition
-from datasteward.audit.config import AuditConfig
+from datasteward.audit.config import AuditConfig, checked
 from datasteward.audit.facts import build_facts
 from datasteward.audit.lexicon import compile_lexicons, load_lexicon
 from datasteward.audit.rundata import RunData, columns, connect, open_run, sql_str
@@ -47,6 +47,7 @@ def audit_run(
 
     cfg = cfg or AuditConfig()
     cfg.validate()
+    cfg = checked(cfg)  # every slice is one SQL expression, however the config was made
     t0 = time.perf_counter()
     run = open_run(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
