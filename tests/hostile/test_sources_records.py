@@ -6,7 +6,9 @@ records in = kept + quarantined, and the good records around a bad one are kept.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +170,41 @@ def test_a_run_counts_the_rows_of_a_corrupt_row_group(tmp_path: Path) -> None:
         'path = "p.parquet"\ntext_field = "text"\n')
     stats = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run().stats
     assert (stats["records_in"], stats["kept"], stats["quarantined"]) == (1000, 750, 250)
+
+
+# --- JSONL: a lone surrogate (valid JSON, not valid Unicode) --------------------------------
+
+def test_a_lone_surrogate_in_an_unmapped_field_is_kept_escaped(tmp_path: Path) -> None:
+    # docs/sources.md: unmapped strings with lone surrogates are kept, written escaped by the
+    # standard library's encoder; orjson refuses to parse them, so the line was quarantined
+    lines = [b'{"text": "before"}', b'{"text": "hi", "note": "a \\ud800 b", "n": 1}',
+             b'{"text": "after"}']
+    (tmp_path / "s.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    rows, bad = read(tmp_path, path="s.jsonl", format="jsonl")
+    assert not bad
+    assert [r["text"] for r in rows] == ["before", "hi", "after"]
+    meta = rows[1]["metadata"]
+    assert "\\ud800" in meta  # escaped: the JSON text itself is valid UTF-8
+    assert json.loads(meta) == {"note": "a \ud800 b", "n": 1}
+
+
+def test_a_lone_surrogate_in_mapped_fields_is_replaced(tmp_path: Path) -> None:
+    # in the text (and the id and url), a lone surrogate cannot be stored as UTF-8: it
+    # becomes U+FFFD, and the content hash is that of the stored text
+    line = b'{"text": "x\\udc80y", "id": "k\\ud800", "url": "https://e.example/\\ud800"}'
+    (tmp_path / "s.jsonl").write_bytes(line + b"\n" + b'{"text": "ok", "id": "2"}\n')
+    rows, bad = read(tmp_path, path="s.jsonl", format="jsonl", id_field="id", url_field="url")
+    assert not bad and len(rows) == 2
+    row = rows[0]
+    assert row["text"] == "x\ufffdy" and row["id"] == "src:k\ufffd"
+    assert row["source_uri"] == "https://e.example/\ufffd"
+    assert row["content_sha256"] == hashlib.sha256("x\ufffdy".encode()).hexdigest()
+
+
+def test_a_lone_surrogate_in_a_json_array(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_bytes(
+        b'[{"text": "one", "id": "1"},\n {"text": "t\\ud800", "id": "2\\udfff", "x": "\\ud800"}]')
+    rows, bad = read(tmp_path, path="a.json", format="json", id_field="id")
+    assert not bad
+    assert [(r["id"], r["text"]) for r in rows] == [("src:1", "one"), ("src:2\ufffd", "t\ufffd")]
+    assert json.loads(rows[1]["metadata"]) == {"x": "\ud800"}

@@ -80,6 +80,14 @@ def parse_date(value: Any) -> dt.datetime | None:
         return None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (UTF-8 cannot hold one) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 _MISSING = object()
 _STR_OR_NONE = {str, type(None)}
 
@@ -143,6 +151,21 @@ class FieldMap:
         keys = ("text_field", "id_field", "url_field", "date_field", "license_field",
                 "license_version_field", "attribution_field", "consent_field")
         return [(k, getattr(self, k)) for k in keys if getattr(self, k)]
+
+    def replace_surrogates(self, record: dict[str, Any]) -> None:
+        """Replace lone surrogates by U+FFFD in the string values of the mapped fields.
+
+        JSON may escape a lone surrogate (``"\\ud800"``), which Python reads but UTF-8 cannot
+        hold: in the text, id, url and the other columns it becomes U+FFFD (the replacement
+        character). Unmapped fields keep it: :meth:`Columns.metadata_json` writes it escaped.
+        """
+        for _, name in self.mapped():
+            parts = [name] if name in record or "." not in name else name.split(".")
+            node: Any = record
+            for part in parts[:-1]:
+                node = node.get(part) if isinstance(node, dict) else None
+            if isinstance(node, dict) and isinstance(value := node.get(parts[-1]), str):
+                node[parts[-1]] = replace_surrogates(value)
 
     def check_columns(self, columns: Iterable[str], *, file: str, config: SourceConfig) -> None:
         """For inputs with a header or schema: every mapped field must be a column."""

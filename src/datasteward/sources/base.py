@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from datasteward.records.schema import (
 SOURCE_SCHEMA = RECORD_SCHEMA.append(pa.field("metadata", pa.large_string()))
 
 _sha256 = hashlib.sha256
+#: A lone surrogate: Python strings may hold one (JSON can escape it), UTF-8 cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: How many bytes of an unreadable record are kept in quarantine as evidence.
 QUARANTINE_RAW_BYTES = 4096
@@ -89,8 +92,8 @@ class EncodedTexts:
     Readers add texts right after decoding them, so each is encoded and hashed while it is
     still in the CPU cache, and its bytes are copied at once into one buffer that
     :meth:`column` then wraps as the Arrow column, without converting or copying text by text.
-    Lone surrogates, which UTF-8 cannot hold, are replaced (and the replacement is what is
-    hashed).
+    Lone surrogates, which UTF-8 cannot hold, are replaced by U+FFFD (and the replacement is
+    what is hashed).
 
     The buffer comes from Arrow's memory pool, not from ``bytearray``: a reader builds the next
     batch while the consumer still holds the last one, and the C allocator then hands each
@@ -134,7 +137,7 @@ class EncodedTexts:
         try:
             data = text.encode()
         except UnicodeEncodeError:
-            data = text.encode("utf-8", "replace")
+            data = _SURROGATE.sub("\ufffd", text).encode("utf-8", "replace")
         self._write(data)
         self.lengths.append(len(data))
         self.digests.append(_sha256(data).digest())
@@ -144,7 +147,7 @@ class EncodedTexts:
         try:
             encoded = [t.encode() for t in texts]
         except UnicodeEncodeError:
-            encoded = [t.encode("utf-8", "replace") for t in texts]
+            encoded = [_SURROGATE.sub("\ufffd", t).encode("utf-8", "replace") for t in texts]
         self.add_encoded(encoded)
 
     def add_encoded(self, encoded: list[bytes]) -> None:

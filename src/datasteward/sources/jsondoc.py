@@ -104,10 +104,13 @@ class JsonReader(Reader):
             elements: Iterator[tuple[int, str, Any, bytes]] = (
                 (i, f"element {i}", el, b"") for i, el in enumerate(doc, 1)
             )
-        except orjson.JSONDecodeError:
+            slow = False
+        except orjson.JSONDecodeError:  # the standard library reads it element by element
             elements = _elements(data, self.config, shard, on_bad, line_base=line_base)
+            slow = True
         builder = RecordBuilder(self.config, shard)
-        cols = FieldMap.of(self.config).columns(builder)
+        fmap = FieldMap.of(self.config)
+        cols = fmap.columns(builder)
         guard = TextFieldGuard(self.config, shard.location, on_bad)
         file = shard.location
         for index, where, el, raw in elements:
@@ -115,6 +118,8 @@ class JsonReader(Reader):
                 on_bad(bad(self.config, file, where,
                            f"expected a JSON object, got {type(el).__name__}", raw))
                 continue
+            if slow:  # it may hold lone surrogates, which orjson refused
+                fmap.replace_surrogates(el)
             try:
                 cols.add(el, index)
             except UnusableRecord as exc:

@@ -9,6 +9,7 @@ it broke; every line before is kept.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,26 @@ def _skipped(
                    f"the source option `max_line_bytes` to read it", skipped.head))
 
 
+def loads_with_surrogates(line: bytes, fmap: FieldMap) -> Any:
+    """A JSON document that escapes a lone surrogate (``"\\ud800"``), which orjson refuses
+    and the standard library reads; None if it is not valid JSON even so.
+
+    The mapped fields get U+FFFD in place of the surrogate; unmapped ones keep it (metadata
+    writes it escaped). NaN and Infinity are refused, as orjson refuses them.
+    """
+    try:
+        obj = json.loads(line, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    if obj.__class__ is dict:
+        fmap.replace_surrogates(obj)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _add_lines(
     cols: Columns,
     guard: TextFieldGuard,
@@ -135,6 +156,7 @@ def _add_lines(
     """The slow path: parse and add line by line, quarantining what cannot be read."""
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
+    fmap = cols.fmap
     for lineno, view in zip(positions, lines, strict=True):
         line = bytes(view)
         obj: Any = None
@@ -148,6 +170,8 @@ def _add_lines(
                     obj = loads(line[3:])
                 except decode_error:
                     obj = None
+            if obj is None and "surrogate" in str(exc):
+                obj = loads_with_surrogates(line, fmap)
             if obj is None:
                 on_bad(bad(config, file, f"line {lineno}", json_problem(line, exc), line))
                 continue
