@@ -77,10 +77,10 @@ class Project:
         file (as ``$DATASTEWARD_LEDGER_URL`` does). A bad recipe raises
         :class:`~datasteward.errors.RecipeError` with its file and line.
         """
-        folder = Path(directory)
+        folder = Path(directory).absolute()  # a later chdir does not move the project
         return cls(
             folder,
-            load_recipe(Path(recipe) if recipe is not None else folder / RECIPE_FILE),
+            load_recipe(Path(recipe).absolute() if recipe is not None else folder / RECIPE_FILE),
             ledger_url=ledger_url,
         )
 
