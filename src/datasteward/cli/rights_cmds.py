@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from datasteward.recipe.model import RECIPE_FILE, Recipe, load_recipe
+from datasteward.runs.layout import RunLayout
 
 console = Console()
 
@@ -32,8 +33,8 @@ _RUN = typer.Option(
 def _recipe(project: Path, run_dir: Path | None = None) -> Recipe:
     """The project's recipe, else the copy the run kept."""
     path = project / RECIPE_FILE
-    if not path.exists() and run_dir is not None and (run_dir / "recipe.toml").exists():
-        path = run_dir / "recipe.toml"
+    if not path.exists() and run_dir is not None and RunLayout(run_dir).recipe_toml.exists():
+        path = RunLayout(run_dir).recipe_toml
     return load_recipe(path)
 
 

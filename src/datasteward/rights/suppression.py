@@ -20,54 +20,19 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasteward.errors import DatastewardError, RecipeError
+from datasteward.errors import DatastewardError
+from datasteward.records.urls import KEY_KINDS, normalize_key, normalize_url
 
 SUPPRESSION_FILE = Path(".datasteward") / "suppression.jsonl"
-KINDS = ("id", "url", "domain", "sha256")
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-def normalize_url(url: str) -> str | None:
-    """The comparison key of a URL (see the module doc); None if it has no host."""
-    raw = url.strip()
-    if not raw:
-        return None
-    if "://" not in raw:
-        raw = "http://" + raw.lstrip("/")
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError:
-        return None
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
-        return None
-    if port and port not in (80, 443):
-        host = f"{host}:{port}"
-    path = parts.path or "/"
-    return host + path + (f"?{parts.query}" if parts.query else "")
-
-
-def normalize_domain(domain: str) -> str:
-    d = domain.strip().lower()
-    if "://" in d or "/" in d:
-        d = urlsplit(d if "://" in d else "http://" + d).hostname or ""
-    return d.strip(".")
-
-
-def host_of(url: str) -> str | None:
-    key = normalize_url(url)
-    return key.split("/", 1)[0].split(":", 1)[0] if key else None
+KINDS = KEY_KINDS
 
 
 @dataclass(frozen=True)
@@ -84,29 +49,7 @@ class Entry:
 
 def normalize_value(kind: str, value: str) -> str:
     """The stored form of a value; raises with a clear message if it cannot be one."""
-    if kind not in KINDS:
-        raise RecipeError(
-            f"unknown suppression kind {kind!r}", hint="use one of: " + ", ".join(KINDS)
-        )
-    v = value.strip()
-    if not v:
-        raise DatastewardError(f"empty {kind} for the suppression list")
-    if kind == "sha256":
-        v = v.lower()
-        if not _HEX64.match(v):
-            raise DatastewardError(
-                f"{value!r} is not a sha256", hint="give the 64 hex digits of content_sha256"
-            )
-    elif kind == "url":
-        key = normalize_url(v)
-        if key is None:
-            raise DatastewardError(f"{value!r} is not a URL with a host")
-        v = key
-    elif kind == "domain":
-        v = normalize_domain(v)
-        if not v or "." not in v and v != "localhost":
-            raise DatastewardError(f"{value!r} is not a domain name", hint="e.g. example.com")
-    return v
+    return normalize_key(kind, value)
 
 
 class SuppressionList:

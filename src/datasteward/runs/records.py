@@ -13,13 +13,14 @@ from typing import Any
 
 from datasteward.errors import RunError
 from datasteward.records.schema import PROVENANCE_COLUMNS, TEXT_COLUMN
+from datasteward.runs.layout import RunLayout
 
 _PROVENANCE = (*PROVENANCE_COLUMNS, TEXT_COLUMN, "metadata")
 
 
-def _glob(run_dir: Path, part: str) -> str | None:
-    d = run_dir / part
-    return str(d / "*.parquet") if d.exists() and any(d.glob("*.parquet")) else None
+def _glob(part: Path) -> str | None:
+    """The glob of one of a run's folders (``RunLayout.data``...), or None if it has no file."""
+    return str(part / "*.parquet") if RunLayout(part.parent).parquet(part) else None
 
 
 def _query(sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -36,8 +37,9 @@ def _query(sql: str, params: list[Any]) -> list[dict[str, Any]]:
 
 def find_record(run_dir: Path, record_id: str) -> tuple[str, dict[str, Any]] | None:
     """The record and where it ended (``kept`` or ``removed``), or None."""
-    for part, outcome in (("data", "kept"), ("removed", "removed")):
-        pattern = _glob(run_dir, part)
+    layout = RunLayout(run_dir)
+    for part, outcome in ((layout.data, "kept"), (layout.removed, "removed")):
+        pattern = _glob(part)
         if pattern is None:
             continue
         rows = _query(
@@ -51,7 +53,7 @@ def find_record(run_dir: Path, record_id: str) -> tuple[str, dict[str, Any]] | N
 
 def trace_of(run_dir: Path, record_id: str) -> list[dict[str, Any]]:
     """Every removal or edit of a record in a run, in step order."""
-    pattern = _glob(run_dir, "trace")
+    pattern = _glob(RunLayout(run_dir).trace)
     if pattern is None:
         return []
     return _query(

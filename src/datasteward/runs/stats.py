@@ -92,10 +92,12 @@ class StepStats:
         for required in ("step_id", "use"):
             if not isinstance(data.get(required), str) or not data[required]:
                 raise error(f"{where}.{required} must be a non-empty string", hint=_HINT)
-        options = data.get("options") or {}
+        options = data.get("options")
+        options = {} if options is None else options
         if not isinstance(options, Mapping):
             raise error(f"{where}.options must be a mapping", hint=_HINT)
-        reasons = data.get("reasons") or {}
+        reasons = data.get("reasons")
+        reasons = {} if reasons is None else reasons
         if not isinstance(reasons, Mapping):
             raise error(f"{where}.reasons must map reason to count", hint=_HINT)
         return cls(

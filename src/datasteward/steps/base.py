@@ -36,6 +36,7 @@ from datasteward.errors import StepError
 from datasteward.recipe.model import Recipe
 from datasteward.records.edits import replace_text
 from datasteward.records.schema import TEXT_COLUMN, TRACE_SCHEMA
+from datasteward.runs.layout import RunLayout
 from datasteward.steps.sweep import WhatIf
 
 
@@ -86,7 +87,7 @@ class StepContext:
     @property
     def state_dir(self) -> Path:
         """A folder private to this step in this run (for global steps' indexes)."""
-        return self.run_dir / "_work" / "steps" / self.step_id
+        return RunLayout(self.run_dir).step_dir(self.step_id)
 
 
 @dataclass

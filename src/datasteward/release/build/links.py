@@ -13,8 +13,8 @@ Two kinds of kept records cannot be published as links, and are left out and cou
 * records without an ``http(s)`` URL — nobody could fetch them;
 * records a step edited (e.g. PII redaction) — fetching would return the unedited page.
 
-``datasteward fetch`` (:mod:`datasteward.release.consumer.fetch_links`) downloads the pages again and keeps
-only those whose hashes match.
+``datasteward fetch`` (:mod:`datasteward.release.consumer.fetch_links`) downloads the pages
+again and keeps only those whose hashes match.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import pyarrow as pa
 from datasteward.errors import ReleaseError
 from datasteward.records.schema import TEXT_COLUMN
 from datasteward.release.format.manifest import schema_to_json
+from datasteward.runs.layout import RunLayout
 
 #: Columns that hold content.
 CONTENT_COLUMNS: tuple[str, ...] = (TEXT_COLUMN,)
@@ -78,9 +79,10 @@ def links_schema(schema: pa.Schema) -> pa.Schema:
 
 
 def _sources(run_dir: Path) -> tuple[str, str | None]:
-    data = str(run_dir / "data" / "*.parquet").replace("'", "''")
-    traces = sorted((run_dir / "trace").glob("*.parquet")) if (run_dir / "trace").is_dir() else []
-    trace = str(run_dir / "trace" / "*.parquet").replace("'", "''") if traces else None
+    layout = RunLayout(run_dir)
+    data = layout.data_glob.replace("'", "''")
+    traces = layout.parquet(layout.trace)
+    trace = str(layout.trace / "*.parquet").replace("'", "''") if traces else None
     return data, trace
 
 

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
+from datasteward.records.urls import normalize_key
 from datasteward.release.build.shards import INDEX_FILE
-from datasteward.rights.suppression import normalize_value
+from datasteward.runs.layout import RunLayout
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def normalized(kind: str, value: str) -> str:
                 hint="give the name or e-mail address as it appears in the records",
             )
         return v.lower()
-    return normalize_value(kind, value)
+    return normalize_key(kind, value)
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,8 @@ def match_run(run_dir: Path, requests: list[Request]) -> Matches:
     from datasteward.rights.suppression import Entry, SuppressionList
 
     out = Matches()
-    data = sorted((run_dir / "data").glob("*.parquet"))
+    layout = RunLayout(run_dir)
+    data = layout.parquet(layout.data)
     if not data or not requests:
         return out
     where = f"run:{run_dir.name}"
@@ -189,7 +191,7 @@ def match_run(run_dir: Path, requests: list[Request]) -> Matches:
             for r in texts:
                 out.items += [
                     Match(where, r.takedown_id, i, u)
-                    for i, u in _text_rows(con, str(run_dir / "data" / "*.parquet"), r.key)
+                    for i, u in _text_rows(con, layout.data_glob, r.key)
                 ]
         finally:
             con.close()

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from datasteward.records.urls import normalize_url
 from datasteward.release.format.manifest import IdDigest
-from datasteward.rights.suppression import normalize_url
 
 DATA_DIR = "data"
 INDEX_FILE = "index/records.parquet"
@@ -68,7 +68,7 @@ _SIMPLE_URL = (
 
 
 def url_keys(col: pa.ChunkedArray | pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(normalised url, host) per row, as ``rights.suppression.normalize_url`` defines them."""
+    """(normalised url, host) per row, as ``records.urls.normalize_url`` defines them."""
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if arr.type != pa.string():
         arr = arr.cast(pa.string())

@@ -201,9 +201,10 @@ def _publish_patch(
     publish: Any,
 ) -> None:
     from datasteward.release.build.make import _recipe, _stats
+    from datasteward.runs.layout import RunLayout
 
     schema = schema_from_json(parent.schema)
-    run_dir = project / "runs" / parent.run_id if parent.run_id else None
+    run_dir = RunLayout.of(project, parent.run_id).root if parent.run_id else None
     drop = pa.array(sorted(remove), pa.string())
 
     def batches() -> Iterator[pa.RecordBatch]:
