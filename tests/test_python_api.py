@@ -125,6 +125,7 @@ def test_open_reports_a_missing_or_broken_recipe(tmp_path: Path) -> None:
     with pytest.raises(RecipeError, match=r"datasteward\.toml"):
         datasteward.Project.open(tmp_path)
     other = tmp_path / "other.toml"
-    other.write_text(RECIPE)
+    other.write_text(RECIPE + "\n[audit]\nsamples = 3\n")
     opened = datasteward.Project.open(tmp_path, recipe=other)
     assert opened.recipe.path == other and opened.recipe.dataset.name == "c4-api"
+    assert opened.audit_config().samples == 3  # the [audit] of the recipe it was opened with

@@ -150,9 +150,7 @@ class Project:
 
     def audit_config(self) -> AuditConfig:
         """The recipe's ``[audit]`` table (slices, lexicons, thresholds), or the defaults."""
-        from datasteward.audit.config import config_from_recipe_file
-
-        return config_from_recipe_file(self.recipe.path)
+        return self.recipe.audit
 
     def audit(
         self,
