@@ -1,4 +1,7 @@
-"""Helpers shared by the CLI modules: finding the project, the recipe and runs."""
+"""Helpers shared by the CLI modules: the project option, its recipe, and number formats.
+
+Runs are found with :func:`datasteward.runs.find.find_run`, the rule every command shares.
+"""
 
 from __future__ import annotations
 

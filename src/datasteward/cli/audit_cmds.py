@@ -25,7 +25,7 @@ def _config(project: Path, run_dir: Path, **overrides: Any) -> Any:
 
 
 def audit(
-    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    run: str | None = typer.Argument(None, help="Run id or folder (default: newest finished)."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and audit.json."),
     project: Path = ProjectOption,
     slices: list[str] = typer.Option([], "--slice", help="Extra slice NAME=SQL (repeatable)."),
@@ -95,7 +95,7 @@ def _reviews(project: Path, run_id: str) -> list[dict[str, Any]] | None:
 
 
 def whatif(
-    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    run: str | None = typer.Argument(None, help="Run id or folder (default: newest finished)."),
     step: str = typer.Option(..., "--step", "-s", help="Step id (s03-gopher.quality) or name."),
     sets: list[str] = typer.Option([], "--set", help="key=value option to change (repeatable)."),
     project: Path = ProjectOption,
@@ -144,7 +144,7 @@ def whatif(
 
 
 def sample(
-    run: str | None = typer.Argument(None, help="Run id or run folder (default: the newest)."),
+    run: str | None = typer.Argument(None, help="Run id or folder (default: newest finished)."),
     out: Path = typer.Option(..., "--out", "-o", help="Export file: .jsonl, .csv or .html."),
     by: str = typer.Option("reason", "--by", help="Strata: reason, source or slice:DIM."),
     outcome: str = typer.Option("removed", "--outcome", help="removed, kept or all."),

@@ -223,7 +223,7 @@ def run(
 
 def status(
     project: Path = ProjectOption,
-    run_id: str | None = typer.Argument(None, help="A run (default: the newest)."),
+    run_id: str | None = typer.Argument(None, help="A run (default: the newest finished)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     limit: int = typer.Option(10, "--limit", help="How many runs to list."),
 ) -> None:
