@@ -83,6 +83,20 @@ def main() -> None:
     except Exception as exc:  # click usage errors
         import click
 
+        from datasteward.disk import disk_full_message, failed_path, is_disk_full
+
+        if is_disk_full(exc) and not _state["debug"]:
+            from pathlib import Path
+
+            from rich.console import Console
+
+            where = failed_path(exc) or Path.cwd()
+            Console(stderr=True).print(
+                "[bold red]error:[/] " + _escape(disk_full_message(where)) + " (free some space "
+                "and run the command again; an interrupted run resumes with `run --resume`)",
+                highlight=False,
+            )
+            sys.exit(1)
         if isinstance(exc, click.exceptions.Abort):
             sys.exit(130)
         if isinstance(exc, click.ClickException):

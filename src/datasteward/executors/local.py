@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from datasteward._version import __version__
-from datasteward.errors import RunError
+from datasteward.disk import disk_full_message, failed_path, is_disk_full
+from datasteward.errors import DatastewardError, RunError
 from datasteward.executors.plan import Plan, Segment, build_plan
 from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
 from datasteward.recipe.model import Recipe
@@ -356,44 +357,76 @@ class LocalExecutor:
         ledger = self._ledger()
         try:
             if fresh:
-                ledger.start_run(
-                    layout.run_id,
-                    recipe_hash=self.recipe.hash,
-                    recipe_text=self.recipe.path.read_text(encoding="utf-8"),
-                    recipe_canonical=self.recipe.canonical(),
-                    datasteward_version=__version__,
-                    executor="local",
-                    workers=workers,
-                    options={
-                        "batch_size": opts.batch_size,
-                        "strict": opts.strict,
-                        "max_file_bytes": opts.max_file_bytes,
-                    },
-                )
+                self._start_in_ledger(ledger, layout, workers)
+            elif ledger.get_run(layout.run_id) is None:
+                # the run's folder was made but the ledger could not record its start (e.g.
+                # the disk was full): record it now
+                self._start_in_ledger(ledger, layout, workers)
             else:
                 ledger.resume_run(layout.run_id)
             started = time.perf_counter()
-            status, error = "failed", None
             try:
                 self._execute(plan, layout, workers)
                 stats = self._finish(plan, layout, time.perf_counter() - started)
-                status = "succeeded"
-                return RunResult(layout.run_id, layout.root, stats)
-            except KeyboardInterrupt:
-                status, error = "interrupted", "interrupted by the user"
-                raise
             except BaseException as exc:
-                error = str(exc)
+                self._fail(ledger, plan, layout, started, exc)
                 raise
-            finally:
-                if status != "succeeded":
-                    partial = self._aggregate(plan, layout, time.perf_counter() - started)
-                    partial = dataclasses.replace(partial, error=error)
-                    ledger.finish_run(layout.run_id, status=status, stats=partial)
-                else:
-                    ledger.finish_run(layout.run_id, status=status, stats=stats)
+            ledger.finish_run(layout.run_id, status="succeeded", stats=stats)
+            return RunResult(layout.run_id, layout.root, stats)
         finally:
             ledger.close()
+
+    def _fail(
+        self, ledger: Any, plan: Plan, layout: RunLayout, started: float, exc: BaseException
+    ) -> None:
+        """Record in the ledger how the run ended, best effort, and raise what to tell the user.
+
+        A full disk becomes one line naming the disk (and saying whether the ledger could
+        record the failure); other errors are re-raised by the caller as they are, and a
+        ledger that cannot record them is logged, not allowed to hide them.
+        """
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        full = not interrupted and is_disk_full(exc)
+        if interrupted:
+            status, error = "interrupted", "interrupted by the user"
+        elif full:
+            where = failed_path(exc) or layout.root
+            status, error = "failed", f"run {layout.run_id}: {disk_full_message(where)}"
+        else:
+            status, error = "failed", str(exc)
+        unrecorded = ""
+        try:
+            partial = self._aggregate(plan, layout, time.perf_counter() - started)
+            partial = dataclasses.replace(partial, error=error)
+            ledger.finish_run(layout.run_id, status=status, stats=partial)
+        except (DatastewardError, OSError) as ledger_exc:
+            unrecorded = (
+                f"; the ledger could not record the failure either ({ledger_exc}), so it "
+                "lists the run as running until it is resumed"
+            )
+            log.warning("run %s: %s", layout.run_id, unrecorded[2:])
+        if full:
+            raise RunError(
+                error + unrecorded,
+                hint=f"free some space, then `datasteward run --resume --run-id {layout.run_id}`",
+            ) from None
+
+    def _start_in_ledger(self, ledger: Any, layout: RunLayout, workers: int) -> None:
+        opts = self.options
+        ledger.start_run(
+            layout.run_id,
+            recipe_hash=self.recipe.hash,
+            recipe_text=self.recipe.path.read_text(encoding="utf-8"),
+            recipe_canonical=self.recipe.canonical(),
+            datasteward_version=__version__,
+            executor="local",
+            workers=workers,
+            options={
+                "batch_size": opts.batch_size,
+                "strict": opts.strict,
+                "max_file_bytes": opts.max_file_bytes,
+            },
+        )
 
     def _suppression(self) -> Suppressor | None:
         return _load_suppression(self.project_dir)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from datasteward.disk import disk_full_message, is_disk_full
 from datasteward.errors import LedgerError
 from datasteward.ledger import migrate
 from datasteward.ledger._engine import create_ledger_engine, redact, resolve_url, transaction
@@ -92,6 +93,8 @@ class Ledger(ReleaseRecords, ReviewRecords):
             text = _short(exc)
             if is_damage(text):
                 raise LedgerError(_damaged(engine, resolved, text), hint=DAMAGE_HINT) from None
+            if is_disk_full(exc):
+                raise _disk_full(engine, resolved, "open the ledger", text) from None
             raise LedgerError(
                 f"cannot open the ledger at {redact(resolved)}: {text}",
                 hint="check that the database exists and is reachable, and that you may write it",
@@ -126,6 +129,8 @@ class Ledger(ReleaseRecords, ReviewRecords):
                 raise LedgerError(
                     f"cannot {what}: " + _damaged(self._engine, self.url, text), hint=DAMAGE_HINT
                 ) from None
+            if is_disk_full(exc):
+                raise _disk_full(self._engine, self.url, what, text) from None
             busy = isinstance(exc, OperationalError) and ("locked" in text or "timeout" in text)
             raise LedgerError(
                 f"cannot {what} in the ledger at {redact(self.url)}: {text}",
@@ -400,6 +405,16 @@ def _damaged(engine: Engine, url: str, text: str) -> str:
     path = sqlite_file(engine)
     where = path if path is not None else redact(url)
     return f"the ledger file {where} is damaged (SQLite: {text})"
+
+
+def _disk_full(engine: Engine, url: str, what: str, text: str) -> LedgerError:
+    """A write that failed for want of disk space (the transaction was rolled back)."""
+    path = sqlite_file(engine)
+    where = disk_full_message(path) if path is not None else f"{redact(url)}: {text}"
+    return LedgerError(
+        f"cannot {what} in the ledger: {where}",
+        hint="free some space and try again; the ledger was left as it was before this write",
+    )
 
 
 def _short(exc: BaseException) -> str:
