@@ -132,6 +132,9 @@ def test_verify_checks_the_metadata_against_the_manifest(released: Path) -> None
     (released / "manifest.json").write_text(json.dumps(manifest))
     problems = verify_release(released).problems
     assert problems and problems[0].startswith("croissant.json: its FileObject for data/")
+    # the manifest is no longer the one the ledger recorded when the release was made
+    assert problems[-1].startswith("1.0.0/manifest.json: sha256")
+    assert "ledger recorded" in problems[-1]
 
 
 def test_load_never_returns_records_suppressed_after_the_release(

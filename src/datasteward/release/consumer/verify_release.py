@@ -129,8 +129,6 @@ def verify_release(
                     )
             elif p.is_file() and rel not in listed and rel not in UNLISTED:
                 report.problems.append(f"{rel}: not in the manifest (added after the release?)")
-    report.problems.extend(ledger_problems(root, manifest))
-    report.ledger_checked = ledger_of(root) is not None
     if deep and report.ok:
         _check_data(root, manifest.data_files(), manifest.schema, manifest.records, report)
         _check_metadata(root, report, manifest.data_files())
@@ -142,6 +140,13 @@ def verify_release(
             )
             report.rows_checked, report.rows_total = rows.checked, rows.total
             report.problems.extend(rows.problems)
+    # a release can agree with itself and still not be the one that was made: compare it
+    # with the ledger, when its project is at hand
+    report.ledger_checked = ledger_of(root) is not None
+    try:
+        report.problems.extend(ledger_problems(root, manifest))
+    except DatastewardError as exc:
+        report.problems.append(f"{MANIFEST}: cannot be compared with the project's ledger ({exc})")
     try:
         status = read_status(root)
     except ReleaseError as exc:
