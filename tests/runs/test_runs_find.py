@@ -126,5 +126,29 @@ def test_every_entry_point_picks_the_same_run(two_runs: tuple[Path, Path, Path])
     audited = json.loads((project / "audit" / "audit.json").read_text())
     assert audited["run"]["run_id"] == newer.name
 
+    swept = json.loads(
+        invoke(
+            "whatif", "--project", p, "--step", "filter.length", "--set", "min_words=10", "--json"
+        )
+    )
+    assert swept["run_id"] == newer.name
+
+    from datasteward.release.build.match import Request
+    from datasteward.release.build.takedown import find as takedown_find
+
+    kept_id = _a_kept_id(newer)  # both runs kept it: the match names the run that was searched
+    where = {m.where for m in takedown_find(project, [Request(1, "id", kept_id)]).items}
+    assert where == {f"run:{newer.name}"}
+
     released = make_release(project, "1.0.0", draft=True)
     assert released.manifest.run_id == newer.name
+
+
+def _a_kept_id(run: Path) -> str:
+    import duckdb
+
+    row = duckdb.execute(
+        "SELECT min(id) FROM read_parquet(?)", [RunLayout(run).data_glob]
+    ).fetchone()
+    assert row is not None
+    return str(row[0])
