@@ -176,30 +176,29 @@ def run(
       [bold]datasteward run --estimate[/]           project time, CPU, memory and output size first
       [bold]datasteward run --resume[/]             finish a run that was interrupted
     """
-    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.project import Project
 
-    rec = load_project_recipe(project, recipe)
-    opts = RunOptions(workers=workers, batch_size=batch_size, strict=strict, keep_work=keep_work)
+    proj = Project.open(project, recipe=recipe)
     if estimate:
-        from datasteward.executors.estimate import estimate_run
-        from datasteward.ledger import Ledger
-
         with console.status("Running the recipe on a sample of the input..."):
-            est = estimate_run(
-                rec, workers=opts.effective_workers, fraction=sample, batch_size=batch_size
-            )
-        with Ledger.open(rec.dir) as ledger:
-            ledger.record_estimate(recipe_hash=rec.hash, estimate=est)
+            est = proj.estimate(sample=sample, workers=workers, batch_size=batch_size)
         _print_estimate(est)
         return
     if run_id and not resume:
         raise RunError("--run-id is for --resume", hint="add --resume, or drop --run-id")
+    how: dict[str, Any] = {
+        "workers": workers,
+        "batch_size": batch_size,
+        "strict": strict,
+        "keep_work": keep_work,
+        "resume": run_id or resume,
+    }
     if quiet:
-        result = LocalExecutor(rec, opts).run(resume=run_id or resume)
+        result = proj.run(**how)
     else:
         display, update = _progress_display()
         with display:
-            result = LocalExecutor(rec, opts, progress=update).run(resume=run_id or resume)
+            result = proj.run(progress=update, **how)
     stats = result.run_stats
     console.print(_funnel_table(stats, f"Run {result.run_id}"))
     console.print(
