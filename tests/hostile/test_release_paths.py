@@ -141,3 +141,35 @@ def test_http_shard_with_wrong_bytes_leaves_nothing_behind(
         # served correctly, the same URL loads (nothing stale was kept in the way)
     with serve(project / "releases") as (base, _served):
         assert load(base, "1.0.0").count_rows() == read_manifest(release).records
+
+
+MALFORMED: list[tuple[str, Any]] = [
+    ("schema", 5),
+    ("schema", {"arrow": "bm90IGFuIGFycm93IHNjaGVtYQ=="}),
+    ("records", -1),
+    ("version", "../1.0.0"),
+    ("takedowns", "none"),
+    ("files.0.bytes", "9225"),
+    ("files.0.sha256", "ABC"),
+    ("files.0.rows", -3),
+    ("files.0.role", "other"),
+    ("files.1.path", "__same_as_0__"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), MALFORMED)
+def test_malformed_manifest_is_an_integrity_error(project: Path, key: str, value: Any) -> None:
+    release = project / "releases" / "1.0.0"
+
+    def edit(m: dict[str, Any]) -> None:
+        data = [f for f in m["files"] if f["role"] == "data"]
+        if key.startswith("files."):
+            _, i, field = key.split(".")
+            data[int(i)][field] = data[0]["path"] if value == "__same_as_0__" else value
+        else:
+            m[key] = value
+
+    rewrite_manifest(release, edit)
+    with pytest.raises(IntegrityError, match="manifest.json"):
+        load(release)
+    assert not verify_release(release).ok

@@ -226,7 +226,7 @@ def _check_metadata(root: Path, report: VerifyReport, data: list[FileEntry] | No
     if isinstance(croissant, dict) and data is not None:
         objects = {
             d.get("@id"): d.get("sha256")
-            for d in croissant.get("distribution", [])
+            for d in _as_list(croissant.get("distribution"))
             if isinstance(d, dict) and d.get("@type") == "cr:FileObject"
         }
         for entry in data:
@@ -244,6 +244,10 @@ def _check_metadata(root: Path, report: VerifyReport, data: list[FileEntry] | No
             report.problems.append(
                 f"datacite.json: required properties missing: {', '.join(missing)}"
             )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def raise_for_report(report: VerifyReport) -> None:

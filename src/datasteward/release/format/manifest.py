@@ -209,6 +209,16 @@ class Manifest:
                 )
         if not _count(self.records):
             raise IntegrityError(f"{where}: `records` is not a count ({self.records!r:.80})")
+        for name, kind in (("takedowns", list), ("links", (dict, type(None)))):
+            if not isinstance(getattr(self, name), kind):
+                raise IntegrityError(f"{where}: `{name}` has the wrong type")
+        try:
+            schema_from_json(self.schema)
+        except Exception as exc:  # noqa: BLE001 - base64, IPC and key errors alike
+            raise IntegrityError(
+                f"{where}: the Arrow schema cannot be decoded ({type(exc).__name__}: {exc})",
+                hint="download the release again, or ask its publisher",
+            ) from None
 
     def data_files(self) -> list[FileEntry]:
         return sorted((f for f in self.files if f.role == "data"), key=lambda f: f.path)
