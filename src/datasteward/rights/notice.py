@@ -12,8 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from datasteward.rights.terms import classify
+from datasteward.text_safety import md_code, md_text, md_url
 
 _CC = re.compile(
     r"^(?:LicenseRef-)?CC-(BY(?:-NC)?(?:-ND|-SA)?)-(\d\.\d)(?:-([A-Z]{2,3}))?$", re.IGNORECASE
@@ -30,7 +32,7 @@ def license_url(spdx: str) -> str | None:
         return f"https://creativecommons.org/licenses/{m.group(1).lower()}/{m.group(2)}/{port}"
     if spdx.startswith("LicenseRef-") or " " in spdx:
         return None
-    return f"https://spdx.org/licenses/{spdx}.html"
+    return f"https://spdx.org/licenses/{quote(spdx, safe='+')}.html"  # the id is data
 
 
 @dataclass(frozen=True)
@@ -111,15 +113,13 @@ class _Acc:
     more_records: int = 0
 
 
-def _md(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", " ".join(text.split()))
-
-
 def render_notice(
     groups: list[NoticeGroup], *, dataset: str | None = None, run_id: str | None = None
 ) -> str:
-    """NOTICE.md text for the groups (deterministic: no timestamps)."""
-    title = f"# NOTICE — {dataset}" if dataset else "# NOTICE"
+    """NOTICE.md text for the groups (deterministic: no timestamps). Every value from the
+    records (licence, source, creator, URL) is Markdown text, never HTML or a link of its own
+    (:mod:`datasteward.text_safety`)."""
+    title = f"# NOTICE — {md_text(dataset)}" if dataset else "# NOTICE"
     out = [title, ""]
     out.append(
         "This dataset contains works whose licences require attribution. The creators are "
@@ -127,7 +127,7 @@ def render_notice(
         "where they came from."
     )
     if run_id:
-        out.append(f"Generated from run `{run_id}`.")
+        out.append(f"Generated from run {md_code(run_id)}.")
     out.append("")
     if not groups:
         out.append("No record in this dataset is under a licence that requires attribution.")
@@ -139,12 +139,14 @@ def render_notice(
             url = license_url(g.license)
             terms = classify(g.license)
             label = "licence unknown: credit as given" if not terms.known else terms.use
-            out.append(f"## {g.license}" + (f" — <{url}>" if url else "") + f" ({label})")
+            out.append(
+                f"## {md_text(g.license)}" + (f" — {md_url(url)}" if url else "") + f" ({label})"
+            )
             out.append("")
-        out.append(f"### Source `{g.source}` — {g.records} works")
+        out.append(f"### Source {md_code(g.source)} — {g.records} works")
         out.append("")
         for line in g.creators:
-            where = ", ".join(f"<{u}>" if "://" in u else _md(u) for u in line.uris)
+            where = ", ".join(md_url(u) for u in line.uris)
             if line.creator is None:
                 out.append(
                     f"- **no attribution recorded** — {line.records} works"
@@ -154,7 +156,7 @@ def render_notice(
             noun = "work" if line.records == 1 else "works"
             more = " …" if line.records > len(line.uris) and line.uris else ""
             out.append(
-                f"- {_md(line.creator)} — {line.records} {noun}"
+                f"- {md_text(line.creator)} — {line.records} {noun}"
                 + (f": {where}{more}" if where else "")
             )
         if g.more_creators:

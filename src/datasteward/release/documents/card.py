@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from datasteward.release.documents.context import ReleaseContext
+from datasteward.text_safety import md_prose, md_text
 
 #: Licence ids the Hub accepts in a card's ``license`` field (Hub docs, "Licenses").
 HUB_LICENSES: frozenset[str] = frozenset(
@@ -157,9 +158,9 @@ def _links_section(ctx: ReleaseContext) -> list[str]:
 
 def render_card(ctx: ReleaseContext, sheet: Any) -> str:
     meta = card_yaml(ctx, sheet)
-    out = ["---", _yaml(meta), "---", "", f"# {ctx.dataset} {ctx.version}", ""]
-    if ctx.description:
-        out += [ctx.description, ""]
+    out = ["---", _yaml(meta), "---", "", f"# {md_text(ctx.dataset)} {ctx.version}", ""]
+    if ctx.description:  # the stewards' Markdown, without raw HTML
+        out += [md_prose(ctx.description), ""]
     out += [
         f"{ctx.records:,} records in {len(ctx.data_files)} Parquet shard(s). Every record keeps "
         "its "
@@ -178,7 +179,7 @@ def render_card(ctx: ReleaseContext, sheet: Any) -> str:
         "## Takedown requests",
         "",
     ]
-    contact = ", ".join(s["email"] for s in ctx.stewards if s.get("email"))
+    contact = ", ".join(md_text(s["email"]) for s in ctx.stewards if s.get("email"))
     out.append(
         "If this dataset contains your content or personal data and you want it removed, write to "
         + (contact or "the stewards")

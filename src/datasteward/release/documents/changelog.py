@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datasteward.release.documents.context import ReleaseContext
+from datasteward.text_safety import md_code, md_text
 
 TITLE = "# Changelog"
 
 
 def render_changelog(ctx: ReleaseContext) -> str:
-    out = [f"{TITLE} — {ctx.dataset}", "", ctx.changelog_entry.rstrip(), ""]
+    out = [f"{TITLE} — {md_text(ctx.dataset)}", "", ctx.changelog_entry.rstrip(), ""]
     if ctx.parent_changelog:
         lines = ctx.parent_changelog.splitlines()
         body = lines[1:] if lines and lines[0].startswith(TITLE) else lines
@@ -31,8 +32,8 @@ def data_entry(
 ) -> str:
     lines = [f"## {version} — {date[:10]}" + (" (draft)" if draft else ""), ""]
     lines.append(
-        f"- {records:,} records from run `{run_id}`"
-        + (f" (recipe `{recipe_hash[:12]}`)" if recipe_hash else "")
+        f"- {records:,} records from run {md_code(run_id)}"
+        + (f" (recipe {md_code(recipe_hash[:12])})" if recipe_hash else "")
         + "."
     )
     if parent:
@@ -51,5 +52,8 @@ def takedown_entry(
         "unchanged (same content, same order)."
     )
     for r in requests:
-        lines.append(f"- Takedown request #{r['takedown_id']} ({r['kind']}): {r['reason']}")
+        lines.append(  # the reason is the requester's text
+            f"- Takedown request #{md_text(r['takedown_id'])} ({md_text(r['kind'])}): "
+            f"{md_text(r['reason'])}"
+        )
     return "\n".join(lines)
