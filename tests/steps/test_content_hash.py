@@ -135,3 +135,31 @@ def test_steps_that_do_not_edit_leave_hashes_alone(tmp_path: Path, mode: str) ->
     res = build_step("pii", {"mode": mode}).process(batch, ctx(tmp_path, "s01-pii"))
     for r in res.kept.to_pylist():
         assert r["content_sha256"] == r["source_content_sha256"] == sha(r["text"])
+
+
+def test_takedown_by_the_ingest_hash_still_finds_a_redacted_record(tmp_path: Path) -> None:
+    """A requester knows the hash of their page as it was, not as redacted: a takedown by
+    either hash matches the record in the run (suppression list) and in a release (its index
+    carries source_content_sha256)."""
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+    from datasteward.release.build.make import make_release
+    from datasteward.release.build.match import Request, match_releases, match_run
+
+    docs = [
+        {"id": "a", "text": "Write to jane.doe@example.org about the garden."},
+        {"id": "b", "text": "Nothing personal in this one at all."},
+    ]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), "utf-8")
+    (tmp_path / "datasteward.toml").write_text(
+        '[dataset]\nname = "t"\n[[sources]]\nname = "web"\nformat = "jsonl"\npath = "in.jsonl"\n'
+        'id_field = "id"\n[[steps]]\nuse = "pii"\nmode = "redact"\n'
+    )
+    run = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run()
+    release = make_release(tmp_path, "1.0.0", draft=True).path
+    stored = {r["id"]: r for r in pq.read_table(run.run_dir / "data").to_pylist()}
+    assert stored["web:a"]["text"] == "Write to <EMAIL> about the garden."
+    for n, digest in enumerate((sha(docs[0]["text"]), stored["web:a"]["content_sha256"]), 1):
+        request = Request(n, "sha256", digest.upper())
+        assert match_run(run.run_dir, [request]).ids(f"run:{run.run_dir.name}") == {"web:a"}
+        assert match_releases({"1.0.0": release}, [request]).ids("1.0.0") == {"web:a"}

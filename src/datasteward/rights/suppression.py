@@ -7,7 +7,9 @@ ingest and traces the matches as removals with reason ``suppressed``.
 Matching:
 
 * ``id`` — the record id exactly (``source:value``);
-* ``sha256`` — the record's ``content_sha256`` (hex, case-insensitive);
+* ``sha256`` — the record's ``content_sha256`` (hex, case-insensitive) or its
+  ``source_content_sha256`` (the hash at ingest, before a step such as PII redaction edited
+  the text);
 * ``url`` — the record's ``source_uri`` after normalisation: scheme dropped (``http`` and
   ``https`` are the same page), host lower-cased without a trailing dot, default port
   dropped, fragment dropped, an empty path is ``/``; the path and query are kept as they are;
@@ -154,6 +156,7 @@ class SuppressionList:
 
         exact("id", "id")
         exact("content_sha256", "sha256", lower=True)
+        exact("source_content_sha256", "sha256", lower=True)  # the hash at ingest
         if (self._by_kind["url"] or self._by_kind["domain"]) and batch.schema.get_field_index(
             "source_uri"
         ) >= 0:

@@ -227,18 +227,7 @@ class Step(ABC):
 
     def describe(self, counts: StepCounts) -> str:
         """One line of the datasheet's preprocessing answer: what the step does and did."""
-        what = self.explain()
-        reasons = ", ".join(
-            f"{k} {v:,}" for k, v in sorted(counts.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-        )
-        share = f"{counts.removed / counts.records_in:.1%}" if counts.records_in else "n/a"
-        return (
-            f"`{counts.step_id}`"
-            + (f" ({what})" if what else "")
-            + f" removed {counts.removed:,} of {counts.records_in:,} ({share})"
-            + (f", edited {counts.edited:,}" if counts.edited else "")
-            + (f": {reasons}" if reasons else "")
-        )
+        return describe_counts(counts, self.explain())
 
     def datasheet_answers(
         self, counts: StepCounts, *, records_read: int | None
@@ -250,6 +239,21 @@ class Step(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} {self.options}>"
+
+
+def describe_counts(counts: StepCounts, what: str = "") -> str:
+    """A step's line in the datasheet: ``what`` it does (if known) and what it did in the run."""
+    reasons = ", ".join(
+        f"{k} {v:,}" for k, v in sorted(counts.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    share = f"{counts.removed / counts.records_in:.1%}" if counts.records_in else "n/a"
+    return (
+        f"`{counts.step_id}`"
+        + (f" ({what})" if what else "")
+        + f" removed {counts.removed:,} of {counts.records_in:,} ({share})"
+        + (f", edited {counts.edited:,}" if counts.edited else "")
+        + (f": {reasons}" if reasons else "")
+    )
 
 
 class StepCounts(Protocol):

@@ -84,8 +84,9 @@ def _con() -> Any:
     return con
 
 
-def _conditions(requests: Iterable[Request]) -> tuple[str, list[Any]]:
-    """SQL over index columns (id, url, host, content_sha256) yielding the matching request id."""
+def _conditions(requests: Iterable[Request], *, source_hash: bool = False) -> tuple[str, list[Any]]:
+    """SQL over index columns (id, url, host, content_sha256 and, with ``source_hash``,
+    source_content_sha256: the hash at ingest) yielding the matching request id."""
     cases: list[str] = []
     params: list[Any] = []
     for r in requests:
@@ -96,8 +97,12 @@ def _conditions(requests: Iterable[Request]) -> tuple[str, list[Any]]:
             cases.append("WHEN host = ? OR ends_with(host, ?) THEN ?")
             params += [r.key, "." + r.key, r.takedown_id]
         elif r.kind == "sha256":
-            cases.append("WHEN content_sha256 = ? THEN ?")
-            params += [r.key, r.takedown_id]
+            if source_hash:
+                cases.append("WHEN content_sha256 = ? OR source_content_sha256 = ? THEN ?")
+                params += [r.key, r.key, r.takedown_id]
+            else:
+                cases.append("WHEN content_sha256 = ? THEN ?")
+                params += [r.key, r.takedown_id]
         elif r.kind == "id":
             cases.append("WHEN id = ? THEN ?")
             params += [r.key, r.takedown_id]
@@ -115,11 +120,15 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
     try:
         if indexed:
             files = {str(d / INDEX_FILE): v for v, d in releases.items()}
-            case, params = _conditions(indexed)
+            import pyarrow.parquet as pq
+
+            # indexes of releases made before source_content_sha256 lack it (NULL by name)
+            source_hash = any("source_content_sha256" in pq.read_schema(f).names for f in files)
+            case, params = _conditions(indexed, source_hash=source_hash)
             rows = con.execute(
                 f"SELECT filename, id, url, tid FROM (SELECT filename, id, url, {case} AS tid "
-                "FROM read_parquet(?, filename = true)) WHERE tid IS NOT NULL ORDER BY filename, "
-                "id",
+                "FROM read_parquet(?, filename = true, union_by_name = true)) "
+                "WHERE tid IS NOT NULL ORDER BY filename, id",
                 [*params, list(files)],
             ).fetchall()
             out.items += [Match(files[f], int(t), str(i), u) for f, i, u, t in rows]
@@ -171,7 +180,8 @@ def match_run(run_dir: Path, requests: list[Request]) -> Matches:
     if entries:
         sl = SuppressionList([Entry(k, v, str(t), "takedown", "") for (k, v), t in entries.items()])
         dataset = pads.dataset([str(p) for p in data], format="parquet")
-        cols = [c for c in ("id", "source_uri", "content_sha256") if c in dataset.schema.names]
+        wanted = ("id", "source_uri", "content_sha256", "source_content_sha256")
+        cols = [c for c in wanted if c in dataset.schema.names]
         for batch in dataset.to_batches(columns=cols):
             mask, detail = sl.match(batch)
             ids = batch.column("id").to_pylist()

@@ -35,6 +35,7 @@ INDEX_SCHEMA = pa.schema(
         pa.field("url", pa.string()),  # normalised as the suppression list does
         pa.field("host", pa.string()),
         pa.field("content_sha256", pa.string()),
+        pa.field("source_content_sha256", pa.string()),  # the hash at ingest (takedowns)
         pa.field("shard", pa.string(), nullable=False),
         pa.field("row", pa.int64(), nullable=False),
     ]
@@ -109,10 +110,11 @@ class _IndexWriter:
             url, host = url_keys(table.column("source_uri"))
         else:
             url = host = pa.nulls(n, pa.string())
-        sha = (
-            pc.utf8_lower(table.column("content_sha256"))
-            if "content_sha256" in table.column_names
+        sha, source_sha = (
+            pc.utf8_lower(table.column(name))
+            if name in table.column_names
             else pa.nulls(n, pa.string())
+            for name in ("content_sha256", "source_content_sha256")
         )
         idx = pa.table(
             [
@@ -120,6 +122,7 @@ class _IndexWriter:
                 url,
                 host,
                 sha,
+                source_sha,
                 pa.array([shard] * n, pa.string()),
                 pa.array(np.arange(first_row, first_row + n, dtype=np.int64)),
             ],

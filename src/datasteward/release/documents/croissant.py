@@ -69,7 +69,8 @@ LINKS_ONLY_NOTE = (
     "Links-only release: the records hold URLs, content hashes and metadata, not the content. "
     "Fetch the pages with `datasteward fetch` (or `datasteward.fetch_links()`), which keeps only "
     "pages whose sha256 matches payload_sha256 (the page as served) or, when that is unknown, "
-    "whose re-extracted text matches content_sha256."
+    "whose re-extracted text matches content_sha256 (no step edited a published record's "
+    "text, so it is also the hash at ingest)."
 )
 
 
@@ -221,7 +222,10 @@ _DESCRIPTIONS = {
     "source": "Name of the source in the recipe.",
     "source_uri": "Where the content came from (e.g. the page URL).",
     "retrieved_at": "When the content was retrieved.",
-    "content_sha256": "sha256 of the content as stored (the extracted text, UTF-8).",
+    "content_sha256": "sha256 of the text as stored in this release (UTF-8): a step that "
+    "edited the text (e.g. PII redaction, C4's line removal) rehashed it.",
+    "source_content_sha256": "sha256 of the content at ingest (the extracted text, UTF-8, "
+    "before any step edited it); equal to content_sha256 for records no step edited.",
     "payload_sha256": "sha256 of the page as served (HTTP body without transfer or content "
     "encoding), when known.",
     "license": "SPDX licence id, or unknown.",

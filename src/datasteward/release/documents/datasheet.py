@@ -10,16 +10,21 @@ decision explaining it (:func:`check_ready`).
 from __future__ import annotations
 
 import html
+import logging
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from datasteward.errors import ReleaseError
+from datasteward.errors import DatastewardError, ReleaseError
 from datasteward.release.documents.context import ReleaseContext
 from datasteward.release.documents.measured import Facts, measure
 from datasteward.release.documents.questions import QUESTIONS, SECTIONS, Question
-from datasteward.text_safety import md_code, md_plain, md_prose, md_text
+from datasteward.runs.stats import StepStats
+from datasteward.steps.base import Step, describe_counts
+from datasteward.steps.registry import build_step
+
+log = logging.getLogger(__name__)
 
 DATASHEET_TOML = "datasheet.toml"
 
@@ -118,39 +123,54 @@ def _links_distribution(ctx: ReleaseContext) -> str:
     )
 
 
+def step_meanings(f: Facts) -> list[tuple[StepStats, Step | None]]:
+    """Each step of the run with its class built from the options it ran with (found through
+    the step registry, so a user's ``package.module:Class`` too), or None when it cannot be
+    built here (its module is not importable): then the datasheet uses the counts alone."""
+    out: list[tuple[StepStats, Step | None]] = []
+    for s in f.steps:
+        try:
+            options = {k: v for k, v in s.options.items() if v is not None}
+            step: Step | None = build_step(s.use, options)
+        except DatastewardError as exc:
+            log.warning(
+                "datasheet: step %s (%s) is described by its counts only: %s", s.step_id, s.use, exc
+            )
+            step = None
+        out.append((s, step))
+    return out
+
+
 def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str]:
     m: dict[tuple[str, str], str] = {}
     m["composition", "count"] = (
         f"{_n(f.records)} records in {len(ctx.data_files)} Parquet shard(s), {_n(f.data_bytes)} "
-        "bytes. "
-        + "By source: "
-        + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.sources.items())
-        + "."
+        "bytes. " + "By source: " + ", ".join(f"`{k}` {_n(v)}" for k, v in f.sources.items()) + "."
     )
     cols = ", ".join(
-        f"{md_code(n)} ({md_plain(t)})"
+        f"`{n}` ({t})"
         for n, t in zip(ctx.schema.names, (str(x) for x in ctx.schema.types), strict=True)
     )
     m["composition", "instance_data"] = f"Each record has these columns: {cols}."
     if f.records_in is not None:
         m["composition", "sampling"] = (
-            f"The records kept by run {md_code(ctx.run_id)}: {_n(f.records)} of "
-            f"{_n(f.records_in)} read "
+            f"The records kept by run `{ctx.run_id}`: {_n(f.records)} of {_n(f.records_in)} read "
             f"({_share(f.records, f.records_in)}); the others were removed by the steps listed "
             "under "
             "Preprocessing, each with a traced reason."
         )
-    dup = f.removed_by("dedup")
+    steps = step_meanings(f)
+    # what each step adds to answers, in its own words (dedup: noise; pii: identification...)
+    said: dict[tuple[str, str], list[str]] = {}
+    for counts, step in steps:
+        if step is not None:
+            for key, text in step.datasheet_answers(counts, records_read=f.records_in).items():
+                said.setdefault(key, []).append(text)
+    noise = said.pop(("composition", "noise"), [])
     if f.records_in is not None:
-        m["composition", "noise"] = (
-            f"Duplicates removed: {_n(dup)} ({_share(dup, f.records_in)} of the input)."
-            + (
-                f" Contamination matches removed: {_n(f.removed_by('contamination'))}."
-                if f.removed_by("contamination")
-                else ""
-            )
-            + (f" Unreadable input quarantined: {_n(f.quarantined)}." if f.quarantined else "")
-        )
+        m["composition", "noise"] = " ".join(
+            noise or ["No step of the recipe removes duplicates."]
+        ) + (f" Unreadable input quarantined: {_n(f.quarantined)}." if f.quarantined else "")
     if f.with_uri and ctx.links_only:
         m["composition", "external"] = (
             f"Yes: this is a links-only release. Its {_n(f.with_uri)} records name the URL of "
@@ -166,18 +186,13 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             f"across {_n(f.hosts)} hosts; the text is included, so the dataset does not depend "
             "on them."
         )
-    pii_removed, pii_edited = f.removed_by("pii"), f.edited_by("pii")
-    if any("pii" in s.use for s in f.steps):
-        m["composition", "identification"] = (
-            f"The `pii` step removed {_n(pii_removed)} and redacted {_n(pii_edited)} records "
-            "(e-mail addresses, phone numbers, IP addresses, card and account numbers); names "
-            "are not detected."
-        )
+    for key, texts in said.items():
+        m[key] = " ".join(texts)
     if f.sources:
         m["collection", "mechanisms"] = (
             "Software: datasteward sources "
             + ", ".join(
-                f"{md_code(s.get('name'))} ({s.get('format')}, {s.get('path')})"
+                f"`{s.get('name')}` ({s.get('format')}, {s.get('path')})"
                 for s in ctx.recipe.get("sources", [])
                 if isinstance(s, dict)
             )
@@ -191,29 +206,22 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.consent:
         m["collection", "notice_and_consent"] = (
             "Consent recorded per record: "
-            + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.consent.items())
+            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.consent.items())
             + "."
         )
     if f.steps:
-        lines = []
-        for s in f.steps:
-            reasons = ", ".join(
-                f"{k} {_n(v)}" for k, v in sorted(s.reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-            )
-            lines.append(
-                f"`{s.step_id}` removed {_n(s.removed)} of {_n(s.records_in)} "
-                f"({_share(s.removed, s.records_in)})"
-                + (f", edited {_n(s.edited)}" if s.edited else "")
-                + (f": {reasons}" if reasons else "")
-            )
+        lines = [
+            step.describe(counts) if step is not None else describe_counts(counts)
+            for counts, step in steps
+        ]
         m["preprocessing", "done"] = "Steps of the recipe, in order: " + "; ".join(lines) + "."
         m["preprocessing", "raw_saved"] = (
-            f"Yes: every removed record is kept with its reason in run {md_code(ctx.run_id)} "
+            f"Yes: every removed record is kept with its reason in run `{ctx.run_id}` "
             "(`removed/`, `trace/`)."
         )
     m["preprocessing", "software"] = (
         "Yes: datasteward (open source) with the recipe in the run's `recipe.toml`"
-        + (f" (recipe hash {md_code(ctx.recipe_hash)})." if ctx.recipe_hash else ".")
+        + (f" (recipe hash `{ctx.recipe_hash}`)." if ctx.recipe_hash else ".")
     )
     m["distribution", "how"] = (
         f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and "
@@ -227,21 +235,19 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.licenses:
         m["distribution", "license"] = (
             "Licence per record: "
-            + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.licenses.items())
+            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.licenses.items())
             + " (see NOTICE.md)."
         )
     names = [s for s in ctx.stewards if s.get("name")]
     if names:
         m["maintenance", "maintainer"] = (
             "The stewards: "
-            + ", ".join(
-                f"{md_text(s['name'])} ({md_text(s.get('role', 'maintainer'))})" for s in names
-            )
+            + ", ".join(f"{s['name']} ({s.get('role', 'maintainer')})" for s in names)
             + "."
         )
         emails = [s["email"] for s in names if s.get("email")]
         if emails:
-            m["maintenance", "contact"] = "E-mail: " + ", ".join(map(md_text, emails)) + "."
+            m["maintenance", "contact"] = "E-mail: " + ", ".join(emails) + "."
     if ctx.takedowns or ctx.parent:
         m["maintenance", "erratum"] = "See CHANGELOG.md" + (
             f": this release is a takedown patch of {ctx.parent}." if ctx.takedowns else "."
@@ -262,11 +268,10 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         from datasteward.release.documents.measured import flagged_slices
 
         flagged = flagged_slices(f.audit)
-        where = f"The audit of run {md_code(ctx.run_id)} (audit.json)"
+        where = f"The audit of run `{ctx.run_id}` (audit.json)"
         if flagged:
             items = "; ".join(
-                f"{md_code(st)} removed {md_text(dim)} {md_code(sl)} at {rate:.1%} vs "
-                f"{overall:.1%} overall"
+                f"`{st}` removed {dim} {sl} at {rate:.1%} vs {overall:.1%} overall"
                 for st, dim, sl, rate, overall in flagged[:20]
             )
             m["uses", "risks"] = (
@@ -284,7 +289,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
                 m.get(("composition", "noise"), "")
                 + " Reviewed samples: "
                 + ", ".join(
-                    f"{md_text(k)}: {md_text(v)}"
+                    f"{k}: {v}"
                     for k, v in sorted(reviews.items())
                     if not isinstance(v, (dict, list))
                 )
@@ -305,7 +310,7 @@ def build_datasheet(ctx: ReleaseContext, facts: Facts | None = None) -> Datashee
 
 
 def render_markdown(sheet: Datasheet) -> str:
-    out = [f"# Datasheet — {md_text(sheet.dataset)} {sheet.version}", ""]
+    out = [f"# Datasheet — {sheet.dataset} {sheet.version}", ""]
     out.append(
         "Answers to the questions of *Datasheets for Datasets* (Gebru et al., v7). "
         "**Stewards** answers come from datasheet.toml; **Measured** answers were computed from "
@@ -318,8 +323,8 @@ def render_markdown(sheet: Datasheet) -> str:
             q = a.question
             out.append(f"### {q.text}" + (" *(required)*" if q.required else ""))
             out.append("")
-            if a.stewards:  # their Markdown, without raw HTML
-                out += [f"**Stewards:** {md_prose(a.stewards)}", ""]
+            if a.stewards:
+                out += [f"**Stewards:** {a.stewards}", ""]
             if a.measured:
                 out += [f"**Measured:** {a.measured}", ""]
             if not a.answered:
