@@ -69,10 +69,21 @@ class RecipeChange:
 def recipe_changes(ledger: Ledger, recipe_canonical: str, recipe_hash: str) -> list[RecipeChange]:
     """Changes of this recipe against the latest succeeded run's; [] when there is none."""
     baseline = ledger.latest_run(status="succeeded")
-    if baseline is None or baseline.recipe_hash == recipe_hash:
+    if baseline is None:
+        return []
+    return changes_since(ledger, baseline, recipe_canonical, recipe_hash)
+
+
+def changes_since(
+    ledger: Ledger, baseline: RunInfo, recipe_canonical: str, recipe_hash: str
+) -> list[RecipeChange]:
+    """Changes of a recipe against the one ``baseline`` ran with, each with the decision that
+    explains it (the latest recorded after the baseline started, for this recipe or for none);
+    [] when the recipes are the same. A release compares its run with its parent's this way."""
+    if baseline.recipe_hash == recipe_hash:
         return []
     diffs = diff_recipes(
-        _load(baseline.recipe_canonical, "the baseline run's recipe"),
+        _load(baseline.recipe_canonical, f"the recipe of run {baseline.run_id}"),
         _load(recipe_canonical, "the current recipe"),
     )
     decision = _explaining_decision(ledger, baseline, recipe_hash)

@@ -377,7 +377,7 @@ def unexplained_changes(ctx: ReleaseContext) -> list[str]:
     if not ctx.parent or not ctx.run_id:
         return []
     from datasteward.ledger import Ledger
-    from datasteward.ledger.changes import _explaining_decision, _load, diff_recipes
+    from datasteward.ledger.changes import changes_since
     from datasteward.release.format.manifest import read_manifest
     from datasteward.release.format.project import releases_dir
 
@@ -386,14 +386,12 @@ def unexplained_changes(ctx: ReleaseContext) -> list[str]:
         return []
     with Ledger.open(ctx.project) as ledger:
         base, new = ledger.get_run(parent_run), ledger.get_run(ctx.run_id)
-        if base is None or new is None or base.recipe_hash == new.recipe_hash:
+        if base is None or new is None:
             return []
-        diffs = diff_recipes(
-            _load(base.recipe_canonical, "parent"), _load(new.recipe_canonical, "release")
-        )
-        if not diffs or _explaining_decision(ledger, base, new.recipe_hash) is not None:
-            return []
-    return [f"{kind} {path}" for kind, _section, path, _b, _a in diffs]
+        changes = changes_since(ledger, base, new.recipe_canonical, new.recipe_hash)
+    if not changes or changes[0].explained:  # one decision explains all changes, or none
+        return []
+    return [f"{c.kind} {c.path}" for c in changes]
 
 
 def check_ready(ctx: ReleaseContext, sheet: Datasheet | None = None) -> None:
