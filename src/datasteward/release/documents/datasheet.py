@@ -23,6 +23,7 @@ from datasteward.release.documents.questions import QUESTIONS, SECTIONS, Questio
 from datasteward.runs.stats import StepStats
 from datasteward.steps.base import Step, describe_counts
 from datasteward.steps.registry import build_step
+from datasteward.text_safety import md_code, md_plain, md_prose, md_text
 
 log = logging.getLogger(__name__)
 
@@ -145,16 +146,20 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     m: dict[tuple[str, str], str] = {}
     m["composition", "count"] = (
         f"{_n(f.records)} records in {len(ctx.data_files)} Parquet shard(s), {_n(f.data_bytes)} "
-        "bytes. " + "By source: " + ", ".join(f"`{k}` {_n(v)}" for k, v in f.sources.items()) + "."
+        "bytes. "
+        + "By source: "
+        + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.sources.items())
+        + "."
     )
     cols = ", ".join(
-        f"`{n}` ({t})"
+        f"{md_code(n)} ({md_plain(t)})"
         for n, t in zip(ctx.schema.names, (str(x) for x in ctx.schema.types), strict=True)
     )
     m["composition", "instance_data"] = f"Each record has these columns: {cols}."
     if f.records_in is not None:
         m["composition", "sampling"] = (
-            f"The records kept by run `{ctx.run_id}`: {_n(f.records)} of {_n(f.records_in)} read "
+            f"The records kept by run {md_code(ctx.run_id)}: {_n(f.records)} of "
+            f"{_n(f.records_in)} read "
             f"({_share(f.records, f.records_in)}); the others were removed by the steps listed "
             "under "
             "Preprocessing, each with a traced reason."
@@ -192,7 +197,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         m["collection", "mechanisms"] = (
             "Software: datasteward sources "
             + ", ".join(
-                f"`{s.get('name')}` ({s.get('format')}, {s.get('path')})"
+                f"{md_code(s.get('name'))} ({s.get('format')}, {s.get('path')})"
                 for s in ctx.recipe.get("sources", [])
                 if isinstance(s, dict)
             )
@@ -206,7 +211,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.consent:
         m["collection", "notice_and_consent"] = (
             "Consent recorded per record: "
-            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.consent.items())
+            + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.consent.items())
             + "."
         )
     if f.steps:
@@ -216,12 +221,12 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         ]
         m["preprocessing", "done"] = "Steps of the recipe, in order: " + "; ".join(lines) + "."
         m["preprocessing", "raw_saved"] = (
-            f"Yes: every removed record is kept with its reason in run `{ctx.run_id}` "
+            f"Yes: every removed record is kept with its reason in run {md_code(ctx.run_id)} "
             "(`removed/`, `trace/`)."
         )
     m["preprocessing", "software"] = (
         "Yes: datasteward (open source) with the recipe in the run's `recipe.toml`"
-        + (f" (recipe hash `{ctx.recipe_hash}`)." if ctx.recipe_hash else ".")
+        + (f" (recipe hash {md_code(ctx.recipe_hash)})." if ctx.recipe_hash else ".")
     )
     m["distribution", "how"] = (
         f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and "
@@ -235,19 +240,21 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if f.licenses:
         m["distribution", "license"] = (
             "Licence per record: "
-            + ", ".join(f"`{k}` {_n(v)}" for k, v in f.licenses.items())
+            + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.licenses.items())
             + " (see NOTICE.md)."
         )
     names = [s for s in ctx.stewards if s.get("name")]
     if names:
         m["maintenance", "maintainer"] = (
             "The stewards: "
-            + ", ".join(f"{s['name']} ({s.get('role', 'maintainer')})" for s in names)
+            + ", ".join(
+                f"{md_text(s['name'])} ({md_text(s.get('role', 'maintainer'))})" for s in names
+            )
             + "."
         )
         emails = [s["email"] for s in names if s.get("email")]
         if emails:
-            m["maintenance", "contact"] = "E-mail: " + ", ".join(emails) + "."
+            m["maintenance", "contact"] = "E-mail: " + ", ".join(map(md_text, emails)) + "."
     if ctx.takedowns or ctx.parent:
         m["maintenance", "erratum"] = "See CHANGELOG.md" + (
             f": this release is a takedown patch of {ctx.parent}." if ctx.takedowns else "."
@@ -268,10 +275,11 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         from datasteward.release.documents.measured import flagged_slices
 
         flagged = flagged_slices(f.audit)
-        where = f"The audit of run `{ctx.run_id}` (audit.json)"
+        where = f"The audit of run {md_code(ctx.run_id)} (audit.json)"
         if flagged:
             items = "; ".join(
-                f"`{st}` removed {dim} {sl} at {rate:.1%} vs {overall:.1%} overall"
+                f"{md_code(st)} removed {md_text(dim)} {md_code(sl)} at {rate:.1%} vs "
+                f"{overall:.1%} overall"
                 for st, dim, sl, rate, overall in flagged[:20]
             )
             m["uses", "risks"] = (
@@ -289,7 +297,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
                 m.get(("composition", "noise"), "")
                 + " Reviewed samples: "
                 + ", ".join(
-                    f"{k}: {v}"
+                    f"{md_text(k)}: {md_text(v)}"
                     for k, v in sorted(reviews.items())
                     if not isinstance(v, (dict, list))
                 )
@@ -310,7 +318,7 @@ def build_datasheet(ctx: ReleaseContext, facts: Facts | None = None) -> Datashee
 
 
 def render_markdown(sheet: Datasheet) -> str:
-    out = [f"# Datasheet — {sheet.dataset} {sheet.version}", ""]
+    out = [f"# Datasheet — {md_text(sheet.dataset)} {sheet.version}", ""]
     out.append(
         "Answers to the questions of *Datasheets for Datasets* (Gebru et al., v7). "
         "**Stewards** answers come from datasheet.toml; **Measured** answers were computed from "
@@ -323,8 +331,8 @@ def render_markdown(sheet: Datasheet) -> str:
             q = a.question
             out.append(f"### {q.text}" + (" *(required)*" if q.required else ""))
             out.append("")
-            if a.stewards:
-                out += [f"**Stewards:** {a.stewards}", ""]
+            if a.stewards:  # their Markdown, without raw HTML
+                out += [f"**Stewards:** {md_prose(a.stewards)}", ""]
             if a.measured:
                 out += [f"**Measured:** {a.measured}", ""]
             if not a.answered:
