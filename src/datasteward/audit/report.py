@@ -42,8 +42,12 @@ details>summary{cursor:pointer;font-weight:600;margin:6px 0}
 """
 
 
-def _e(v: object) -> str:
+def escape_html(v: object) -> str:
+    """A value as HTML text: escaped, quotes too; None is empty."""
     return escape("" if v is None else str(v), quote=True)
+
+
+_e = escape_html  # the short name this module's markup uses
 
 
 def _n(v: object) -> str:
@@ -241,7 +245,8 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def _record(r: dict[str, Any]) -> str:
+def record_html(r: dict[str, Any]) -> str:
+    """One record as HTML: its provenance, what the steps did to it, and its text."""
     prov = "".join(
         f"<span><b>{_e(k)}</b>: {_e(r.get(k))}</span>"
         for k in ("id", "source", "source_uri", "retrieved_at", "license", "license_evidence",
@@ -270,7 +275,7 @@ def _samples(samples: list[dict[str, Any]], seed: int) -> str:
                 else f"Removed by {s['step_id']}: {s['reason']}")
         parts.append(f"<details><summary>{_e(head)} — {len(s['records'])} of "
                      f"{s['population']:,}</summary>")
-        parts.extend(_record(r) for r in s["records"])
+        parts.extend(record_html(r) for r in s["records"])
         parts.append("</details>")
     return "".join(parts)
 

@@ -126,16 +126,17 @@ def export_sample(items: list[dict[str, Any]], records: dict[str, dict[str, Any]
             for r in rows:
                 w.writerow({k: r.get(k) for k in cols})
     elif fmt == "html":
-        from datasteward.audit.report import CSS, _e, _record
+        from datasteward.audit.report import CSS, escape_html, record_html
 
-        parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>"
-                 f"<style>{CSS}</style></head><body><main><h1>{_e(title)}</h1>"]
+        parts = [f"<!doctype html><html><head><meta charset='utf-8'>"
+                 f"<title>{escape_html(title)}</title>"
+                 f"<style>{CSS}</style></head><body><main><h1>{escape_html(title)}</h1>"]
         by: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in rows:
             by[r["stratum"]].append(r)
         for st, rs in by.items():
-            parts.append(f"<h2>{_e(st)} ({len(rs)})</h2>")
-            parts.extend(_record({**r, "id": r["record_id"]}) for r in rs)
+            parts.append(f"<h2>{escape_html(st)} ({len(rs)})</h2>")
+            parts.extend(record_html({**r, "id": r["record_id"]}) for r in rs)
         parts.append("</main></body></html>")
         path.write_text("".join(parts), encoding="utf-8")
     else:
