@@ -63,13 +63,15 @@ class LicenseResult:
 
 # ---- the data file and the library ------------------------------------------------------------
 @functools.cache
-def _table() -> dict[str, Any]:
+def license_data() -> dict[str, Any]:
+    """The licence table shipped with datasteward (``_data/licenses.toml``), parsed once."""
     text = resources.files("datasteward.rights").joinpath("_data/licenses.toml").read_text("utf-8")
     return tomllib.loads(text)
 
 
 @functools.cache
-def _spdx_licensing() -> Any:
+def spdx_licensing() -> Any:
+    """The ``license_expression`` SPDX licensing object, built once."""
     from license_expression import get_spdx_licensing
 
     return get_spdx_licensing()
@@ -107,7 +109,7 @@ def scancode_index() -> dict[str, dict[str, Any]]:
 def spdx_ids() -> dict[str, str]:
     """Every SPDX id the bundled list knows, lower-cased -> canonical spelling."""
     out: dict[str, str] = {}
-    for key in _spdx_licensing().known_symbols:
+    for key in spdx_licensing().known_symbols:
         if not key.lower().startswith("licenseref-"):
             out[key.lower()] = key
     return out
@@ -293,7 +295,7 @@ def _from_url(text: str) -> str | None:
         return None
     raw = re.sub(r"^[a-z]+://", "", raw)
     raw = raw.removeprefix("www.").rstrip("/")
-    for prefix, spdx in _table()["urls"].items():
+    for prefix, spdx in license_data()["urls"].items():
         if raw == prefix or raw.startswith(prefix + "/") or raw.startswith(prefix + "."):
             return str(spdx)
     return None
@@ -301,7 +303,7 @@ def _from_url(text: str) -> str | None:
 
 def _parse_spdx(text: str) -> str | None:
     """A valid SPDX id or expression, canonically spelled; None if the library says no."""
-    licensing = _spdx_licensing()
+    licensing = spdx_licensing()
     try:
         info = licensing.validate(text)
     except Exception:  # noqa: BLE001 - the library raises several error types on garbage
@@ -359,7 +361,7 @@ def normalize_license(value: object, version: object = None) -> LicenseResult:
     vcol = None if version is None else str(version).strip() or None
     if text.lower() in _EMPTY:
         return LicenseResult(UNKNOWN, original, "empty")
-    alias = _table()["aliases"].get(text.lower())
+    alias = license_data()["aliases"].get(text.lower())
     if alias is not None:
         return LicenseResult(str(alias), original, "alias")
     got = _from_cc_url(text)

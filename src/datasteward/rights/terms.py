@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from datasteward.rights.licenses import UNKNOWN, _spdx_licensing, _table, scancode_index
+from datasteward.rights.licenses import UNKNOWN, license_data, scancode_index, spdx_licensing
 
 Use = Literal["commercial", "unspecified", "non-commercial", "academic-only"]
 
@@ -96,7 +96,7 @@ def _classify_key(key: str) -> LicenseTerms:
             "ND" in elements,
             "creative-commons",
         )
-    table = _table()["terms"].get(key)
+    table = license_data()["terms"].get(key)
     if table is not None:
         return LicenseTerms(
             key,
@@ -172,7 +172,7 @@ def classify(license: str | None) -> LicenseTerms:
     if " " not in text:
         return _classify_key(text)
     try:
-        parsed = _spdx_licensing().parse(text, validate=False)
+        parsed = spdx_licensing().parse(text, validate=False)
     except Exception:  # noqa: BLE001 - garbage in, unknown out
         return unknown_terms(text)
     return _classify_expr(parsed, text)
