@@ -5,12 +5,18 @@ Runs are found with :func:`datasteward.runs.find.find_run`, the rule every comma
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
 
 from datasteward.recipe.model import RECIPE_FILE, Recipe, load_recipe
+from datasteward.text_safety import visible_controls
 
 console = Console()
 err_console = Console(stderr=True)
@@ -42,3 +48,31 @@ def human_seconds(s: float) -> str:
     if s < 3600:
         return f"{s / 60:.1f} min"
     return f"{s / 3600:.2f} h"
+
+
+def term(value: object) -> str:
+    """Data (a record's value, a run id, a reason) for rich markup on the terminal: control
+    characters (ANSI/OSC escapes, backspace, carriage return, C1, BiDi) shown as ``\\x1b``-style
+    escapes, ``[`` escaped so rich reads no markup from it. Every value from data goes through
+    here (or :func:`term_text`, :func:`print_data_json`) before it is printed."""
+    return escape(visible_controls(str(value)))
+
+
+def term_text(value: object) -> str:
+    """Like :func:`term` for multi-line text (a record's text): newlines and tabs are kept."""
+    return escape(visible_controls(str(value), keep_lines=True))
+
+
+#: Characters JSON may carry raw (``ensure_ascii=False``) that a terminal acts on: DEL, C1,
+#: BiDi controls, line/paragraph separators (C0 controls are always escaped by ``json``).
+_JSON_RAW_CONTROLS = re.compile(
+    "[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]"
+)
+
+
+def print_data_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout: exact (``json.loads`` gives the values back) and
+    inert (every control character is a ``\\uXXXX`` escape; no markup, emoji or wrapping)."""
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    text = _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    console.print(Text(text), soft_wrap=True, highlight=False)

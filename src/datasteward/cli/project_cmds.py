@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,9 @@ from datasteward.cli._common import (
     human_bytes,
     human_seconds,
     load_project_recipe,
+    print_data_json,
+    term,
+    term_text,
 )
 from datasteward.errors import DatastewardError, RunError
 from datasteward.records.schema import PROVENANCE_COLUMNS
@@ -103,12 +105,12 @@ def _funnel_table(stats: RunStats, title: str) -> Table:
             f"{k} {v:,}" for k, v in sorted(s.reasons.items(), key=lambda kv: -kv[1])
         )
         table.add_row(
-            escape(s.step_id),
+            term(s.step_id),
             f"{s.records_in:,}",
             f"{s.records_out:,}",
             f"{s.removed:,}",
             f"{s.edited:,}",
-            escape(reasons),
+            term(reasons),
         )
     return table
 
@@ -200,7 +202,7 @@ def run(
         with display:
             result = proj.run(progress=update, **how)
     stats = result.run_stats
-    console.print(_funnel_table(stats, f"Run {result.run_id}"))
+    console.print(_funnel_table(stats, f"Run {term(result.run_id)}"))
     console.print(
         f"[bold]{stats.records_in or 0:,}[/] records in: [green]{stats.kept or 0:,} kept[/], "
         f"[red]{stats.removed or 0:,} removed[/], "
@@ -272,7 +274,7 @@ def status(
             "consent": consent,
             "recipe_changes": [_change_json(c) for c in changes],
         }
-        console.print_json(json.dumps(out, default=str))
+        print_data_json(out)
         return
     if not runs:
         console.print("No runs yet. Start one with [bold]datasteward run[/].")
@@ -285,9 +287,9 @@ def status(
     for r in runs:
         s = r.stats or {}
         table.add_row(
-            escape(r.run_id),
-            r.status,
-            str(r.started_at)[:19],
+            term(r.run_id),
+            term(r.status),
+            term(str(r.started_at)[:19]),
             f"{s.get('records_in', 0):,}",
             f"{s.get('kept', 0):,}",
             f"{s.get('removed', 0):,}",
@@ -296,11 +298,11 @@ def status(
         )
     console.print(table)
     if stats and chosen is not None:
-        console.print(_funnel_table(stats, f"Funnel of {chosen.run_id}"))
+        console.print(_funnel_table(stats, f"Funnel of {term(chosen.run_id)}"))
         if estimate:
             _print_estimate_vs_measured(estimate, stats)
     if consent:
-        console.print("Consent: " + ", ".join(f"{k} {v:,}" for k, v in consent.items()))
+        console.print("Consent: " + ", ".join(f"{term(k)} {v:,}" for k, v in consent.items()))
     if changes:
         ctable = Table(title="Recipe changes since the last successful run", title_justify="left")
         ctable.add_column("change")
@@ -308,8 +310,8 @@ def status(
         for c in changes:
             expl = getattr(c, "explained_by", None)
             ctable.add_row(
-                escape(str(getattr(c, "description", c))),
-                escape(str(expl)) if expl else "[bold red]unexplained[/]",
+                term(getattr(c, "description", c)),
+                term(expl) if expl else "[bold red]unexplained[/]",
             )
         console.print(ctable)
         if any(not getattr(c, "explained_by", None) for c in changes):
@@ -394,15 +396,16 @@ def inspect(
     run_dir = find_run(project, run_id)
     info = inspect_record(run_dir, record_id)
     if as_json:
-        console.print_json(json.dumps(info, default=str))
+        print_data_json(info)
         return
     rec = info["record"]
     console.print(
-        f"[bold]{escape(record_id)}[/] in run {escape(info['run_id'])}: [bold]{info['outcome']}[/]"
+        f"[bold]{term(record_id)}[/] in run {term(info['run_id'])}: "
+        f"[bold]{term(info['outcome'])}[/]"
     )
     table = Table(show_header=False)
     for key in PROVENANCE_COLUMNS[1:]:  # the id is in the heading
-        table.add_row(key, escape(str(rec.get(key))))
+        table.add_row(key, term(rec.get(key)))
     console.print(table)
     if info["trace"]:
         t = Table(title="What happened", title_justify="left")
@@ -411,7 +414,7 @@ def inspect(
         for row in info["trace"]:
             t.add_row(
                 *(
-                    escape("" if row[c] is None else str(row[c]))
+                    term("" if row[c] is None else row[c])
                     for c in ("step", "action", "reason", "value", "threshold", "dup_of", "detail")
                 )
             )
@@ -420,7 +423,11 @@ def inspect(
         console.print("No step removed or edited it.")
     text = rec.get("text") or ""
     console.print(
-        escape(text[:show_text]) + ("…" if len(text) > show_text else ""), style="dim", markup=True
+        term_text(text[:show_text]) + ("…" if len(text) > show_text else ""),
+        style="dim",
+        markup=True,
+        highlight=False,
+        emoji=False,
     )
 
 
