@@ -105,6 +105,7 @@ class OptOutFilter(Filter):
     """Remove records whose owners reserved them from AI training / TDM."""
 
     name: ClassVar[str] = "rights.optout"
+    whatif_unsupported: ClassVar[str] = "opt-out signals are fetched, not thresholds"
     Options: ClassVar[type[StepOptions]] = OptOutOptions
 
     def __init__(self, options: StepOptions | None = None) -> None:

@@ -42,6 +42,9 @@ class PolicyFilter(Filter):
     """Remove records whose licence, lineage or consent breaks the recipe's policy."""
 
     name: ClassVar[str] = "rights.policy"
+    whatif_unsupported: ClassVar[str] = (
+        "the policy is applied to licence columns; re-run `datasteward check`"
+    )
     Options: ClassVar[type[StepOptions]] = PolicyOptions
 
     def __init__(self, options: StepOptions | None = None) -> None:
