@@ -32,13 +32,6 @@ class Facts:
     steps: list[StepStats] = field(default_factory=list)
     audit: dict[str, Any] | None = None
 
-    def removed_by(self, *words: str) -> int:
-        """Records removed by steps whose name contains any of ``words``."""
-        return sum(s.removed for s in self.steps if any(w in s.use for w in words))
-
-    def edited_by(self, *words: str) -> int:
-        return sum(s.edited for s in self.steps if any(w in s.use for w in words))
-
 
 def _counts(con: Any, sql: str, glob: str) -> dict[str, int]:
     return {
