@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasteward.steps.text._tokenize import split_chunk
+from datasteward.steps.text import split_chunk
 
 # datatrove.utils.text.PUNCTUATION (datatrove 0.10, Apache-2.0, Copyright HuggingFace): the
 # characters simplify_text turns into spaces. Copied so that the library does not need

@@ -32,7 +32,7 @@ from itertools import chain
 
 import numpy as np
 
-from datasteward.steps.text import _spacy_en
+from datasteward.steps.text._spacy_en import INFIX, PREFIX, SPECIAL_CASES, SUFFIX, URL
 
 # The punctuation set of datatrove.utils.text (PUNCTUATION + TERMINAL_PUNCTUATION), which the
 # Gopher rules use to tell "symbol" words from words. Copied so that the library does not
@@ -202,11 +202,11 @@ VOCAB = Vocabulary()
 
 
 # ---- spaCy's English tokeniser, per chunk ------------------------------------------------
-_PREFIX: Callable[[str], re.Match[str] | None] = re.compile(_spacy_en.PREFIX).search
-_SUFFIX: Callable[[str], re.Match[str] | None] = re.compile(_spacy_en.SUFFIX).search
-_INFIX = re.compile(_spacy_en.INFIX).finditer
-_URL = re.compile(_spacy_en.URL).match
-_SPECIAL = _spacy_en.SPECIAL_CASES
+_PREFIX: Callable[[str], re.Match[str] | None] = re.compile(PREFIX).search
+_SUFFIX: Callable[[str], re.Match[str] | None] = re.compile(SUFFIX).search
+_INFIX = re.compile(INFIX).finditer
+_URL = re.compile(URL).match
+_SPECIAL = SPECIAL_CASES
 
 #: Chunks longer than this are split at every non-word character instead, in linear time,
 #: rather than by spaCy's rules: their infix patterns cost about a microsecond per character
@@ -229,7 +229,7 @@ def _suffix(sub: str) -> re.Match[str] | None:
     return m
 
 
-_SUFFIX_AT = re.compile(_spacy_en.SUFFIX).search
+_SUFFIX_AT = re.compile(SUFFIX).search
 
 
 def split_chunk(chunk: str, *, fast: bool = True) -> tuple[str, ...]:

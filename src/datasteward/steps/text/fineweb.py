@@ -20,7 +20,7 @@ import pyarrow as pa
 from datasteward.steps.base import Filter, FilterDecision, StepOptions, texts
 from datasteward.steps.sweep import SqlPredicate, WhatIf, sql_num
 from datasteward.steps.text._tokenize import TERMINAL_PUNCTUATION, count_words_many
-from datasteward.steps.text.gopher import _Decisions, find_duplicates
+from datasteward.steps.text.gopher import RuleDecisions, find_duplicates
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class FineWebQualityFilter(Filter):
         n = len(docs)
         names = ("line_punct_ratio", "short_line_ratio", "char_dup_ratio", "newline_ratio")
         cols = {k: np.full(n, np.nan) for k in names}
-        d = _Decisions(n)
+        d = RuleDecisions(n)
         short = o.short_line_length
         word_counts = count_words_many(docs).tolist()
         for i, text in enumerate(docs):

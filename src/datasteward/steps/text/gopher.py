@@ -80,7 +80,7 @@ _BULLET_START = ("•", "-")
 _ELLIPSIS_END = ("...", "…")
 
 
-class _Decisions:
+class RuleDecisions:
     """Collects one decision per record: the first failing rule wins."""
 
     def __init__(self, n: int) -> None:
@@ -162,7 +162,7 @@ class GopherQualityFilter(Filter):
             )
         }
         self._measure(docs, cols, o.stop_words)
-        d = _Decisions(n)
+        d = RuleDecisions(n)
         for i in range(n):
             self._decide(i, cols, d)
         signals = {f"gopher_{k}": pa.array(v) for k, v in cols.items()}
@@ -222,7 +222,7 @@ class GopherQualityFilter(Filter):
                 cols["bullet_lines_ratio"][i] = np.nan
                 cols["ellipsis_lines_ratio"][i] = np.nan
 
-    def _decide(self, i: int, cols: dict[str, np.ndarray], d: _Decisions) -> None:
+    def _decide(self, i: int, cols: dict[str, np.ndarray], d: RuleDecisions) -> None:
         o = self.options
         n_ns = cols["non_symbol_words"][i]
         if o.min_doc_words and n_ns < o.min_doc_words:
@@ -400,7 +400,7 @@ class GopherRepetitionFilter(Filter):
         ]
         top_cols = {k: cols[f"top_{k}gram_char_frac"] for k in top_ns}
         dup_cols = {k: cols[f"dup_{k}gram_char_frac"] for k in dup_ns}
-        d = _Decisions(n)
+        d = RuleDecisions(n)
         # pass 1: lines and paragraphs
         for i, text in enumerate(docs):
             if not text:
