@@ -89,7 +89,7 @@ def _state(project: Path, tid: int) -> dict[str, Any]:
         (project / ".datasteward" / "takedowns" / f"{tid}.json").read_text("utf-8")
     )
     with Ledger.open(project) as ledger:
-        request = next(t for t in ledger_takedowns(ledger) if t.takedown_id == tid)
+        request = next(t for t in ledger.list_takedowns() if t.takedown_id == tid)
     registry = json.loads((rel / "registry.json").read_text("utf-8"))
     return {
         "versions": versions,
@@ -98,15 +98,6 @@ def _state(project: Path, tid: int) -> dict[str, Any]:
         "request": (request.status, sorted(request.stages)),
         "registry": [(r["version"], r["status"], r["superseded_by"]) for r in registry["releases"]],
     }
-
-
-def ledger_takedowns(ledger: Ledger) -> list[Any]:
-    method = getattr(ledger, "list_takedowns", None)
-    if method is not None:
-        return list(method())
-    from datasteward.ledger import releases
-
-    return list(releases.__dict__["list_takedowns"](ledger))
 
 
 def test_takedown_apply_refuses_a_bad_status_before_writing_anything(project: Path) -> None:

@@ -25,23 +25,6 @@ from datasteward.release.format.version import check_version_name
 _SQLITE = "sqlite:///"
 
 
-def _recorded_releases(ledger: Ledger) -> list[dict[str, Any]]:
-    """The ledger's release rows.
-
-    ``Ledger.list_releases()`` where the ledger has that method, else the module function
-    ``datasteward.ledger.releases.list_releases(ledger)`` it replaces (the ledger's API is
-    being moved to methods at the same time as this module is written).
-    """
-    method = getattr(ledger, "list_releases", None)
-    if method is None:
-        from datasteward.ledger import releases as module
-
-        rows: list[dict[str, Any]] = module.__dict__["list_releases"](ledger)
-        return rows
-    found: list[dict[str, Any]] = method()
-    return found
-
-
 def ledger_of(root: Path) -> Path | None:
     """The project holding release ``root`` if it has a ledger to compare with, else None.
 
@@ -67,7 +50,7 @@ def ledger_problems(root: Path, manifest: Manifest) -> list[str]:
     if project is None:
         return []
     with Ledger.open(project) as ledger:
-        rows = {str(r["version"]): r for r in _recorded_releases(ledger)}
+        rows = {str(r["version"]): r for r in ledger.list_releases()}
     row = rows.get(manifest.version)
     if row is None or Path(root).name != manifest.version:
         return [
@@ -120,7 +103,7 @@ def check_ledger_releases(project: Path, ledger: Ledger) -> LedgerReleaseCheck:
     """Compare the manifest of every release the ledger knows (whose directory exists)."""
     out = LedgerReleaseCheck()
     try:
-        rows = _recorded_releases(ledger)
+        rows = ledger.list_releases()
     except DatastewardError as exc:
         out.problems.append(f"ledger: the releases cannot be read ({exc})")
         return out
