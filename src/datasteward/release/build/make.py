@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ import pyarrow.parquet as pq
 from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.ledger.chain import utc_now
+from datasteward.recipe.model import Recipe, load_recipe
 from datasteward.release.build.shards import (
     DEFAULT_MAX_SHARD_BYTES,
     INDEX_FILE,
@@ -98,14 +98,10 @@ def _stats(run_dir: Path) -> RunStats | None:
     return RunStats.read(p) if p.exists() else None
 
 
-def _recipe(run_dir: Path) -> dict[str, Any]:
+def _recipe(run_dir: Path) -> Recipe | None:
+    """The recipe the run was made with (its copy in the run folder), typed; None without one."""
     p = RunLayout(run_dir).recipe_toml
-    if not p.exists():
-        return {}
-    try:
-        return tomllib.loads(p.read_text("utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ReleaseError(f"{p} is not valid TOML ({exc})") from None
+    return load_recipe(p) if p.exists() else None
 
 
 def _diff_against(parent_dir: Path, new_dir: Path) -> tuple[int, int]:
@@ -231,17 +227,19 @@ def publish(
     run_id: str | None,
     recipe_hash: str | None,
     stats: RunStats | None,
-    recipe: dict[str, Any],
+    recipe: Recipe | None,
     draft: bool,
     kind: str,
     takedowns: list[dict[str, Any]] | None = None,
     check: Callable[[ReleaseContext], None] | None = None,
     max_shard_bytes: int | None = None,
     links: dict[str, Any] | None = None,
+    dataset_name: str | None = None,
 ) -> ReleaseResult:
     """Write a release under a temporary name, document it, then rename it into place.
 
-    ``links`` (the manifest's ``links`` entry) makes it a links-only release.
+    ``links`` (the manifest's ``links`` entry) makes it a links-only release. Without a recipe,
+    the dataset is named ``dataset_name`` (or after the project folder).
     """
     base = releases_dir(project)
     base.mkdir(parents=True, exist_ok=True)
@@ -252,15 +250,15 @@ def publish(
         created = utc_now()
         data_entries = [describe_file(tmp, s.path, role="data", rows=s.rows) for s in shards.shards]
         parent_dir = base / parent if parent else None
-        ds = recipe.get("dataset", {}) if isinstance(recipe.get("dataset"), dict) else {}
+        info = recipe.dataset if recipe is not None else None
         ctx = ReleaseContext(
             project=project,
             root=tmp,
             version=str(v),
-            dataset=str(ds.get("name") or project.resolve().name),
-            description=str(ds.get("description") or ""),
-            homepage=ds.get("homepage"),
-            stewards=[s for s in recipe.get("stewards", []) if isinstance(s, dict)],
+            dataset=info.name if info else (dataset_name or project.resolve().name),
+            description=info.description if info else "",
+            homepage=info.homepage if info else None,
+            stewards=recipe.stewards if recipe is not None else (),
             created_at=created,
             run_id=run_id,
             recipe_hash=recipe_hash,

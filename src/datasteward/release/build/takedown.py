@@ -232,9 +232,8 @@ def _publish_patch(
         run_id=parent.run_id,
         recipe_hash=parent.recipe_hash,
         stats=_stats(run_dir) if run_dir and run_dir.exists() else None,
-        recipe=_recipe(run_dir)
-        if run_dir and run_dir.exists()
-        else {"dataset": {"name": parent.dataset}},
+        recipe=_recipe(run_dir) if run_dir and run_dir.exists() else None,
+        dataset_name=parent.dataset,
         draft=parent.draft,
         kind="takedown",
         takedowns=summary,

@@ -89,13 +89,7 @@ def card_yaml(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
     if meta["license"] == "other":
         meta["license_name"] = "mixed" if len(licenses) > 1 else "see-notice"
         meta["license_link"] = "NOTICE.md"
-    langs = (
-        ctx.recipe.get("dataset", {}).get("language")
-        if isinstance(ctx.recipe.get("dataset"), dict)
-        else None
-    )
-    if isinstance(langs, str):
-        langs = [langs]
+    langs = ctx.recipe.dataset.language if ctx.recipe is not None else ()
     if langs:
         meta["language"] = list(langs)
         meta["multilinguality"] = ["monolingual" if len(langs) == 1 else "multilingual"]
@@ -179,7 +173,7 @@ def render_card(ctx: ReleaseContext, sheet: Any) -> str:
         "## Takedown requests",
         "",
     ]
-    contact = ", ".join(md_text(s["email"]) for s in ctx.stewards if s.get("email"))
+    contact = ", ".join(md_text(s.email) for s in ctx.stewards if s.email)
     out.append(
         "If this dataset contains your content or personal data and you want it removed, write to "
         + (contact or "the stewards")

@@ -8,6 +8,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from datasteward.recipe.model import Recipe
+from datasteward.recipe.sections import Steward
 from datasteward.release.format.manifest import FileEntry
 from datasteward.runs.stats import RunStats
 
@@ -20,7 +22,7 @@ class ReleaseContext:
     dataset: str
     description: str
     homepage: str | None
-    stewards: list[dict[str, Any]]
+    stewards: tuple[Steward, ...]
     created_at: str
     run_id: str | None
     recipe_hash: str | None
@@ -33,7 +35,8 @@ class ReleaseContext:
     parent_changelog: str | None = None
     takedowns: list[dict[str, Any]] = field(default_factory=list)
     draft: bool = False
-    recipe: dict[str, Any] = field(default_factory=dict)
+    #: The recipe the released run was made with (typed), if the run kept it.
+    recipe: Recipe | None = None
     #: A links-only release: URLs, hashes and metadata, no content (``links`` describes it).
     links_only: bool = False
     links: dict[str, Any] | None = None

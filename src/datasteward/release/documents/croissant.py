@@ -153,11 +153,11 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         "creator": [
             {
                 "@type": "sc:Person",
-                "name": s["name"],
-                **({"email": s["email"]} if s.get("email") else {}),
+                "name": s.name,
+                **({"email": s.email} if s.email else {}),
             }
             for s in ctx.stewards
-            if s.get("name")
+            if s.name
         ]
         or [{"@type": "sc:Organization", "name": "unknown"}],
         "citeAs": f"{ctx.dataset} (version {ctx.version}), {ctx.created_at[:4]}.",

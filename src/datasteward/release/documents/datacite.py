@@ -39,7 +39,7 @@ def _rights(licenses: dict[str, int]) -> list[dict[str, Any]]:
 def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
     facts = sheet.facts if sheet is not None else None
     creators = [
-        {"name": s["name"], "nameType": "Personal"} for s in ctx.stewards if s.get("name")
+        {"name": s.name, "nameType": "Personal"} for s in ctx.stewards if s.name
     ] or [{"name": "unknown", "nameType": "Organizational"}]
     doc: dict[str, Any] = {
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Text corpus"},

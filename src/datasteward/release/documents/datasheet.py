@@ -197,9 +197,8 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         m["collection", "mechanisms"] = (
             "Software: datasteward sources "
             + ", ".join(
-                f"{md_code(s.get('name'))} ({s.get('format')}, {s.get('path')})"
-                for s in ctx.recipe.get("sources", [])
-                if isinstance(s, dict)
+                f"{md_code(s.name)} ({s.format}, {s.path})"
+                for s in (ctx.recipe.sources if ctx.recipe is not None else ())
             )
             + "."
         )
@@ -243,16 +242,16 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             + ", ".join(f"{md_code(k)} {_n(v)}" for k, v in f.licenses.items())
             + " (see NOTICE.md)."
         )
-    names = [s for s in ctx.stewards if s.get("name")]
+    names = [s for s in ctx.stewards if s.name]
     if names:
         m["maintenance", "maintainer"] = (
             "The stewards: "
             + ", ".join(
-                f"{md_text(s['name'])} ({md_text(s.get('role', 'maintainer'))})" for s in names
+                f"{md_text(s.name)} ({md_text(s.role)})" for s in names
             )
             + "."
         )
-        emails = [s["email"] for s in names if s.get("email")]
+        emails = [s.email for s in names if s.email]
         if emails:
             m["maintenance", "contact"] = "E-mail: " + ", ".join(map(md_text, emails)) + "."
     if ctx.takedowns or ctx.parent:
