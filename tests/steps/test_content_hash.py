@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from datasteward.errors import StepError
 from datasteward.records import records_from_texts
-from datasteward.steps.base import EditDecision, Editor, StepContext, StepResult
+from datasteward.steps.base import Annotator, EditDecision, Editor, StepContext, StepResult
 from datasteward.steps.registry import build_step
 
 
@@ -163,3 +164,18 @@ def test_takedown_by_the_ingest_hash_still_finds_a_redacted_record(tmp_path: Pat
         request = Request(n, "sha256", digest.upper())
         assert match_run(run.run_dir, [request]).ids(f"run:{run.run_dir.name}") == {"web:a"}
         assert match_releases({"1.0.0": release}, [request]).ids("1.0.0") == {"web:a"}
+
+
+class Sneaky(Annotator):
+    """Tries to change the text as a "signal", bypassing the rehash."""
+
+    name = "test.sneaky"
+
+    def annotate(self, batch: pa.RecordBatch) -> dict[str, pa.Array]:
+        return {"text": pa.array(["changed"] * batch.num_rows, pa.large_string())}
+
+
+def test_the_text_cannot_change_as_a_signal(tmp_path: Path) -> None:
+    batch = records_from_texts(["one", "two"], source="s")
+    with pytest.raises(StepError, match=r"returned the column\(s\) text as signals"):
+        Sneaky().process(batch, ctx(tmp_path, "s01-test.sneaky"))

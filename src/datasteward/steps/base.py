@@ -34,7 +34,7 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.recipe.model import Recipe
-from datasteward.records.edits import replace_text
+from datasteward.records.edits import CONTENT_HASH, SOURCE_CONTENT_HASH, replace_text
 from datasteward.records.schema import TEXT_COLUMN, TRACE_SCHEMA
 from datasteward.runs.layout import RunLayout
 from datasteward.steps.sweep import WhatIf
@@ -279,7 +279,24 @@ class Annotator(Step):
         """Return the signal columns to add (name -> array of len(batch))."""
 
     def process(self, batch: pa.RecordBatch, ctx: StepContext) -> StepResult:
-        return StepResult(kept=with_columns(batch, self.annotate(batch)))
+        return StepResult(kept=with_columns(batch, signal_columns(self.annotate(batch), ctx)))
+
+
+#: Columns a step's signals may not replace: the text changes only through a decision's
+#: ``text`` (which keeps the hashes true), and the hashes only with it.
+GUARDED_COLUMNS: tuple[str, ...] = (TEXT_COLUMN, CONTENT_HASH, SOURCE_CONTENT_HASH)
+
+
+def signal_columns(signals: Mapping[str, pa.Array], ctx: StepContext) -> Mapping[str, pa.Array]:
+    """``signals``, refused if they would replace the text or its hashes."""
+    guarded = [name for name in signals if name in GUARDED_COLUMNS]
+    if guarded:
+        raise StepError(
+            f"step `{ctx.step_id}` returned the column(s) {', '.join(guarded)} as signals",
+            hint="a step changes the text with FilterDecision(text=...) or an Editor, so that "
+            "the base rehashes it; signals are new columns",
+        )
+    return signals
 
 
 @dataclass
@@ -312,7 +329,7 @@ class FilterDecision:
 
 def apply_decision(batch: pa.RecordBatch, decision: FilterDecision, ctx: StepContext) -> StepResult:
     """Split a batch by a decision, apply its edits and write the trace (one place for all)."""
-    batch = with_columns(batch, decision.signals)
+    batch = with_columns(batch, signal_columns(decision.signals, ctx))
     keep = np.asarray(decision.keep, dtype=bool)
     if keep.shape != (batch.num_rows,):
         raise StepError(
