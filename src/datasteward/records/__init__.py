@@ -1,8 +1,26 @@
-"""Records and their provenance: the columns every record carries from ingest to release."""
+"""Records and their provenance: the columns every record carries from ingest to release.
+
+The column names are constants here (``ID``, ``TEXT``, ``CONTENT_SHA256``...), and the schema
+is declared once, in :mod:`datasteward.records.schema`; other packages build theirs from it.
+"""
+
+from __future__ import annotations
 
 from datasteward.records.schema import (
+    ATTRIBUTION,
+    CONSENT,
+    CONTENT_SHA256,
+    ID,
+    LICENSE,
+    LICENSE_EVIDENCE,
     PROVENANCE_COLUMNS,
     PROVENANCE_SCHEMA,
+    RECORD_SCHEMA,
+    RETRIEVED_AT,
+    SOURCE,
+    SOURCE_CONTENT_SHA256,
+    SOURCE_URI,
+    TEXT,
     TEXT_COLUMN,
     TRACE_SCHEMA,
     content_sha256,
@@ -12,8 +30,20 @@ from datasteward.records.schema import (
 )
 
 __all__ = [
+    "ATTRIBUTION",
+    "CONSENT",
+    "CONTENT_SHA256",
+    "ID",
+    "LICENSE",
+    "LICENSE_EVIDENCE",
     "PROVENANCE_COLUMNS",
     "PROVENANCE_SCHEMA",
+    "RECORD_SCHEMA",
+    "RETRIEVED_AT",
+    "SOURCE",
+    "SOURCE_CONTENT_SHA256",
+    "SOURCE_URI",
+    "TEXT",
     "TEXT_COLUMN",
     "TRACE_SCHEMA",
     "content_sha256",

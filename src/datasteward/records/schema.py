@@ -15,35 +15,58 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-TEXT_COLUMN = "text"
+# The column names of a record: use these constants, not string literals (SQL text aside).
+#: The record's stable id (``SOURCE:...``).
+ID = "id"
+#: The name of the source in the recipe.
+SOURCE = "source"
+#: Where the content came from (e.g. the page URL).
+SOURCE_URI = "source_uri"
+#: When it was retrieved (UTC).
+RETRIEVED_AT = "retrieved_at"
+#: sha256 of the stored text.
+CONTENT_SHA256 = "content_sha256"
+#: sha256 of the content at ingest.
+SOURCE_CONTENT_SHA256 = "source_content_sha256"
+#: SPDX id of the licence, or ``unknown``.
+LICENSE = "license"
+#: How the licence is known.
+LICENSE_EVIDENCE = "license_evidence"
+#: How the right to use the content is known (not the same thing as a licence).
+CONSENT = "consent"
+#: Whom a licence says to credit.
+ATTRIBUTION = "attribution"
+#: The content.
+TEXT = "text"
+TEXT_COLUMN = TEXT
 
 #: The provenance columns of DESIGN.md, in order, with their types.
 PROVENANCE_SCHEMA = pa.schema(
     [
-        pa.field("id", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("source_uri", pa.string()),
-        pa.field("retrieved_at", pa.timestamp("us", tz="UTC")),
+        pa.field(ID, pa.string(), nullable=False),
+        pa.field(SOURCE, pa.string(), nullable=False),
+        pa.field(SOURCE_URI, pa.string()),
+        pa.field(RETRIEVED_AT, pa.timestamp("us", tz="UTC")),
         # sha256 of the stored text (UTF-8), always: a step that edits the text rehashes it
-        pa.field("content_sha256", pa.string(), nullable=False),
+        pa.field(CONTENT_SHA256, pa.string(), nullable=False),
         # sha256 of the content at ingest (for takedowns by hash and links-only fetches);
         # null in runs and releases made before this column existed (then: content_sha256)
-        pa.field("source_content_sha256", pa.string()),
-        pa.field("license", pa.string(), nullable=False),
-        pa.field("license_evidence", pa.string()),
-        pa.field("consent", pa.string(), nullable=False),
-        pa.field("attribution", pa.string()),
+        pa.field(SOURCE_CONTENT_SHA256, pa.string()),
+        pa.field(LICENSE, pa.string(), nullable=False),
+        pa.field(LICENSE_EVIDENCE, pa.string()),
+        pa.field(CONSENT, pa.string(), nullable=False),
+        pa.field(ATTRIBUTION, pa.string()),
     ]
 )
 PROVENANCE_COLUMNS: tuple[str, ...] = tuple(PROVENANCE_SCHEMA.names)
 
 #: The base schema of a record as a source produces it: provenance, then the text.
-RECORD_SCHEMA = PROVENANCE_SCHEMA.append(pa.field(TEXT_COLUMN, pa.large_string()))
+RECORD_SCHEMA = PROVENANCE_SCHEMA.append(pa.field(TEXT, pa.large_string()))
 
 #: One row per removal or edit of a record by a step.
 TRACE_SCHEMA = pa.schema(
     [
-        pa.field("id", pa.string(), nullable=False),
+        pa.field(ID, pa.string(), nullable=False),
         pa.field("step", pa.string(), nullable=False),
         pa.field("action", pa.string(), nullable=False),  # "remove" | "edit"
         pa.field("reason", pa.string(), nullable=False),
@@ -129,12 +152,12 @@ def records_from_texts(
     """
     n = len(texts)
     cols: dict[str, Sequence[object]] = {name: [None] * n for name in RECORD_SCHEMA.names}
-    cols["id"] = [f"{source}:{i}" for i in range(n)]
-    cols["source"] = [source] * n
-    cols["source_uri"] = list(urls) if urls is not None else [None] * n
-    cols["content_sha256"] = [content_sha256(t or "") for t in texts]
-    cols["source_content_sha256"] = cols["content_sha256"]
-    cols["license"] = ["unknown"] * n
-    cols["consent"] = ["unknown"] * n
-    cols["text"] = list(texts)
+    cols[ID] = [f"{source}:{i}" for i in range(n)]
+    cols[SOURCE] = [source] * n
+    cols[SOURCE_URI] = list(urls) if urls is not None else [None] * n
+    cols[CONTENT_SHA256] = [content_sha256(t or "") for t in texts]
+    cols[SOURCE_CONTENT_SHA256] = cols[CONTENT_SHA256]
+    cols[LICENSE] = ["unknown"] * n
+    cols[CONSENT] = ["unknown"] * n
+    cols[TEXT] = list(texts)
     return pa.RecordBatch.from_pydict(cols, schema=RECORD_SCHEMA)

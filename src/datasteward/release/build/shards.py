@@ -21,6 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from datasteward.records.schema import (
+    CONTENT_SHA256,
+    ID,
+    PROVENANCE_SCHEMA,
+    SOURCE_CONTENT_SHA256,
+    SOURCE_URI,
+)
 from datasteward.records.urls import normalize_url
 from datasteward.release.format.manifest import IdDigest
 
@@ -29,13 +36,15 @@ INDEX_FILE = "index/records.parquet"
 DEFAULT_MAX_SHARD_BYTES = 512 * 1024 * 1024
 DEFAULT_ROW_GROUP_BYTES = 64 * 1024 * 1024
 
+#: The match index: the record's own columns as ``records`` declares them (the hashes may be
+#: null: releases made before a column existed), then where the record is.
 INDEX_SCHEMA = pa.schema(
     [
-        pa.field("id", pa.string(), nullable=False),
+        PROVENANCE_SCHEMA.field(ID),
         pa.field("url", pa.string()),  # normalised as the suppression list does
         pa.field("host", pa.string()),
-        pa.field("content_sha256", pa.string()),
-        pa.field("source_content_sha256", pa.string()),  # the hash at ingest (takedowns)
+        PROVENANCE_SCHEMA.field(CONTENT_SHA256).with_nullable(True),
+        PROVENANCE_SCHEMA.field(SOURCE_CONTENT_SHA256),  # the hash at ingest (takedowns)
         pa.field("shard", pa.string(), nullable=False),
         pa.field("row", pa.int64(), nullable=False),
     ]
@@ -106,19 +115,19 @@ class _IndexWriter:
 
     def write(self, table: pa.Table, shard: str, first_row: int) -> None:
         n = table.num_rows
-        if "source_uri" in table.column_names:
-            url, host = url_keys(table.column("source_uri"))
+        if SOURCE_URI in table.column_names:
+            url, host = url_keys(table.column(SOURCE_URI))
         else:
             url = host = pa.nulls(n, pa.string())
         sha, source_sha = (
             pc.utf8_lower(table.column(name))
             if name in table.column_names
             else pa.nulls(n, pa.string())
-            for name in ("content_sha256", "source_content_sha256")
+            for name in (CONTENT_SHA256, SOURCE_CONTENT_SHA256)
         )
         idx = pa.table(
             [
-                table.column("id"),
+                table.column(ID),
                 url,
                 host,
                 sha,
@@ -166,7 +175,7 @@ def write_shards(
         if not group:
             return
         table = pa.Table.from_batches(group, schema=schema)
-        out.digest.update(table.column("id").to_pylist())
+        out.digest.update(table.column(ID).to_pylist())
         if writer is None:
             name = f"{DATA_DIR}/part-{len(out.shards):05d}.parquet"
             sink = pa.OSFile(str(root / name), "wb")
