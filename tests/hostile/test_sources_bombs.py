@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pytest
 
 from datasteward.recipe import parse_recipe
 from datasteward.sources import SOURCE_SCHEMA, BadRecord, expand_shards, reader_for
@@ -156,11 +157,11 @@ def test_json_lines_in_a_json_source_are_bounded_too(tmp_path: Path) -> None:
 
 def test_blank_line_flood_is_skipped_by_block_not_by_line(tmp_path: Path) -> None:
     # 1.5 GiB of blank lines took over 15 minutes: each blank line went through Python. Here
-    # 4 Mi blank lines (plain and CRLF) between records must reach the reader as a few items,
+    # 1.25 Mi blank lines (plain and CRLF) between records must reach the reader as few items,
     # not as millions of lines, and the records after them keep their line numbers.
     from datasteward.sources._io import line_blocks, open_stream
 
-    blanks = b"\n" * (3 << 20) + b"\r\n" * (1 << 20)
+    blanks = b"\n" * (1 << 20) + b"\r\n" * (1 << 18)
     data = _jsonl("one") + blanks + _jsonl("two") + b" \n" * 1000 + _jsonl("three")
     (tmp_path / "blank.jsonl.gz").write_bytes(gzip.compress(data))
     (tmp_path / "blank.jsonl").write_bytes(data)
@@ -171,5 +172,29 @@ def test_blank_line_flood_is_skipped_by_block_not_by_line(tmp_path: Path) -> Non
         assert len(lines) < 1000, (name, len(lines))
         rows, bad = read(tmp_path, path=name, format="jsonl")
         assert [r["text"] for r in rows] == ["one", "two", "three"] and not bad
-        two = 2 + (4 << 20)
+        two = 2 + (1 << 20) + (1 << 18)
         assert rows[1]["id"].endswith(f":{two}") and rows[2]["id"].endswith(f":{two + 1001}")
+
+
+def test_zstd_bomb_is_decoded_a_bounded_slice_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # zstandard's decompressobj has no output bound: 64 MiB of one line in ~2 KB came out of
+    # one call. The reader feeds it small slices (ZSTD_INPUT_BYTES; lowered here to 64 bytes,
+    # which bounds a call to 2 MiB), so the line bound applies before the memory is spent
+    import zstandard
+
+    from datasteward.sources import _io
+
+    monkeypatch.setattr(_io, "ZSTD_INPUT_BYTES", 64, raising=False)
+    huge = b'{"text": "' + b"z" * (64 << 20) + b'"}\n'
+    data = _jsonl("a") + huge + _jsonl("c")
+    (tmp_path / "z.jsonl.zst").write_bytes(zstandard.ZstdCompressor(level=19).compress(data))
+    assert (tmp_path / "z.jsonl.zst").stat().st_size < 16 << 10
+    with _io.open_stream(str(tmp_path / "z.jsonl.zst")) as stream:
+        sizes = [len(c) for c in stream.chunks()]
+    assert sum(sizes) == len(data) and max(sizes) <= 2 << 20
+    rows, bad = read(tmp_path, path="z.jsonl.zst", format="jsonl",
+                     options={"max_line_bytes": 1 << 20})
+    assert [r["text"] for r in rows] == ["a", "c"]
+    assert [b.where for b in bad] == ["line 2"]
