@@ -192,3 +192,17 @@ def stream(
         left -= len(part)
         if pause:
             time.sleep(pause)
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """Run ``datasteward ARGS`` in this process: (exit code, stdout, stderr), blanks squeezed
+    (the console wraps long lines). An exception other than an exit is raised."""
+    from typer.testing import CliRunner
+
+    from datasteward.cli import main
+
+    main._load()
+    res = CliRunner().invoke(main.app, list(args))
+    if res.exception is not None and not isinstance(res.exception, SystemExit):
+        raise res.exception
+    return res.exit_code, " ".join(res.stdout.split()), " ".join(res.stderr.split())

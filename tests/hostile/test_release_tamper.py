@@ -5,17 +5,14 @@ content_sha256 is caught row by row; links inside a release are refused."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from release_kit import build_project, copy_project, relist, sha256
+from release_kit import build_project, cli, copy_project, relist, sha256
 
 from datasteward.errors import IntegrityError
 from datasteward.records.schema import content_sha256
@@ -32,17 +29,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def project(built: Path, tmp_path: Path) -> Path:
     return copy_project(built, tmp_path / "proj")
-
-
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "300"}
-    return subprocess.run(
-        [sys.executable, "-m", "datasteward", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
 
 
 def _edit_text(release: Path, *, rehash: bool) -> tuple[str, str]:
@@ -84,19 +70,19 @@ def test_consistent_tampering_is_caught_against_the_ledger(project: Path, tmp_pa
     assert "ledger recorded" in report.problems[0]
     with pytest.raises(IntegrityError, match="ledger recorded"):
         load(project)
-    out = _cli("verify", str(release))
-    assert out.returncode == 3 and "ledger recorded" in out.stderr
-    log = _cli("log", "verify", "-p", str(project))
-    assert log.returncode == 3, log.stdout + log.stderr
-    assert "1.0.0/manifest.json" in log.stderr and "ledger recorded" in log.stderr
+    code, _out, err = cli("verify", str(release))
+    assert code == 3 and "ledger recorded" in err
+    code, out, err = cli("log", "verify", "-p", str(project))
+    assert code == 3, out + err
+    assert "1.0.0/manifest.json" in err and "ledger recorded" in err
     # put back, everything verifies again
     shutil.rmtree(release)
     shutil.copytree(pristine, release)
     assert verify_release(release).ok
     assert load(project).count_rows() == read_manifest(release).records
-    ok = _cli("log", "verify", "-p", str(project))
-    assert ok.returncode == 0, ok.stderr
-    assert "1 release" in ok.stdout
+    code, out, err = cli("log", "verify", "-p", str(project))
+    assert code == 0, err
+    assert "1 release(s) have the manifest the ledger recorded" in out
 
 
 def test_stale_content_hash_is_caught_row_by_row(project: Path, tmp_path: Path) -> None:
@@ -115,8 +101,8 @@ def test_stale_content_hash_is_caught_row_by_row(project: Path, tmp_path: Path) 
     assert 1 <= sampled.rows_checked < total and sampled.rows_total == total
     full = verify_release(release, sample_rows=1, full=True)
     assert full.rows_checked == total and not full.ok
-    out = _cli("verify", "--full", str(release))
-    assert out.returncode == 3 and f"id {rid!r}" in out.stderr
+    code, _out, err = cli("verify", "--full", str(release))
+    assert code == 3 and f"id {rid!r}" in err
 
 
 def test_symlinked_file_in_a_release_fails_verify_and_load(project: Path, tmp_path: Path) -> None:
@@ -155,5 +141,5 @@ def test_unlisted_symlink_in_a_release_fails_verify(project: Path, tmp_path: Pat
 def test_log_verify_names_a_release_whose_manifest_is_missing(project: Path) -> None:
     manifest: Any = project / "releases" / "1.0.0" / "manifest.json"
     manifest.unlink()
-    out = _cli("log", "verify", "-p", str(project))
-    assert out.returncode == 3 and "1.0.0/manifest.json: missing" in out.stderr
+    code, _out, err = cli("log", "verify", "-p", str(project))
+    assert code == 3 and "1.0.0/manifest.json: missing" in err
