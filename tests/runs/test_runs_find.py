@@ -147,8 +147,9 @@ def test_every_entry_point_picks_the_same_run(two_runs: tuple[Path, Path, Path])
 def _a_kept_id(run: Path) -> str:
     import duckdb
 
-    row = duckdb.execute(
-        "SELECT min(id) FROM read_parquet(?)", [RunLayout(run).data_glob]
-    ).fetchone()
-    assert row is not None
-    return str(row[0])
+    con = duckdb.connect()  # not the module's default connection: other tests use it
+    try:
+        rows = con.execute("SELECT min(id) FROM read_parquet(?)", [RunLayout(run).data_glob])
+        return str(rows.fetchall()[0][0])
+    finally:
+        con.close()
