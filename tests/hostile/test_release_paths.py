@@ -173,3 +173,23 @@ def test_malformed_manifest_is_an_integrity_error(project: Path, key: str, value
     with pytest.raises(IntegrityError, match="manifest.json"):
         load(release)
     assert not verify_release(release).ok
+
+
+def test_fetch_links_shares_the_path_check(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datasteward.release.consumer.fetch_links import fetch_links
+
+    monkeypatch.setenv("DATASTEWARD_CACHE", str(tmp_path / "cache"))
+    release = project / "releases" / "1.0.0"
+    body = (release / read_manifest(release).data_files()[0].path).read_bytes()
+    _point_first_shard_at(release, "../../x/rel.parquet")
+    (tmp_path / "x").mkdir()
+    with serve(project / "releases", {"/x/rel.parquet": lambda h, s: send(h, body)}) as (
+        base,
+        served,
+    ):
+        with pytest.raises(IntegrityError, match="file path"):
+            fetch_links(base, "1.0.0")
+    assert served.paths == ["/1.0.0/manifest.json"]
+    assert list((tmp_path / "x").iterdir()) == []
