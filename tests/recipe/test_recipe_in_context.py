@@ -123,3 +123,22 @@ def test_context_carries_the_recipe_and_pickles(tmp_path: Path) -> None:
     assert back.recipe == recipe
     assert back.recipe.policy.commercial is True
     assert back.recipe_dir == recipe.dir
+
+
+def test_estimate_with_other_recipe_needs_no_datasteward_toml(tmp_path: Path) -> None:
+    root = _project(tmp_path / "p", own_recipe=False)
+    result = CliRunner().invoke(
+        _app(),
+        [
+            "run",
+            "--project",
+            str(root),
+            "--recipe",
+            str(root / "other.toml"),
+            "--estimate",
+            "--sample",
+            "1.0",
+        ],
+    )
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    assert not (root / "runs").exists() or not any((root / "runs").iterdir())
