@@ -111,7 +111,7 @@ def test_audit_and_release_read_a_bad_stats_json_as_a_clear_run_error(tmp_path: 
     """Before: ``json.loads`` in audit/rundata.py and release/build/make.py raised a raw
     JSONDecodeError (and a wrong type went unnoticed until a later ``int()``)."""
     from datasteward.audit.rundata import open_run
-    from datasteward.release.build.make import _stats
+    from datasteward.release.build.make import read_run_stats
 
     layout = RunLayout(tmp_path / "runs" / "r1")
     layout.make()
@@ -119,7 +119,7 @@ def test_audit_and_release_read_a_bad_stats_json_as_a_clear_run_error(tmp_path: 
     with pytest.raises(RunError, match=r"stats\.json is not valid JSON"):
         open_run(layout.root)
     with pytest.raises(RunError, match=r"stats\.json is not valid JSON"):
-        _stats(layout.root)
+        read_run_stats(layout.root)
 
 
 def test_a_tally_sums_task_counts_into_the_model() -> None:

@@ -93,12 +93,13 @@ def run_batches(
         con.close()
 
 
-def _stats(run_dir: Path) -> RunStats | None:
+def read_run_stats(run_dir: Path) -> RunStats | None:
+    """The run's ``stats.json``, typed; None if the run did not write one."""
     p = RunLayout(run_dir).stats_json
     return RunStats.read(p) if p.exists() else None
 
 
-def _recipe(run_dir: Path) -> Recipe | None:
+def read_run_recipe(run_dir: Path) -> Recipe | None:
     """The recipe the run was made with (its copy in the run folder), typed; None without one."""
     p = RunLayout(run_dir).recipe_toml
     return load_recipe(p) if p.exists() else None
@@ -164,7 +165,7 @@ def make_release(
     run_info = layout.read_info()
     parents = existing_versions(project)
     parent = str(parents[-1]) if parents else None
-    recipe = _recipe(run_dir)
+    recipe = read_run_recipe(run_dir)
     links: dict[str, Any] | None = None
     out_schema = schema
     plan = None
@@ -207,7 +208,7 @@ def make_release(
         parent=parent,
         run_id=run_dir.name,
         recipe_hash=run_info.get("recipe_hash"),
-        stats=_stats(run_dir),
+        stats=read_run_stats(run_dir),
         recipe=recipe,
         draft=draft,
         kind="data",

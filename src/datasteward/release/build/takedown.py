@@ -200,7 +200,7 @@ def _publish_patch(
     summary: list[dict[str, Any]],
     publish: Any,
 ) -> None:
-    from datasteward.release.build.make import _recipe, _stats
+    from datasteward.release.build.make import read_run_recipe, read_run_stats
     from datasteward.runs.layout import RunLayout
 
     schema = schema_from_json(parent.schema)
@@ -231,8 +231,8 @@ def _publish_patch(
         parent=parent.version,
         run_id=parent.run_id,
         recipe_hash=parent.recipe_hash,
-        stats=_stats(run_dir) if run_dir and run_dir.exists() else None,
-        recipe=_recipe(run_dir) if run_dir and run_dir.exists() else None,
+        stats=read_run_stats(run_dir) if run_dir and run_dir.exists() else None,
+        recipe=read_run_recipe(run_dir) if run_dir and run_dir.exists() else None,
         dataset_name=parent.dataset,
         draft=parent.draft,
         kind="takedown",
