@@ -118,7 +118,8 @@ def download_release(url: str, version: str | None, options: DownloadOptions) ->
     root = cache_root() / key
     with httpx.Client(
         follow_redirects=True,
-        headers={"User-Agent": f"datasteward/{__version__} (load)"},
+        # identity: a compressed body would be inflated chunk by chunk before it is counted
+        headers={"User-Agent": f"datasteward/{__version__} (load)", "Accept-Encoding": "identity"},
     ) as client:
         manifest_url = urljoin(base, MANIFEST)
         try:
@@ -280,8 +281,11 @@ def _get(
                     hint="check the URL and the network, or try again later",
                 ) from None
             retry = type(exc).__name__
-        except httpx.HTTPError as exc:
-            raise ReleaseError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from None
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise ReleaseError(
+                f"cannot fetch {url}: {type(exc).__name__}: {exc}",
+                hint="check the URL (http or https, to a release folder)",
+            ) from None
         attempt += 1
         pause = min(options.backoff * 2 ** (attempt - 1), 5.0)
         log.info("retrying %s in %.1f s (%s; attempt %d)", url, pause, retry, attempt + 1)
