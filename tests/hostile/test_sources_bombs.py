@@ -198,3 +198,33 @@ def test_zstd_bomb_is_decoded_a_bounded_slice_at_a_time(
                      options={"max_line_bytes": 1 << 20})
     assert [r["text"] for r in rows] == ["a", "c"]
     assert [b.where for b in bad] == ["line 2"]
+
+
+def test_warc_gz_bomb_as_the_last_record_is_not_decoded_whole(tmp_path: Path) -> None:
+    # a 64 MiB body in a ~64 KB gzip member, last in the file: the record is quarantined
+    # unread (max_body_bytes), and the check that the file is complete after the last record
+    # must not decode the member in one call either (it did: 64 MiB at once)
+    import tracemalloc
+
+    bomb = _warc_response("https://bomb.example/", b"\0" * (64 << 20), encoding=None)
+    good = _warc_response("https://good.example/1", b"first page", encoding=None)
+    (tmp_path / "b.warc.gz").write_bytes(gzip.compress(good) + gzip.compress(bomb, 9))
+    tracemalloc.start()
+    try:
+        rows, bad = read(tmp_path, path="b.warc.gz", format="warc",
+                         options={"max_body_bytes": 1 << 20})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r["text"] for r in rows] == ["first page"]
+    assert len(bad) == 1 and "over max_body_bytes (1048576)" in bad[0].error
+    assert peak < 16 << 20, peak
+
+
+def test_text_file_bomb_stops_at_max_bytes(tmp_path: Path) -> None:
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "a.txt").write_text("a small file")
+    (tmp_path / "t" / "b.txt.gz").write_bytes(gzip.compress(b"x" * (32 << 20), 9))
+    rows, bad = read(tmp_path, path="t/*", format="text", options={"max_bytes": 1 << 20})
+    assert [r["text"] for r in rows] == ["a small file"]
+    assert [b.file for b in bad] == ["t/b.txt.gz"] and "max_bytes (1048576)" in bad[0].error

@@ -356,8 +356,11 @@ def _end_of(fh: IO[bytes], pos: int, *, gz: bool) -> int | None:
             chunk = fh.read(_SCAN)
             if not chunk:
                 return None
+            data = chunk
             try:
-                dec.decompress(chunk)
+                while data and not dec.eof:  # output bounded per call: a member may be a bomb
+                    dec.decompress(data, _SCAN)
+                    data = dec.unconsumed_tail
             except zlib.error:
                 return None
             if dec.eof:
@@ -396,7 +399,7 @@ def _tail_problem(fh: IO[bytes], last: int, *, gz: bool, size: int) -> tuple[int
             data = chunk
             while data:
                 try:
-                    dec.decompress(data)
+                    dec.decompress(data, _SCAN)  # output bounded per call (bombs)
                 except zlib.error as exc:
                     return member, f"corrupt gzip data in the member at this offset: {exc}"
                 if dec.eof:
@@ -407,6 +410,9 @@ def _tail_problem(fh: IO[bytes], last: int, *, gz: bool, size: int) -> tuple[int
                     if not data.strip(b"\0"):
                         data = b""
                         consumed = fh.tell()
+                elif dec.unconsumed_tail:
+                    consumed += len(data) - len(dec.unconsumed_tail)
+                    data = dec.unconsumed_tail
                 else:
                     consumed += len(data)
                     data = b""
