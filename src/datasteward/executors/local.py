@@ -31,6 +31,7 @@ from datasteward._version import __version__
 from datasteward.disk import disk_full_message, failed_path, is_disk_full
 from datasteward.errors import DatastewardError, RunError
 from datasteward.executors.plan import Plan, Segment, build_plan
+from datasteward.executors.source_ids import checks_ids, find_duplicates, plan_drops, refuse
 from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
 from datasteward.recipe.model import Recipe
 from datasteward.runs.layout import (
@@ -45,7 +46,6 @@ from datasteward.runs.stats import RunStats, StepTally
 from datasteward.steps.base import GlobalStep, StepContext
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -450,9 +450,42 @@ class LocalExecutor:
                     max_file_bytes=self.options.max_file_bytes,
                     suppression=suppression,
                     recipe=self.recipe,
+                    check_ids=segment.index == 0 and checks_ids(self.recipe.source(unit.source)),
                 )
             )
         return specs
+
+    def _check_source_ids(
+        self,
+        plan: Plan,
+        layout: RunLayout,
+        segment: Segment,
+        run_specs: Callable[[list[TaskSpec]], None],
+    ) -> None:
+        """After segment 0: fail on repeated source ids, or quarantine the later copies by
+        running again the tasks that read them (see ``executors/source_ids.py``)."""
+        checked = {u.rank: u.source for u in plan.units if checks_ids(self.recipe.source(u.source))}
+        if not checked:
+            return
+        for attempt in range(2):
+            duplicates = find_duplicates(layout, checked)
+            if not duplicates:
+                return
+            failing = [
+                d for d in duplicates if self.recipe.source(d.source).on_duplicate_id == "fail"
+            ]
+            if failing:
+                raise refuse(failing)
+            if attempt:
+                raise RunError(
+                    f"run {layout.run_id}: {len(duplicates)} duplicate ids remain after their "
+                    f"later copies were quarantined (first: `{duplicates[0].id}` at "
+                    f"{duplicates[0].where})",
+                    hint="this is a bug in datasteward; please report it with the recipe",
+                )
+            for rank in plan_drops(layout, duplicates):
+                (layout.done / f"{task_name(0, rank)}.json").unlink(missing_ok=True)
+            run_specs(self._specs(plan, layout, segment))
 
     def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
         progress = Progress(segments=len(plan.segments), shards_total=len(plan.units))
@@ -469,11 +502,11 @@ class LocalExecutor:
                 progress.records = 0
                 progress.started = time.perf_counter()
                 self._notify(progress)
+                run_specs = (lambda s: self._run_inline(s, progress)) if pool is None else pool.run
                 if specs:
-                    if pool is None:
-                        self._run_inline(specs, progress)
-                    else:
-                        pool.run(specs)
+                    run_specs(specs)
+                if segment.index == 0:
+                    self._check_source_ids(plan, layout, segment, run_specs)
                 if segment.index_into is not None:
                     self._finalize(segment, plan, layout)
 

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from datasteward.errors import RecordError, StepError
 from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
+from datasteward.executors.source_ids import TaskIds
 from datasteward.recipe.model import Recipe
 from datasteward.records.schema import TRACE_SCHEMA
 from datasteward.runs.layout import (
@@ -63,6 +64,9 @@ class TaskSpec:
     limit: int | None = None
     #: The recipe the run was started with, handed to every step in its context.
     recipe: Recipe | None = None
+    #: Segment 0 of a source with its own ids: record them for the run's duplicate check,
+    #: and quarantine the later copies it decided (see ``executors/source_ids.py``).
+    check_ids: bool = False
 
     @property
     def name(self) -> str:
@@ -91,17 +95,20 @@ def _clear_previous_attempt(spec: TaskSpec, layout: RunLayout) -> None:
 
 def _input_batches(
     spec: TaskSpec, layout: RunLayout, on_bad: Callable[[BadRecord], None]
-) -> Iterator[pa.RecordBatch]:
+) -> Iterator[tuple[str, pa.RecordBatch]]:
+    """(the input file as named in messages, a batch read from it)."""
     if spec.segment.index == 0:
         if spec.reader is None:
             raise StepError(f"no reader for source `{spec.unit.source}`")
         for shard in spec.unit.shards:
-            yield from spec.reader.read(shard, batch_size=spec.batch_size, on_bad=on_bad)
+            for batch in spec.reader.read(shard, batch_size=spec.batch_size, on_bad=on_bad):
+                yield shard.location, batch
         return
     prev = task_name(spec.segment.index - 1, spec.unit.rank)
     for path in sorted(layout.segment_dir(spec.segment.index).glob(f"{prev}-*.parquet")):
         pf = pq.ParquetFile(path)
-        yield from pf.iter_batches(batch_size=spec.batch_size)
+        for batch in pf.iter_batches(batch_size=spec.batch_size):
+            yield path.name, batch
 
 
 def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
@@ -173,11 +180,18 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
             if action == "edit":
                 st.edited += item["counts"]
 
+    task_ids = (
+        TaskIds(layout, spec.unit.rank, spec.recipe.source(spec.unit.source))
+        if spec.check_ids and g.index == 0 and spec.recipe is not None
+        else None
+    )
     records_read = 0
     row_offset = 0
-    for batch in _input_batches(spec, layout, on_bad):
+    for file, batch in _input_batches(spec, layout, on_bad):
         if spec.limit is not None and records_read >= spec.limit:
             break
+        if task_ids is not None:
+            batch = task_ids.take(batch, file, quarantine)
         records_read += batch.num_rows
         if progress is not None:
             progress(g.index, batch.num_rows)
@@ -232,6 +246,8 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
     trace_writer.close()
     for w in removed_writers.values():
         w.close()
+    if task_ids is not None:
+        task_ids.close()
     if quarantine:
         table = pa.Table.from_pylist(
             [

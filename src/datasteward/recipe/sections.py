@@ -16,6 +16,8 @@ from datasteward.recipe._where import Where
 from datasteward.recipe.consent import normalize_consent
 
 SOURCE_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "text", "warc", "hf")
+#: What a run does with a later record whose source id (``id_field``) was seen before.
+ON_DUPLICATE_ID = ("quarantine", "fail")
 STEWARD_ROLES = ("maintainer", "owner", "reviewer", "legal", "contact", "contributor")
 
 
@@ -62,6 +64,9 @@ class SourceConfig:
     consent: str = "unknown"
     attribution: str | None = None
     derived_from: tuple[str, ...] = ()
+    #: A later record with an id seen before (``id_field``, WARC record ids): "quarantine"
+    #: it (the first copy in input order is kept) or "fail" the run, listing the ids.
+    on_duplicate_id: str = "quarantine"
     #: Format-specific options (e.g. ``delimiter`` for csv, ``extract`` for warc).
     options: Mapping[str, Any] = field(default_factory=dict)
     #: Where in the recipe this source was declared, for error messages.
@@ -165,6 +170,16 @@ def parse_sources(w: Where, data: Mapping[str, Any]) -> tuple[SourceConfig, ...]
                 index=i,
                 key="format",
                 hint="use one of: " + ", ".join(SOURCE_FORMATS),
+            )
+        if src.on_duplicate_id not in ON_DUPLICATE_ID:
+            raise w.err(
+                f"`on_duplicate_id` must be one of {', '.join(map(repr, ON_DUPLICATE_ID))}, "
+                f"got {src.on_duplicate_id!r}",
+                table="sources",
+                index=i,
+                key="on_duplicate_id",
+                hint='"quarantine" keeps the first copy of each id and quarantines the later '
+                'ones; "fail" stops the run and lists the duplicate ids',
             )
         if "consent" in entry:
             consent = normalize_consent(src.consent, where=w.at("sources", i, "consent"))
