@@ -61,10 +61,13 @@ def test_same_start_second_falls_back_to_id(tmp_path: Path) -> None:
     assert find_run(tmp_path) == second
 
 
-def test_a_run_json_that_is_not_json_is_skipped_not_fatal(tmp_path: Path) -> None:
+def test_a_run_without_a_readable_start_time_counts_as_the_oldest(tmp_path: Path) -> None:
     good = _fake_run(tmp_path, "a", "2026-01-01T00:00:00Z")
     bad = _fake_run(tmp_path, "b", "2026-01-02T00:00:00Z")
-    RunLayout(bad).run_json.write_text("{not json")
+    RunLayout(bad).run_json.write_text("{not json")  # not fatal: logged, sorted first
+    none = _fake_run(tmp_path, "c", "2026-01-03T00:00:00Z")
+    RunLayout(none).run_json.unlink()
+    assert finished_runs(tmp_path) == [bad, none, good]
     assert find_run(tmp_path) == good
 
 

@@ -1,10 +1,11 @@
 """Which run: the one rule every command uses, and reading a run's kept Parquet with DuckDB.
 
-A run lives in ``<project>/runs/<run-id>/``; it is *finished* when it has its ``run.json`` and
-its ``_SUCCESS`` file. Without ``--run``, every command (status, inspect, audit, whatif, sample,
-check, notice, release, takedown...) uses :func:`find_run`: the newest finished run **by the
-start time its run.json records** (``started_at``), then by run id. File modification times
-never decide: resuming an older run, or copying a run folder, rewrites them.
+A run lives in ``<project>/runs/<run-id>/``; it is *finished* when it has its ``_SUCCESS`` file
+(written last, after ``run.json`` and ``stats.json``). Without ``--run``, every command
+(status, inspect, audit, whatif, sample, check, notice, release, takedown...) uses
+:func:`find_run`: the newest finished run **by the start time its run.json records**
+(``started_at``), then by run id. File modification times never decide: resuming an older run,
+or copying a run folder, rewrites them.
 """
 
 from __future__ import annotations
@@ -22,31 +23,31 @@ log = logging.getLogger(__name__)
 def started_at(layout: RunLayout) -> str | None:
     """The ISO-8601 start time a run recorded in its run.json; None if it has none.
 
-    An unreadable run.json is logged and treated as having no start time (it cannot be the
-    newest run, but it does not stop commands that look for another one).
+    An unreadable run.json is logged and treated as having no start time.
     """
     try:
         info = layout.read_info()
     except RunError as exc:
-        log.warning("ignoring run %s: %s", layout.run_id, exc.message)
+        log.warning("run %s: %s; it counts as the oldest run", layout.run_id, exc.message)
         return None
     value = info.get("started_at")
     return str(value) if value else None
 
 
 def finished_runs(project_dir: str | Path) -> list[Path]:
-    """The finished runs of a project, oldest first (by recorded start time, then id)."""
+    """The finished runs of a project (with ``_SUCCESS``), oldest first.
+
+    Ordered by the start time their run.json records, then by id; a run without a recorded
+    start time (no or unreadable run.json) sorts before every run that has one.
+    """
     base = runs_dir(project_dir)
     if not base.is_dir():
         return []
-    keyed: list[tuple[str, str, Path]] = []
-    for d in base.iterdir():
-        layout = RunLayout(d)
-        if not (d.is_dir() and layout.run_json.is_file() and layout.is_finished):
-            continue
-        start = started_at(layout)
-        if start is not None:
-            keyed.append((start, d.name, d))
+    keyed = [
+        (started_at(RunLayout(d)) or "", d.name, d)
+        for d in base.iterdir()
+        if d.is_dir() and RunLayout(d).is_finished
+    ]
     return [d for _, _, d in sorted(keyed)]
 
 
@@ -71,8 +72,7 @@ def find_run(project_dir: str | Path, run: str | None = None) -> Path:
     if not runs:
         raise RunError(
             f"no finished run in {base}",
-            hint="run the recipe first with `datasteward run` (a finished run has run.json "
-            "and _SUCCESS)",
+            hint="run the recipe first with `datasteward run` (a finished run has _SUCCESS)",
         )
     return runs[-1]
 
