@@ -73,3 +73,23 @@ def test_a_run_whose_id_was_claimed_meanwhile_gets_its_own_folder(
     assert not (tmp_path / "runs" / claimed / "_SUCCESS").exists()
     again = LocalExecutor(recipe, RunOptions(workers=1)).run()
     assert len({claimed, result.run_id, again.run_id}) == 3
+
+
+def test_resume_picks_the_newest_unfinished_run_by_the_runs_rule(tmp_path: Path) -> None:
+    """Newest by the start time run.json records, then id (runs.find's rule), not by name."""
+    runs_dir = tmp_path / "runs"
+    for name, started in (
+        ("20261204-100000-ffffff", "2026-12-04T10:00:00Z"),
+        ("20261204-100000-000000", "2026-12-04T10:00:01Z"),  # sorts first by name, started last
+        ("20261204-095959-aaaaaa", "2026-12-04T09:59:59Z"),
+    ):
+        (runs_dir / name).mkdir(parents=True)
+        (runs_dir / name / "run.json").write_text(
+            f'{{"run_id": "{name}", "started_at": "{started}"}}'
+        )
+    finished = runs_dir / "20261204-110000-bbbbbb"
+    finished.mkdir()
+    (finished / "run.json").write_text('{"started_at": "2026-12-04T11:00:00Z"}')
+    (finished / "_SUCCESS").write_text("done\n")
+    found = local.find_unfinished_run(runs_dir)
+    assert found is not None and found.name == "20261204-100000-000000"

@@ -34,6 +34,7 @@ from datasteward.executors.plan import Plan, Segment, build_plan
 from datasteward.executors.source_ids import checks_ids, find_duplicates, plan_drops, refuse
 from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
 from datasteward.recipe.model import Recipe
+from datasteward.runs.find import started_at
 from datasteward.runs.layout import (
     DEFAULT_MAX_FILE_BYTES,
     RUNS_DIR,
@@ -135,7 +136,8 @@ def new_run_id(recipe: Recipe, runs_dir: Path, *, now: float | None = None) -> s
 
 
 def find_unfinished_run(runs_dir: Path) -> Path | None:
-    """The newest run folder without ``_SUCCESS``."""
+    """The newest run folder without ``_SUCCESS``: newest by the rule of ``runs.find`` (the
+    start time its run.json records, then the run id; never file times)."""
     if not runs_dir.exists():
         return None
     candidates = sorted(
@@ -144,7 +146,7 @@ def find_unfinished_run(runs_dir: Path) -> Path | None:
             for d in runs_dir.iterdir()
             if RunLayout(d).run_json.exists() and not RunLayout(d).is_finished
         ),
-        key=lambda d: d.name,
+        key=lambda d: (started_at(RunLayout(d)) or "", d.name),
     )
     return candidates[-1] if candidates else None
 
