@@ -211,3 +211,17 @@ def test_a_run_killed_while_quarantining_copies_resumes_to_the_same_output(
         (r["file"], r["where"], r["error"]) for r in _quarantine(reference.run_dir)
     ]
     assert resumed.stats["quarantined"] == len(LATER)
+
+
+def test_a_run_with_repeated_ids_can_be_released(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failure the issue met at release time: "record ids are not strictly ascending"."""
+    from datasteward.release.build.make import make_release
+
+    _one_file_per_task(monkeypatch)
+    project = _project(tmp_path / "p")
+    _run(project, 1)
+    release = make_release(project, "1.0.0", draft=True)
+    manifest = json.loads((release.path / "manifest.json").read_text())
+    assert manifest["records"] == sum(len(v) for v in FILES.values()) - len(LATER) - 1
