@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from datasteward.errors import RunError
 from datasteward.recipe.sections import SourceConfig
+from datasteward.records.schema import TEXT_COLUMN
 from datasteward.runs.layout import RunLayout
 from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord
 
@@ -91,7 +92,8 @@ class Duplicate:
 
 
 class TaskIds:
-    """A task's side of the check: records the ids it reads and drops the decided copies."""
+    """A task's side of the check: records the ids it reads (streamed to its index file, so
+    memory stays bounded) and drops the copies decided earlier."""
 
     def __init__(self, layout: RunLayout, rank: int, source: SourceConfig) -> None:
         self.layout = layout
@@ -99,7 +101,10 @@ class TaskIds:
         self.source = source
         self.seq = 0
         self.records: Counter[str] = Counter()
-        self.parts: list[pa.Table] = []
+        self.path = _index_path(layout, rank)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = self.path.with_name(self.path.name + ".tmp")
+        self.writer = pq.ParquetWriter(self.tmp, IDS_SCHEMA, compression="zstd")
         self.drops: dict[int, str] = {}
         path = _drop_path(layout, rank)
         if path.exists():
@@ -119,7 +124,7 @@ class TaskIds:
         hits = [s - seq0 for s in range(seq0, seq0 + n) if s in self.drops] if self.drops else []
         if hits:
             ids = batch.column("id")
-            texts = batch.column("text")
+            texts = batch.column(TEXT_COLUMN)
             for i in hits:
                 rid = ids[i].as_py()
                 first = self.drops[seq0 + i]
@@ -140,7 +145,7 @@ class TaskIds:
             seqs = seqs.filter(keep)
             records = records.filter(keep)
         if batch.num_rows:
-            self.parts.append(
+            self.writer.write_table(
                 pa.Table.from_arrays(
                     [
                         batch.column("id").cast(pa.string()),
@@ -155,8 +160,8 @@ class TaskIds:
         return batch
 
     def close(self) -> None:
-        table = pa.concat_tables(self.parts) if self.parts else IDS_SCHEMA.empty_table()
-        _write(table, _index_path(self.layout, self.rank))
+        self.writer.close()
+        os.replace(self.tmp, self.path)
 
 
 def find_duplicates(layout: RunLayout, sources: dict[int, str]) -> list[Duplicate]:
