@@ -29,7 +29,7 @@ import orjson
 import pyarrow as pa
 
 from datasteward.errors import ReleaseError
-from datasteward.records.schema import TEXT_COLUMN
+from datasteward.records.schema import CONTENT_SHA256, TEXT_COLUMN
 from datasteward.release.format.manifest import schema_to_json
 from datasteward.runs.layout import RunLayout
 
@@ -73,7 +73,7 @@ def links_schema(schema: pa.Schema) -> pa.Schema:
     """The full record schema without content columns, with ``payload_sha256`` after
     ``content_sha256``."""
     fields = [f for f in schema if f.name not in CONTENT_COLUMNS and f.name != PAYLOAD_COLUMN]
-    at = next((i + 1 for i, f in enumerate(fields) if f.name == "content_sha256"), len(fields))
+    at = next((i + 1 for i, f in enumerate(fields) if f.name == CONTENT_SHA256), len(fields))
     fields.insert(at, pa.field(PAYLOAD_COLUMN, pa.string()))
     return pa.schema(fields)
 

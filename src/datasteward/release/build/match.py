@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.errors import ReleaseError
+from datasteward.records.schema import CONTENT_SHA256, ID, SOURCE_CONTENT_SHA256, SOURCE_URI
 from datasteward.records.urls import normalize_key
 from datasteward.release.build.shards import INDEX_FILE
 from datasteward.runs.layout import RunLayout
@@ -123,7 +124,7 @@ def match_releases(releases: dict[str, Path], requests: list[Request]) -> Matche
             import pyarrow.parquet as pq
 
             # indexes of releases made before source_content_sha256 lack it (NULL by name)
-            source_hash = any("source_content_sha256" in pq.read_schema(f).names for f in files)
+            source_hash = any(SOURCE_CONTENT_SHA256 in pq.read_schema(f).names for f in files)
             case, params = _conditions(indexed, source_hash=source_hash)
             rows = con.execute(
                 f"SELECT filename, id, url, tid FROM (SELECT filename, id, url, {case} AS tid "
@@ -180,16 +181,12 @@ def match_run(run_dir: Path, requests: list[Request]) -> Matches:
     if entries:
         sl = SuppressionList([Entry(k, v, str(t), "takedown", "") for (k, v), t in entries.items()])
         dataset = pads.dataset([str(p) for p in data], format="parquet")
-        wanted = ("id", "source_uri", "content_sha256", "source_content_sha256")
+        wanted = (ID, SOURCE_URI, CONTENT_SHA256, SOURCE_CONTENT_SHA256)
         cols = [c for c in wanted if c in dataset.schema.names]
         for batch in dataset.to_batches(columns=cols):
             mask, detail = sl.match(batch)
-            ids = batch.column("id").to_pylist()
-            uris = (
-                batch.column("source_uri").to_pylist()
-                if "source_uri" in cols
-                else [None] * len(ids)
-            )
+            ids = batch.column(ID).to_pylist()
+            uris = batch.column(SOURCE_URI).to_pylist() if SOURCE_URI in cols else [None] * len(ids)
             for i in mask.nonzero()[0]:
                 why = detail[i] or ""
                 tid = next((t for (k, v), t in entries.items() if f"suppressed {k} {v}:" in why), 0)

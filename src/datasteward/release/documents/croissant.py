@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from datasteward.records import schema as columns
 from datasteward.release.documents.context import ReleaseContext
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -218,21 +219,21 @@ def _license_url(licenses: list[str]) -> str:
 
 
 _DESCRIPTIONS = {
-    "id": "Stable record id (source:value).",
-    "source": "Name of the source in the recipe.",
-    "source_uri": "Where the content came from (e.g. the page URL).",
-    "retrieved_at": "When the content was retrieved.",
-    "content_sha256": "sha256 of the text as stored in this release (UTF-8): a step that "
+    columns.ID: "Stable record id (source:value).",
+    columns.SOURCE: "Name of the source in the recipe.",
+    columns.SOURCE_URI: "Where the content came from (e.g. the page URL).",
+    columns.RETRIEVED_AT: "When the content was retrieved.",
+    columns.CONTENT_SHA256: "sha256 of the text as stored in this release (UTF-8): a step that "
     "edited the text (e.g. PII redaction, C4's line removal) rehashed it.",
-    "source_content_sha256": "sha256 of the content at ingest (the extracted text, UTF-8, "
+    columns.SOURCE_CONTENT_SHA256: "sha256 of the content at ingest (the extracted text, UTF-8, "
     "before any step edited it); equal to content_sha256 for records no step edited.",
     "payload_sha256": "sha256 of the page as served (HTTP body without transfer or content "
     "encoding), when known.",
-    "license": "SPDX licence id, or unknown.",
-    "license_evidence": "Where the licence was found.",
-    "consent": "How the right to use the content is known.",
-    "attribution": "Whom the licence says to credit.",
-    "text": "The content.",
+    columns.LICENSE: "SPDX licence id, or unknown.",
+    columns.LICENSE_EVIDENCE: "Where the licence was found.",
+    columns.CONSENT: "How the right to use the content is known.",
+    columns.ATTRIBUTION: "Whom the licence says to credit.",
+    columns.TEXT: "The content.",
     "metadata": "Other fields of the source record, as JSON.",
 }
 
