@@ -28,6 +28,7 @@ import httpx
 
 from datasteward._version import __version__
 from datasteward.errors import IntegrityError, ReleaseError
+from datasteward.release.consumer.verify_release import check_file, locate
 from datasteward.release.format.manifest import (
     MANIFEST,
     STATUS,
@@ -152,8 +153,6 @@ def download_release(url: str, version: str | None, options: DownloadOptions) ->
 def _fetch_data(
     client: httpx.Client, base: str, root: Path, manifest: Manifest, clock: _Clock
 ) -> None:
-    from datasteward.release.consumer.verify_release import check_file, locate
-
     for entry in manifest.data_files():
         target = locate(root, entry.path)  # refuses unsafe paths and links, writes nothing
         if target.exists() and check_file(root, entry) is None:

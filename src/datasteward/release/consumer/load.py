@@ -1,7 +1,14 @@
 """``datasteward.load``: open a release as a pyarrow Dataset, checked before it is read.
 
+A release may come from a stranger: nothing in it is trusted before it is checked.
+
+* The manifest is refused unless every path in it is relative, normalised and inside the
+  release, and ``version`` must be a semantic version, before any file is read or written.
+  Over HTTP(S) the download is bounded (:mod:`datasteward.release.consumer.download`).
 * The data shards are hashed (sha256) and compared with the manifest before the Dataset is
-  returned; a changed byte raises :class:`~datasteward.errors.IntegrityError` naming the file.
+  returned; a changed byte raises :class:`~datasteward.errors.IntegrityError` naming the file,
+  and so does a symbolic link. A release inside a project is compared with the manifest hash
+  the project's ledger recorded (:mod:`datasteward.release.consumer.ledger_check`).
 * ``status.json`` is read (from the publisher, for URLs): a deprecated release raises
   :class:`~datasteward.errors.DeprecatedDatasetError` with the reason and the replacement, or
   warns with ``allow_deprecated=True``; a release superseded by a takedown patch warns and names
