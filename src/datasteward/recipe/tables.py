@@ -38,6 +38,15 @@ class PolicyAccept:
     decision_id: int | None = None
     where: str = ""
 
+    def covers(self, source: str, license: str, rule: str) -> bool:
+        """Whether this entry accepts breaking ``rule`` by records of ``source`` under
+        ``license``."""
+        return (
+            self.source in ("*", source)
+            and self.license in ("*", license)
+            and self.rule in (None, "*", rule)
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class Upstream:

@@ -29,13 +29,13 @@ upstreams too (most-restrictive rule, :mod:`datasteward.rights.lineage`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from datasteward.errors import RecipeError
 from datasteward.recipe.model import Recipe
-from datasteward.recipe.tables import PolicyTable, policy_table
+from datasteward.recipe.tables import PolicyAccept, PolicyTable, policy_table
 from datasteward.rights.lineage import lineage_graph, resolve
 from datasteward.rights.terms import LicenseTerms, classify, combine
 
@@ -51,34 +51,11 @@ RULES = (
 )
 
 
-@dataclass(frozen=True)
-class Acceptance:
-    source: str
-    license: str
-    rule: str | None
-    #: Free text, or the title of the ledger decision once resolved.
-    decision: str
-    #: A decision recorded in the ledger (``datasteward decide``), by id.
-    decision_id: int | None = None
-
-    def covers(self, source: str, license: str, rule: str) -> bool:
-        return (
-            self.source in ("*", source)
-            and self.license in ("*", license)
-            and self.rule in (None, "*", rule)
-        )
-
-
-@dataclass(frozen=True)
-class Policy:
-    commercial: bool = False
-    share_alike_ok: bool = True
-    no_derivatives_ok: bool = True
-    attribution_ok: bool = True
-    require_known_license: bool = True
-    allowed_consent: tuple[str, ...] | None = None
-    deny_licenses: tuple[str, ...] = ()
-    accept: tuple[Acceptance, ...] = ()
+@dataclass(frozen=True, kw_only=True)
+class Policy(PolicyTable):
+    """The recipe's ``[policy]`` with what its rules mean: which rules a record's terms and
+    consent break, and which accepted decisions cover a violation. Its fields are the typed
+    table's (:class:`datasteward.recipe.PolicyTable`), declared once there."""
 
     @classmethod
     def from_table(cls, table: PolicyTable) -> Policy:
@@ -90,19 +67,7 @@ class Policy:
                     f"{a.where}: [[policy.accept]] has unknown rule {a.rule!r}",
                     hint="rules are: " + ", ".join(RULES),
                 )
-        return cls(
-            commercial=table.commercial,
-            share_alike_ok=table.share_alike_ok,
-            no_derivatives_ok=table.no_derivatives_ok,
-            attribution_ok=table.attribution_ok,
-            require_known_license=table.require_known_license,
-            allowed_consent=table.allowed_consent,
-            deny_licenses=table.deny_licenses,
-            accept=tuple(
-                Acceptance(a.source, a.license, a.rule, a.decision, a.decision_id)
-                for a in table.accept
-            ),
-        )
+        return cls(**{f.name: getattr(table, f.name) for f in fields(PolicyTable)})
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], *, where: str = "[policy]") -> Policy:
@@ -134,7 +99,7 @@ class Policy:
             out.append(("consent", f"consent {consent or 'unknown'!r} not in allowed_consent"))
         return out
 
-    def acceptance(self, source: str, license: str, rule: str) -> Acceptance | None:
+    def acceptance(self, source: str, license: str, rule: str) -> PolicyAccept | None:
         for a in self.accept:
             if a.covers(source, license, rule):
                 return a
