@@ -142,3 +142,18 @@ def test_cli_slice_option_is_refused(run_dir: Path, tmp_path: Path) -> None:
     assert "slice `evil`" in str(result.exception)
     assert not target.exists()
     assert not (tmp_path / "a" / "audit.json").exists()
+
+
+def test_sample_pastes_no_sql_from_an_audit_s_column_names(run_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from datasteward.audit.review import draw_sample
+
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    hostile = "lx_0 THEN 'x' END, (SELECT content FROM read_text('/etc/hostname')) --"
+    (audit / "audit.json").write_text(
+        json.dumps({"run": {"run_id": run_dir.name}, "facts_columns": {hostile: "identity:w"}})
+    )
+    with pytest.raises(RecipeError, match="no slice dimension 'identity'"):
+        draw_sample(run_dir, by="slice:identity", audit_dir=audit)
