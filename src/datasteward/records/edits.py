@@ -13,10 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from datasteward.records.schema import TEXT_COLUMN, content_sha256
-
-CONTENT_HASH = "content_sha256"
-SOURCE_CONTENT_HASH = "source_content_sha256"
+from datasteward.records.schema import (
+    CONTENT_SHA256,
+    SOURCE_CONTENT_SHA256,
+    TEXT_COLUMN,
+    content_sha256,
+)
 
 
 def changed_rows(before: pa.Array, after: pa.Array) -> np.ndarray:
@@ -46,16 +48,16 @@ def replace_text(batch: pa.RecordBatch, text: pa.Array) -> tuple[pa.RecordBatch,
         text = text.cast(old.type)
     changed = changed_rows(old, text)
     batch = _set(batch, TEXT_COLUMN, text)
-    if batch.schema.get_field_index(CONTENT_HASH) < 0:
+    if batch.schema.get_field_index(CONTENT_SHA256) < 0:
         return batch, changed
-    hashes = batch.column(CONTENT_HASH)
-    at = batch.schema.get_field_index(SOURCE_CONTENT_HASH)
+    hashes = batch.column(CONTENT_SHA256)
+    at = batch.schema.get_field_index(SOURCE_CONTENT_SHA256)
     source = batch.column(at) if at >= 0 else pa.nulls(batch.num_rows, pa.string())
-    batch = _set(batch, SOURCE_CONTENT_HASH, pc.coalesce(source, hashes))
+    batch = _set(batch, SOURCE_CONTENT_SHA256, pc.coalesce(source, hashes))
     rows = np.flatnonzero(changed)
     if len(rows):
         edited = text.take(pa.array(rows, pa.int64())).to_pylist()
         fresh = pa.array([content_sha256(t or "") for t in edited], pa.string())
         mask = pa.array(changed, pa.bool_())
-        batch = _set(batch, CONTENT_HASH, pc.replace_with_mask(hashes, mask, fresh))
+        batch = _set(batch, CONTENT_SHA256, pc.replace_with_mask(hashes, mask, fresh))
     return batch, changed

@@ -34,8 +34,14 @@ import pyarrow as pa
 
 from datasteward.errors import StepError
 from datasteward.recipe.model import Recipe
-from datasteward.records.edits import CONTENT_HASH, SOURCE_CONTENT_HASH, replace_text
-from datasteward.records.schema import TEXT_COLUMN, TRACE_SCHEMA
+from datasteward.records.edits import replace_text
+from datasteward.records.schema import (
+    CONTENT_SHA256,
+    ID,
+    SOURCE_CONTENT_SHA256,
+    TEXT_COLUMN,
+    TRACE_SCHEMA,
+)
 from datasteward.runs.layout import RunLayout
 from datasteward.steps.sweep import WhatIf
 
@@ -284,7 +290,7 @@ class Annotator(Step):
 
 #: Columns a step's signals may not replace: the text changes only through a decision's
 #: ``text`` (which keeps the hashes true), and the hashes only with it.
-GUARDED_COLUMNS: tuple[str, ...] = (TEXT_COLUMN, CONTENT_HASH, SOURCE_CONTENT_HASH)
+GUARDED_COLUMNS: tuple[str, ...] = (TEXT_COLUMN, CONTENT_SHA256, SOURCE_CONTENT_SHA256)
 
 
 def signal_columns(signals: Mapping[str, pa.Array], ctx: StepContext) -> Mapping[str, pa.Array]:
@@ -345,7 +351,7 @@ def apply_decision(batch: pa.RecordBatch, decision: FilterDecision, ctx: StepCon
             raise StepError(f"step `{ctx.step_id}` removed a record without giving a reason")
         traces.append(
             trace_table(
-                ids=removed.column("id"),
+                ids=removed.column(ID),
                 step=ctx.step_id,
                 action="remove",
                 reason=reasons,
@@ -388,7 +394,7 @@ def _apply_edits(
     source_rows = rows[at]  # positions in the decision's sequences
     reasons = _pick(decision.edit_reason, source_rows)
     trace = trace_table(
-        ids=kept.column("id").take(pa.array(at, pa.int64())),
+        ids=kept.column(ID).take(pa.array(at, pa.int64())),
         step=ctx.step_id,
         action="edit",
         reason=[r or "edited" for r in reasons] if reasons is not None else "edited",
