@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from datasteward.records.schema import TEXT_COLUMN, content_sha256
+from datasteward.records.schema import CONTENT_SHA256, ID, TEXT_COLUMN, content_sha256
 
 #: Rows checked at least by a sampled check (every row when the release has fewer).
 SAMPLE_ROWS = 10_000
-HASH_COLUMN = "content_sha256"
 #: Problems listed before the rest are only counted.
 _MAX_LISTED = 20
 
@@ -48,7 +47,7 @@ def check_content_hashes(
         meta = pq.ParquetFile(root / rel).metadata
         names = set(meta.schema.to_arrow_schema().names)
         out.total += meta.num_rows
-        if TEXT_COLUMN not in names or HASH_COLUMN not in names:
+        if TEXT_COLUMN not in names or CONTENT_SHA256 not in names:
             continue
         groups.extend((rel, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
     picked = groups
@@ -74,10 +73,10 @@ def check_content_hashes(
 def _check_group(root: Path, rel: str, group: int, out: RowCheck) -> None:
     pf = pq.ParquetFile(root / rel)
     offset = sum(pf.metadata.row_group(i).num_rows for i in range(group))
-    table = pf.read_row_group(group, columns=["id", TEXT_COLUMN, HASH_COLUMN])
+    table = pf.read_row_group(group, columns=[ID, TEXT_COLUMN, CONTENT_SHA256])
     texts = table.column(TEXT_COLUMN)
-    hashes = table.column(HASH_COLUMN)
-    ids = table.column("id")
+    hashes = table.column(CONTENT_SHA256)
+    ids = table.column(ID)
     for i, (text, want) in enumerate(zip(texts.to_pylist(), hashes.to_pylist(), strict=True)):
         if text is None:
             continue
