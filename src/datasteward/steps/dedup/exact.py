@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datasteward.errors import StepError
-from datasteward.records.schema import TEXT_COLUMN, normalise_for_hash
+from datasteward.records.schema import ID, TEXT_COLUMN, normalise_for_hash
 from datasteward.steps.base import (
     GlobalStep,
     StepContext,
@@ -121,7 +121,7 @@ class ExactDedup(GlobalStep):
                 pa.array(self._hashes(batch), pa.binary(16)),
                 pa.array(np.full(n, ctx.rank, dtype=np.int32)),
                 pa.array(np.arange(offset, offset + n, dtype=np.int64)),
-                batch.column("id"),
+                batch.column(ID),
             ],
             schema=_INDEX_SCHEMA,
         )
@@ -183,7 +183,7 @@ class ExactDedup(GlobalStep):
         dups = self._load(ctx)
         if not dups:
             return StepResult(kept=batch)
-        ids = batch.column("id").to_pylist()
+        ids = batch.column(ID).to_pylist()
         drop = [i for i, rid in enumerate(ids) if rid in dups]
         if not drop:
             return StepResult(kept=batch)
@@ -192,7 +192,7 @@ class ExactDedup(GlobalStep):
         removed = batch.take(pa.array(drop))
         info = [dups[ids[i]] for i in drop]
         trace = trace_table(
-            ids=removed.column("id"),
+            ids=removed.column(ID),
             step=ctx.step_id,
             action="remove",
             reason="exact_duplicate",
