@@ -208,6 +208,7 @@ class CsvReader(Reader):
                         if len(lines.row) > 1:
                             on_bad(_restart(lines, config, file, rownum, problem, o.encoding))
                         else:
+                            lines.bad_lines.pop(lines.lineno, None)  # this entry says enough
                             on_bad(bad(config, file, f"row {rownum}, line {lines.lineno}",
                                        problem, _row_raw(lines.row, o.encoding)))
                         continue
