@@ -347,6 +347,16 @@ def _careful_lines(
     return pos
 
 
+def _head(parts: list[bytes]) -> bytes:
+    """The first :data:`LINE_HEAD_BYTES` of a line held in parts (without joining them all)."""
+    out = b""
+    for part in parts:
+        out += part[: LINE_HEAD_BYTES - len(out)]
+        if len(out) >= LINE_HEAD_BYTES:
+            break
+    return out
+
+
 def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Iterator[Block]:
     n = 0  # lines handed out so far
     pending: list[bytes] = []  # the start of a line not ended yet (a list: a long line is
@@ -364,16 +374,15 @@ def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Ite
                     continue
                 pending.append(chunk)
                 if pending_size > max_line:
-                    skipping, head = True, b"".join(pending)[:LINE_HEAD_BYTES]
-                    pending = []
+                    skipping, head, pending = True, _head(pending), []
                 continue
             view = memoryview(chunk)
             out: list[Block] = []
             lines: list[Line]
             size = pending_size + end
             if skipping or size > max_line:
-                first = head if skipping else b"".join([*pending, view[:end]])[:LINE_HEAD_BYTES]
-                out.append(SkippedLines(1, size, first[:LINE_HEAD_BYTES], max_line))
+                first = head if skipping else _head([*pending, chunk[:LINE_HEAD_BYTES]])
+                out.append(SkippedLines(1, size, first, max_line))
                 lines = []
             else:  # only a line begun in an earlier chunk is copied; the others are views
                 lines = [b"".join([*pending, view[:end]]) if pending else view[:end]]
@@ -400,12 +409,11 @@ def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Ite
                 yield item
     except StreamBroken as exc:
         raise LinesBroken(n + 1, exc.offset, f"{exc.problem} (compressed offset {exc.offset})",
-                          head or b"".join(pending)[:LINE_HEAD_BYTES]) from None
+                          head or _head(pending)) from None
     except OSError as exc:
         if not read_errors:
             raise
-        raise LinesBroken(n + 1, 0, f"read error: {exc}",
-                          head or b"".join(pending)[:LINE_HEAD_BYTES]) from None
+        raise LinesBroken(n + 1, 0, f"read error: {exc}", head or _head(pending)) from None
     if skipping:
         yield SkippedLines(1, pending_size, head, max_line)
     elif pending:
