@@ -10,10 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import REPO, shared
 
 import datasteward
 from datasteward.errors import RecipeError, ReleaseError, RunError
+
+REPO = Path(__file__).resolve().parents[1]
 
 RECIPE = """\
 [dataset]
@@ -50,8 +51,8 @@ def _example() -> str:
     return blocks[0]
 
 
-def _make_project(folder: Path) -> Path:
-    lines = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl").read_text("utf-8")
+def _make_project(folder: Path, c4_jsonl: Path) -> Path:
+    lines = c4_jsonl.read_text("utf-8")
     (folder / "data").mkdir(parents=True)
     (folder / "data" / "c4.jsonl").write_text("\n".join(lines.splitlines()[:300]) + "\n")
     (folder / "datasteward.toml").write_text(RECIPE, "utf-8")
@@ -59,9 +60,9 @@ def _make_project(folder: Path) -> Path:
 
 
 @pytest.fixture
-def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return _make_project(tmp_path / "my-dataset")
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c4_jsonl: Path) -> Path:
+    monkeypatch.chdir(tmp_path)  # the documented example names the folder relatively
+    return _make_project(tmp_path / "my-dataset", c4_jsonl)
 
 
 def test_the_documented_example_runs_audits_releases_and_loads(project_dir: Path) -> None:
