@@ -10,9 +10,10 @@ Matching:
 * ``sha256`` — the record's ``content_sha256`` (hex, case-insensitive) or its
   ``source_content_sha256`` (the hash at ingest, before a step such as PII redaction edited
   the text);
-* ``url`` — the record's ``source_uri`` after normalisation: scheme dropped (``http`` and
-  ``https`` are the same page), host lower-cased without a trailing dot, default port
-  dropped, fragment dropped, an empty path is ``/``; the path and query are kept as they are;
+* ``url`` — the record's ``source_uri`` after normalisation (the rule of
+  :mod:`datasteward.records.urls`): scheme dropped (``http`` and ``https`` are the same page),
+  host lower-cased without a trailing dot, default port dropped, fragment dropped, an empty
+  path is ``/``; the path and query are kept as they are;
 * ``domain`` — the host of ``source_uri`` is the domain or one of its subdomains
   (``example.com`` suppresses ``www.example.com`` and ``a.b.example.com``).
 """
