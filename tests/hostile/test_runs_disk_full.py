@@ -22,6 +22,7 @@ from sqlalchemy import Engine, event
 
 from datasteward.cli import main as cli_main
 from datasteward.errors import DatastewardError, LedgerError, RunError
+from datasteward.executors import plan as plan_module
 from datasteward.executors.local import LocalExecutor, RunOptions
 from datasteward.ledger import LEDGER_URL_ENV, Ledger
 from datasteward.ledger import _engine as ledger_engine
@@ -285,3 +286,30 @@ def test_the_cli_names_a_full_disk_outside_a_run_too(
     err = " ".join(capsys.readouterr().err.split())
     assert "Traceback" not in err
     assert f"no space left on the disk holding {target}" in err
+
+
+@pytest.mark.slow
+def test_a_full_disk_in_a_worker_process_is_one_line_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two workers the error crosses a process boundary; it is still one clean line."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parent))  # workers inherit it
+    group = plan_module.group_shards
+    monkeypatch.setattr(  # one file per task, so that two workers run
+        plan_module, "group_shards", lambda shards, sizes, **_: group(shards, sizes, max_files=1)
+    )
+    project = _project(tmp_path / "p")
+    recipe = project / "datasteward.toml"
+    recipe.write_text(
+        recipe.read_text()
+        + '\n[[steps]]\nuse = "full_disk_step:FullDiskFilter"\nat_text = "of file 2"\n'
+    )
+    with pytest.raises(RunError) as caught:
+        LocalExecutor(load_recipe(project), RunOptions(workers=2)).run()
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "no space left on the disk holding" in message
+    with Ledger.open(project) as ledger:
+        run = ledger.latest_run()
+    assert run is not None and run.status == "failed"
+    assert run.error is not None and "no space left" in run.error
