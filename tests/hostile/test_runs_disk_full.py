@@ -313,3 +313,21 @@ def test_a_full_disk_in_a_worker_process_is_one_line_too(
         run = ledger.latest_run()
     assert run is not None and run.status == "failed"
     assert run.error is not None and "no space left" in run.error
+
+
+def test_the_run_error_is_never_hidden_by_a_failure_to_record_it(
+    tmp_path: Path, full_disk: _FullAfter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recording the failure is best effort: whatever breaks there, the user sees the run's
+    own error (before, a ledger error raised while recording replaced it)."""
+    project = _project(tmp_path / "p")
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise ValueError("a done marker that is not JSON")
+
+    monkeypatch.setattr(LocalExecutor, "_aggregate", broken)
+    with pytest.raises(RunError) as caught:
+        _run(project)
+    message = str(caught.value)
+    assert "no space left on the disk holding" in message
+    assert "could not record the failure either (a done marker that is not JSON)" in message

@@ -29,7 +29,7 @@ from typing import Any
 
 from datasteward._version import __version__
 from datasteward.disk import disk_full_message, failed_path, is_disk_full
-from datasteward.errors import DatastewardError, RunError
+from datasteward.errors import RunError
 from datasteward.executors.plan import Plan, Segment, build_plan
 from datasteward.executors.source_ids import checks_ids, find_duplicates, plan_drops, refuse
 from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
@@ -401,7 +401,7 @@ class LocalExecutor:
             partial = self._aggregate(plan, layout, time.perf_counter() - started)
             partial = dataclasses.replace(partial, error=error)
             ledger.finish_run(layout.run_id, status=status, stats=partial)
-        except (DatastewardError, OSError) as ledger_exc:
+        except Exception as ledger_exc:  # noqa: BLE001 - best effort: never hide the run's error
             unrecorded = (
                 f"; the ledger could not record the failure either ({ledger_exc}), so it "
                 "lists the run as running until it is resumed"
