@@ -30,9 +30,9 @@ from datasteward.ledger._validate import (
 from datasteward.ledger._writes import Changes
 from datasteward.ledger.chain import canonical_json, lock_head, utc_now
 from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyResult
+from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.releases import ReleaseRecords
 from datasteward.ledger.reviews import ReviewRecords
-from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.tables import (
     chain_head,
     decisions,
