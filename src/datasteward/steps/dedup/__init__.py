@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from datasteward.steps.base import StepCounts
+from datasteward.steps.base import GlobalStep, StepCounts
 
 
-def duplicates_answer(counts: StepCounts, records_read: int | None) -> dict[tuple[str, str], str]:
-    """What a deduplication step adds to the datasheet's ``composition.noise`` answer."""
-    share = f"{counts.removed / records_read:.1%}" if records_read else "n/a"
-    noise = f"Duplicates removed: {counts.removed:,} ({share} of the input)."
-    return {("composition", "noise"): noise}
+class DedupStep(GlobalStep):
+    """A deduplication step: what it removed is the datasheet's answer about duplicates."""
+
+    def datasheet_answers(
+        self, counts: StepCounts, *, records_read: int | None
+    ) -> dict[tuple[str, str], str]:
+        share = f"{counts.removed / records_read:.1%}" if records_read else "n/a"
+        noise = f"Duplicates removed: {counts.removed:,} ({share} of the input)."
+        return {("composition", "noise"): noise}

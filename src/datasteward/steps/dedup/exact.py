@@ -24,14 +24,12 @@ import pyarrow.parquet as pq
 from datasteward.errors import StepError
 from datasteward.records.schema import ID, TEXT_COLUMN, normalise_for_hash
 from datasteward.steps.base import (
-    GlobalStep,
     StepContext,
-    StepCounts,
     StepOptions,
     StepResult,
     trace_table,
 )
-from datasteward.steps.dedup import duplicates_answer
+from datasteward.steps.dedup import DedupStep
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +59,7 @@ _INDEX_SCHEMA = pa.schema(
 )
 
 
-class ExactDedup(GlobalStep):
+class ExactDedup(DedupStep):
     """Exact (normalised) deduplication; the trace names the kept copy in ``dup_of``."""
 
     name = "dedup.exact"
@@ -81,11 +79,6 @@ class ExactDedup(GlobalStep):
             )
             + ", keeping the first copy"
         )
-
-    def datasheet_answers(
-        self, counts: StepCounts, *, records_read: int | None
-    ) -> dict[tuple[str, str], str]:
-        return duplicates_answer(counts, records_read)
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)

@@ -49,14 +49,12 @@ import pyarrow.parquet as pq
 from datasteward.errors import StepError
 from datasteward.records.schema import TEXT_COLUMN
 from datasteward.steps.base import (
-    GlobalStep,
     StepContext,
-    StepCounts,
     StepOptions,
     StepResult,
     trace_table,
 )
-from datasteward.steps.dedup import duplicates_answer
+from datasteward.steps.dedup import DedupStep
 from datasteward.steps.dedup._minhash_clusters import (
     DECISIONS_SCHEMA,
     ROW_BITS,
@@ -149,7 +147,7 @@ def _slices(text: pa.Array, max_bytes: int) -> list[tuple[int, int]]:
     return out
 
 
-class MinhashDedup(GlobalStep):
+class MinhashDedup(DedupStep):
     """Near-duplicate removal; the trace names each removed record's cluster and kept copy."""
 
     name = "dedup.minhash"
@@ -164,11 +162,6 @@ class MinhashDedup(GlobalStep):
             f"removes near duplicates (MinHash LSH over {self.options.ngram}-grams, "
             f"{self.options.bands} bands of {self.options.rows} rows), keeping one per cluster"
         )
-
-    def datasheet_answers(
-        self, counts: StepCounts, *, records_read: int | None
-    ) -> dict[tuple[str, str], str]:
-        return duplicates_answer(counts, records_read)
 
     def __init__(self, options: StepOptions | None = None) -> None:
         super().__init__(options)
