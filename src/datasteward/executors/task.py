@@ -26,7 +26,7 @@ from datasteward.errors import RecordError, StepError
 from datasteward.executors.plan import PlannedStep, Segment, WorkUnit
 from datasteward.executors.source_ids import TaskIds
 from datasteward.recipe.model import Recipe
-from datasteward.records.schema import TRACE_SCHEMA
+from datasteward.records.schema import ID, TRACE_SCHEMA
 from datasteward.runs.layout import (
     QUARANTINE_SCHEMA,
     RotatingParquetWriter,
@@ -205,7 +205,7 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
                 idx = [i for i, m in enumerate(mask) if m]
                 remove(SUPPRESSION_STEP_ID, removed)
                 trace = trace_table(
-                    ids=removed.column("id"),
+                    ids=removed.column(ID),
                     step=SUPPRESSION_STEP_ID,
                     action="remove",
                     reason="suppressed",

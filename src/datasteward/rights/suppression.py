@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datasteward.errors import DatastewardError
+from datasteward.records.schema import CONTENT_SHA256, ID, SOURCE_CONTENT_SHA256, SOURCE_URI
 from datasteward.records.urls import KEY_KINDS, normalize_key, normalize_url
 
 SUPPRESSION_FILE = Path(".datasteward") / "suppression.jsonl"
@@ -155,13 +156,13 @@ class SuppressionList:
                     mask[i] = True
                     detail[i] = table[values[i].as_py()].describe()
 
-        exact("id", "id")
-        exact("content_sha256", "sha256", lower=True)
-        exact("source_content_sha256", "sha256", lower=True)  # the hash at ingest
+        exact(ID, "id")
+        exact(CONTENT_SHA256, "sha256", lower=True)
+        exact(SOURCE_CONTENT_SHA256, "sha256", lower=True)  # the hash at ingest
         if (self._by_kind["url"] or self._by_kind["domain"]) and batch.schema.get_field_index(
-            "source_uri"
+            SOURCE_URI
         ) >= 0:
-            encoded = pc.dictionary_encode(batch.column("source_uri"))
+            encoded = pc.dictionary_encode(batch.column(SOURCE_URI))
             dictionary = encoded.dictionary.to_pylist()
             verdicts: list[Entry | None] = []
             for uri in dictionary:
