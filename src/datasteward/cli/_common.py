@@ -6,6 +6,7 @@ Runs are found with :func:`datasteward.runs.find.find_run`, the rule every comma
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,43 @@ from datasteward.text_safety import visible_controls
 
 console = Console()
 err_console = Console(stderr=True)
+
+#: Width of the output when it is not a terminal (a file, a pipe, a CI log): wide enough that
+#: no table cuts a run id or a hint's command; text is never wrapped there (``soft_wrap``).
+OFF_TERMINAL_WIDTH = 4096
+
+_LOG_HANDLER: logging.Handler | None = None
+
+
+def configure_output(verbosity: int | None = None) -> None:
+    """Set up the consoles for where the output goes, and logging for ``-v``.
+
+    Off a terminal the consoles do not wrap lines (a command in a hint stays on one line) and
+    tables are as wide as their content; on a terminal rich fits them to its width. With
+    ``verbosity`` (``-v`` 1: INFO, ``-vv`` 2: DEBUG, 0: warnings) the library's ``logging``
+    goes to stderr through one rich handler on the ``datasteward`` logger.
+    """
+    for c in (console, err_console):
+        if not c.is_terminal:
+            c.soft_wrap = True
+            c.width = OFF_TERMINAL_WIDTH
+    if verbosity is None:
+        return
+    global _LOG_HANDLER
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("datasteward")
+    if _LOG_HANDLER is not None:
+        logger.removeHandler(_LOG_HANDLER)
+    level = logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity == 1 else logging.WARNING
+    _LOG_HANDLER = RichHandler(
+        console=err_console, show_time=verbosity >= 2, show_path=False, markup=False
+    )
+    _LOG_HANDLER.setLevel(level)
+    logger.addHandler(_LOG_HANDLER)
+    if verbosity:  # without -v the level stays the root's (warnings), as an embedding app set it
+        logger.setLevel(level)
+
 
 ProjectOption = typer.Option(
     Path("."),

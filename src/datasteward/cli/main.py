@@ -14,7 +14,6 @@ sets the exit codes:
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import typer
@@ -42,16 +41,36 @@ app = typer.Typer(
 _state = {"debug": False}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from datasteward import __version__
+
+        typer.echo(f"datasteward {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what happens."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log what happens (-v: info, -vv: debug)."
+    ),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the version and exit.",
+    ),
 ) -> None:
+    """A workbench for the people who make machine-learning datasets.
+
+    Example: [bold]datasteward init my-dataset && datasteward run -p my-dataset --estimate[/]
+    """
+    from datasteward.cli._common import configure_output
+
     _state["debug"] = debug
-    logging.basicConfig(
-        level=logging.DEBUG if debug else (logging.INFO if verbose else logging.WARNING),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_output(verbosity=2 if debug else verbose)
 
 
 _loaded: list[str] = []
@@ -70,45 +89,59 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except DatastewardError as exc:
-        from rich.console import Console
-
         if _state["debug"]:
             raise
-        Console(stderr=True).print("[bold red]error:[/] " + _escape(str(exc)), highlight=False)
+        _error_line(str(exc))
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as exc:  # click usage errors
-        import click
-
+    except typer.Abort:
+        sys.exit(130)
+    except typer.TyperException as exc:
+        # usage errors: typer (0.29, pinned in pyproject.toml) vendors click, so its errors are
+        # TyperException, not click.ClickException; one line, exit 2 (others keep their code)
+        if _state["debug"]:
+            raise
+        _usage_error(exc)
+    except Exception as exc:
         from datasteward.disk import disk_full_message, failed_path, is_disk_full
 
         if is_disk_full(exc) and not _state["debug"]:
             from pathlib import Path
 
-            from rich.console import Console
-
             where = failed_path(exc) or Path.cwd()
-            Console(stderr=True).print(
-                "[bold red]error:[/] " + _escape(disk_full_message(where)) + " (free some space "
-                "and run the command again; an interrupted run resumes with `run --resume`)",
-                highlight=False,
+            _error_line(
+                disk_full_message(where) + " (free some space and run the command again; an "
+                "interrupted run resumes with `run --resume`)"
             )
             sys.exit(1)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         raise
     # without standalone mode, click returns the code of `typer.Exit(code)` instead of exiting
     if isinstance(code, int) and code:
         sys.exit(code)
 
 
-def _escape(text: str) -> str:
+def _usage_error(exc: Exception) -> None:
+    """One line on stderr for a usage error, with where to find help; exits with its code."""
+    code = int(getattr(exc, "exit_code", 2))
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    ctx = getattr(exc, "ctx", None)
+    if not message.strip():
+        # no_args_is_help: typer has printed the help already
+        sys.exit(code)
+    hint = ""
+    if ctx is not None and getattr(ctx, "command_path", None):
+        hint = f" (see `{ctx.command_path} --help`)"
+    _error_line(" ".join(message.split()) + hint)
+    sys.exit(code)
+
+
+def _error_line(text: str) -> None:
     from rich.markup import escape
 
-    return escape(text)
+    from datasteward.cli._common import configure_output, err_console
+
+    configure_output()
+    err_console.print("[bold red]error:[/] " + escape(text), highlight=False)
