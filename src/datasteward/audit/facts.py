@@ -15,23 +15,19 @@ from typing import TYPE_CHECKING
 
 from datasteward.audit.config import SqlSlice
 from datasteward.audit.lexicon import CompiledLexicons
-from datasteward.audit.rundata import ident, sql_str
+from datasteward.audit.rundata import ident
 from datasteward.audit.slice_sql import check_slice_sql
 from datasteward.errors import RecipeError
+from datasteward.records.urls import host_sql as url_host_sql
 
 if TYPE_CHECKING:
     import duckdb
 
-#: scheme://[user@]host[:port]/...
-_HOST_RE = r"^[A-Za-z][A-Za-z0-9+.\-]*://(?:[^@/?#]*@)?([^/?#:]+)"
-
 
 def host_sql(uri_sql: str) -> str:
-    """SQL: the lower-cased host of a URI without a leading ``www.``, or NULL."""
-    return (
-        f"nullif(regexp_replace(lower(regexp_extract(coalesce({uri_sql}, ''), "
-        f"{sql_str(_HOST_RE)}, 1)), '^www[.]', ''), '')"
-    )
+    """SQL: the host of a URI (``records.urls``' rule: one without a scheme counts) without a
+    leading ``www.``, or NULL."""
+    return f"nullif(regexp_replace({url_host_sql(uri_sql)}, '^www[.]', ''), '')"
 
 
 @dataclass(frozen=True)

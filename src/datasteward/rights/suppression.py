@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 
 from datasteward.errors import DatastewardError
 from datasteward.records.schema import CONTENT_SHA256, ID, SOURCE_CONTENT_SHA256, SOURCE_URI
-from datasteward.records.urls import KEY_KINDS, normalize_key, normalize_url
+from datasteward.records.urls import KEY_KINDS, normalize_key, normalize_url, url_host
 
 SUPPRESSION_FILE = Path(".datasteward") / "suppression.jsonl"
 KINDS = KEY_KINDS
@@ -171,7 +171,7 @@ class SuppressionList:
                 if key is not None:
                     entry = self._by_kind["url"].get(key)
                     if entry is None and self._by_kind["domain"]:
-                        entry = self._domain_entry(key.split("/", 1)[0].split(":", 1)[0])
+                        entry = self._domain_entry(url_host(uri) or "")
                 verdicts.append(entry)
             indices = encoded.indices.to_numpy(zero_copy_only=False)
             valid = ~np.asarray(pc.is_null(encoded.indices).to_numpy(zero_copy_only=False))

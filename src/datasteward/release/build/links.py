@@ -10,7 +10,9 @@ e.g. the page's HTML kept by the WARC reader's ``keep_html``).
 
 Two kinds of kept records cannot be published as links, and are left out and counted:
 
-* records without an ``http(s)`` URL — nobody could fetch them;
+* records without a fetchable URL (``records.urls.fetch_url``: an ``http(s)`` URL, or one
+  without a scheme such as ``www.flickr.com/...``, fetched over ``http://``) — nobody could
+  fetch them;
 * records a step edited (e.g. PII redaction) — fetching would return the unedited page.
 
 ``datasteward fetch`` (:mod:`datasteward.release.consumer.fetch_links`) downloads the pages
@@ -30,6 +32,7 @@ import pyarrow as pa
 
 from datasteward.errors import ReleaseError
 from datasteward.records.schema import CONTENT_SHA256, TEXT_COLUMN
+from datasteward.records.urls import fetchable_sql
 from datasteward.release.format.manifest import schema_to_json
 from datasteward.runs.layout import RunLayout
 
@@ -38,8 +41,6 @@ CONTENT_COLUMNS: tuple[str, ...] = (TEXT_COLUMN,)
 #: Metadata keys that hold content (the page, its text, a copy of a field with the text).
 CONTENT_KEYS: frozenset[str] = frozenset({"html", "text", "content", "raw_content", "raw", "body"})
 PAYLOAD_COLUMN = "payload_sha256"
-#: A URL anyone can fetch.
-FETCHABLE = r"(?i)^https?://"
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _sources(run_dir: Path) -> tuple[str, str | None]:
 
 def _where(trace: str | None) -> tuple[str, str]:
     """SQL conditions: (has a fetchable URL, was edited by a step)."""
-    has_url = f"coalesce(regexp_matches(source_uri, '{FETCHABLE}'), false)"
+    has_url = fetchable_sql("source_uri")
     edited = (
         f"id IN (SELECT id FROM read_parquet('{trace}', union_by_name = true) "
         "WHERE action = 'edit')"
@@ -124,7 +125,8 @@ def plan_links(run_dir: Path, schema: pa.Schema) -> LinksPlan:
     if plan.published == 0:
         raise ReleaseError(
             f"run {run_dir.name}: none of its {kept} kept records can be published as a link "
-            f"({without_url} have no http(s) URL, {n_edited} were edited by a step)",
+            f"({without_url} have no http(s) or scheme-less URL, {n_edited} were edited by a "
+            "step)",
             hint="release the content instead (without --links-only)",
         )
     return plan

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.records.schema import TEXT_COLUMN, content_sha256
+from datasteward.records.urls import fetch_url
 from datasteward.release.build.links import PAYLOAD_COLUMN
 from datasteward.release.format.manifest import schema_from_json
 from datasteward.rights.headers import parse_metadata
@@ -329,7 +330,7 @@ def iter_fetch(
             rows = batch.to_pylist()
             by_url: dict[str, list[int]] = {}
             for i, r in enumerate(rows):
-                by_url.setdefault(str(r.get("source_uri") or ""), []).append(i)
+                by_url.setdefault(fetch_url(r.get("source_uri")) or "", []).append(i)
             urls = by_host_round_robin([u for u in by_url if u])
             futures = {u: pool.submit(work, u, [rows[i] for i in by_url[u]]) for u in urls}
             decided: dict[int, tuple[Page, Decision]] = {}
