@@ -87,4 +87,50 @@ def inspect_record(run_dir: Path, record_id: str) -> dict[str, Any]:
         "record": record,
         "signals": signals,
         "trace": trace_of(run_dir, record_id),
+        "takedowns": takedowns_of(run_dir.parent.parent, record_id),
     }
+
+
+def takedowns_of(project: Path, record_id: str) -> list[dict[str, Any]]:
+    """The takedown patches that withdrew a record from the project's releases: each patch
+    release, when it was made, the request ids, and the releases it withdrew the record
+    from. Read from the releases' ``status.json`` and manifests; the requests themselves
+    (who asked, why) stay in the ledger, never here."""
+    from datasteward.release.format.manifest import read_manifest
+    from datasteward.release.format.project import existing_versions, releases_dir
+    from datasteward.release.format.status import read_status
+
+    base = releases_dir(project)
+    if not base.is_dir():
+        return []
+    by_patch: dict[str, dict[str, Any]] = {}
+    for version in existing_versions(project):
+        status = read_status(base / str(version))
+        if record_id not in status.get("withdrawn_ids", []):
+            continue
+        for entry in status.get("superseded_by", []):
+            patch = str(entry["version"])
+            if not _has_record(base / patch, record_id):
+                row = by_patch.setdefault(
+                    patch,
+                    {
+                        "release": patch,
+                        "at": read_manifest(base / patch).created_at,
+                        "takedown_ids": sorted(
+                            int(t) for t in entry.get("takedowns", []) if isinstance(t, int)
+                        ),
+                        "withdrawn_from": [],
+                    },
+                )
+                row["withdrawn_from"].append(str(version))
+                break  # the first patch without it withdrew it
+    return sorted(by_patch.values(), key=lambda r: str(r["at"]))
+
+
+def _has_record(release: Path, record_id: str) -> bool:
+    """Whether a release's index lists the record (False if it has no index)."""
+    index = release / "index" / "records.parquet"
+    if not index.exists():
+        return False
+    rows = _query("SELECT 1 FROM read_parquet(?) WHERE id = ? LIMIT 1", [str(index), record_id])
+    return bool(rows)

@@ -124,6 +124,51 @@ def _links_distribution(ctx: ReleaseContext) -> str:
     )
 
 
+def _sampling(ctx: ReleaseContext, f: Facts, records_in: int) -> str:
+    """Where the released records come from: what the run read, and every way a record read
+    left it (steps, unreadable input, takedowns, what a links-only release cannot publish)."""
+    gone = []
+    if f.removed_by_steps is not None:
+        gone.append(
+            f"{_n(f.removed_by_steps)} removed by the steps listed under Preprocessing, each "
+            "with a traced reason"
+        )
+    if f.quarantined:
+        gone.append(f"{_n(f.quarantined)} quarantined as unreadable input")
+    if f.excluded_links:
+        gone.append(f"{_n(f.excluded_links)} left out because they cannot be published as links")
+    if f.taken_down:
+        where = (
+            f"this release, {ctx.version}, is the takedown patch of {ctx.parent}"
+            if ctx.takedowns
+            else f"by takedown patches before this release, {ctx.version}"
+        )
+        gone.append(f"{_n(f.taken_down)} taken down on request ({where}; see CHANGELOG.md)")
+    return (
+        f"A filtered subset of its input: the records kept by run {md_code(ctx.run_id)}, "
+        f"{_n(f.records)} of {_n(records_in)} read ({_share(f.records, records_in)}). Of "
+        "the others, " + ("; ".join(gone) if gone else "none is accounted for") + "."
+    )
+
+
+def _missing(f: Facts) -> str:
+    """Which provenance is missing from records: measured on the release's shards, and why
+    when the run warned that a mapped input field was absent from every record."""
+    parts = [
+        f"{_n(n)} of {_n(f.records)} records have no {md_code(col)}"
+        + (" (none of the records has it)" if n >= f.records else "")
+        for col, n in f.missing.items()
+    ]
+    why = [
+        f"the recipe maps {md_code(w.get('field'))} = {md_code(w.get('name'))} for source "
+        f"{md_code(w.get('source'))}, but no record of it had that field"
+        for w in f.field_warnings
+    ]
+    return (
+        "; ".join(parts) + "." if parts else "Every record has its `source_uri` and `retrieved_at`."
+    ) + (" The run warned: " + "; ".join(why) + "." if why else "")
+
+
 def step_meanings(f: Facts) -> list[tuple[StepStats, Step | None]]:
     """Each step of the run with its class built from the options it ran with (found through
     the step registry, so a user's ``package.module:Class`` too), or None when it cannot be
@@ -157,13 +202,9 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     )
     m["composition", "instance_data"] = f"Each record has these columns: {cols}."
     if f.records_in is not None:
-        m["composition", "sampling"] = (
-            f"The records kept by run {md_code(ctx.run_id)}: {_n(f.records)} of "
-            f"{_n(f.records_in)} read "
-            f"({_share(f.records, f.records_in)}); the others were removed by the steps listed "
-            "under "
-            "Preprocessing, each with a traced reason."
-        )
+        m["composition", "sampling"] = _sampling(ctx, f, f.records_in)
+    if f.missing or f.field_warnings:
+        m["composition", "missing"] = _missing(f)
     steps = step_meanings(f)
     # what each step adds to answers, in its own words (dedup: noise; pii: identification...)
     said: dict[tuple[str, str], list[str]] = {}
@@ -246,9 +287,7 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
     if names:
         m["maintenance", "maintainer"] = (
             "The stewards: "
-            + ", ".join(
-                f"{md_text(s.name)} ({md_text(s.role)})" for s in names
-            )
+            + ", ".join(f"{md_text(s.name)} ({md_text(s.role)})" for s in names)
             + "."
         )
         emails = [s.email for s in names if s.email]
@@ -284,7 +323,6 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             m["uses", "risks"] = (
                 f"{where} found slices removed significantly more often than the rest: {items}."
             )
-            m["composition", "subpopulations"] = m["uses", "risks"]
         else:
             m["uses", "risks"] = (
                 f"{where} found no slice that a step removed significantly more often than "
@@ -347,15 +385,25 @@ def render_markdown(sheet: Datasheet) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _markdown() -> Any:
+    """The Markdown renderer of the HTML datasheet: CommonMark with raw HTML off (answers are
+    escaped for Markdown by text_safety; an HTML tag in them is shown as text), and
+    markdown-it's link check (no ``javascript:``/``vbscript:``/``data:`` links)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
 def render_html(sheet: Datasheet) -> str:
     e = html.escape
+    md = _markdown()
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</title>",
         "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
         "line-height:1.5}"
-        "h3{font-size:1rem;margin-bottom:.2rem}.src{font-weight:600}.none{color:#a00}</style>",
+        "h3{font-size:1rem;margin-bottom:.2rem}.none{color:#a00}</style>",
         "</head><body>",
         f"<h1>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</h1>",
     ]
@@ -364,10 +412,10 @@ def render_html(sheet: Datasheet) -> str:
         for a in (a for a in sheet.answers if a.question.section == section):
             req = " <small>(required)</small>" if a.question.required else ""
             out.append(f'<h3 id="{e(section)}-{e(a.question.key)}">{e(a.question.text)}{req}</h3>')
-            if a.stewards:
-                out.append(f'<p><span class="src">Stewards:</span> {e(a.stewards)}</p>')
+            if a.stewards:  # their Markdown, without raw HTML
+                out.append(md.render(f"**Stewards:** {md_prose(a.stewards)}").rstrip())
             if a.measured:
-                out.append(f'<p><span class="src">Measured:</span> {e(a.measured)}</p>')
+                out.append(md.render(f"**Measured:** {a.measured}").rstrip())
             if not a.answered:
                 out.append('<p class="none">Unanswered.</p>')
         out.append("</section>")

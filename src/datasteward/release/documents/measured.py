@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from datasteward.records.schema import RETRIEVED_AT, SOURCE_URI
 from datasteward.release.documents.context import ReleaseContext
 from datasteward.runs.layout import RunLayout
 from datasteward.runs.stats import RunStats, StepStats
@@ -31,6 +32,27 @@ class Facts:
     quarantined: int | None
     steps: list[StepStats] = field(default_factory=list)
     audit: dict[str, Any] | None = None
+    #: Records of the released run that steps removed, and that the run kept (None: unknown).
+    removed_by_steps: int | None = None
+    run_kept: int | None = None
+    #: Provenance columns with no value, by column: released records without ``source_uri``
+    #: or ``retrieved_at`` (a recipe mapping a field the input does not have, or a record
+    #: without it). A column absent from the release counts every record.
+    missing: dict[str, int] = field(default_factory=dict)
+    #: What the run warned about its sources (``stats.json`` ``field_warnings``): a mapped
+    #: field that no record of a source had.
+    field_warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def taken_down(self) -> int:
+        """Records the run kept that this release does not have because of takedowns (its own
+        and its parents'), not counting those a links-only release cannot publish."""
+        if self.run_kept is None:
+            return 0
+        return max(0, self.run_kept - self.excluded_links - self.records)
+
+    #: Records of the run a links-only release leaves out (no http(s) URL, or edited text).
+    excluded_links: int = 0
 
 
 def _counts(con: Any, sql: str, glob: str) -> dict[str, int]:
@@ -80,6 +102,7 @@ def measure(ctx: ReleaseContext) -> Facts:
             if row is not None:
                 tmin = row[0].isoformat() if row[0] is not None else None
                 tmax = row[1].isoformat() if row[1] is not None else None
+        missing = _missing(con, glob, names, ctx.records)
         index = str(ctx.root / "index" / "records.parquet").replace("'", "''")
         hosts_row = con.execute(
             f"SELECT count(DISTINCT host), count(url) FROM read_parquet('{index}')"
@@ -106,7 +129,36 @@ def measure(ctx: ReleaseContext) -> Facts:
         quarantined=stats.quarantined,
         steps=list(stats.steps),
         audit=_audit(ctx),
+        removed_by_steps=stats.removed,
+        run_kept=stats.kept,
+        missing=missing,
+        field_warnings=[
+            dict(w) for w in stats.extra.get("field_warnings") or [] if isinstance(w, dict)
+        ],
+        excluded_links=sum(
+            int(v)
+            for k, v in (ctx.links or {}).items()
+            if k.startswith("excluded_") and isinstance(v, int)
+        ),
     )
+
+
+#: The provenance columns whose absence the documents report (both optional in a recipe).
+MAY_BE_MISSING = (SOURCE_URI, RETRIEVED_AT)
+
+
+def _missing(con: Any, glob: str, names: set[str], records: int) -> dict[str, int]:
+    """Released records with no value in each of :data:`MAY_BE_MISSING`."""
+    present = [c for c in MAY_BE_MISSING if c in names]
+    out = {c: records for c in MAY_BE_MISSING if c not in names}
+    if present:
+        row = con.execute(
+            "SELECT "
+            + ", ".join(f'count(*) - count("{c}")' for c in present)
+            + f" FROM read_parquet('{glob}')"
+        ).fetchone()
+        out.update({c: int(n) for c, n in zip(present, row or (), strict=False)})
+    return {c: out[c] for c in MAY_BE_MISSING if out.get(c)}
 
 
 def _audit(ctx: ReleaseContext) -> dict[str, Any] | None:
