@@ -27,7 +27,7 @@ h3{margin-top:24px}
 table{border-collapse:collapse;margin:8px 0 16px;background:#fff;font-size:13px}
 th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#eef2f7} td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.flag td{background:#fdebd0} .flagtag{color:#b34700;font-weight:700}
+tr.flag td{background:#fdebd0} tr.small td{color:#999} .flagtag{color:#b34700;font-weight:700}
 .cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:150px}
 .card b{display:block;font-size:20px}
@@ -94,13 +94,92 @@ def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> str:
              f'<p class="note">{f["distinct"]:,} distinct; the largest {len(rows)} shown.</p>']
     if chart:
         parts.append(svg.hbars([(str(r["value"]), r["kept"]) for r in rows[:15]],
-                               title=f"{title}: kept records", color=svg.KEPT))
+                               title=f"{title}: kept records", color=svg.KEPT,
+                               axis_label="kept records"))
     parts.append(table(
         ["value", "input records", "kept records", "kept share", "kept bytes"],
         [(r["value"], r["input"], r["kept"], _pct(r["kept"] / r["input"] if r["input"] else 0),
           _bytes(r["kept_bytes"])) for r in rows],
         numeric={1, 2},
     ))
+    return "".join(parts)
+
+
+def _bucket(b: dict[str, Any]) -> str:
+    if b["hi"] == b["lo"]:
+        return f"{b['lo']:,}"
+    return f"{b['lo']:,}+" if b["hi"] is None else f"{b['lo']:,}–{b['hi']:,}"
+
+
+def _distribution_chart(dist: list[dict[str, Any]], *, what: str, title: str) -> str:
+    return svg.hbars([(f"{_bucket(b)} record{'s' if b['hi'] != 1 else ''}", b["values"])
+                      for b in dist], title=title, axis_label=what)
+
+
+def _weighty(title: str, f: dict[str, Any], *, what: str) -> str:
+    """The values that carry weight (more than one record, or >= 1%), charted by name; the
+    rest only counted, so that no arbitrary alphabetical "top N" of one-record values shows."""
+    weighty = f["weighty"]
+    records = f.get("records") or f.get("present") or 0
+    shown = len(weighty)
+    parts = [
+        f'<p class="note">{f["distinct"]:,} distinct {_e(what)}s over {records:,} records. '
+        f"{_e(what.capitalize())}s are named when they carry weight (more than one record, or at "
+        f"least 1% of the records): {shown:,} do"
+        + (f", the largest {len(weighty):,} below." if shown else
+           f"; every {_e(what)} has a single record, so none is singled out.") + "</p>"
+    ]
+    parts.append(_distribution_chart(f["distribution"], what=f"{what}s",
+                                     title=f"{title}: {what}s by records each"))
+    if weighty:
+        parts.append(svg.hbars([(str(r["value"]), r["input"]) for r in weighty[:15]],
+                               title=f"{title}: records of the largest {what}s",
+                               axis_label="input records"))
+        parts.append(table(
+            ["value", "input records", "kept records", "kept share"],
+            [(r["value"], r["input"], r["kept"], _pct(r["kept"] / r["input"] if r["input"] else 0))
+             for r in weighty],
+            numeric={1, 2},
+        ))
+    return "".join(parts)
+
+
+def _domains(f: dict[str, Any] | None) -> str:
+    if not f:
+        return ""
+    return "<h3>Domains</h3>" + _weighty("Domains", f, what="domain")
+
+
+def _metadata(cols: list[dict[str, Any]] | None) -> str:
+    if not cols:
+        return ""
+    parts = ['<h3 id="metadata">Metadata</h3>',
+             '<p class="note">The metadata columns chosen with <code>[audit] metadata_columns'
+             "</code> or <code>--metadata-column</code>.</p>"]
+    for m in cols:
+        name = m["name"]
+        parts.append(f"<h4>{_e(name)}</h4>")
+        missing = m["records"] - m["present"]
+        parts.append(f'<p class="note">{m["present"]:,} of {m["records"]:,} records have it'
+                     + (f" ({missing:,} lack it)" if missing else "") + f"; {m['distinct']:,} "
+                     f"distinct values; {_e(m.get('kind', ''))}.</p>")
+        if not m["present"]:
+            parts.append(f'<div class="warn">No record has <code>{_e(name)}</code>: it is '
+                         "neither a record column nor a key of <code>metadata</code>.</div>")
+            continue
+        if m["kind"] == "numeric":
+            h = m["histogram"]
+            labels = [f"{svg.tick_label(b['lo'])}–{svg.tick_label(b['hi'])}" for b in h]
+            parts.append(svg.histogram(
+                labels, [("kept", svg.KEPT, [b["kept"] for b in h]),
+                         ("removed", svg.REMOVED, [b["removed"] for b in h])],
+                title=f"Records by {name}", x_label=name))
+            r = m["range"]
+            parts.append(f'<p class="note">from {_n(r["min"])} to {_n(r["max"])}, in bins of '
+                         f"{_n(r['step'])}.</p>")
+        else:
+            what = "value" if m["kind"] == "category" else "element"
+            parts.append(_weighty(name, m, what=what))
     return "".join(parts)
 
 
@@ -129,7 +208,7 @@ def _composition(c: dict[str, Any]) -> str:
         labels,
         [("kept", svg.KEPT, [b["kept"] for b in hist]),
          ("removed", svg.REMOVED, [b["removed"] for b in hist])],
-        title=f"Records by words ({c['words_source']})",
+        title=f"Records by words ({c['words_source']})", x_label="words per record",
     ))
     rows = []
     for part, q in sorted(c["lengths"].items()):
@@ -141,7 +220,7 @@ def _composition(c: dict[str, Any]) -> str:
     parts.append(_facet("Sources", c["sources"]))
     if c.get("languages"):
         parts.append(_facet("Languages", c["languages"]))
-    parts.append(_facet("Domains", c["domains"]))
+    parts.append(_domains(c["domains"]))
     parts.append(_facet("Top-level domains (last label of the host)", c["tlds"], chart=False))
     r = c.get("retrieved")
     if r:
@@ -151,8 +230,9 @@ def _composition(c: dict[str, Any]) -> str:
         parts.append(svg.histogram([p["period"] for p in per],
                                    [("input", svg.NEUTRAL, [p["input"] for p in per]),
                                     ("kept", svg.KEPT, [p["kept"] for p in per])],
-                                   title="Records by retrieval date"))
-    parts.append(_facet("Licences", c["licenses"], chart=False))
+                                   title="Records by retrieval date",
+                                   x_label=f"retrieved ({r['unit']})"))
+    parts.append(_facet("Licences", c["licenses"]))
     parts.append(_facet("Consent", c["consent"], chart=False))
     if c.get("pii"):
         parts.append("<h3>Personal information found (PII step)</h3>")
@@ -174,6 +254,7 @@ def _composition(c: dict[str, Any]) -> str:
         parts.append(table(["benchmark", "records overlapping (input)", "still kept"],
                            [(b["benchmark"], b["records_input"], b["records_kept"])
                             for b in ct["benchmarks"]], numeric={1, 2}))
+    parts.append(_metadata(c.get("metadata")))
     qd = c.get("quarantine")
     if qd:
         parts.append(f"<h3>Quarantined input</h3><p>{qd['records']:,} unreadable records.</p>")
@@ -210,7 +291,8 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
         f"records reaching the step and {cfg['min_removed']} removed, a rate at least "
         f"{cfg['min_ratio']}× the overall rate, and an interval whose "
         "low end is above the overall rate. The dashed line is the overall rate (grey band: its "
-        "interval). Values of a facet with fewer records than that are left out. A mention "
+        f"interval). Slices with fewer than {cfg['min_records']} records reaching the step are "
+        "left out of the charts (greyed in the tables). A mention "
         "of a term is not a record about or by that group; see the lexicon's limits in "
         "docs/audit.md.</p>",
     ]
@@ -229,9 +311,18 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
             if not rows:
                 continue
             title = f"{st['step_id']} — {d['label']}"
+            small = [r for r in rows if r["n"] < cfg["min_records"]]
+            plotted = [r for r in rows if r["n"] >= cfg["min_records"]]
             parts.append(svg.forest(
-                [(r["label"], r["rate"], r["low"], r["high"], r["flagged"], r["n"]) for r in rows],
+                [(r["label"], r["rate"], r["low"], r["high"], r["flagged"], r["n"])
+                 for r in plotted],
                 overall=(o["rate"], o["low"], o["high"]), title=title))
+            if small:
+                parts.append(f'<p class="note">{_e(d["label"])}: {len(small):,} slice'
+                             f"{'s' if len(small) != 1 else ''} under {cfg['min_records']} "
+                             "records not plotted: " + ", ".join(
+                                 f"{_e(r['label'])} ({r['n']:,})" for r in small[:20])
+                             + (" …" if len(small) > 20 else "") + ".</p>")
             parts.append(f"<details><summary>{_e(d['label'])}: table ({_e(d['source'])})"
                          "</summary>")
             parts.append(table(
@@ -240,7 +331,9 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
                 [(r["label"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]), _pct(r["high"]),
                   "" if r["ratio"] is None else f"{r['ratio']:.2f}",
                   "⚑" if r["flagged"] else "") for r in rows],
-                numeric={1, 2}, row_class=["flag" if r["flagged"] else "" for r in rows]))
+                numeric={1, 2}, row_class=["flag" if r["flagged"] else
+                                           "small" if r["n"] < cfg["min_records"] else ""
+                                           for r in rows]))
             parts.append("</details>")
     return "".join(parts)
 

@@ -94,7 +94,8 @@ def audit_run(
                             for g in lex.groups}}
                 for lex in lexicons
             ],
-            "composition": composition(con, run, fc, top=cfg.top_values),
+            "composition": composition(con, run, fc, top=cfg.top_values,
+                                       metadata_columns=cfg.metadata_columns),
             "funnel": funnel(run, measured),
             "slice_impact": slice_impact(con, run, fc, cfg, dims),
             "samples": report_samples(

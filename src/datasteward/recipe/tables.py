@@ -199,6 +199,9 @@ class AuditConfig:
     sample_chars: int = 1200
     #: DuckDB memory limit (it spills to disk beyond it).
     memory_limit: str = "2GB"
+    #: Metadata whose composition the report shows: record columns, or keys of the ``metadata``
+    #: JSON (e.g. ``["provider", "width"]``). Numbers as histograms, others as categories.
+    metadata_columns: tuple[str, ...] = ()
 
     def validate(self) -> None:
         if self.min_ratio < 1.0:
@@ -208,6 +211,12 @@ class AuditConfig:
         for name in ("min_records", "min_removed", "top_values", "samples", "sample_chars"):
             if getattr(self, name) < 0:
                 raise RecipeError(f"[audit] {name} must be >= 0")
+        for m in self.metadata_columns:
+            if not m.strip():
+                raise RecipeError(
+                    "[audit] metadata_columns holds an empty name",
+                    hint='name record columns or metadata keys, e.g. ["provider", "width"]',
+                )
         seen: set[str] = set()
         for s in self.slices:
             if not _SLICE_NAME.fullmatch(s.name):
