@@ -10,15 +10,14 @@ from pathlib import Path
 
 import pytest
 from audit_helpers import SHARED_DATA, WORDS_FILE, BuiltRun
+from datafiles import data_file, missing_reason
 
 TWEET_TASKS = ("hate", "offensive", "irony", "emotion", "sentiment")
 
 
 def _need(path: Path) -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"the shared test data folder {SHARED_DATA} is absent")
     if not path.exists():
-        pytest.skip(f"{path} is absent from the shared test data")
+        pytest.skip(f"{path} is absent: it is not in tests/data (see tests/data/README.md)")
     return path
 
 
@@ -43,7 +42,7 @@ def badwords_step() -> str:
 def build_inputs(folder: Path) -> dict[str, Path]:
     """JSONL inputs in ``folder`` made from the shared data (tweets and articles converted)."""
     web = SHARED_DATA / "webtext"
-    dclm = _need(web / "dclm-quality-annotations" / "majority_data.jsonl")
+    dclm = _need(data_file("webtext", "dclm-quality-annotations", "majority_data.jsonl"))
     gold = _need(web / "article-extraction-benchmark" / "ground-truth.json")
     tweets_dir = _need(SHARED_DATA / "benchmarks" / "tweeteval")
     folder.mkdir(parents=True, exist_ok=True)
@@ -119,9 +118,9 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from datasteward.executors.local import LocalExecutor, RunOptions
     from datasteward.recipe import load_recipe
 
-    c4 = SHARED_DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+    c4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
     if not c4.is_file():
-        pytest.skip(f"{c4} is absent from the shared test data")
+        pytest.skip(missing_reason("webtext", "c4-en-sample-1000", "c4_sample.jsonl"))
     project = tmp_path_factory.mktemp("report-project")
     lines = c4.read_text(encoding="utf-8").splitlines()[:400]
     (project / "c4.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from datafiles import shared
 
 from datasteward.audit.whatif import parse_sets, sweepable_steps, whatif
 from datasteward.errors import RunError, StepError
@@ -120,10 +121,7 @@ def test_quality_rules_reproduce_a_real_run(tmp_path: Path, use: str) -> None:
     from datasteward.executors.local import LocalExecutor, RunOptions
     from datasteward.recipe import load_recipe
 
-    c4 = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "webtext"
-    c4 = c4 / "c4-en-sample-1000" / "c4_sample.jsonl"
-    if not c4.exists():
-        pytest.skip(f"the shared test data ({c4}) is absent")
+    c4 = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
     (tmp_path / "data").mkdir()
     shutil.copy(c4, tmp_path / "data" / "c4.jsonl")
     (tmp_path / "datasteward.toml").write_text(

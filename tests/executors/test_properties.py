@@ -9,6 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from datafiles import data_file, missing_reason
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -30,14 +31,12 @@ use = "dedup.exact"
 """
 
 
-C4 = (
-    Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "webtext" / "c4-en-sample-1000"
-)
+C4 = data_file("webtext", "c4-en-sample-1000")
 
 
 def _docs() -> list[str]:
     if not (C4 / "c4_sample.jsonl").exists():
-        pytest.skip(f"the shared test data ({C4}) is absent")
+        pytest.skip(missing_reason("webtext", "c4-en-sample-1000", "c4_sample.jsonl"))
     with (C4 / "c4_sample.jsonl").open() as fh:
         return [json.loads(line)["text"] for line in fh][:200]
 

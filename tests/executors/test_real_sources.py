@@ -1,4 +1,4 @@
-"""One recipe over every kind of real web input in ../shared/data: C4 and DCLM JSONL, Dolma
+"""One recipe over every kind of real web input in tests/data: C4 and DCLM JSONL, Dolma
 JSON.gz, Common Crawl WARC and WET. Provenance must survive to the output of every source."""
 
 from __future__ import annotations
@@ -7,13 +7,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datafiles import shared
 
 from datasteward.executors.local import LocalExecutor, RunOptions
 from datasteward.recipe import load_recipe
 
+WEB = ("webtext",)
 
-def test_mixed_real_sources(tmp_path: Path, shared_data: Path) -> None:
-    web = shared_data / "webtext"
+
+def test_mixed_real_sources(tmp_path: Path) -> None:
+    c4, dclm = shared(*WEB, "c4-en-sample-1000"), shared(*WEB, "dclm-quality-annotations")
+    dolma, whirl = shared(*WEB, "dolma-test-data"), shared(*WEB, "commoncrawl-whirlwind")
     recipe = f"""
 [dataset]
 name = "mixed-web"
@@ -21,7 +25,7 @@ name = "mixed-web"
 [[sources]]
 name = "c4"
 format = "jsonl"
-path = "{web}/c4-en-sample-1000/c4_sample.jsonl"
+path = "{c4}/c4_sample.jsonl"
 url_field = "url"
 date_field = "timestamp"
 license = "ODC-By-1.0"
@@ -29,23 +33,23 @@ license = "ODC-By-1.0"
 [[sources]]
 name = "dclm"
 format = "jsonl"
-path = "{web}/dclm-quality-annotations/*.jsonl"
+path = "{dclm}/*.jsonl"
 
 [[sources]]
 name = "dolma"
 format = "jsonl"
-path = "{web}/dolma-test-data/multiple_files/*.jsonl.gz"
+path = "{dolma}/multiple_files/*.jsonl.gz"
 id_field = "id"
 
 [[sources]]
 name = "ccwarc"
 format = "warc"
-path = "{web}/dolma-test-data/warc/*.warc.gz"
+path = "{dolma}/warc/*.warc.gz"
 
 [[sources]]
 name = "ccwet"
 format = "warc"
-path = "{web}/commoncrawl-whirlwind/whirlwind.warc.wet.gz"
+path = "{whirl}/whirlwind.warc.wet.gz"
 
 [[steps]]
 use = "filter.length"
@@ -94,11 +98,9 @@ use = "dedup.exact"
         return n
 
     expected = {
-        "c4": lines([web / "c4-en-sample-1000" / "c4_sample.jsonl"]),
-        "dclm": lines(sorted((web / "dclm-quality-annotations").glob("*.jsonl"))),
-        "dolma": lines(
-            sorted((web / "dolma-test-data" / "multiple_files").glob("*.jsonl.gz")), gz=True
-        ),
+        "c4": lines([c4 / "c4_sample.jsonl"]),
+        "dclm": lines(sorted(dclm.glob("*.jsonl"))),
+        "dolma": lines(sorted((dolma / "multiple_files").glob("*.jsonl.gz")), gz=True),
     }
     for name, n in expected.items():
         got = by_source[name].num_rows + removed.column("source").to_pylist().count(name)

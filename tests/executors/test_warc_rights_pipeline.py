@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from datafiles import shared
 
 from datasteward.executors.local import LocalExecutor, RunOptions
 from datasteward.recipe import load_recipe
 
 
-def test_warc_with_html_kept_feeds_licence_detection(tmp_path: Path, shared_data: Path) -> None:
-    warcs = shared_data / "webtext" / "dolma-test-data" / "warc"
-    whirlwind = shared_data / "webtext" / "commoncrawl-whirlwind" / "whirlwind.warc.gz"
+def test_warc_with_html_kept_feeds_licence_detection(tmp_path: Path) -> None:
+    warcs = shared("webtext", "dolma-test-data", "warc")
+    whirlwind = shared("webtext", "commoncrawl-whirlwind", "whirlwind.warc.gz")
     (tmp_path / "datasteward.toml").write_text(
         f"""
 [dataset]

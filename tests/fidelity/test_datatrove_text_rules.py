@@ -27,6 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from datafiles import OUTSIDE_DATA, data_file, missing_reason
 
 from datasteward.steps.base import StepContext
 from datasteward.steps.registry import build_step
@@ -38,8 +39,9 @@ from datasteward.steps.text.gopher import QUALITY_REASONS, REPETITION_REASONS
 pytest.importorskip("spacy", reason="datatrove's word tokeniser needs spacy (dev dependency)")
 dt_c4 = pytest.importorskip("datatrove.pipeline.filters.c4_filters")
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-WORDS = DATA / "ldnoobw" / "en.c4-25e679f"
+DATA = OUTSIDE_DATA  # the articles and tweets; the names below look in tests/data first
+WORDS = data_file("ldnoobw", "en.c4-25e679f")
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
 TWEET_STEP = 40
 
 #: our step name -> (datatrove filter class name, recipe options, reason mapping)
@@ -55,11 +57,13 @@ FILTERS: dict[str, tuple[str, dict[str, Any], dict[str, str]]] = {
 def load_corpus() -> list[tuple[str, str]]:
     """(source, text) of every document of the comparison, in a fixed order."""
     if not DATA.exists():
-        pytest.skip(f"shared test data not found at {DATA.resolve()}")
+        pytest.skip(
+            f"shared test data not found at {DATA.resolve()}: the comparison needs the article "
+            "pages and TweetEval, which tests/data cannot hold (see tests/data/README.md)"
+        )
     docs: list[tuple[str, str]] = []
-    c4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-    docs += [("c4", json.loads(line)["text"]) for line in c4.read_text("utf-8").splitlines()]
-    dclm = DATA / "webtext" / "dclm-quality-annotations" / "majority_data.jsonl"
+    docs += [("c4", json.loads(line)["text"]) for line in C4.read_text("utf-8").splitlines()]
+    dclm = data_file("webtext", "dclm-quality-annotations", "majority_data.jsonl")
     docs += [("dclm", json.loads(line)["text"]) for line in dclm.read_text("utf-8").splitlines()]
     gold = json.loads(
         (DATA / "webtext" / "article-extraction-benchmark" / "ground-truth.json").read_text("utf-8")
@@ -206,10 +210,9 @@ def test_bad_input_decisions_match_datatrove(tmp_path: Path) -> None:
     """Small bad inputs (the 10 MB ones are in tests/steps/text): same decision and reason."""
     import random
 
-    c4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-    if not c4.exists():
-        pytest.skip(f"shared test data not found at {DATA.resolve()}")
-    first = json.loads(c4.read_text("utf-8").splitlines()[0])["text"]
+    if not C4.exists():
+        pytest.skip(missing_reason("webtext", "c4-en-sample-1000", "c4_sample.jsonl"))
+    first = json.loads(C4.read_text("utf-8").splitlines()[0])["text"]
     rnd = random.Random(3)
     docs = [
         ("bad", ""),

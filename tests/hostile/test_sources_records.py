@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pytest
+from datafiles import shared
 
 from datasteward.recipe import parse_recipe
 from datasteward.sources import SOURCE_SCHEMA, BadRecord, expand_shards, reader_for
@@ -52,12 +52,9 @@ OPENVERSE = ("image-text", "openverse-cc-images", "sample_images_to_clean.csv")
 
 
 def test_openverse_with_a_closing_quote_removed_keeps_the_next_rows(
-    tmp_path: Path, shared_data: Path
+    tmp_path: Path,
 ) -> None:
-    # shared_data (tests/conftest.py) skips when ../shared/data is absent
-    openverse = shared_data.joinpath(*OPENVERSE)
-    if not openverse.exists():
-        pytest.skip(f"{openverse} is absent from the shared test data")
+    openverse = shared(*OPENVERSE)  # tests/data, else ../shared/data; skips if in neither
     lines = openverse.read_bytes().split(b"\n")
     assert len(lines) == 1901 and lines[-1] == b""  # header, 1899 rows (one line each)
     broken = 950  # data row 950 is line 951 of the file; drop its meta_data's closing quote

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
+from datafiles import shared
 
 from datasteward.audit import facts
 from datasteward.records import urls
@@ -66,10 +66,8 @@ def test_sql_forms_agree_with_the_python_rule() -> None:
     assert _sql(urls.fetchable_sql("u"), values) == [urls.fetch_url(v) is not None for v in values]
 
 
-def test_sql_forms_agree_on_the_openverse_urls(shared_data: Path) -> None:
-    path = shared_data / "image-text" / "openverse-cc-images" / "sample_images_to_clean.csv"
-    if not path.exists():
-        pytest.skip(f"{path} is absent from the shared test data")
+def test_sql_forms_agree_on_the_openverse_urls() -> None:
+    path = shared("image-text", "openverse-cc-images", "sample_images_to_clean.csv")
     with path.open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     values: list[str | None] = [r[c] for r in rows for c in ("foreign_landing_url", "url")]

@@ -6,15 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from datafiles import shared
 
-SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-
-
-def shared(*parts: str) -> Path:
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (expected <repo>/../shared/data)")
-    return path
+__all__ = ["shared"]  # test_links_only imports it from here
 
 
 RECIPE = """\

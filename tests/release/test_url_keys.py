@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from datafiles import shared
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasteward.release.build.shards import url_keys
 from datasteward.rights.suppression import normalize_url
-
-SHARED = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
 
 
 def _reference(uris: list[str | None]) -> tuple[list[str | None], list[str | None]]:
@@ -30,9 +28,7 @@ def _check(uris: list[str | None]) -> None:
 
 
 def test_real_urls_agree() -> None:
-    c4 = SHARED / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-    if not c4.exists():
-        pytest.skip(f"shared test data not found at {c4}")
+    c4 = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
     uris = [json.loads(line)["url"] for line in c4.read_text().splitlines()]
     _check(uris)
 

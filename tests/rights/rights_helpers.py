@@ -9,7 +9,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
+from datafiles import shared
 
 from datasteward.records.schema import RECORD_SCHEMA, content_sha256
 
@@ -17,15 +17,8 @@ from datasteward.records.schema import RECORD_SCHEMA, content_sha256
 #: the sources package and its readers).
 SOURCE_SCHEMA = RECORD_SCHEMA.append(pa.field("metadata", pa.large_string()))
 
-SHARED_DATA = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data").resolve()
-
-
-def shared(*parts: str) -> Path:
-    """A path in ../shared/data; skips the test if it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"shared test data {path} is absent")
-    return path
+#: shared(*parts): a test data path, tests/data first, then ../shared/data (datafiles.py).
+__all__ = ["SOURCE_SCHEMA", "batch", "make_run", "shared"]
 
 
 def batch(

@@ -8,24 +8,27 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+from datafiles import OUTSIDE_DATA, data_file
 
 from datasteward.recipe import parse_recipe
 from datasteward.recipe.model import Recipe
 from datasteward.sources import BadRecord, expand_shards, reader_for
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-WEBTEXT = DATA / "webtext"
-C4 = WEBTEXT / "c4-en-sample-1000" / "c4_sample.jsonl"
-DCLM = WEBTEXT / "dclm-quality-annotations"
-DOLMA = WEBTEXT / "dolma-test-data"
-WHIRLWIND = WEBTEXT / "commoncrawl-whirlwind"
-OPENVERSE = DATA / "image-text" / "openverse-cc-images" / "sample_images_to_clean.csv"
-LAION = DATA / "image-text" / "img2dataset-laion-like-10k" / "test_10000.parquet"
+DATA = OUTSIDE_DATA  # only what tests/data lacks; the names below look in tests/data first
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+DCLM = data_file("webtext", "dclm-quality-annotations")
+DOLMA = data_file("webtext", "dolma-test-data")
+WHIRLWIND = data_file("webtext", "commoncrawl-whirlwind")
+OPENVERSE = data_file("image-text", "openverse-cc-images", "sample_images_to_clean.csv")
+LAION = data_file("image-text", "img2dataset-laion-like-10k", "test_10000.parquet")
 
 
 def need(path: Path) -> Path:
     if not path.exists():
-        pytest.skip(f"shared test data not found at {path} (expected <repo>/../shared/data)")
+        pytest.skip(
+            f"test data {path} is absent: not in tests/data (see tests/data/README.md) nor in "
+            "<repo>/../shared/data"
+        )
     return path
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from datafiles import data_file
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,9 +33,9 @@ from datasteward.steps.contamination.ngrams import ngram_hashes, row_hashes, wor
 from datasteward.steps.registry import build_step
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / ".." / "shared" / "data"
-BENCH = DATA / "benchmarks"
-C4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+BENCH = data_file("benchmarks", "gsm8k").parent  # tests/data/benchmarks: gsm8k, humaneval
+TWEETEVAL = data_file("benchmarks", "tweeteval")  # outside only (X/Twitter terms)
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
 SEED = 1301
 
 GSM8K = {"name": "gsm8k", "path": "gsm8k/test.jsonl", "fields": ["question", "answer"]}
@@ -48,11 +49,9 @@ HUMANEVAL = {
 
 def tweeteval_specs() -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
-    for f in sorted(BENCH.glob("tweeteval/**/test_text.txt")):
-        task = str(f.parent.relative_to(BENCH / "tweeteval")).replace("/", "-")
-        out.append(
-            {"name": f"tweeteval-{task}", "path": str(f.relative_to(BENCH)), "format": "text"}
-        )
+    for f in sorted(TWEETEVAL.glob("**/test_text.txt")):
+        task = str(f.parent.relative_to(TWEETEVAL)).replace("/", "-")
+        out.append({"name": f"tweeteval-{task}", "path": str(f), "format": "text"})
     return out
 
 
@@ -70,7 +69,7 @@ def c4_docs() -> list[str]:
 
 
 def dclm_docs() -> list[str]:
-    path = DATA / "webtext" / "dclm-quality-annotations" / "majority_data.jsonl"
+    path = data_file("webtext", "dclm-quality-annotations", "majority_data.jsonl")
     if not path.exists():
         return []
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from datafiles import shared
 
 from datasteward.errors import StepError
 from datasteward.records import records_from_texts
@@ -55,16 +56,14 @@ def test_pii_redaction_rehashes_edited_records(tmp_path: Path) -> None:
     assert assert_hashes_true(res, ingest) == 2
 
 
-def raw_pages(shared_data: Path, n: int) -> list[str]:
+def raw_pages(n: int) -> list[str]:
     """Raw Common Crawl pages (DCLM's annotated sample): C4's rules edit many of them."""
-    path = shared_data / "webtext" / "dclm-quality-annotations" / "majority_data.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} is absent from the shared test data")
+    path = shared("webtext", "dclm-quality-annotations", "majority_data.jsonl")
     return [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()[:n]]
 
 
-def test_c4_edits_rehash_kept_records(tmp_path: Path, shared_data: Path) -> None:
-    docs = raw_pages(shared_data, 300)
+def test_c4_edits_rehash_kept_records(tmp_path: Path) -> None:
+    docs = raw_pages(300)
     batch = records_from_texts(docs, source="c4")
     ingest = dict(zip(batch.column("id").to_pylist(), map(sha, docs), strict=True))
     res = build_step("c4", {}).process(batch, ctx(tmp_path, "s01-c4"))
@@ -102,12 +101,12 @@ def test_a_users_editor_gets_the_rehash_for_free(tmp_path: Path) -> None:
     assert assert_hashes_true(res, ingest) == 2
 
 
-def test_a_run_keeps_both_hashes_true(tmp_path: Path, shared_data: Path) -> None:
+def test_a_run_keeps_both_hashes_true(tmp_path: Path) -> None:
     """From ingest to the run's output: PII redaction then c4 on real pages."""
     from datasteward.executors.local import LocalExecutor, RunOptions
     from datasteward.recipe import load_recipe
 
-    pages = raw_pages(shared_data, 200)
+    pages = raw_pages(200)
     pages[0] += "\nWrite to jane.doe@example.org for the full report, please."
     docs = [{"id": f"p{i}", "text": t} for i, t in enumerate(pages)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs), "utf-8")

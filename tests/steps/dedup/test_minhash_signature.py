@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pytest
 import xxhash
+from datafiles import data_file, missing_reason
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,20 +23,23 @@ from datasteward.steps.dedup._minhash_words import PUNCTUATION, batch_words
 from datasteward.steps.dedup._xxh64 import xxh64_ranges
 from datasteward.steps.dedup.minhash import MinhashDedupOptions
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "webtext"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"shared test data not found at {DATA} (see shared/data/README.md)"
-)
+DOCS = {
+    "c4": ("webtext", "c4-en-sample-1000", "c4_sample.jsonl"),
+    "dclm": ("webtext", "dclm-quality-annotations", "majority_data.jsonl"),
+    "articles": ("webtext", "article-extraction-benchmark", "ground-truth.json"),
+}
+_MISSING = [missing_reason(*p) for p in DOCS.values() if not data_file(*p).is_file()]
+needs_data = pytest.mark.skipif(bool(_MISSING), reason="; ".join(_MISSING))
 
 
 def _real_documents() -> list[str]:
     """C4 and DCLM pages, and the article benchmark's texts in many languages (each cut to
     its first 4,000 characters to keep datatrove's side of the test short)."""
-    with open(DATA / "c4-en-sample-1000" / "c4_sample.jsonl", encoding="utf-8") as f:
+    with open(data_file(*DOCS["c4"]), encoding="utf-8") as f:
         docs = [json.loads(line)["text"] for line in f][:250]
-    with open(DATA / "dclm-quality-annotations" / "majority_data.jsonl", encoding="utf-8") as f:
+    with open(data_file(*DOCS["dclm"]), encoding="utf-8") as f:
         docs += [json.loads(line)["text"] for line in f][:40]
-    with open(DATA / "article-extraction-benchmark" / "ground-truth.json", encoding="utf-8") as f:
+    with open(data_file(*DOCS["articles"]), encoding="utf-8") as f:
         docs += [v["articleBody"][:4000] for v in json.load(f).values()]
     return [d for d in docs if d]
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from datafiles import data_file
 
 from datasteward.records import records_from_texts
 
 REPO = Path(__file__).resolve().parents[3]
-DATA = REPO / ".." / "shared" / "data"
-C4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-DOLMA = DATA / "webtext" / "dolma-test-data" / "provided"
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+DOLMA = data_file("webtext", "dolma-test-data", "provided")
 
 
 def batch_of(texts: list[str | None]) -> pa.RecordBatch:

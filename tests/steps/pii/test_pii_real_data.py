@@ -18,14 +18,14 @@ from pathlib import Path
 
 import phonenumbers
 import pytest
+from datafiles import data_file
 from faker import Faker
 
 from datasteward.steps.pii import PII_TYPES, find_pii
 
 HERE = Path(__file__).resolve()
-DATA = HERE.parents[3] / ".." / "shared" / "data"
-C4 = DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl"
-DOLMA = DATA / "webtext" / "dolma-test-data" / "provided"
+C4 = data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+DOLMA = data_file("webtext", "dolma-test-data", "provided")
 
 SEED = 20240601
 DOCS_PER_TYPE = 150

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from datafiles import data_file
 
 from datasteward.steps.base import Step, StepContext, StepResult
 
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
-WORDS_FILE = DATA / "ldnoobw" / "en.c4-25e679f"
+WORDS_FILE = data_file("ldnoobw", "en.c4-25e679f")
 
 
 def _need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(
-            f"shared test data not found at {path.resolve()} (see ../shared/data/README.md)"
+            f"test data not found at {path.resolve()} (not in tests/data, see its README.md)"
         )
     return path
 
@@ -26,14 +26,14 @@ def _need(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def c4_docs() -> list[str]:
     """The 1,000 real C4 (en, train) documents."""
-    path = _need(DATA / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl")
+    path = _need(data_file("webtext", "c4-en-sample-1000", "c4_sample.jsonl"))
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 @pytest.fixture(scope="session")
 def dclm_docs() -> list[str]:
     """499 raw Common Crawl documents (DCLM's human-annotated sample)."""
-    path = _need(DATA / "webtext" / "dclm-quality-annotations" / "majority_data.jsonl")
+    path = _need(data_file("webtext", "dclm-quality-annotations", "majority_data.jsonl"))
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
 
 
