@@ -9,7 +9,13 @@ from typing import Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from datasteward.cli._common import (
@@ -66,13 +72,18 @@ def init(
 
 
 def _progress_display() -> tuple[Progress, Any]:
+    """The live display of a run: per segment, the input bytes read of the total (so one large
+    file shows a percentage and an ETA), the records read and their rate; later segments,
+    which read the run's own intermediate files, count shards."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} shards"),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[amount]}"),
         TextColumn("{task.fields[records]:,} records"),
         TextColumn("{task.fields[rate]:,.0f} rec/s"),
         TimeElapsedColumn(),
+        TextColumn("ETA {task.fields[eta]}"),
         console=console,
         transient=False,
     )
@@ -83,11 +94,28 @@ def _progress_display() -> tuple[Progress, Any]:
         now = time.perf_counter()
         if p.segment not in tasks:
             desc = "reading + steps" if p.segment == 0 else f"segment {p.segment + 1}/{p.segments}"
-            tasks[p.segment] = progress.add_task(desc, total=p.shards_total, records=0, rate=0.0)
+            tasks[p.segment] = progress.add_task(
+                desc, total=None, records=0, rate=0.0, amount="", eta="?"
+            )
         elif now - last[0] < 0.1 and p.shards_done < p.shards_total:
             return
         last[0] = now
-        progress.update(tasks[p.segment], completed=p.shards_done, records=p.records, rate=p.rate)
+        if p.bytes_total:
+            amount = f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)}"
+            total, completed = p.bytes_total, p.bytes_done
+        else:
+            amount = f"{p.shards_done}/{p.shards_total} shards"
+            total, completed = p.shards_total, p.shards_done
+        eta = p.eta_seconds
+        progress.update(
+            tasks[p.segment],
+            total=total,
+            completed=completed,
+            records=p.records,
+            rate=p.rate,
+            amount=amount,
+            eta="?" if eta is None else human_seconds(eta),
+        )
 
     return progress, update
 
@@ -170,6 +198,11 @@ def run(
         False, "--keep-work", help="Keep intermediate files of the run."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the run (or the estimate) as one JSON object; no progress display.",
+    ),
 ) -> None:
     """Run the recipe: read the sources, apply the steps, write runs/<run-id>/.
 
@@ -177,11 +210,15 @@ def run(
       [bold]datasteward run[/]                      run the recipe in this folder
       [bold]datasteward run --estimate[/]           project time, CPU, memory and output size first
       [bold]datasteward run --resume[/]             finish a run that was interrupted
+      [bold]datasteward run --json[/]               the funnel and the paths, for a script
     """
     from datasteward.project import Project
 
     proj = Project.open(project, recipe=recipe)
     if estimate:
+        if as_json:
+            print_data_json(proj.estimate(sample=sample, workers=workers, batch_size=batch_size))
+            return
         with console.status("Running the recipe on a sample of the input..."):
             est = proj.estimate(sample=sample, workers=workers, batch_size=batch_size)
         _print_estimate(est)
@@ -195,13 +232,27 @@ def run(
         "keep_work": keep_work,
         "resume": run_id or resume,
     }
-    if quiet:
+    if quiet or as_json:
         result = proj.run(**how)
     else:
         display, update = _progress_display()
         with display:
             result = proj.run(progress=update, **how)
     stats = result.run_stats
+    rd = RunLayout(result.run_dir)
+    if as_json:
+        print_data_json(
+            {
+                "run_id": result.run_id,
+                "run_dir": str(result.run_dir),
+                "stats": stats.to_json(),
+                "kept": str(rd.data),
+                "trace": str(rd.trace),
+                "removed": str(rd.removed),
+                "quarantine": str(rd.quarantine) if stats.quarantined else None,
+            }
+        )
+        return
     console.print(_funnel_table(stats, f"Run {term(result.run_id)}"))
     console.print(
         f"[bold]{stats.records_in or 0:,}[/] records in: [green]{stats.kept or 0:,} kept[/], "
@@ -210,7 +261,6 @@ def run(
         f"in {human_seconds(stats.wall_seconds or 0.0)} "
         f"({stats.cpu_seconds or 0.0:.1f} CPU-s, peak {human_bytes(stats.peak_memory_bytes or 0)})."
     )
-    rd = RunLayout(result.run_dir)
     console.print(f"Kept records:   {escape(str(rd.data))}")
     console.print(
         f"Why removed:    {escape(str(rd.trace))}  (and the records in {escape(str(rd.removed))})"
@@ -218,7 +268,8 @@ def run(
     if stats.quarantined:
         console.print(f"Unreadable:     {escape(str(rd.quarantine))}")
     console.print(
-        "Next: [bold]datasteward status[/], or [bold]datasteward inspect ID[/] for one record."
+        "Next: [bold]datasteward status[/], [bold]datasteward removed[/] for what was removed, "
+        "or [bold]datasteward inspect ID[/] for one record."
     )
 
 
@@ -239,7 +290,7 @@ def status(
         recipe = load_project_recipe(project)
     except DatastewardError:
         recipe = None
-    with Ledger.open(project) as ledger:
+    with Ledger.open(project, read_only=True) as ledger:
         runs = ledger.list_runs(limit=limit)
         # the run every command uses (datasteward.runs.find); before any run finished, the
         # newest the ledger knows (so a failed first run still shows its partial funnel)
@@ -280,10 +331,11 @@ def status(
         console.print("No runs yet. Start one with [bold]datasteward run[/].")
         return
     table = Table(title="Runs", title_justify="left")
-    for col in ("run", "status", "started", "records in", "kept", "removed", "quarantined", "wall"):
-        table.add_column(
-            col, justify="right" if col not in ("run", "status", "started") else "left"
-        )
+    # the run id is what --run takes: never cut or wrapped, the other columns give way
+    id_width = max(len(str(r.run_id)) for r in runs)
+    table.add_column("run", no_wrap=True, min_width=id_width)
+    for col in ("status", "started", "records in", "kept", "removed", "quarantined", "wall"):
+        table.add_column(col, justify="right" if col not in ("status", "started") else "left")
     for r in runs:
         s = r.stats or {}
         table.add_row(
@@ -419,8 +471,16 @@ def inspect(
                 )
             )
         console.print(t)
+    elif info.get("takedowns"):
+        console.print("No step of the run removed or edited it; it was taken down after release.")
     else:
         console.print("No step removed or edited it.")
+    for t in info.get("takedowns", []):  # releases, dates and request ids; never the requester
+        console.print(
+            f"[bold]Taken down[/] in release {term(t['release'])} ({term(t['at'])}), "
+            f"takedown request {', '.join('#' + term(i) for i in t['takedown_ids'])}: "
+            f"withdrawn from {', '.join(term(v) for v in t['withdrawn_from'])}."
+        )
     text = rec.get("text") or ""
     console.print(
         term_text(text[:show_text]) + ("…" if len(text) > show_text else ""),
@@ -431,8 +491,70 @@ def inspect(
     )
 
 
+def removed(
+    project: Path = ProjectOption,
+    run_id: str | None = typer.Option(
+        None, "--run", help="The run (default: the newest finished)."
+    ),
+    step: str | None = typer.Option(
+        None, "--step", "-s", help="Only this step: its id (s02-filter.length) or name."
+    ),
+    reason: str | None = typer.Option(None, "--reason", help="Only this reason (too_short...)."),
+    limit: int = typer.Option(50, "--limit", "-n", min=0, help="Records listed (all are counted)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the records a run removed: which step, why, the measured value and threshold.
+
+    Examples:
+      [bold]datasteward removed[/]          the first 50, with the counts per step and reason
+      [bold]datasteward removed --step filter.length --limit 10[/]
+      [bold]datasteward removed --reason duplicate --json[/]
+    Then [bold]datasteward inspect ID[/] shows one record in full.
+    """
+    from datasteward.runs.removed import removed_records
+
+    run_dir = find_run(project, run_id)
+    result = removed_records(run_dir, step=step, reason=reason, limit=limit)
+    if as_json:
+        print_data_json(result.to_json())
+        return
+    counts = Table(title=f"Removed in run {term(result.run_id)}", title_justify="left")
+    counts.add_column("step", no_wrap=True)
+    counts.add_column("reason")
+    counts.add_column("records", justify="right")
+    for row in result.by_reason:
+        counts.add_row(term(row["step"]), term(row["reason"]), f"{row['records']:,}")
+    if not result.total:
+        console.print(f"Run {term(result.run_id)} removed no record" + _filters(step, reason) + ".")
+        return
+    console.print(counts)
+    table = Table(
+        title=f"{len(result.records):,} of {result.total:,} removed records", title_justify="left"
+    )
+    table.add_column("id", no_wrap=True, overflow="fold")
+    for col in ("step", "reason", "value", "threshold", "url"):
+        table.add_column(col, overflow="fold")
+    for r in result.records:
+        table.add_row(
+            term(r["id"]),
+            term(r["step"]),
+            term(r["reason"]),
+            "" if r["value"] is None else f"{r['value']:g}",
+            "" if r["threshold"] is None else f"{r['threshold']:g}",
+            term(r["url"] or r["dup_of"] or ""),
+        )
+    console.print(table)
+    if result.total > len(result.records):
+        console.print(f"... and {result.total - len(result.records):,} more (--limit).")
+
+
+def _filters(step: str | None, reason: str | None) -> str:
+    return (f" by step {term(step)}" if step else "") + (f" for {term(reason)}" if reason else "")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(init)
     app.command()(run)
     app.command()(status)
     app.command()(inspect)
+    app.command()(removed)

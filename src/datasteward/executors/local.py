@@ -30,6 +30,7 @@ from typing import Any
 from datasteward._version import __version__
 from datasteward.disk import disk_full_message, failed_path, is_disk_full
 from datasteward.errors import RunError
+from datasteward.executors.field_check import unfilled_fields
 from datasteward.executors.plan import Plan, Segment, build_plan
 from datasteward.executors.source_ids import checks_ids, find_duplicates, plan_drops, refuse
 from datasteward.executors.task import SUPPRESSION_STEP_ID, Suppressor, TaskSpec, run_task
@@ -77,13 +78,37 @@ class Progress:
     segments: int = 1
     shards_done: int = 0
     shards_total: int = 0
+    #: Records read in this segment so far.
     records: int = 0
+    #: Bytes of the input files read so far, of ``bytes_total`` (known up front from the
+    #: files' sizes); while reading the input (segment 0) only, both 0 in later segments.
+    bytes_done: int = 0
+    bytes_total: int = 0
+    #: ``bytes_done`` when this segment started (the part a resumed run had done already).
+    bytes_resumed: int = 0
     started: float = field(default_factory=time.perf_counter)
 
     @property
     def rate(self) -> float:
         elapsed = time.perf_counter() - self.started
         return self.records / elapsed if elapsed > 0 else 0.0
+
+    @property
+    def fraction(self) -> float:
+        """How much of this segment is done (0 to 1): by bytes while reading the input,
+        by shards after."""
+        if self.bytes_total:
+            return min(1.0, self.bytes_done / self.bytes_total)
+        return self.shards_done / self.shards_total if self.shards_total else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the bytes rate of this segment so far (None until it is known)."""
+        done = self.bytes_done - self.bytes_resumed
+        if not self.bytes_total or done <= 0:
+            return None
+        elapsed = time.perf_counter() - self.started
+        return elapsed * (self.bytes_total - self.bytes_done) / done
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -168,8 +193,8 @@ def _init_worker(progress_queue: Any) -> None:
 def _worker(spec: TaskSpec) -> dict[str, Any]:
     q = _progress_queue
 
-    def progress(segment: int, n: int) -> None:
-        q.put((segment, n))
+    def progress(segment: int, n: int, nbytes: int) -> None:
+        q.put((segment, n, nbytes))
 
     return run_task(spec, progress if q is not None else None)
 
@@ -241,12 +266,13 @@ class _WorkerPool:
     def _drain(self) -> None:
         while not self._stop.is_set():
             try:
-                _seg, n = self.queue.get(timeout=0.2)
+                _seg, n, nbytes = self.queue.get(timeout=0.2)
             except queue.Empty:
                 continue
             except (EOFError, OSError):
                 return
             self.progress.records += n
+            self.progress.bytes_done += nbytes
             self.notify(self.progress)
 
     def run(self, specs: list[TaskSpec]) -> None:
@@ -502,11 +528,34 @@ class LocalExecutor:
                 specs = self._specs(plan, layout, segment)
                 progress.shards_done = len(plan.units) - len(specs)
                 progress.records = 0
+                todo = {spec.unit.rank for spec in specs}
+                progress.bytes_total = sum(u.bytes for u in plan.units) if segment.index == 0 else 0
+                progress.bytes_done = progress.bytes_resumed = sum(
+                    u.bytes for u in plan.units if u.rank not in todo and segment.index == 0
+                )
                 progress.started = time.perf_counter()
                 self._notify(progress)
+                log.info(
+                    "run %s: segment %d/%d (%s), %d of %d shards to do%s, %d worker(s)",
+                    layout.run_id,
+                    segment.index + 1,
+                    len(plan.segments),
+                    "reading the input" if segment.index == 0 else "after a global step",
+                    len(specs),
+                    len(plan.units),
+                    f", {progress.bytes_total:,} input bytes" if progress.bytes_total else "",
+                    workers,
+                )
                 run_specs = (lambda s: self._run_inline(s, progress)) if pool is None else pool.run
                 if specs:
                     run_specs(specs)
+                log.info(
+                    "run %s: segment %d/%d done, %d records read",
+                    layout.run_id,
+                    segment.index + 1,
+                    len(plan.segments),
+                    progress.records,
+                )
                 if segment.index == 0:
                     self._check_source_ids(plan, layout, segment, run_specs)
                 if segment.index_into is not None:
@@ -517,13 +566,15 @@ class LocalExecutor:
             self.progress_cb(progress)
 
     def _run_inline(self, specs: list[TaskSpec], progress: Progress) -> None:
-        def on_records(_segment: int, n: int) -> None:
+        def on_records(_segment: int, n: int, nbytes: int) -> None:
             progress.records += n
+            progress.bytes_done += nbytes
             self._notify(progress)
 
         for spec in specs:
             run_task(spec, on_records)
             progress.shards_done += 1
+            log.debug("task %s done (%d/%d)", spec.name, progress.shards_done, len(specs))
             self._notify(progress)
 
     def _finalize(self, segment: Segment, plan: Plan, layout: RunLayout) -> None:
@@ -581,6 +632,7 @@ class LocalExecutor:
                     options=p.step.fingerprint()["options"] if p else {},
                 )
             )
+        unfilled = unfilled_fields(self.recipe, layout)
         peak = max(
             [t["peak_rss_bytes"] for t in tasks]
             + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024]
@@ -598,7 +650,12 @@ class LocalExecutor:
             bytes_read=totals["bytes_read"],
             bytes_written=totals["bytes_written"],
             steps=tuple(steps),
-            extra={"shards": len(plan.shards), "tasks_per_segment": len(plan.units)},
+            extra={
+                "shards": len(plan.shards),
+                "tasks_per_segment": len(plan.units),
+                # mapped fields no record had (a warning each; the documents read them)
+                **({"field_warnings": unfilled} if unfilled else {}),
+            },
         )
 
     def _finish(self, plan: Plan, layout: RunLayout, wall: float) -> RunStats:

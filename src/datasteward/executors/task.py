@@ -35,6 +35,7 @@ from datasteward.runs.layout import (
     write_json_atomic,
 )
 from datasteward.runs.stats import StepTally
+from datasteward.sources import input_bytes_read
 from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord, Reader
 from datasteward.steps.base import GlobalStep, StepContext, trace_table
 
@@ -111,8 +112,18 @@ def _input_batches(
             yield path.name, batch
 
 
-def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run one task and return its statistics (also written as its done marker)."""
+#: ``progress(segment, records, input_bytes)``: records read since the last call and, while
+#: reading the input (segment 0), the input file bytes read since the last call.
+TaskProgress = Callable[[int, int, int], None]
+
+
+def run_task(spec: TaskSpec, progress: TaskProgress | None = None) -> dict[str, Any]:
+    """Run one task and return its statistics (also written as its done marker).
+
+    ``progress`` hears about every batch read: its records and, in segment 0, how far into
+    the input files the reader is, so one large file shows progress before it is done; the
+    bytes reported by a task add up to its unit's size (``WorkUnit.bytes``).
+    """
     started = time.perf_counter()
     cpu0 = time.process_time()
     layout = RunLayout(spec.run_dir)
@@ -187,6 +198,8 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
     )
     records_read = 0
     row_offset = 0
+    bytes_total = spec.unit.bytes if g.index == 0 else 0
+    bytes_start, bytes_told = input_bytes_read(), 0
     for file, batch in _input_batches(spec, layout, on_bad):
         if spec.limit is not None and records_read >= spec.limit:
             break
@@ -194,7 +207,10 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
             batch = task_ids.take(batch, file, quarantine)
         records_read += batch.num_rows
         if progress is not None:
-            progress(g.index, batch.num_rows)
+            # the reader's position runs ahead of the batch by its buffer: capped, never back
+            at = min(bytes_total, max(bytes_told, input_bytes_read() - bytes_start))
+            progress(g.index, batch.num_rows, at - bytes_told)
+            bytes_told = at
         if g.index == 0 and spec.suppression is not None and batch.num_rows:
             st = stats[SUPPRESSION_STEP_ID]
             st.records_in += batch.num_rows
@@ -266,6 +282,8 @@ def run_task(spec: TaskSpec, progress: Callable[[int, int], None] | None = None)
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, tmp.with_name(tmp.name[: -len(".tmp")]))
 
+    if progress is not None and bytes_told < bytes_total:
+        progress(g.index, 0, bytes_total - bytes_told)
     bytes_written = (
         out_writer.bytes_written
         + trace_writer.bytes_written

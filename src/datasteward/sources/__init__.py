@@ -17,6 +17,7 @@ from pathlib import Path
 from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._expand import expand_shards, source_files
+from datasteward.sources._io import input_bytes_read
 from datasteward.sources.base import (
     SOURCE_SCHEMA,
     BadRecord,
@@ -70,6 +71,7 @@ __all__ = [
     "RecordBuilder",
     "Shard",
     "expand_shards",
+    "input_bytes_read",
     "reader_class",
     "reader_for",
     "source_files",

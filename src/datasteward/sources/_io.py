@@ -47,6 +47,36 @@ def is_url(path: str) -> bool:
     return "://" in path or "::" in path
 
 
+#: Input files open in this process (for :func:`input_bytes_read`), and bytes read from closed ones.
+_OPEN_INPUTS: list[IO[bytes]] = []
+_closed_input_bytes = [0]
+
+
+def input_bytes_read() -> int:
+    """Bytes read so far from the input files :func:`open_raw` opened in this process (their
+    positions, compressed bytes for compressed files): the progress of reading a large file."""
+    total = _closed_input_bytes[0]
+    for fh in _OPEN_INPUTS:
+        try:
+            total += fh.tell()
+        except (OSError, ValueError):  # a stream without a position: counted when closed
+            continue
+    return total
+
+
+@contextmanager
+def _counted(fh: IO[bytes]) -> Iterator[IO[bytes]]:
+    _OPEN_INPUTS.append(fh)
+    try:
+        yield fh
+    finally:
+        _OPEN_INPUTS.remove(fh)
+        try:
+            _closed_input_bytes[0] += fh.tell()
+        except (OSError, ValueError):
+            pass
+
+
 @contextmanager
 def open_raw(uri: str) -> Iterator[IO[bytes]]:
     """Open a local path or an fsspec URL for binary reading."""
@@ -59,7 +89,7 @@ def open_raw(uri: str) -> Iterator[IO[bytes]]:
                 f"cannot open {uri}: {exc.strerror or exc}",
                 hint="check that the file exists and is readable",
             ) from None
-        with fh:
+        with fh, _counted(fh):
             yield fh
         return
     import fsspec
@@ -72,7 +102,7 @@ def open_raw(uri: str) -> Iterator[IO[bytes]]:
             f"cannot open {uri}: {exc}",
             hint="check the URL; chained URLs look like zip://member.csv::path/to/archive.zip",
         ) from None
-    with fh:
+    with fh, _counted(fh):
         yield fh
 
 
