@@ -67,7 +67,7 @@ def test_deprecated_release_refuses_to_load_with_reason_and_replacement(two_rele
     )
     rel = status["datacite"]["relatedIdentifiers"]
     assert {
-        "relatedIdentifier": "c4-sample@1.1.0",
+        "relatedIdentifier": "urn:datasteward:c4-sample:1.1.0",  # a URN, not "name@version"
         "relatedIdentifierType": "URN",
         "relationType": "IsObsoletedBy",
     } in rel

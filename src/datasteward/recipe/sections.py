@@ -33,6 +33,10 @@ class DatasetInfo:
     homepage: str | None = None
     #: Languages of the content (ISO 639-1 codes such as "en"), for the dataset card.
     language: tuple[str, ...] = ()
+    #: Hugging Face Hub task categories (e.g. "text-generation"), for the dataset card.
+    task_categories: tuple[str, ...] = ()
+    #: Free keywords: the card's tags, Croissant ``keywords``, DataCite ``subjects``.
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,8 +102,9 @@ def parse_dataset(w: Where, data: Mapping[str, Any]) -> DatasetInfo:
     if not isinstance(ds, dict):
         raise w.err("`dataset` must be a table ([dataset])", key="dataset")
     raw = dict(ds)
-    if isinstance(raw.get("language"), str):  # one language may be written as a string
-        raw["language"] = [raw["language"]]
+    for key in ("language", "task_categories", "keywords"):
+        if isinstance(raw.get(key), str):  # one value may be written as a string
+            raw[key] = [raw[key]]
     info = build(DatasetInfo, raw, w, table="dataset")
     if not info.name.strip():
         raise w.err("`name` in [dataset] must not be empty", table="dataset", key="name")

@@ -5,6 +5,9 @@ creator (``attribution``), deduplicated, with a count per creator and a few of t
 works came from (``source_uri``). Bounded whatever the dataset size: at most
 ``max_creators`` lines per (licence, source), then one summary line for the rest.
 Records that need attribution but carry none are counted, so the gap is visible.
+Records whose licence is unknown are listed too (their creators may need credit), and the
+text says so: whether they require attribution cannot be determined. Licence links go only to
+real pages: the CC deed for CC licences, the SPDX page for ids on the SPDX list.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
+from datasteward.rights.licenses import spdx_ids
 from datasteward.rights.terms import classify
 from datasteward.text_safety import md_code, md_text, md_url
 
@@ -30,9 +34,10 @@ def license_url(spdx: str) -> str | None:
         if m.group(3) and m.group(3).upper() == "IGO":
             port = "igo/"
         return f"https://creativecommons.org/licenses/{m.group(1).lower()}/{m.group(2)}/{port}"
-    if spdx.startswith("LicenseRef-") or " " in spdx:
+    canonical = spdx_ids().get(spdx.lower())  # unknown, NOASSERTION, LicenseRef-...: no page
+    if canonical is None:
         return None
-    return f"https://spdx.org/licenses/{quote(spdx, safe='+')}.html"  # the id is data
+    return f"https://spdx.org/licenses/{quote(canonical, safe='+')}.html"
 
 
 @dataclass(frozen=True)
@@ -121,11 +126,26 @@ def render_notice(
     (:mod:`datasteward.text_safety`)."""
     title = f"# NOTICE — {md_text(dataset)}" if dataset else "# NOTICE"
     out = [title, ""]
-    out.append(
-        "This dataset contains works whose licences require attribution. The creators are "
-        "credited below, grouped by licence and then by source, with the number of works and "
-        "where they came from."
-    )
+    unknown = [g for g in groups if not classify(g.license).known]
+    if groups and len(unknown) == len(groups):
+        out.append(
+            "The licence of the works below is unknown, so whether they require attribution "
+            "cannot be determined. Their creators are listed as the records give them, grouped "
+            "by licence and then by source, with the number of works and where they came from."
+        )
+    elif unknown:
+        out.append(
+            "This dataset contains works whose licences require attribution, and works whose "
+            "licence is unknown (whether they require attribution cannot be determined). The "
+            "creators are credited below, grouped by licence and then by source, with the "
+            "number of works and where they came from."
+        )
+    elif groups:
+        out.append(
+            "This dataset contains works whose licences require attribution. The creators are "
+            "credited below, grouped by licence and then by source, with the number of works "
+            "and where they came from."
+        )
     if run_id:
         out.append(f"Generated from run {md_code(run_id)}.")
     out.append("")
@@ -138,7 +158,11 @@ def render_notice(
             current = g.license
             url = license_url(g.license)
             terms = classify(g.license)
-            label = "licence unknown: credit as given" if not terms.known else terms.use
+            label = (
+                "licence unknown: attribution cannot be determined; credit as given"
+                if not terms.known
+                else terms.use
+            )
             out.append(
                 f"## {md_text(g.license)}" + (f" — {md_url(url)}" if url else "") + f" ({label})"
             )

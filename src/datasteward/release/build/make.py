@@ -17,8 +17,8 @@ instead of content (see :mod:`datasteward.release.build.links`).
 from __future__ import annotations
 
 import logging
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,7 +245,7 @@ def publish(
     base = releases_dir(project)
     base.mkdir(parents=True, exist_ok=True)
     final = base / str(v)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{v}-", dir=base))
+    tmp = _new_dir(base, prefix=f".{v}-")
     try:
         shards, entry = fill(tmp)
         created = utc_now()
@@ -316,6 +316,20 @@ def publish(
     write_registry(project)
     log.info("released %s: %d records in %d shards", v, manifest.records, len(data_entries))
     return ReleaseResult(str(v), final, manifest.records, len(manifest.files), manifest)
+
+
+def _new_dir(base: Path, *, prefix: str) -> Path:
+    """A new, uniquely named directory with the umask's permissions (0755 under umask 022),
+    so a web server running as another user can serve the release (``tempfile.mkdtemp``
+    would make it 0700)."""
+    for _ in range(100):
+        path = base / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
+    raise ReleaseError(f"could not create a temporary directory in {base}", hint="clean it up")
 
 
 def _record(project: Path, manifest: Manifest, final: Path, *, kind: str) -> None:

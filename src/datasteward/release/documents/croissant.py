@@ -5,19 +5,32 @@ The distribution lists every data shard as a ``cr:FileObject`` with its sha256, 
 column, read from the Parquet columns. RAI properties (``rai:dataCollection``,
 ``rai:dataBiases``, ``rai:personalSensitiveInformation``, ``rai:dataLimitations``...) are
 filled from the same answers as the datasheet. Validated in the tests with ``mlcroissant``.
+
+``license`` is true for the whole release: the one licence's URL, or, when records differ, the
+URL of each licence plus a ``CreativeWork`` saying that licences are per record (the
+``license`` column, NOTICE.md) when some have no URL (unknown, ``LicenseRef-``). ``citeAs`` is
+BibTeX (creators, year, version, URL). Without ``[dataset] homepage`` the ``url`` is a
+placeholder under ``https://example.invalid/`` and the release logs a warning.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 from typing import Any
 
 import pyarrow as pa
 
 from datasteward.records import schema as columns
 from datasteward.release.documents.context import ReleaseContext
+from datasteward.release.documents.kind import collection_types
+
+log = logging.getLogger(__name__)
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+SD_VERSION = "1.1"
+PLACEHOLDER_URL = "https://example.invalid/"
 RAI_CONFORMS_TO = "http://mlcommons.org/croissant/RAI/1.0"
 
 #: The @context of Croissant 1.1 as mlcroissant writes it (mlcroissant/_src/core/rdf.py).
@@ -132,7 +145,20 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         }
         for field in ctx.schema
     ]
-    licenses = sorted(sheet.facts.licenses) if sheet is not None else []
+    licenses: dict[str, int] = dict(sheet.facts.licenses) if sheet is not None else {}
+    info = ctx.recipe.dataset if ctx.recipe is not None else None
+    url = ctx.homepage or PLACEHOLDER_URL + re.sub(r"[^A-Za-z0-9._-]+", "-", ctx.dataset)
+    if not ctx.homepage:
+        log.warning(
+            "croissant.json: [dataset] homepage is not set, so the dataset's url is the "
+            "placeholder %s; set homepage in datasteward.toml to where the release is served",
+            url,
+        )
+    creators = [
+        {"@type": "sc:Person", "name": s.name, **({"email": s.email} if s.email else {})}
+        for s in ctx.stewards
+        if s.name
+    ] or [{"@type": "sc:Organization", "name": "unknown"}]
     description = ctx.description or f"{ctx.dataset}, released with datasteward."
     records_description = "One record per document, with its provenance and signals."
     if ctx.links_only:
@@ -149,19 +175,12 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         "description": description,
         "version": ctx.version,
         "datePublished": ctx.created_at[:10],
-        "url": ctx.homepage or f"https://example.invalid/{ctx.dataset}",
-        "license": _license_url(licenses),
-        "creator": [
-            {
-                "@type": "sc:Person",
-                "name": s.name,
-                **({"email": s.email} if s.email else {}),
-            }
-            for s in ctx.stewards
-            if s.name
-        ]
-        or [{"@type": "sc:Organization", "name": "unknown"}],
-        "citeAs": f"{ctx.dataset} (version {ctx.version}), {ctx.created_at[:4]}.",
+        "sdVersion": SD_VERSION,
+        "url": url,
+        "license": croissant_license(licenses),
+        "creator": creators,
+        "publisher": creators[:1],
+        "citeAs": bibtex(ctx, url=base or url),
         "isLiveDataset": False,
         "distribution": distribution,
         "recordSet": [
@@ -177,9 +196,7 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
     }
     rai = {
         "rai:dataCollection": _sheet_text(sheet, "collection", "how"),
-        "rai:dataCollectionType": ["Web Scraping"]
-        if sheet is not None and sheet.facts.with_uri
-        else None,
+        "rai:dataCollectionType": collection_types(ctx),
         "rai:dataCollectionTimeframe": (
             [sheet.facts.retrieved_min, sheet.facts.retrieved_max]
             if sheet is not None and sheet.facts.retrieved_min
@@ -205,17 +222,62 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         "rai:dataReleaseMaintenancePlan": _sheet_text(sheet, "maintenance", "updates")
         or _sheet_text(sheet, "maintenance", "older_versions"),
     }
+    if info is not None and info.language:
+        doc["inLanguage"] = list(info.language)
+    if info is not None and info.keywords:
+        doc["keywords"] = list(info.keywords)
     doc.update({k: v for k, v in rai.items() if v})
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def _license_url(licenses: list[str]) -> str:
+def croissant_license(licenses: dict[str, int]) -> str | list[str | dict[str, Any]]:
+    """The dataset-level ``license``: true for every record (see the module docstring)."""
     from datasteward.rights.notice import license_url
 
-    known = [u for u in (license_url(x) for x in licenses if x != "unknown") if u]
-    if len(known) == 1 and len(licenses) == 1:
-        return known[0]
-    return "https://spdx.org/licenses/" if not known else known[0]
+    urls = {x: license_url(x) for x in sorted(licenses)}
+    if len(urls) == 1 and all(urls.values()):
+        return str(next(iter(urls.values())))
+    out: list[str | dict[str, Any]] = [*sorted({u for u in urls.values() if u})]
+    without = {x: n for x, n in licenses.items() if not urls.get(x)}
+    if without or not out:
+        unknown = without.get("unknown", 0)
+        named = [x for x in sorted(without) if x != "unknown"]
+        detail = "; ".join(
+            ([f"{unknown:,} records have an unknown licence"] if unknown else [])
+            + ([f"other licences without a public URL: {', '.join(named)}"] if named else [])
+        )
+        out.append(
+            {
+                "@type": "sc:CreativeWork",
+                "name": "Licence per record",
+                "description": "Licences differ by record: each record's licence is in the "
+                "`license` field of `records` (SPDX id, or unknown); NOTICE.md lists whom to "
+                "credit." + (f" {detail}." if detail else ""),
+            }
+        )
+    return out
+
+
+def _bib(value: str) -> str:
+    """A BibTeX field value: braces balanced, backslashes dropped."""
+    value = value.replace("\\", " ")
+    return value if value.count("{") == value.count("}") else re.sub(r"[{}]", "", value)
+
+
+def bibtex(ctx: ReleaseContext, *, url: str) -> str:
+    """``citeAs``: a BibTeX ``@misc`` entry (creators, title, year, version, URL)."""
+    key = re.sub(r"[^A-Za-z0-9]+", "_", f"{ctx.dataset}_{ctx.version}").strip("_") or "dataset"
+    authors = " and ".join(_bib(s.name) for s in ctx.stewards if s.name)
+    fields = [
+        ("title", f"{{{_bib(ctx.dataset)}}}"),
+        ("author", authors),
+        ("year", ctx.created_at[:4]),
+        ("version", ctx.version),
+        ("url", url),
+        ("note", f"Released with datasteward on {ctx.created_at[:10]}"),
+    ]
+    body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
+    return f"@misc{{{key},\n{body}\n}}"
 
 
 _DESCRIPTIONS = {

@@ -3,16 +3,30 @@
 The tests validate it against ``datacite-v4.5.json`` as shipped in the ``datacite`` PyPI
 package (inveniosoftware/datacite). ``doi`` is left out until one is minted; deprecation adds
 an ``IsObsoletedBy`` related identifier (see :mod:`datasteward.release.build.deprecate`).
+
+``resourceType`` comes from the records (:mod:`datasteward.release.documents.kind`: text,
+image metadata, links), ``language`` from ``[dataset] language`` (the first one: DataCite
+takes one primary language), ``subjects`` from ``[dataset] keywords``. ``rightsList`` has one
+entry per licence of the records, the unknown one saying so. A related release is a URL under
+``[dataset] homepage`` or, without one, a URN ``urn:datasteward:<dataset>:<version>``.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import quote
 
 from datasteward.release.documents.context import ReleaseContext
+from datasteward.release.documents.kind import content_kind
 
 SCHEMA_VERSION = "http://datacite.org/schema/kernel-4"
+
+
+def release_urn(dataset: str, version: str) -> str:
+    """A URN (RFC 8141 syntax) naming a release of a dataset when it has no URL."""
+    return f"urn:datasteward:{quote(dataset, safe='')}:{quote(version, safe='')}"
 
 
 def _rights(licenses: dict[str, int]) -> list[dict[str, Any]]:
@@ -21,7 +35,12 @@ def _rights(licenses: dict[str, int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for spdx in licenses:
         if spdx == "unknown":
-            out.append({"rights": "Licence unknown for some records; see NOTICE.md"})
+            out.append(
+                {
+                    "rights": f"Licence unknown for {licenses[spdx]:,} records (their "
+                    "`license` column says unknown); see NOTICE.md"
+                }
+            )
             continue
         entry: dict[str, Any] = {
             "rights": spdx,
@@ -38,11 +57,14 @@ def _rights(licenses: dict[str, int]) -> list[dict[str, Any]]:
 
 def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
     facts = sheet.facts if sheet is not None else None
-    creators = [
-        {"name": s.name, "nameType": "Personal"} for s in ctx.stewards if s.name
-    ] or [{"name": "unknown", "nameType": "Organizational"}]
+    creators = [{"name": s.name, "nameType": "Personal"} for s in ctx.stewards if s.name] or [
+        {"name": "unknown", "nameType": "Organizational"}
+    ]
     doc: dict[str, Any] = {
-        "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Text corpus"},
+        "types": {
+            "resourceTypeGeneral": "Dataset",
+            "resourceType": content_kind(ctx).resource_type(links_only=ctx.links_only),
+        },
         "creators": creators,
         "titles": [{"title": ctx.dataset}],
         "publisher": {"name": creators[0]["name"]},
@@ -65,12 +87,16 @@ def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
     if ctx.links_only:
         from datasteward.release.documents.croissant import LINKS_ONLY_NOTE
 
-        doc["types"]["resourceType"] = "Links to web pages, with content hashes"
         doc.setdefault("descriptions", []).append(
             {"description": LINKS_ONLY_NOTE, "descriptionType": "TechnicalInfo"}
         )
     if ctx.homepage:
         doc["url"] = ctx.homepage
+    info = ctx.recipe.dataset if ctx.recipe is not None else None
+    if info is not None and info.language:
+        doc["language"] = info.language[0]
+    if info is not None and info.keywords:
+        doc["subjects"] = [{"subject": k} for k in dict.fromkeys(info.keywords)]
     if facts is not None and facts.licenses:
         doc["rightsList"] = _rights(facts.licenses)
     if facts is not None and facts.retrieved_min:
@@ -83,7 +109,7 @@ def build_datacite(ctx: ReleaseContext, sheet: Any) -> dict[str, Any]:
     if ctx.parent:
         doc["relatedIdentifiers"] = [
             {
-                "relatedIdentifier": f"{ctx.dataset}@{ctx.parent}",
+                "relatedIdentifier": release_urn(ctx.dataset, ctx.parent),
                 "relatedIdentifierType": "URN" if not ctx.homepage else "URL",
                 "relationType": "IsNewVersionOf",
             }
@@ -104,6 +130,9 @@ def obsoleted(
 ) -> dict[str, Any]:
     """A copy of a DataCite record with ``IsObsoletedBy`` the replacement."""
     out: dict[str, Any] = json.loads(json.dumps(doc))
+    m = re.fullmatch(r"(.+)@([^@]+)", replacement)
+    if identifier_type == "URN" and not replacement.lower().startswith("urn:") and m:
+        replacement = release_urn(m.group(1), m.group(2))  # "dataset@version", as callers say
     rel = [r for r in out.get("relatedIdentifiers", []) if r.get("relationType") != "IsObsoletedBy"]
     rel.append(
         {
