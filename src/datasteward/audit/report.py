@@ -203,7 +203,8 @@ def _composition(c: dict[str, Any]) -> str:
         )
     parts.append("<h3>Length</h3>")
     hist = c["length_histogram"]
-    labels = [f"{b['lo']}+" if b["hi"] is None else f"{b['lo']}–{b['hi'] - 1}" for b in hist]
+    labels = [f"{b['lo']:,}+" if b["hi"] is None else f"{b['lo']:,}" if b["hi"] - 1 == b["lo"]
+              else f"{b['lo']:,}–{b['hi'] - 1:,}" for b in hist]
     parts.append(svg.histogram(
         labels,
         [("kept", svg.KEPT, [b["kept"] for b in hist]),
