@@ -196,6 +196,6 @@ def review_summary(project: Path, run_id: str) -> list[dict[str, Any]] | None:
         return None
     from datasteward.ledger import Ledger
 
-    with Ledger.open(project) as ledger:
+    with Ledger.open(project, read_only=True) as ledger:
         js = ledger.latest_judgements(run_id=run_id)
     return summarise(js) if js else None

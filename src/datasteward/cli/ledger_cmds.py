@@ -79,7 +79,7 @@ def log(
         return
     from datasteward.ledger import Ledger
 
-    with Ledger.open(project) as ledger:
+    with Ledger.open(project, read_only=True) as ledger:
         if show_events:
             _print_events(ledger.events(limit=limit), as_json=as_json)
             return
@@ -147,7 +147,7 @@ def verify(
     from datasteward.ledger import Ledger
 
     # verify runs SQLite's integrity check itself and reports a damaged file (exit 3)
-    with Ledger.open(project, check_integrity=False) as ledger:
+    with Ledger.open(project, check_integrity=False, read_only=True) as ledger:
         result = ledger.verify(anchor=anchor)
         from datasteward.release.consumer.ledger_check import check_ledger_releases
 

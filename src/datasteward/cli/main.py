@@ -117,10 +117,37 @@ def main() -> None:
                 "interrupted run resumes with `run --resume`)"
             )
             sys.exit(1)
+        if _cannot_write(exc) and not _state["debug"]:
+            sys.exit(1)
         raise
     # without standalone mode, click returns the code of `typer.Exit(code)` instead of exiting
     if isinstance(code, int) and code:
         sys.exit(code)
+
+
+def _cannot_write(exc: BaseException) -> bool:
+    """One line for a write refused by the file system (a read-only project, a file size
+    limit); True if ``exc`` was one and the line was printed."""
+    import errno
+
+    if not isinstance(exc, OSError) or exc.errno not in (
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.EFBIG,
+    ):
+        return False
+    where = f" {exc.filename}" if exc.filename else ""
+    why = {
+        errno.EROFS: "the file system is read-only",
+        errno.EFBIG: "a file reached the file size limit (`ulimit -f`)",
+    }.get(exc.errno or 0, "permission denied (the project, or this folder, is read-only)")
+    _error_line(
+        f"cannot write{where}: {why} (run this command where the project is writable and "
+        "within the limits; reading commands (status, log, log verify, audit --out "
+        "elsewhere) work on a read-only project)"
+    )
+    return True
 
 
 def _usage_error(exc: Exception) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sqlite3
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
 
 from datasteward.errors import LedgerError, MissingDependencyError
 
@@ -85,14 +87,29 @@ def _forget_parent_connections() -> None:
 os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
-def create_ledger_engine(url: str) -> Engine:
-    """An engine configured for the ledger: WAL, busy timeout and foreign keys on SQLite."""
-    engine = _create(url)
+def create_ledger_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine configured for the ledger: WAL, busy timeout and foreign keys on SQLite.
+
+    ``read_only``: the database refuses every write (SQLite opened with ``mode=ro``, or
+    ``immutable=1`` when not even SQLite's shared-memory file can be created beside it, as in
+    a read-only directory; PostgreSQL with ``default_transaction_read_only``), and nothing is
+    created on disk.
+    """
+    engine = _create(url, read_only=read_only)
     _ENGINES.add(engine)
     return engine
 
 
-def _create(url: str) -> Engine:
+def empty_ledger_engine() -> Engine:
+    """An SQLite database in memory, for reading a ledger that does not exist yet as empty."""
+    engine = create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
+    )
+    _listen(engine, read_only=False)
+    return engine
+
+
+def _create(url: str, *, read_only: bool) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -104,9 +121,15 @@ def _create(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.get_driver_name() == "psycopg" and importlib.util.find_spec("psycopg") is None:
             raise MissingDependencyError.for_extra("psycopg", "postgres", "a PostgreSQL ledger")
+        if read_only:
+            return create_engine(
+                parsed,
+                pool_pre_ping=True,
+                connect_args={"options": "-c default_transaction_read_only=on"},
+            )
         return create_engine(parsed, pool_pre_ping=True)
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, read_only=read_only)
     try:
         return create_engine(parsed)
     except Exception as exc:  # unknown dialect or missing driver
@@ -116,12 +139,49 @@ def _create(url: str) -> Engine:
         ) from None
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     database = make_url(url).database
+    timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
+    if read_only and database and database != ":memory:":
+        engine = create_engine(url, creator=_read_only_connector(Path(database), timeout))
+        _listen(engine, read_only=True)
+        return engine
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LedgerError(
+                f"cannot create the ledger's folder {Path(database).parent}: {exc.strerror or exc}",
+                hint="the project directory must be writable for this command; "
+                "reading commands (status, log, log verify) work on a read-only project",
+            ) from None
+    engine = create_engine(url, connect_args={"timeout": timeout})
+    _listen(engine, read_only=False)
+    return engine
 
+
+def _read_only_connector(path: Path, timeout: float) -> Any:
+    uri = path.absolute().as_uri() + "?mode=ro"
+
+    def connect() -> sqlite3.Connection:
+        con = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            return con
+        except sqlite3.OperationalError:
+            con.close()
+            if not path.is_file():
+                raise
+        # a WAL database in a read-only folder: SQLite cannot create its -shm file there.
+        # Nobody can write the file either, so reading it as immutable is exact.
+        return sqlite3.connect(
+            uri + "&immutable=1", uri=True, timeout=timeout, check_same_thread=False
+        )
+
+    return connect
+
+
+def _listen(engine: Engine, *, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin, so that
@@ -131,8 +191,11 @@ def _sqlite_engine(url: str) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA journal_mode = WAL")
-            cursor.execute("PRAGMA synchronous = NORMAL")
+            if read_only:
+                cursor.execute("PRAGMA query_only = ON")
+            else:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
 
@@ -145,5 +208,3 @@ def _sqlite_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-    return engine

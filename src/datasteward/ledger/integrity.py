@@ -60,6 +60,8 @@ def check_file(engine: Engine, *, full: bool) -> str | None:
         found = [" ".join(str(r[0]).replace("*** in database main ***", "").split()) for r in rows]
     except DatabaseError as exc:
         found = [str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]]
+        if not is_damage(found[0]):  # e.g. a read-only file: not damage; opening reports it
+            return None
     if found == ["ok"]:
         return None
     quoted = "; ".join(found[:_QUOTED]) + (

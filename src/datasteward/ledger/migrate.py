@@ -93,6 +93,14 @@ def is_current(engine: Engine) -> bool:
     return [r[0] for r in rows] == [head]
 
 
+def has_tables(engine: Engine) -> bool:
+    """Whether the database holds any ledger table (an empty SQLite file holds none)."""
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        return bool(inspect(conn).get_table_names())
+
+
 def upgrade(engine: Engine, *, revision: str = "head") -> str | None:
     """Migrate the database forward to ``revision``; returns the revision it was at before."""
     from alembic import command

@@ -16,7 +16,13 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from datasteward.disk import disk_full_message, is_disk_full
 from datasteward.errors import LedgerError
 from datasteward.ledger import migrate
-from datasteward.ledger._engine import create_ledger_engine, redact, resolve_url, transaction
+from datasteward.ledger._engine import (
+    create_ledger_engine,
+    empty_ledger_engine,
+    redact,
+    resolve_url,
+    transaction,
+)
 from datasteward.ledger._read import run_infos, to_decision_info, to_event_info
 from datasteward.ledger._validate import (
     FINAL_STATUSES,
@@ -46,6 +52,40 @@ from datasteward.runs.stats import RunStats
 
 log = logging.getLogger(__name__)
 
+#: What to do when the ledger cannot be written because it, or the project, is read-only.
+_READ_ONLY_HINT = (
+    "the ledger (or the project directory) is read-only: run this command where the project "
+    "is writable; reading commands (status, log, log verify) work on a read-only project"
+)
+
+
+def _is_read_only(text: str) -> bool:
+    lowered = text.lower()
+    return "readonly" in lowered or "read-only" in lowered or "read only" in lowered
+
+
+def _io_hint() -> str:
+    """What to check after SQLite's "disk I/O error" (a file size limit makes writes fail
+    with EFBIG, which SQLite reports so)."""
+    hint = "SQLite could not read or write the file: check the disk (free space, errors)"
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    except (ImportError, OSError, ValueError):
+        return hint
+    if soft != resource.RLIM_INFINITY:
+        hint += f"; a file size limit is set (`ulimit -f`: {soft:,} bytes): raise it"
+    return hint
+
+
+def _missing_file(url: str) -> bool:
+    """An SQLite ledger URL whose file does not exist or is empty."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = Path(url[len("sqlite:///") :])
+    return not path.is_file() or path.stat().st_size == 0
+
 
 class Ledger(ReleaseRecords, ReviewRecords):
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
@@ -59,15 +99,25 @@ class Ledger(ReleaseRecords, ReviewRecords):
     event log never forks.
     """
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, *, read_only: bool = False) -> None:
         self._engine = engine
         self.url = url
+        #: Opened for reading only: every write is refused by the database itself.
+        self.read_only = read_only
+        #: Read-only and there was no ledger (no file, an empty file, no tables): read as an
+        #: empty ledger. ``log verify`` then reports the runs and releases it does not know.
+        self.absent = False
 
     # -- opening -------------------------------------------------------------------------
 
     @classmethod
     def open(
-        cls, project_dir: Path, url: str | None = None, *, check_integrity: bool = True
+        cls,
+        project_dir: Path,
+        url: str | None = None,
+        *,
+        check_integrity: bool = True,
+        read_only: bool = False,
     ) -> Ledger:
         """Open (creating and migrating forward as needed) the ledger of ``project_dir``.
 
@@ -76,14 +126,32 @@ class Ledger(ReleaseRecords, ReviewRecords):
         64 MB is first checked with SQLite's ``quick_check``, and a damaged file is refused
         before anything is written to it; ``check_integrity=False`` skips that (``verify``
         runs the full check itself and reports it).
+
+        ``read_only`` (the reading commands: ``status``, ``log``, ``log verify``...): the
+        database is opened so that it refuses writes (SQLite ``mode=ro``), nothing is created
+        and no migration runs, so a read-only project can be read. A ledger that does not
+        exist (or is an empty file) reads as empty (:attr:`absent`); one at an older schema
+        is refused with a hint.
         """
         resolved = resolve_url(Path(project_dir), url)
-        engine = create_ledger_engine(resolved)
+        if read_only and _missing_file(resolved):
+            return cls._empty(resolved)
+        engine = create_ledger_engine(resolved, read_only=read_only)
         try:
             damage = check_file(engine, full=False) if check_integrity else None
             if damage is not None:
                 raise LedgerError(damage, hint=DAMAGE_HINT)
             if not migrate.is_current(engine):
+                if read_only and not migrate.has_tables(engine):
+                    engine.dispose()
+                    return cls._empty(resolved)
+                if read_only:
+                    raise LedgerError(
+                        f"the ledger at {redact(resolved)} has an older schema than this "
+                        "datasteward reads, and it is opened read-only here",
+                        hint="run any command that writes (e.g. `datasteward run`) once with "
+                        "write access to the project; it migrates the ledger",
+                    )
                 migrate.upgrade(engine)
         except LedgerError:
             engine.dispose()
@@ -95,11 +163,24 @@ class Ledger(ReleaseRecords, ReviewRecords):
                 raise LedgerError(_damaged(engine, resolved, text), hint=DAMAGE_HINT) from None
             if is_disk_full(exc):
                 raise _disk_full(engine, resolved, "open the ledger", text) from None
+            if _is_read_only(text):
+                hint = _READ_ONLY_HINT
+            elif "disk i/o error" in text.lower():
+                hint = _io_hint()
+            else:
+                hint = "check that the database exists and is reachable, and that you may write it"
             raise LedgerError(
-                f"cannot open the ledger at {redact(resolved)}: {text}",
-                hint="check that the database exists and is reachable, and that you may write it",
+                f"cannot open the ledger at {redact(resolved)}: {text}", hint=hint
             ) from None
-        return cls(engine, resolved)
+        return cls(engine, resolved, read_only=read_only)
+
+    @classmethod
+    def _empty(cls, url: str) -> Ledger:
+        engine = empty_ledger_engine()
+        migrate.upgrade(engine)
+        ledger = cls(engine, url, read_only=True)
+        ledger.absent = True
+        return ledger
 
     def close(self) -> None:
         self._engine.dispose()
@@ -132,12 +213,19 @@ class Ledger(ReleaseRecords, ReviewRecords):
             if is_disk_full(exc):
                 raise _disk_full(self._engine, self.url, what, text) from None
             busy = isinstance(exc, OperationalError) and ("locked" in text or "timeout" in text)
+            if _is_read_only(text):
+                hint = _READ_ONLY_HINT
+            elif "disk i/o error" in text.lower():
+                hint = _io_hint()
+            elif busy:
+                hint = "another process holds the ledger locked; retry when it is done"
+            else:
+                hint = (
+                    "the database may have been changed outside datasteward; "
+                    "run `datasteward log verify`"
+                )
             raise LedgerError(
-                f"cannot {what} in the ledger at {redact(self.url)}: {text}",
-                hint="another process holds the ledger locked; retry when it is done"
-                if busy
-                else "the database may have been changed outside datasteward; "
-                "run `datasteward log verify`",
+                f"cannot {what} in the ledger at {redact(self.url)}: {text}", hint=hint
             ) from None
 
     @contextmanager
@@ -205,9 +293,7 @@ class Ledger(ReleaseRecords, ReviewRecords):
             )
             changes.commit_event("run.resumed", at=now)
 
-    def finish_run(
-        self, run_id: str, *, status: str, stats: RunStats | Mapping[str, Any]
-    ) -> None:
+    def finish_run(self, run_id: str, *, status: str, stats: RunStats | Mapping[str, Any]) -> None:
         """Record how a run ended, with its statistics and per-step funnel (typed or JSON)."""
         if status not in FINAL_STATUSES:
             raise LedgerError(
