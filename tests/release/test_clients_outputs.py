@@ -370,6 +370,8 @@ def test_croissant_without_a_homepage_warns(
             rows=[{"text": "one doc here", "url": "https://n.example/1", "lic": "CC0-1.0"}],
         )
     doc = json.loads((release / "croissant.json").read_text())
+    result = make_release(tmp_path / "p", "1.1.0", draft=True)
+    assert any("homepage" in w and doc["url"] in w for w in result.warnings)
     assert doc["url"].startswith("https://example.invalid/")
     assert any(
         "homepage" in r.getMessage() and "[dataset]" in r.getMessage() for r in caplog.records
@@ -420,3 +422,19 @@ def test_notice_links_only_real_spdx_ids() -> None:
     assert license_url("NOASSERTION") is None
     assert license_url("MIT") == "https://spdx.org/licenses/MIT.html"
     assert license_url("not-a-licence") is None
+
+
+def test_recipe_dataset_takes_task_categories_and_keywords(tmp_path: Path) -> None:
+    from datasteward.errors import RecipeError
+    from datasteward.recipe import load_recipe
+
+    body = '\n[[sources]]\nname = "s"\nformat = "jsonl"\npath = "d/*.jsonl"\n'
+    (tmp_path / "datasteward.toml").write_text(
+        '[dataset]\nname = "x"\ntask_categories = "text-generation"\n'
+        'keywords = ["web", "news"]\n' + body
+    )
+    info = load_recipe(tmp_path).dataset
+    assert info.task_categories == ("text-generation",) and info.keywords == ("web", "news")
+    (tmp_path / "datasteward.toml").write_text('[dataset]\nname = "x"\nkeywords = 3\n' + body)
+    with pytest.raises(RecipeError, match=r"datasteward\.toml:3.*keywords"):
+        load_recipe(tmp_path)

@@ -39,6 +39,7 @@ from datasteward.release.build.shards import (
 )
 from datasteward.release.documents.changelog import data_entry
 from datasteward.release.documents.context import ReleaseContext
+from datasteward.release.documents.croissant import document_warnings
 from datasteward.release.documents.write import write_documents
 from datasteward.release.format.manifest import (
     MANIFEST,
@@ -65,6 +66,9 @@ class ReleaseResult:
     records: int
     files: int
     manifest: Manifest
+    #: What the stewards should fix before publishing (e.g. no ``[dataset] homepage``, so
+    #: Croissant's ``url`` is a placeholder); also logged as warnings.
+    warnings: tuple[str, ...] = ()
 
 
 def run_schema(files: list[Path]) -> pa.Schema:
@@ -281,6 +285,7 @@ def publish(
             links=links,
         )
         docs = write_documents(ctx)
+        notes = tuple(document_warnings(ctx))
         if check is not None:
             check(ctx)
         manifest = Manifest(
@@ -315,7 +320,9 @@ def publish(
     _record(project, manifest, final, kind=kind)
     write_registry(project)
     log.info("released %s: %d records in %d shards", v, manifest.records, len(data_entries))
-    return ReleaseResult(str(v), final, manifest.records, len(manifest.files), manifest)
+    return ReleaseResult(
+        str(v), final, manifest.records, len(manifest.files), manifest, warnings=notes
+    )
 
 
 def _new_dir(base: Path, *, prefix: str) -> Path:

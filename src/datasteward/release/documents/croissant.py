@@ -147,13 +147,9 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
     ]
     licenses: dict[str, int] = dict(sheet.facts.licenses) if sheet is not None else {}
     info = ctx.recipe.dataset if ctx.recipe is not None else None
-    url = ctx.homepage or PLACEHOLDER_URL + re.sub(r"[^A-Za-z0-9._-]+", "-", ctx.dataset)
-    if not ctx.homepage:
-        log.warning(
-            "croissant.json: [dataset] homepage is not set, so the dataset's url is the "
-            "placeholder %s; set homepage in datasteward.toml to where the release is served",
-            url,
-        )
+    url = ctx.homepage or placeholder_url(ctx)
+    for note in document_warnings(ctx):
+        log.warning("%s", note)
     creators = [
         {"@type": "sc:Person", "name": s.name, **({"email": s.email} if s.email else {})}
         for s in ctx.stewards
@@ -228,6 +224,21 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         doc["keywords"] = list(info.keywords)
     doc.update({k: v for k, v in rai.items() if v})
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def placeholder_url(ctx: ReleaseContext) -> str:
+    return PLACEHOLDER_URL + re.sub(r"[^A-Za-z0-9._-]+", "-", ctx.dataset)
+
+
+def document_warnings(ctx: ReleaseContext) -> list[str]:
+    """What the stewards should fix in the metadata (logged, and in the release summary)."""
+    if ctx.homepage:
+        return []
+    return [
+        f"croissant.json: [dataset] homepage is not set, so the dataset's url is the "
+        f"placeholder {placeholder_url(ctx)}; set homepage in datasteward.toml to where the "
+        'release is served (e.g. homepage = "https://example.org/my-dataset")'
+    ]
 
 
 def croissant_license(licenses: dict[str, int]) -> str | list[str | dict[str, Any]]:
