@@ -35,7 +35,12 @@ def _params(func: object) -> list[tuple[str, str]]:
 
 def test_the_methods_keep_the_agreed_signatures() -> None:
     kw, pos = "KEYWORD_ONLY", "POSITIONAL_OR_KEYWORD"
-    assert _params(Ledger.open) == [("project_dir", pos), ("url", pos), ("check_integrity", kw)]
+    assert _params(Ledger.open) == [
+        ("project_dir", pos),
+        ("url", pos),
+        ("check_integrity", kw),
+        ("read_only", kw),
+    ]
     assert _params(Ledger.start_run) == [("run_id", pos)] + [
         (n, kw)
         for n in (

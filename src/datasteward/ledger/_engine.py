@@ -129,7 +129,7 @@ def _create(url: str, *, read_only: bool) -> Engine:
             )
         return create_engine(parsed, pool_pre_ping=True)
     if backend == "sqlite":
-        return _sqlite_engine(url, read_only=read_only)
+        return _sqlite_engine(url, read_only=True) if read_only else _sqlite_engine(url)
     try:
         return create_engine(parsed)
     except Exception as exc:  # unknown dialect or missing driver
@@ -139,7 +139,7 @@ def _create(url: str, *, read_only: bool) -> Engine:
         ) from None
 
 
-def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
+def _sqlite_engine(url: str, *, read_only: bool = False) -> Engine:
     database = make_url(url).database
     timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
     if read_only and database and database != ":memory:":
