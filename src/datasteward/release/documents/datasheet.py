@@ -214,9 +214,8 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
                 said.setdefault(key, []).append(text)
     noise = said.pop(("composition", "noise"), [])
     if f.records_in is not None:
-        m["composition", "noise"] = " ".join(
-            noise or ["No step of the recipe removes duplicates."]
-        ) + (f" Unreadable input quarantined: {_n(f.quarantined)}." if f.quarantined else "")
+        # unreadable input is not in the dataset: the sampling answer counts it
+        m["composition", "noise"] = " ".join(noise or ["No step of the recipe removes duplicates."])
     if f.with_uri and ctx.links_only:
         m["composition", "external"] = (
             f"Yes: this is a links-only release. Its {_n(f.with_uri)} records name the URL of "
