@@ -241,6 +241,19 @@ def test_datacite_rights_list_every_licence_and_say_unknown(two: tuple[Path, Pat
     assert "unknown" in unknown["rights"].lower() and "license" in unknown["rights"]
 
 
+def test_card_and_notice_of_a_mixed_release_say_licences_are_per_record(
+    two: tuple[Path, Path],
+) -> None:
+    _, b = two
+    card = (b / "README.md").read_text()
+    section = card.split("## Licence", 1)[1].split("\n## ", 1)[0]
+    assert "differ by record" in section and "`license`" in section
+    for spdx in ("CC-BY-SA-4.0", "CC-BY-NC-4.0", "licence unknown"):
+        assert spdx in section
+    notice = (b / "NOTICE.md").read_text()
+    assert "cannot be determined" in notice and "spdx.org/licenses/unknown" not in notice
+
+
 def _openverse_release(root: Path) -> Path:
     src = shared("image-text", "openverse-cc-images", "sample_images_to_clean.csv")
     (root / "data").mkdir(parents=True)

@@ -115,6 +115,9 @@ def test_card_yaml_uses_only_values_the_hub_accepts(release_dir: Path) -> None:
     assert set(meta["size_categories"]) <= set(sizes) and meta["size_categories"] == ["n<1K"]
     assert set(meta["language_creators"]) <= set(creators["language"])
     assert meta["configs"][0]["data_files"][0]["path"] == "data/*.parquet"
+    # named after the dataset and version (not "default": the datasets cache key), default
+    assert meta["configs"][0]["config_name"] == "c4-sample-1.0.0"
+    assert meta["configs"][0]["default"] is True
     assert set(meta) <= {
         "pretty_name",
         "license",
@@ -126,6 +129,7 @@ def test_card_yaml_uses_only_values_the_hub_accepts(release_dir: Path) -> None:
         "tags",
         "language",
         "multilinguality",
+        "task_categories",
     }
 
 

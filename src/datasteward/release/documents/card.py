@@ -122,21 +122,23 @@ def check_card_values(ctx: ReleaseContext) -> None:
     info = ctx.recipe.dataset if ctx.recipe is not None else None
     if info is None:
         return
-    where = ctx.recipe.path if ctx.recipe is not None else "datasteward.toml"
+    # the run's copy of the recipe is what is released: name the project's file to fix
+    where = f"{ctx.project / 'datasteward.toml'} (run {ctx.run_id})"
     bad = [t for t in info.task_categories if t not in HUB_TASK_CATEGORIES]
     if bad:
         raise ReleaseError(
             f"{where}: [dataset] task_categories has {', '.join(map(repr, bad))}, which the "
             "Hugging Face Hub does not accept",
-            hint="use the Hub's task categories, e.g. text-generation, fill-mask, "
-            "image-to-text; all: " + ", ".join(sorted(HUB_TASK_CATEGORIES)),
+            hint="use the Hub's task categories (then run again), e.g. text-generation, "
+            "fill-mask, image-to-text; all: " + ", ".join(sorted(HUB_TASK_CATEGORIES)),
         )
     bad = [x for x in info.language if not _HUB_LANGUAGE.match(x)]
     if bad:
         raise ReleaseError(
             f"{where}: [dataset] language has {', '.join(map(repr, bad))}, which the Hugging "
             "Face Hub does not accept",
-            hint='use ISO 639-1 codes (two letters, lower case, e.g. "en", "fr") or ISO 639-3',
+            hint='use ISO 639-1 codes (two letters, lower case, e.g. "en", "fr") or ISO 639-3 '
+            "codes (then run again)",
         )
 
 
