@@ -52,6 +52,9 @@ def audit_run(
     run = open_run(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".duckdb-tmp"
+    # DuckDB's COPY over an existing file writes tmp_facts.parquet first, which the locked
+    # connection may not: an audit run again into the same folder replaces the file itself
+    (out_dir / "facts.parquet").unlink(missing_ok=True)
     con = connect(run, memory_limit=cfg.memory_limit, temp_dir=tmp,
                   writable=(out_dir / "facts.parquet",))
     try:

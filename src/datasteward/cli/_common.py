@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,8 @@ def configure_output(verbosity: int | None = None) -> None:
     Off a terminal the consoles do not wrap lines (a command in a hint stays on one line) and
     tables are as wide as their content; on a terminal rich fits them to its width. With
     ``verbosity`` (``-v`` 1: INFO, ``-vv`` 2: DEBUG, 0: warnings) the library's ``logging``
-    goes to stderr through one rich handler on the ``datasteward`` logger.
+    goes to stderr through one handler on the ``datasteward`` logger (rich's on a terminal,
+    plain timestamped lines off it).
     """
     for c in (console, err_console):
         if not c.is_terminal:
@@ -50,9 +52,15 @@ def configure_output(verbosity: int | None = None) -> None:
     if _LOG_HANDLER is not None:
         logger.removeHandler(_LOG_HANDLER)
     level = logging.DEBUG if verbosity >= 2 else logging.INFO if verbosity == 1 else logging.WARNING
-    _LOG_HANDLER = RichHandler(
-        console=err_console, show_time=verbosity >= 2, show_path=False, markup=False
-    )
+    if err_console.is_terminal:
+        _LOG_HANDLER = RichHandler(
+            console=err_console, show_time=verbosity >= 2, show_path=False, markup=False
+        )
+    else:  # a log file or a pipe: plain lines, not padded to a width
+        _LOG_HANDLER = logging.StreamHandler(sys.stderr)
+        _LOG_HANDLER.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        )
     _LOG_HANDLER.setLevel(level)
     logger.addHandler(_LOG_HANDLER)
     if verbosity:  # without -v the level stays the root's (warnings), as an embedding app set it

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datasteward.cli._common import ProjectOption, console, human_seconds
+from datasteward.cli._common import ProjectOption, console, human_seconds, print_data_json
 from datasteward.recipe.model import RECIPE_FILE
 from datasteward.runs.find import find_run
 from datasteward.runs.layout import RunLayout
@@ -26,7 +26,13 @@ def _config(project: Path, run_dir: Path, **overrides: Any) -> Any:
 
 def audit(
     run: str | None = typer.Argument(None, help="Run id or folder (default: newest finished)."),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for report.html and audit.json."),
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        "-o",
+        help="Folder for report.html and audit.json (default: the run's runs/RUN/audit/, "
+        "which a release of the run quotes).",
+    ),
     project: Path = ProjectOption,
     slices: list[str] = typer.Option([], "--slice", help="Extra slice NAME=SQL (repeatable)."),
     lexicons: list[Path] = typer.Option([], "--lexicon", help="Extra lexicon file (repeatable)."),
@@ -46,10 +52,19 @@ def audit(
         None, "--samples", help="Random records shown per removal reason (5)."
     ),
     seed: int | None = typer.Option(None, "--seed", help="Seed of the samples (0)."),
+    metadata_columns: list[str] = typer.Option(
+        [], "--metadata-column",
+        help="Chart a metadata column or key of `metadata` (repeatable; adds to the recipe's).",
+    ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print where it wrote and the flagged slices as JSON."
+    ),
 ) -> None:
     """Audit a run: composition, funnel, slice impact and samples, as report.html + audit.json.
 
-    Example: [bold]datasteward audit --out audit/ --slice 'short=length_words < 100'[/]
+    Examples:
+      [bold]datasteward audit[/]                 the newest run, into runs/RUN/audit/
+      [bold]datasteward audit --out audit/ --slice 'short=length_words < 100'[/]
     """
     from datasteward.audit import audit_run
     from datasteward.audit.config import parse_slice_option
@@ -61,15 +76,39 @@ def audit(
     extra = {}
     if slices:
         extra["slices"] = cfg.slices + tuple(parse_slice_option(s) for s in slices)
+    if metadata_columns:
+        extra["metadata_columns"] = cfg.metadata_columns + tuple(
+            m for m in metadata_columns if m not in cfg.metadata_columns
+        )
     cfg = cfg.with_overrides(lexicons=tuple(base) + tuple(str(p) for p in lexicons), **extra)
     reviews = _reviews(project, run_dir.name)
-    with console.status(f"Auditing run {escape(run_dir.name)}..."):
+    if out is None:
+        out = RunLayout(run_dir).audit_json.parent
+    if as_json:
         result = audit_run(run_dir, out, cfg, reviews=reviews)
+    else:
+        with console.status(f"Auditing run {escape(run_dir.name)}..."):
+            result = audit_run(run_dir, out, cfg, reviews=reviews)
     flagged = [
         (st["step_id"], d["label"], r)
         for st in result["slice_impact"] for d in st["dimensions"] for r in d["slices"]
         if r["flagged"]
     ]
+    if as_json:
+        print_data_json(
+            {
+                "run_id": run_dir.name,
+                "out": str(out),
+                "report": str(out / "report.html"),
+                "audit_json": str(out / "audit.json"),
+                "records": result["composition"]["totals"]["input"]["records"],
+                "seconds": result["seconds"],
+                "flagged": [
+                    {"step": step, "dimension": dim, **r} for step, dim, r in flagged
+                ],
+            }
+        )
+        return
     table = Table(
         title=f"Slices removed markedly more often ({len(flagged)})", title_justify="left"
     )

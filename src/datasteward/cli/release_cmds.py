@@ -10,7 +10,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from datasteward.cli._common import ProjectOption, console, err_console, human_bytes
+from datasteward.cli._common import (
+    ProjectOption,
+    console,
+    err_console,
+    human_bytes,
+    print_data_json,
+)
 
 #: Exit code of ``verify`` when a release does not match its manifest (see cli/main.py).
 EXIT_CHECK_FAILED = 3
@@ -34,6 +40,9 @@ def release(
         "(users fetch the pages with `datasteward fetch`).",
     ),
     project: Path = ProjectOption,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the release (version, path, records, files) as JSON."
+    ),
 ) -> None:
     """Write releases/VERSION/: data shards, manifest, documents. Never overwrites a release.
 
@@ -41,7 +50,9 @@ def release(
     With --links-only, records without an http(s) URL or edited by a step are left out
     (and counted).
 
-    Example: [bold]datasteward release 1.0.0 --project demo/news[/]
+    Examples:
+      [bold]datasteward release 1.0.0 --project demo/news[/]
+      [bold]datasteward release 1.1.0 --links-only --json[/]
     """
     from datasteward.release.build.make import make_release
     from datasteward.release.documents.gate import release_gate
@@ -56,6 +67,27 @@ def release(
         links_only=links_only,
     )
     data = result.manifest.data_files()
+    links = result.manifest.links or {}
+    no_url, edited = links.get("excluded_without_url", 0), links.get("excluded_edited", 0)
+    documents = {
+        name: str(result.path / name)
+        for name in ("datasheet.md", "README.md", "croissant.json", "CHANGELOG.md")
+        if (result.path / name).exists()
+    }
+    if as_json:
+        print_data_json(
+            {
+                "version": result.version,
+                "path": str(result.path),
+                "links_only": bool(result.manifest.links_only),
+                "records": result.records,
+                "shards": len(data),
+                "bytes": sum(f.bytes for f in data),
+                "left_out": {"without_url": no_url, "edited": edited},
+                "documents": documents,
+            }
+        )
+        return
     console.print(
         f"Released [bold]{escape(result.version)}[/]"
         + (" (links only)" if result.manifest.links_only else "")
@@ -63,16 +95,13 @@ def release(
         f"{len(data)} shard(s), {human_bytes(sum(f.bytes for f in data))} → "
         f"{escape(str(result.path))}"
     )
-    links = result.manifest.links or {}
-    no_url, edited = links.get("excluded_without_url", 0), links.get("excluded_edited", 0)
     if no_url or edited:
         console.print(
             f"[yellow]Left out[/] (cannot be published as links): {no_url:,} without an "
             f"http(s) URL, {edited:,} edited by a step (fetching would return the unedited page)."
         )
-    for name in ("datasheet.md", "README.md", "croissant.json", "CHANGELOG.md"):
-        if (result.path / name).exists():
-            console.print(f"  {name:<15} {escape(str(result.path / name))}")
+    for name, path in documents.items():
+        console.print(f"  {name:<15} {escape(path)}")
 
 
 def verify(
@@ -83,6 +112,11 @@ def verify(
         help="Check every row's content_sha256 against its text (default: a random sample "
         "of whole row groups, at least 10,000 rows).",
     ),
+    as_json: bool = typer.Option(
+        False,
+        "--json",
+        help="Print the result as JSON (the exit code is still 3 if it does not verify).",
+    ),
 ) -> None:
     """Check a release against its manifest: every file's sha256, size, rows and schema.
 
@@ -90,11 +124,29 @@ def verify(
     every row with --full), and, for a release inside a project, the manifest is the one the
     ledger recorded. Exit code 0 if it verifies, 3 if not (each problem names the file).
 
-    Example: [bold]datasteward verify releases/1.0.0 --full[/]
+    Examples:
+      [bold]datasteward verify releases/1.0.0 --full[/]
+      [bold]datasteward verify releases/1.0.0 --json[/]
     """
     from datasteward.release.consumer.verify_release import verify_release
 
     report = verify_release(directory, full=full)
+    if as_json:
+        print_data_json(
+            {
+                "ok": report.ok,
+                "version": report.version,
+                "problems": list(report.problems),
+                "notices": list(report.notices),
+                "files_checked": report.files_checked,
+                "rows_checked": report.rows_checked,
+                "rows_total": report.rows_total,
+                "ledger_checked": report.ledger_checked,
+            }
+        )
+        if not report.ok:
+            sys.exit(EXIT_CHECK_FAILED)
+        return
     for notice in report.notices:
         console.print(f"[yellow]notice:[/] {escape(notice)}")
     if not report.ok:
@@ -125,6 +177,7 @@ def takedown_add(
     record_id: str | None = typer.Option(None, "--id", help="A record id."),
     text: str | None = typer.Option(None, "--text", help="A name or e-mail in the text."),
     project: Path = ProjectOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the request's id as JSON."),
 ) -> None:
     """Record a takedown request (stage: received). Give exactly one of the match options.
 
@@ -152,6 +205,9 @@ def takedown_add(
         )
     ((kind, value),) = given.items()
     tid = add_request(project, kind=kind, value=value, requester=requester, reason=reason)
+    if as_json:
+        print_data_json({"takedown_id": tid, "kind": kind, "status": "received"})
+        return
     console.print(
         f"Recorded takedown request [bold]#{tid}[/] ({kind}). "
         "Apply it with [bold]datasteward takedown apply[/]."
@@ -162,14 +218,35 @@ def takedown_add(
 def takedown_list(
     status: str | None = typer.Option(None, "--status", help="received|matched|executed|notified"),
     project: Path = ProjectOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the requests as JSON."),
 ) -> None:
-    """List takedown requests with the time of each stage."""
+    """List takedown requests with the time of each stage.
+
+    Example: [bold]datasteward takedown list --status received --json[/]
+    """
     from datasteward.release.build.takedown import list_requests
 
+    requests = list_requests(project, status=status)
+    if as_json:
+        print_data_json(
+            [
+                {
+                    "takedown_id": t.takedown_id,
+                    "kind": t.kind,
+                    "value": t.value,
+                    "requester": t.requester,
+                    "reason": t.reason,
+                    "status": t.status,
+                    "stages": {s: {"at": at, "detail": d} for s, (at, d) in t.stages.items()},
+                }
+                for t in requests
+            ]
+        )
+        return
     table = Table(title="Takedown requests", title_justify="left")
     for col in ("#", "kind", "value", "requester", "reason", "status", "stages"):
         table.add_column(col)
-    for t in list_requests(project, status=status):
+    for t in requests:
         stages = ", ".join(f"{s} {at[:19]}" for s, (at, _d) in t.stages.items())
         table.add_row(
             str(t.takedown_id),
@@ -188,6 +265,9 @@ def takedown_apply(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the matches; change nothing."),
     request: list[int] | None = typer.Option(None, "--request", "-r", help="Only these ids."),
     project: Path = ProjectOption,
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the matches, patch releases and suppressions as JSON."
+    ),
 ) -> None:
     """Find every matching record in every release and the latest run, show them, then write
     a patch release of each affected release line without them and suppress them.
@@ -197,6 +277,22 @@ def takedown_apply(
     from datasteward.release.build.takedown import apply
 
     result = apply(project, ids=request or None, dry_run=dry_run)
+    if as_json:
+        print_data_json(
+            {
+                "dry_run": dry_run,
+                "matches": [
+                    {"takedown_id": m.takedown_id, "where": m.where, "id": m.id, "url": m.url}
+                    for m in result.matches.items
+                ],
+                "patches": [
+                    {"of": parent, "version": patch, "path": str(project / "releases" / patch)}
+                    for parent, patch in result.patches.items()
+                ],
+                "suppressed": result.suppressed,
+            }
+        )
+        return
     table = Table(title="Matching records", title_justify="left")
     for col in ("request", "where", "id", "url"):
         table.add_column(col)
@@ -278,6 +374,9 @@ def fetch(
     allow_deprecated: bool = typer.Option(
         False, "--allow-deprecated", help="Fetch a deprecated release anyway."
     ),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the counts per status and the output paths as JSON."
+    ),
 ) -> None:
     """Download the pages of a links-only release and keep those whose hashes match.
 
@@ -285,7 +384,9 @@ def fetch(
     OUT/status.parquet (verified, changed, unreachable or too_large per record, and why)
     and OUT/summary.json. Records withdrawn by takedowns are never fetched.
 
-    Example: [bold]datasteward fetch releases/1.0.0 --out fetched/[/]
+    Examples:
+      [bold]datasteward fetch releases/1.0.0 --out fetched/[/]
+      [bold]datasteward fetch my-dataset --version 1.0.0 --json[/]
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -315,6 +416,19 @@ def fetch(
             allow_deprecated=allow_deprecated,
             progress=progress,
         )
+    problems = result.status.filter(_not_verified(result.status))
+    if as_json:
+        print_data_json(
+            {
+                "version": result.version,
+                "counts": {st: result.counts.get(st, 0) for st in STATUSES},
+                "withdrawn": result.withdrawn,
+                "records": str(out / "records.parquet"),
+                "status": str(out / "status.parquet"),
+                "not_verified": problems.slice(0, 100).to_pylist(),
+            }
+        )
+        return
     table = Table(title=f"Release {escape(result.version)}: pages fetched", title_justify="left")
     table.add_column("status")
     table.add_column("records", justify="right")
@@ -323,7 +437,6 @@ def fetch(
     if result.withdrawn:
         table.add_row("withdrawn (not fetched)", f"{result.withdrawn:,}")
     console.print(table)
-    problems = result.status.filter(_not_verified(result.status))
     for row in problems.slice(0, 10).to_pylist():
         console.print(
             f"  [yellow]{row['status']}[/] {escape(str(row['source_uri']))}: "
