@@ -256,7 +256,7 @@ def test_slices_under_the_minimum_are_not_plotted(
     tiny = {s["slice"]: s for s in sources}["tiny"]
     assert tiny["n"] == 5 < a["config"]["min_records"]  # the case: 5 reach the second step
     forest = _chart(html, "s02-filter.regex — Source")
-    plotted = [t.text for t in forest.iter(f"{NS}text") if t.get("class") == "label"]
+    plotted = [t.text for t in forest.iter(f"{NS}text") if t.get("text-anchor") == "end"]
     assert "web" in plotted and "tiny" not in plotted
     assert "1 slice under 30 records not plotted: tiny (5)" in html
 
@@ -330,12 +330,13 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 _OVERLAPS = """
 els => els.map(svg => {
-  const all = [...svg.querySelectorAll('text.tick, text.xtick, text.label')];
+  const all = [...svg.querySelectorAll('text')];
   const flat = all.filter(t => !(t.getAttribute('transform') || '').includes('rotate'));
   const boxes = flat.map(t => [t.textContent, t.getBoundingClientRect()]);
   const bad = [];
   // rotated (-45°) bin labels: parallel lines of text, apart by the anchors' gap × sin 45°
-  const rot = all.filter(t => !flat.includes(t)).map(t => [t.textContent, t.getCTM().e]);
+  const rot = all.filter(t => !flat.includes(t) && t.classList.contains('xtick'))
+    .map(t => [t.textContent, t.getCTM().e]);
   for (let i = 1; i < rot.length; i++) {
     const apart = (rot[i][1] - rot[i - 1][1]) * Math.SQRT1_2;
     if (apart < 11) bad.push(rot[i - 1][0] + ' / ' + rot[i][0]);
@@ -378,3 +379,25 @@ def test_charts_have_no_colliding_or_cut_labels_in_chromium(
     assert len(found) >= 8
     assert [(t, bad) for t, bad, _ in found if bad] == []
     assert [(t, out) for t, _, out in found if out] == []
+
+
+def test_cli_metadata_column_option_adds_to_the_recipe(
+    many_domains_run: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from datasteward.cli import main
+
+    main._load()
+    project = many_domains_run.parents[1]
+    out = tmp_path / "cli-audit"
+    res = CliRunner().invoke(main.app, [
+        "audit", "-p", str(project), many_domains_run.name, "--out", str(out), "--samples", "0",
+        "--metadata-column", "width", "--metadata-column", "source",
+    ])
+    assert res.exit_code == 0, res.output
+    a = json.loads((out / "audit.json").read_text(encoding="utf-8"))
+    names = [m["name"] for m in a["composition"]["metadata"]]
+    assert names == ["provider", "width", "tags", "no_such_key", "source"]  # record column too
+    src = a["composition"]["metadata"][-1]
+    assert src["kind"] == "category" and {r["value"] for r in src["top"]} == {"web", "tiny"}
