@@ -148,14 +148,15 @@ def test_inspect_says_a_record_was_taken_down(taken_down: tuple[Path, str]) -> N
     from typer.testing import CliRunner
 
     from datasteward.cli.main import _load, app
-    from datasteward.runs.records import inspect_record
+    from datasteward.release.format.withdrawn import takedowns_of
 
     project, rid = taken_down
-    run_dir = next(p for p in (project / "runs").iterdir() if (p / "_SUCCESS").exists())
-    info = inspect_record(run_dir, rid)
-    assert [t["release"] for t in info["takedowns"]] == ["1.0.1"]
-    assert info["takedowns"][0]["withdrawn_from"] == ["1.0.0"]
-    assert info["takedowns"][0]["at"] == read_manifest(project / "releases" / "1.0.1").created_at
+    found = takedowns_of(project, rid)
+    assert [t["release"] for t in found] == ["1.0.1"]
+    assert found[0]["withdrawn_from"] == ["1.0.0"]
+    assert found[0]["takedown_ids"] == [1]
+    assert found[0]["at"] == read_manifest(project / "releases" / "1.0.1").created_at
+    assert takedowns_of(project, _first_id(project / "releases" / "1.0.1")) == []
     _load()
     out = CliRunner().invoke(app, ["inspect", rid, "--project", str(project)]).output
     assert "No step removed or edited it." not in out

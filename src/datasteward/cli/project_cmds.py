@@ -443,10 +443,12 @@ def inspect(
 
     Example: [bold]datasteward inspect news:4f1c2a9e0b7d3c5a1e2f --json[/]
     """
+    from datasteward.release.format.withdrawn import takedowns_of
     from datasteward.runs.records import inspect_record
 
     run_dir = find_run(project, run_id)
     info = inspect_record(run_dir, record_id)
+    info["takedowns"] = takedowns_of(project, record_id)  # after release: never the requester
     if as_json:
         print_data_json(info)
         return
