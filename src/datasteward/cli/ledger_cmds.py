@@ -149,12 +149,19 @@ def verify(
     # verify runs SQLite's integrity check itself and reports a damaged file (exit 3)
     with Ledger.open(project, check_integrity=False, read_only=True) as ledger:
         result = ledger.verify(anchor=anchor)
-        from datasteward.release.consumer.ledger_check import check_ledger_releases
+        from datasteward.release.consumer.ledger_check import check_history, check_ledger_releases
 
         releases = check_ledger_releases(project, ledger)
+        releases.history.extend(check_history(project, ledger))
     if as_json:
         console.print_json(
             json.dumps({**result.as_dict(), "releases": releases.as_dict()}, default=str)
+        )
+    elif result.ok and releases.history:
+        console.print(
+            f"Ledger chain consistent ({result.checked} events), but it does not account for "
+            "what the project holds:",
+            soft_wrap=True,
         )
     elif result.ok:
         console.print(
@@ -175,6 +182,12 @@ def verify(
             soft_wrap=True,
         )
     if not as_json:
+        for problem in releases.history:
+            err_console.print(
+                f"[bold red]ledger incomplete:[/] {escape(problem)}",
+                highlight=False,
+                soft_wrap=True,
+            )
         for problem in releases.problems:
             err_console.print(
                 f"[bold red]release changed:[/] {escape(problem)}", highlight=False, soft_wrap=True

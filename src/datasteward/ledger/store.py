@@ -447,6 +447,17 @@ class Ledger(ReleaseRecords, ReviewRecords):
             raise LedgerError("the ledger's chain head row is missing")
         return int(row.seq), str(row.hash)
 
+    def event_seq(self, event_hash: str) -> int | None:
+        """The sequence number of the event with hash ``event_hash``; None if no event has it."""
+        with self._tx("find an event") as conn:
+            row = conn.execute(select(events.c.seq).where(events.c.hash == event_hash)).first()
+        return int(row.seq) if row is not None else None
+
+    def run_ids(self) -> set[str]:
+        """The ids of every run the ledger knows."""
+        with self._tx("list runs") as conn:
+            return {str(r[0]) for r in conn.execute(select(runs.c.run_id))}
+
     def verify(self, *, anchor: str | None = None) -> VerifyResult:
         """Recompute the chain and check every chained table against it.
 

@@ -309,6 +309,7 @@ def publish(
             links=links,
             draft=draft,
             max_shard_bytes=max_shard_bytes,
+            ledger_head=_ledger_head(project),
         )
         manifest.write(tmp)
         if final.exists():
@@ -337,6 +338,16 @@ def _new_dir(base: Path, *, prefix: str) -> Path:
             continue
         return path
     raise ReleaseError(f"could not create a temporary directory in {base}", hint="clean it up")
+
+
+def _ledger_head(project: Path) -> str | None:
+    """The hash of the ledger's last event now (None before any event): the manifest's
+    ``ledger_head``, which ``log verify`` finds in the chain or reports."""
+    from datasteward.ledger import Ledger
+
+    with Ledger.open(project) as ledger:
+        seq, head = ledger.head()
+    return head if seq > 0 else None
 
 
 def _record(project: Path, manifest: Manifest, final: Path, *, kind: str) -> None:

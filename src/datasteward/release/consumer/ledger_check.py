@@ -18,9 +18,10 @@ from typing import Any
 
 from datasteward.errors import DatastewardError, ReleaseError
 from datasteward.ledger import Ledger, resolve_url
-from datasteward.release.format.manifest import MANIFEST, Manifest, sha256_file
-from datasteward.release.format.project import RELEASES_DIR, releases_dir
+from datasteward.release.format.manifest import MANIFEST, Manifest, read_manifest, sha256_file
+from datasteward.release.format.project import RELEASES_DIR, existing_versions, releases_dir
 from datasteward.release.format.version import check_version_name
+from datasteward.runs.layout import runs_dir
 
 _SQLITE = "sqlite:///"
 
@@ -85,10 +86,13 @@ class LedgerReleaseCheck:
     #: Known to the ledger but without a directory (deleted, or never copied here).
     absent: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: What is on disk that the ledger does not account for (:func:`check_history`): runs and
+    #: releases it does not know, release manifests whose ``ledger_head`` is not in its chain.
+    history: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.problems and not self.history
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +100,7 @@ class LedgerReleaseCheck:
             "checked": self.checked,
             "absent": self.absent,
             "problems": self.problems,
+            "history": self.history,
         }
 
 
@@ -123,4 +128,44 @@ def check_ledger_releases(project: Path, ledger: Ledger) -> LedgerReleaseCheck:
             continue
         out.checked.append(version)
         out.problems.extend(_compare(root, version, str(row["manifest_sha256"])))
+    return out
+
+
+def check_history(project: Path, ledger: Ledger) -> list[str]:
+    """What the project's folders hold that the ledger does not account for, one line each.
+
+    A ledger deleted, truncated to zero bytes or replaced by another verifies as an intact
+    chain (of 0 events, or of other events); the project's ``runs/`` and ``releases/`` say
+    otherwise: a run or release directory the ledger has no record of, and a release whose
+    manifest records a ledger head (``ledger_head``, the last event when it was made) that is
+    not an event of this chain. Releases made before manifests recorded ``ledger_head`` are
+    checked by their version only.
+    """
+    if ledger.absent:
+        unknown = "{kind}, but the ledger does not exist or is empty (deleted or emptied?)"
+    else:
+        unknown = "{kind} the ledger has no record of (the ledger was replaced?)"
+    out: list[str] = []
+    known_runs = ledger.run_ids()
+    base = runs_dir(project)
+    if base.is_dir():
+        for d in sorted(base.iterdir()):
+            if d.is_dir() and not d.name.startswith(".") and d.name not in known_runs:
+                out.append(f"runs/{d.name}: " + unknown.format(kind="a run"))
+    known_releases = {str(r["version"]) for r in ledger.list_releases()}
+    for version in existing_versions(project):
+        name = str(version)
+        root = releases_dir(project) / name
+        if name not in known_releases:
+            out.append(f"releases/{name}: " + unknown.format(kind="a release"))
+        try:
+            head = read_manifest(root).ledger_head
+        except DatastewardError:
+            continue  # a damaged manifest is reported by check_ledger_releases
+        if head is not None and ledger.event_seq(head) is None:
+            out.append(
+                f"releases/{name}/{MANIFEST}: it records ledger head {head[:16]}…, which is "
+                "not an event of this ledger: the ledger's history was rewritten or replaced "
+                "after the release was made"
+            )
     return out

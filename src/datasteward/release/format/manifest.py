@@ -150,6 +150,11 @@ class Manifest:
     draft: bool = False
     #: The shard size bound the release was written with (patches reuse it).
     max_shard_bytes: int | None = None
+    #: The hash of the project ledger's last event when the release was made (its head), so
+    #: that a ledger replaced or rewritten since is detected from the releases alone
+    #: (``datasteward log verify``: it must be an event of the chain). None in releases made
+    #: before datasteward recorded it, and in releases made without a ledger event.
+    ledger_head: str | None = None
     format: str = FORMAT
 
     def to_json(self) -> dict[str, Any]:
@@ -209,6 +214,12 @@ class Manifest:
                 )
         if not _count(self.records):
             raise IntegrityError(f"{where}: `records` is not a count ({self.records!r:.80})")
+        if self.ledger_head is not None and (
+            not isinstance(self.ledger_head, str) or not _SHA256.fullmatch(self.ledger_head)
+        ):
+            raise IntegrityError(
+                f"{where}: `ledger_head` is not a sha256 ({self.ledger_head!r:.80})"
+            )
         for name, kind in (("takedowns", list), ("links", (dict, type(None)))):
             if not isinstance(getattr(self, name), kind):
                 raise IntegrityError(f"{where}: `{name}` has the wrong type")
