@@ -109,9 +109,10 @@ def check_placeholders(ctx: ReleaseContext) -> None:
             f"release {ctx.version}: {len(left)} placeholder(s) of the `datasteward init` "
             "template would be published: " + "; ".join(left),
             hint=(
-                f"replace them with the real values in {ctx.project} ([dataset] and "
-                "[[stewards]] are read from the recipe of the released run: run again after "
-                "changing them), or release with --draft"
+                f"write the real values in {ctx.project / RECIPE_FILE} and "
+                f"{ctx.project / DATASHEET_TEMPLATE}, then run again ([dataset] and "
+                "[[stewards]] are taken from the recipe the released run was made with); or "
+                "release with --draft"
             ),
         )
 
