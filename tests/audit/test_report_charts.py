@@ -321,6 +321,11 @@ metadata_columns = ["provider", "width", "height", "tags"]
     for title in ("Records by width", "Records by height", "provider: values by records each",
                   "Licences: kept records", "Domains: domains by records each"):
         _ticks(_chart(html, title))
+    # bars in the order of what they show (kept records), largest first
+    lic = _chart(html, "Licences: kept records")
+    kept = [int((t.text or "").replace(",", "")) for t in lic.iter(f"{NS}text")
+            if t.get("class") == "value"]
+    assert len(kept) == 15 and kept == sorted(kept, reverse=True)
 
 
 # ---- as a person sees it: Chromium -------------------------------------------------------------

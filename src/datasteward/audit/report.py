@@ -93,7 +93,8 @@ def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> str:
     parts = [f"<h3>{_e(title)}</h3>",
              f'<p class="note">{f["distinct"]:,} distinct; the largest {len(rows)} shown.</p>']
     if chart:
-        parts.append(svg.hbars([(str(r["value"]), r["kept"]) for r in rows[:15]],
+        by_kept = sorted(rows[:15], key=lambda r: (-r["kept"], str(r["value"])))
+        parts.append(svg.hbars([(str(r["value"]), r["kept"]) for r in by_kept],
                                title=f"{title}: kept records", color=svg.KEPT,
                                axis_label="kept records"))
     parts.append(table(

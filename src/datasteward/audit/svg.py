@@ -148,7 +148,8 @@ def hbars(
             f"{_e(_clip(str(label)))}</text>"
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{color}">'
             f"<title>{_e(label)}: {_e(fmt.format(v))}</title></rect>"
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 13}">{_e(fmt.format(v))}</text>'
+            f'<text class="value" x="{label_w + w + 4:.1f}" y="{y + 13}">'
+            f"{_e(fmt.format(v))}</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
