@@ -406,3 +406,69 @@ def test_cli_metadata_column_option_adds_to_the_recipe(
     assert names == ["provider", "width", "tags", "no_such_key", "source"]  # record column too
     src = a["composition"]["metadata"][-1]
     assert src["kind"] == "category" and {r["value"] for r in src["top"]} == {"web", "tiny"}
+
+
+def test_demo_like_csv_report_has_axes_on_every_chart(tmp_path: Path) -> None:
+    """The demo's shape (a news CSV: article_id, publish_date, article_source_link, title,
+    text; the demo's steps) made from the C4 sample that tests/data holds."""
+    import csv
+
+    from datasteward.audit import config_from_recipe_file
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    c4 = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
+    rows = [json.loads(x) for x in c4.read_text(encoding="utf-8").splitlines()[:600]]
+    with (tmp_path / "news.csv").open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["article_id", "publish_date", "article_source_link", "title", "text"])
+        for i, r in enumerate(rows):
+            y, m, d = r["timestamp"][:10].split("-")
+            w.writerow([i, f"{int(y)}/{int(m)}/{int(d)}", r["url"],
+                        " ".join(r["text"].split()[:6]), r["text"]])
+    (tmp_path / "datasteward.toml").write_text("""
+[dataset]
+name = "news-like"
+
+[[sources]]
+name = "news"
+format = "csv"
+path = "news.csv"
+text_field = "text"
+id_field = "article_id"
+url_field = "article_source_link"
+license = "unknown"
+
+[[steps]]
+use = "filter.length"
+min_words = 50
+
+[[steps]]
+use = "filter.regex"
+pattern = '(?i)\\b(casino|subscribe to (read|continue))\\b'
+reason = "boilerplate_or_paywall"
+
+[[steps]]
+use = "dedup.exact"
+
+[audit]
+samples = 1
+metadata_columns = ["publish_date"]
+""")
+    run_dir = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run().run_dir
+    a = audit_run(run_dir, tmp_path / "audit", config_from_recipe_file(run_dir / "recipe.toml"))
+    html = (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
+    charts = [_svg(c) for c in _charts(html)]
+    assert len(charts) >= 6
+    for c in charts:  # every chart has a value axis
+        assert len(_ticks(c)) >= 2, c.findtext(f"{NS}title")
+    d = a["composition"]["domains"]
+    # C4 pages come from hundreds of sites, most with one page: only weighty ones are named
+    assert d["distribution"][0]["values"] > 400
+    assert all(r["input"] > 1 for r in d["weighty"])
+    funnel = _chart(html, "Funnel: records in per step, removed part in red")
+    assert {t.text for t in funnel.iter(f"{NS}text") if t.get("class") == "label"} == {
+        "s01-filter.length", "s02-filter.regex", "s03-dedup.exact"}
+    pub = a["composition"]["metadata"][0]
+    assert pub["name"] == "publish_date" and pub["present"] == 600
+    assert pub["kind"] == "category"
