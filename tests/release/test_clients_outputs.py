@@ -451,3 +451,19 @@ def test_recipe_dataset_takes_task_categories_and_keywords(tmp_path: Path) -> No
     (tmp_path / "datasteward.toml").write_text('[dataset]\nname = "x"\nkeywords = 3\n' + body)
     with pytest.raises(RecipeError, match=r"datasteward\.toml:3.*keywords"):
         load_recipe(tmp_path)
+
+
+def test_croissant_licence_of_several_known_licences_says_per_record() -> None:
+    from datasteward.release.documents.croissant import croissant_license
+
+    one = croissant_license({"MIT": 3})
+    assert one == "https://spdx.org/licenses/MIT.html"
+    two = croissant_license({"MIT": 1, "CC-BY-4.0": 2})
+    assert isinstance(two, list) and two[:2] == [
+        "https://creativecommons.org/licenses/by/4.0/",
+        "https://spdx.org/licenses/MIT.html",
+    ]
+    assert isinstance(two[2], dict) and "one of these, not all" in two[2]["description"]
+    unknown = croissant_license({"unknown": 4})
+    assert isinstance(unknown, list) and unknown[0]["name"] == "Licence unknown"  # type: ignore[index]
+    assert "spdx.org/licenses/" not in json.dumps(unknown)

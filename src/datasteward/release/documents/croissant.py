@@ -7,8 +7,10 @@ column, read from the Parquet columns. RAI properties (``rai:dataCollection``,
 filled from the same answers as the datasheet. Validated in the tests with ``mlcroissant``.
 
 ``license`` is true for the whole release: the one licence's URL, or, when records differ, the
-URL of each licence plus a ``CreativeWork`` saying that licences are per record (the
-``license`` column, NOTICE.md) when some have no URL (unknown, ``LicenseRef-``). ``citeAs`` is
+URL of each licence plus a ``CreativeWork`` saying that licences are per record (each record
+is under one of them; the ``license`` column, NOTICE.md), counting the records whose licence
+is unknown or has no URL (``LicenseRef-``); one licence without a URL is such a
+``CreativeWork`` alone. ``citeAs`` is
 BibTeX (creators, year, version, URL). Without ``[dataset] homepage`` the ``url`` is a
 placeholder under ``https://example.invalid/`` and the release logs a warning.
 """
@@ -250,20 +252,30 @@ def croissant_license(licenses: dict[str, int]) -> str | list[str | dict[str, An
         return str(next(iter(urls.values())))
     out: list[str | dict[str, Any]] = [*sorted({u for u in urls.values() if u})]
     without = {x: n for x, n in licenses.items() if not urls.get(x)}
-    if without or not out:
-        unknown = without.get("unknown", 0)
-        named = [x for x in sorted(without) if x != "unknown"]
-        detail = "; ".join(
-            ([f"{unknown:,} records have an unknown licence"] if unknown else [])
-            + ([f"other licences without a public URL: {', '.join(named)}"] if named else [])
-        )
+    unknown = without.get("unknown", 0)
+    named = [x for x in sorted(without) if x != "unknown"]
+    detail = "; ".join(
+        ([f"{unknown:,} records have an unknown licence"] if unknown else [])
+        + ([f"licences without a public URL: {', '.join(named)}"] if named else [])
+    )
+    if len(licenses) != 1:  # several licences, or none measured
         out.append(
             {
                 "@type": "sc:CreativeWork",
                 "name": "Licence per record",
-                "description": "Licences differ by record: each record's licence is in the "
-                "`license` field of `records` (SPDX id, or unknown); NOTICE.md lists whom to "
-                "credit." + (f" {detail}." if detail else ""),
+                "description": "Licences differ by record (each record is under one of "
+                "these, not all of them): each record's licence is in the `license` field of "
+                "`records` (SPDX id, or unknown); NOTICE.md lists whom to credit."
+                + (f" {detail}." if detail else ""),
+            }
+        )
+    elif without:  # one licence, with no public URL (unknown, LicenseRef-...)
+        out.append(
+            {
+                "@type": "sc:CreativeWork",
+                "name": "Licence unknown" if unknown else named[0],
+                "description": f"{detail[:1].upper()}{detail[1:]}: see the `license` field of "
+                "`records` and NOTICE.md.",
             }
         )
     return out
