@@ -151,3 +151,45 @@ def test_load_never_returns_records_suppressed_after_the_release(
         1 for u in table.column("source_uri").to_pylist() if u == row["source_uri"]
     )
     assert verify_release(released).ok  # the release itself is untouched
+
+
+def test_to_huggingface_streams_to_a_cache_file_not_memory(released: Path, tmp_path: Path) -> None:
+    """Issue 13 item 7: the Hugging Face dataset is written batch by batch to an Arrow file
+    and memory-mapped (an in-memory table has no cache file); a second call reuses the file,
+    and other records (one withdrawn) never do."""
+    import pyarrow.compute as pc
+
+    ds = load(released)
+    table = ds.to_table()
+    hf = to_huggingface(ds, cache_dir=tmp_path / "hf")
+    assert hf.cache_files and all(
+        Path(f["filename"]).is_relative_to(tmp_path / "hf") for f in hf.cache_files
+    )
+    assert hf.to_pandas().equals(table.to_pandas())
+    assert to_huggingface(ds, cache_dir=tmp_path / "hf").cache_files == hf.cache_files
+    first = table.column("id")[0].as_py()
+    fewer = to_huggingface(ds.filter(pc.field("id") != first), cache_dir=tmp_path / "hf")
+    assert fewer.num_rows == table.num_rows - 1 and first not in fewer["id"]
+    assert fewer.cache_files != hf.cache_files
+
+
+def test_load_warns_when_the_newest_release_it_picks_is_links_only(project: Path) -> None:
+    """Issue 13 item 7: load(project) still returns the newest release, but says that it has
+    no text, how to fetch it, and which release has the text."""
+    from datasteward.release.consumer.load import ReleaseWarning
+
+    make_release(project, "1.0.0", draft=True)
+    links = make_release(project, "1.1.0", draft=True, links_only=True).path
+    with pytest.warns(ReleaseWarning) as caught:
+        ds = load(project)
+    assert "text" not in ds.schema.names
+    (w,) = caught
+    message = str(w.message)
+    assert "release 1.1.0" in message and "links-only" in message
+    assert "fetch_links(" in message and "datasteward fetch" in message
+    assert "version='1.0.0'" in message
+    assert w.filename == __file__  # points at the caller
+    # chosen explicitly: no warning (filterwarnings = error would raise)
+    assert load(project, "1.1.0").count_rows() == ds.count_rows()
+    assert load(links).count_rows() == ds.count_rows()
+    assert "text" in load(project, "1.0.0").schema.names

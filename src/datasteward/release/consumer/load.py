@@ -148,7 +148,11 @@ def load(
     """Open a release (directory, project, ``releases/`` folder or URL) as a pyarrow Dataset.
 
     A links-only release opens too: its records have URLs and hashes but no text (fetch the
-    content with :func:`datasteward.fetch_links`).
+    content with :func:`datasteward.fetch_links`). When ``version`` is not given and the
+    newest release of a project (or ``releases/`` folder) is links-only, that release is
+    still the one returned ("the newest" means one thing), with a :class:`ReleaseWarning`
+    that names it, says how to fetch its text and names the newest release with text, if any
+    (pass its ``version=`` to load that one).
 
     Over HTTP(S), ``timeout`` bounds connecting and each read (seconds), ``deadline`` the
     whole download (seconds; default none), ``max_manifest_bytes`` the size of
@@ -164,9 +168,43 @@ def load(
     options = DownloadOptions(
         timeout=timeout, deadline=deadline, max_manifest_bytes=max_manifest_bytes, retries=retries
     )
-    return open_release(
-        path_or_url, version, allow_deprecated=allow_deprecated, download=options
-    ).dataset
+    opened = open_release(path_or_url, version, allow_deprecated=allow_deprecated, download=options)
+    if opened.manifest.links_only and version is None and _chosen_by_us(path_or_url):
+        warnings.warn(links_only_message(opened), ReleaseWarning, stacklevel=2)
+    return opened.dataset
+
+
+def _chosen_by_us(path_or_url: str | os.PathLike[str]) -> bool:
+    """Whether ``load`` picked the release (a project or releases/ folder was given) rather
+    than being pointed at one (a release directory or a URL, which the caller chose)."""
+    text = os.fspath(path_or_url)
+    if _is_url(text) and urlsplit(text).scheme != "file":
+        return False
+    local = Path(urlsplit(text).path) if text.startswith("file:") else Path(text)
+    return not (local / MANIFEST).exists()
+
+
+def links_only_message(opened: OpenRelease) -> str:
+    """The warning for a links-only release picked as the newest: which one, how to get the
+    text, and the newest release that has it."""
+    from datasteward.release.format.project import existing_versions
+
+    version = opened.manifest.version
+    full = [
+        str(v)
+        for v in existing_versions(opened.root.parent.parent)
+        if str(v) != version and not read_manifest(opened.root.parent / str(v)).links_only
+    ]
+    alternative = (
+        f"; or load release {full[-1]}, the newest with text: load(..., version={full[-1]!r})"
+        if full
+        else "; no release of this project has the text"
+    )
+    return (
+        f"release {version} of {opened.manifest.dataset}, the newest, is links-only: its "
+        "records have URLs and hashes but no text. Fetch the pages with "
+        f"datasteward.fetch_links({str(opened.root)!r}) or `datasteward fetch`{alternative}"
+    )
 
 
 @dataclass(frozen=True)
@@ -252,8 +290,22 @@ def to_pandas(dataset: pads.Dataset) -> Any:
     return dataset.to_table().to_pandas()
 
 
-def to_huggingface(dataset: pads.Dataset) -> Any:
-    """The release as a Hugging Face ``datasets.Dataset`` (needs the `datasets` package)."""
+#: Rows per record batch read while converting to a Hugging Face dataset.
+HF_BATCH_ROWS = 8_192
+
+
+def to_huggingface(
+    dataset: pads.Dataset, *, cache_dir: str | os.PathLike[str] | None = None
+) -> Any:
+    """The release as a Hugging Face ``datasets.Dataset`` (needs the `datasets` package).
+
+    Streamed, never the whole release in memory: ``datasets.Dataset.from_generator`` writes
+    the record batches to an Arrow file in the Hugging Face cache (``cache_dir``, default
+    ``$HF_DATASETS_CACHE``), which the returned dataset memory-maps. The cache entry's
+    fingerprint is the sha256 of the shards (paths, sizes, times), the schema and the ids of
+    the records returned, so a second call on the same release reuses it, and a release with
+    other records (another project, a takedown, a suppression) never does.
+    """
     try:
         import datasets
     except ImportError:
@@ -262,7 +314,31 @@ def to_huggingface(dataset: pads.Dataset) -> Any:
         raise MissingDependencyError.for_extra(
             "datasets", "hf", "Hugging Face conversion"
         ) from None
-    return datasets.Dataset(datasets.table.InMemoryTable(dataset.to_table()))
+
+    def rows() -> Any:
+        for batch in dataset.to_batches(batch_size=HF_BATCH_ROWS):
+            yield from batch.to_pylist()
+
+    return datasets.Dataset.from_generator(
+        rows,
+        features=datasets.Features.from_arrow_schema(dataset.schema),
+        cache_dir=os.fspath(cache_dir) if cache_dir is not None else None,
+        fingerprint=_fingerprint(dataset),
+    )
+
+
+def _fingerprint(dataset: pads.Dataset) -> str:
+    import hashlib
+
+    h = hashlib.sha256(dataset.schema.serialize().to_pybytes())
+    for f in sorted(getattr(dataset, "files", []) or []):
+        st = Path(f).stat()
+        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    if "id" in dataset.schema.names:
+        for batch in dataset.to_batches(columns=["id"], batch_size=65_536):
+            for value in batch.column(0).to_pylist():
+                h.update(f"{value}\n".encode())
+    return h.hexdigest()[:32]
 
 
 def read_json(path: Path) -> Any:
