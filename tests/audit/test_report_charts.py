@@ -472,3 +472,27 @@ metadata_columns = ["publish_date"]
     pub = a["composition"]["metadata"][0]
     assert pub["name"] == "publish_date" and pub["present"] == 600
     assert pub["kind"] == "category"
+
+
+def test_hostile_metadata_names_and_values(tmp_path: Path) -> None:
+    """A column name with quotes and SQL, and numbers that are not finite: no error, nothing
+    injected, the odd values counted as categories."""
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    vals = [str(i) for i in range(40)] + ["inf", "nan", "-Infinity", "1e999"]
+    _write_jsonl(tmp_path / "a.jsonl", [
+        {"id": f"r{i}", "text": "some words here and there", "size": v}
+        for i, v in enumerate(vals)])
+    (tmp_path / "datasteward.toml").write_text(
+        '[dataset]\nname = "odd"\n[[sources]]\nname = "a"\nformat = "jsonl"\npath = "a.jsonl"\n'
+        'id_field = "id"\n')
+    run_dir = LocalExecutor(load_recipe(tmp_path), RunOptions(workers=1)).run().run_dir
+    odd = "x\"') OR 1=1; DROP TABLE facts; --<marquee>"
+    a = audit_run(run_dir, tmp_path / "audit",
+                  AuditConfig(samples=0, metadata_columns=(odd, "size")))
+    meta = {m["name"]: m for m in a["composition"]["metadata"]}
+    assert meta[odd]["present"] == 0
+    assert meta["size"]["present"] == 44 and meta["size"]["kind"] == "category"
+    html = (tmp_path / "audit" / "report.html").read_text(encoding="utf-8")
+    assert "<marquee" not in html and "--&lt;marquee&gt;" in html

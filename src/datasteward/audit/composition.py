@@ -29,6 +29,8 @@ WEIGHT_SHARE = 0.01
 #: A metadata column whose values are all numbers is drawn as a histogram when it has more
 #: distinct values than this (fewer: as categories).
 NUMERIC_MIN_DISTINCT = 12
+#: SQL: a metadata value as a finite number, else NULL ("inf" and "nan" are not numbers here).
+_NUMBER = "CASE WHEN isfinite(TRY_CAST(v AS DOUBLE)) THEN TRY_CAST(v AS DOUBLE) END"
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -300,7 +302,7 @@ def _metadata_one(
     k = kept_pos
     src = f"(SELECT _pos, nullif(trim({expr}), '') AS v FROM records)"
     row = con.execute(
-        "SELECT count(*), count(v), count(DISTINCT v), count(TRY_CAST(v AS DOUBLE)), "
+        f"SELECT count(*), count(v), count(DISTINCT v), count({_NUMBER}), "
         "count(*) FILTER (WHERE CASE WHEN json_valid(v) THEN json_type(v) = 'ARRAY' END), "
         "count(*) FILTER (WHERE v IN ('{}', 'null')) "
         f"FROM {src}"
@@ -340,7 +342,7 @@ def _metadata_one(
 def _numeric_bins(
     con: duckdb.DuckDBPyConnection, src: str, kept_pos: int
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    x = "TRY_CAST(v AS DOUBLE)"
+    x = _NUMBER
     lo_hi = con.execute(f"SELECT min({x}), max({x}) FROM {src}").fetchone()
     lo, hi = (float(lo_hi[0]), float(lo_hi[1])) if lo_hi else (0.0, 0.0)
     integer = bool(
