@@ -180,3 +180,73 @@ def test_the_modes_are_in_force_for_the_commands(readonly_project: Path) -> None
     )
     assert done.returncode != 0 and "PermissionError" in done.stderr
     assert not stat.S_IMODE(readonly_project.stat().st_mode) & 0o222
+
+
+@pytest.mark.parametrize("limit_kib", [16, 200])
+def test_a_file_size_limit_ends_a_run_in_one_line(tmp_path: Path, limit_kib: int) -> None:
+    """``ulimit -f``: writes past the limit fail with EFBIG (Python ignores SIGXFSZ); at 16 KiB
+    the ledger's first write fails (SQLite: "disk I/O error"), at 200 KiB a Parquet shard."""
+    import json
+    import resource
+
+    from release_kit import RECIPE
+
+    project = tmp_path / "proj"
+    (project / "data").mkdir(parents=True)
+    (project / "datasteward.toml").write_text(RECIPE, "utf-8")
+    with (project / "data" / "in.jsonl").open("w", encoding="utf-8") as out:
+        for i in range(3000):
+            text = " ".join(f"w{(i * 7 + k) % 997}" for k in range(120))
+            out.write(json.dumps({"id": f"r{i}", "url": f"https://x{i % 9}.org/{i}", "text": text}))
+            out.write("\n")
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_kib * 1024, limit_kib * 1024))
+
+    env = {k: v for k, v in os.environ.items() if k != LEDGER_URL_ENV}
+    env["COLUMNS"] = "300"
+    code = "from datasteward.cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--project", str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        preexec_fn=limit,  # noqa: PLW1509 - a resource limit for the child only
+        check=False,
+    )
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr
+    assert "ulimit -f" in errors[0], errors[0]
+
+
+@pytest.mark.parametrize(
+    ("err", "words"),
+    [
+        (OSError(27, "File too large", "/p/runs/r/data/part-0.parquet"), "ulimit -f"),
+        (OSError(30, "Read-only file system", "/p/releases/.1.1.0"), "read-only"),
+        (
+            PermissionError(13, "Permission denied", "/p/.datasteward/suppression.jsonl"),
+            "read-only",
+        ),
+    ],
+    ids=["EFBIG", "EROFS", "EACCES"],
+)
+def test_a_refused_write_is_one_line_naming_the_file(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], err: OSError, words: str
+) -> None:
+    from datasteward.cli import main as cli_main
+
+    def refuse(**_: object) -> None:
+        raise err
+
+    monkeypatch.setattr(cli_main, "_load", lambda: None)
+    monkeypatch.setattr(cli_main, "app", refuse)
+    monkeypatch.setitem(cli_main._state, "debug", False)
+    with pytest.raises(SystemExit) as done:
+        cli_main.main()
+    assert done.value.code == 1
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and str(err.filename) in lines[0] and words in lines[0], lines
