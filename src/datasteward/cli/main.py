@@ -31,7 +31,9 @@ COMMAND_MODULES: list[str] = [
 
 app = typer.Typer(
     name="datasteward",
-    help="A workbench for the people who make machine-learning datasets.",
+    help="A workbench for the people who make machine-learning datasets.\n\n"
+    "Example: [bold]datasteward init my-dataset[/], then "
+    "[bold]datasteward run --project my-dataset --estimate[/]",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -63,10 +65,7 @@ def _root(
         help="Print the version and exit.",
     ),
 ) -> None:
-    """A workbench for the people who make machine-learning datasets.
-
-    Example: [bold]datasteward init my-dataset && datasteward run -p my-dataset --estimate[/]
-    """
+    """Options of every command (the help text is the app's)."""
     from datasteward.cli._common import configure_output
 
     _state["debug"] = debug
