@@ -385,6 +385,15 @@ def test_croissant_without_a_homepage_warns(
     doc = json.loads((release / "croissant.json").read_text())
     result = make_release(tmp_path / "p", "1.1.0", draft=True)
     assert any("homepage" in w and doc["url"] in w for w in result.warnings)
+
+    # the command's summary says so too
+    out = subprocess.run(
+        [sys.executable, "-m", "datasteward", "release", "1.2.0", "--draft", "--project",
+         str(tmp_path / "p")],
+        capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"}, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "Warning:" in out.stdout and "homepage" in out.stdout
     assert doc["url"].startswith("https://example.invalid/")
     assert any(
         "homepage" in r.getMessage() and "[dataset]" in r.getMessage() for r in caplog.records

@@ -85,6 +85,7 @@ def release(
                 "bytes": sum(f.bytes for f in data),
                 "left_out": {"without_url": no_url, "edited": edited},
                 "documents": documents,
+                "warnings": list(result.warnings),
             }
         )
         return
@@ -102,6 +103,8 @@ def release(
         )
     for name, path in documents.items():
         console.print(f"  {name:<15} {escape(path)}")
+    for note in result.warnings:  # e.g. no [dataset] homepage: Croissant's url is a placeholder
+        console.print(f"[yellow]Warning:[/] {escape(note)}")
 
 
 def verify(
