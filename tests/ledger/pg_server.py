@@ -111,7 +111,7 @@ class ThrowawayPostgres:
             if self.process.poll() is not None:
                 raise ServerUnavailable(
                     f"postgres exited with {self.process.returncode} at start; "
-                    f"{self.log}: {self._log_tail()}"
+                    f"server log (deleted with the temp dir): {self._log_tail()}"
                 )
             try:
                 with psycopg.connect(libpq(self.url), connect_timeout=2):
@@ -121,7 +121,7 @@ class ThrowawayPostgres:
                 time.sleep(0.05)
         raise ServerUnavailable(
             f"postgres did not accept connections within {START_TIMEOUT:.0f} s ({last}); "
-            f"{self.log}: {self._log_tail()}"
+            f"server log (deleted with the temp dir): {self._log_tail()}"
         )
 
     def _log_tail(self) -> str:
