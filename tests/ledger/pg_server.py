@@ -31,6 +31,7 @@ PG_ENV = "DATASTEWARD_TEST_PG_URL"
 NOBODY = 65534  # uid and gid the throwaway server runs as when the tests run as root
 START_TIMEOUT = 30.0  # seconds for initdb + the server to accept connections
 STOP_TIMEOUT = 10.0
+SOCKET_DIR_MAX = 70  # longest $TMPDIR whose ds-pg-XXXXXXXX/.s.PGSQL.5432 fits in sun_path
 
 
 class ServerUnavailable(Exception):
@@ -42,14 +43,18 @@ class ThrowawayPostgres:
 
     def __init__(self, bindir: Path, parent: Path | None = None) -> None:
         self.bindir = bindir
-        self.top = Path(
-            tempfile.mkdtemp(prefix="ds-pg-", dir=parent)
-        )  # short: socket paths max ~107 bytes
+        self.as_root = os.geteuid() == 0
+        # /tmp instead of $TMPDIR when $TMPDIR is long (the socket path, dir +
+        # "/.s.PGSQL.5432", must fit in 107 bytes) or when root runs the server as nobody
+        # (root's $TMPDIR may sit under a 0700 directory nobody cannot cross).
+        long_tmp = len(tempfile.gettempdir()) > SOCKET_DIR_MAX
+        if parent is None and (long_tmp or self.as_root) and Path("/tmp").is_dir():
+            parent = Path("/tmp")
+        self.top = Path(tempfile.mkdtemp(prefix="ds-pg-", dir=parent))
         self.data = self.top / "data"
         self.log = self.top / "server.log"
         self.process: subprocess.Popen[bytes] | None = None
         self.start_seconds = 0.0
-        self.as_root = os.geteuid() == 0
         if self.as_root:
             os.chown(self.top, NOBODY, NOBODY)
 

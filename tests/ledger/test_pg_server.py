@@ -22,8 +22,8 @@ from pg_server import ServerUnavailable, ThrowawayPostgres, embedded_bindir, thr
 @pytest.fixture
 def public_dir() -> Iterator[Path]:
     """A temp dir outside pytest's 0700 tmp_path: as root the server runs as nobody and must
-    reach the fake binaries."""
-    top = Path(tempfile.mkdtemp(prefix="ds-pgt-"))
+    reach the fake binaries (under /tmp then: root's $TMPDIR may be 0700 too)."""
+    top = Path(tempfile.mkdtemp(prefix="ds-pgt-", dir="/tmp" if os.geteuid() == 0 else None))
     os.chmod(top, 0o755)
     try:
         yield top
