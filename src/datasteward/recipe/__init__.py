@@ -1,5 +1,6 @@
 """The recipe: ``datasteward.toml``, one typed model validated on load."""
 
+from datasteward.recipe._typed import fit_value
 from datasteward.recipe.model import (
     DatasetInfo,
     Recipe,
@@ -22,6 +23,7 @@ __all__ = [
     "StepConfig",
     "Steward",
     "Upstream",
+    "fit_value",
     "load_recipe",
     "parse_recipe",
 ]

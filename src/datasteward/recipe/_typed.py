@@ -30,29 +30,36 @@ def _describe(annotation: Any) -> str:
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
-def coerce(value: Any, annotation: Any) -> tuple[bool, Any]:
-    """(fits, value as the field holds it): ints are floats where a float is wanted and TOML
-    arrays become tuples."""
+def fit_value(value: Any, annotation: Any) -> tuple[bool, Any]:
+    """(fits, value as the field holds it) for a TOML value and a dataclass field annotation.
+
+    The one type check of the recipe's tables and of every step's options: ints are floats where
+    a float is wanted, TOML arrays become tuples (or lists where the field says ``list``),
+    ``Literal`` fields take only their listed values, and ``Any`` takes anything."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
-            ok, out = coerce(value, arg)
+            ok, out = fit_value(value, arg)
             if ok:
                 return True, out
         return False, value
     if annotation is type(None):
         return value is None, value
+    if annotation is Any:
+        return True, value
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation), value
     if origin in (tuple, list):
         if not isinstance(value, list | tuple):
             return False, value
         args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
         items = []
         for v in value:
-            ok, out = coerce(v, args[0]) if args else (True, v)
+            ok, out = fit_value(v, args[0]) if args else (True, v)
             if not ok:
                 return False, value
             items.append(out)
-        return True, tuple(items)
+        return True, tuple(items) if origin is tuple else items
     if origin in (dict, Mapping) or annotation is dict:
         return isinstance(value, dict), value
     if annotation is float:
@@ -96,7 +103,7 @@ def build(
                 key=key,
                 hint=f"{name} keys are: " + ", ".join(sorted(fields)),
             )
-        ok, out = coerce(value, hints[key])
+        ok, out = fit_value(value, hints[key])
         if not ok:
             raise where.err(
                 f"`{key}` in {name} must be {_describe(hints[key])}, got {value!r}",

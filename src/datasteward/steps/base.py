@@ -21,7 +21,6 @@ errors for unknown or mistyped keys, and hashed into the run record.
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from datasteward.errors import StepError
+from datasteward.recipe import fit_value
 from datasteward.recipe.model import Recipe
 from datasteward.records.edits import replace_text
 from datasteward.records.schema import (
@@ -497,50 +497,6 @@ def options_to_dict(options: StepOptions) -> dict[str, Any]:
     return out
 
 
-def _type_ok(value: Any, annotation: Any) -> tuple[bool, Any]:
-    """Check (and gently coerce) a TOML value against a dataclass field annotation."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(annotation):
-            ok, coerced = _type_ok(value, arg)
-            if ok:
-                return True, coerced
-        return False, value
-    if annotation is type(None):
-        return value is None, value
-    if annotation is Any:
-        return True, value
-    if origin is typing.Literal:
-        return value in typing.get_args(annotation), value
-    if origin in (tuple, list):
-        if not isinstance(value, (list, tuple)):
-            return False, value
-        args = typing.get_args(annotation)
-        item = args[0] if args else Any
-        coerced_items = []
-        for v in value:
-            ok, c = _type_ok(v, item)
-            if not ok:
-                return False, value
-            coerced_items.append(c)
-        return True, tuple(coerced_items) if origin is tuple else coerced_items
-    if origin is dict or annotation is dict:
-        return isinstance(value, dict), value
-    if annotation is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return True, float(value)
-        return False, value
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if annotation is bool:
-        return isinstance(value, bool), value
-    if annotation is str:
-        return isinstance(value, str), value
-    if isinstance(annotation, type):
-        return isinstance(value, annotation), value
-    return True, value
-
-
 def _describe(annotation: Any) -> str:
     return str(annotation).replace("typing.", "").replace("NoneType", "None")
 
@@ -560,7 +516,7 @@ def build_options(
                 f"step `{step}`{loc} has no option `{key}`",
                 hint=f"its options are: {known}",
             )
-        ok, coerced = _type_ok(value, hints[key])
+        ok, coerced = fit_value(value, hints[key])
         if not ok:
             raise StepError(
                 f"step `{step}`{loc}: option `{key}` must be {_describe(hints[key])}, got {value!r}"
