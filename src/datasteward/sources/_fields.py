@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
+from datasteward.sources._common import MAX_BATCH_CHARS
 from datasteward.sources.base import EncodedTexts, RecordBuilder
 
 _UTC = dt.UTC
@@ -370,6 +371,14 @@ class Columns:
             return json.dumps(record, default=str, separators=(",", ":")).encode()
         except (ValueError, RecursionError) as exc:
             raise UnusableRecord(f"its other fields cannot be kept as metadata: {exc}") from None
+
+    def batch(self, batch_size: int | None = None) -> pa.RecordBatch | None:
+        """The builder's next batch: with ``batch_size``, only once that many records (or
+        ``MAX_BATCH_CHARS`` bytes of text) are collected; without it, whatever is left."""
+        if batch_size is not None and len(self) < batch_size and self.nbytes < MAX_BATCH_CHARS:
+            return None
+        self.flush()
+        return self.builder.flush()
 
     def flush(self) -> None:
         """Add the collected records to the builder."""

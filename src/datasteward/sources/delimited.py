@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from datasteward.errors import SourceError
 from datasteward.recipe.model import SourceConfig
-from datasteward.sources._common import MAX_BATCH_CHARS, bad, parse_options
+from datasteward.sources._common import bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import (
     MAX_LINE_BYTES,
@@ -241,19 +241,14 @@ class CsvReader(Reader):
                     except UnusableRecord as exc:  # pragma: no cover - columns were checked
                         on_bad(bad(config, file, where, str(exc), _raw(row, o.encoding)))
                         continue
-                    if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
-                        cols.flush()
-                        out = builder.flush()
-                        if out is not None:
-                            yield out
+                    if (out := cols.batch(batch_size)) is not None:
+                        yield out
             except LinesBroken as exc:
                 on_bad(bad(config, file, f"line {exc.line}", exc.problem, exc.partial))
             if header is None:
                 raise SourceError(f"{file} is empty: it has no header row",
                                   hint="remove the file, or set header = false and columns")
-            cols.flush()
-            out = builder.flush()
-            if out is not None:
+            if (out := cols.batch()) is not None:
                 yield out
 
 

@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
-from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
+from datasteward.sources._common import TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import (
     MAX_LINE_BYTES,
@@ -127,15 +127,10 @@ class JsonReader(Reader):
                                missing_field=exc.missing_field)
                 continue
             guard.found()
-            if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
-                cols.flush()
-                out = builder.flush()
-                if out is not None:
-                    yield out
+            if (out := cols.batch(batch_size)) is not None:
+                yield out
         guard.finish()
-        cols.flush()
-        out = builder.flush()
-        if out is not None:
+        if (out := cols.batch()) is not None:
             yield out
 
 

@@ -19,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from datasteward.recipe.model import SourceConfig
-from datasteward.sources._common import MAX_BATCH_CHARS, TextFieldGuard, bad, parse_options
+from datasteward.sources._common import TextFieldGuard, bad, parse_options
 from datasteward.sources._fields import Columns, FieldMap, UnusableRecord
 from datasteward.sources._io import (
     MAX_LINE_BYTES,
@@ -99,17 +99,12 @@ def record_lines(
                 else:
                     guard.found()
                 lineno += len(lines)
-                if len(cols) >= batch_size or cols.nbytes >= MAX_BATCH_CHARS:
-                    cols.flush()
-                    out = builder.flush()
-                    if out is not None:
-                        yield out
+                if (out := cols.batch(batch_size)) is not None:
+                    yield out
     except LinesBroken as exc:
         on_bad(bad(config, file, f"line {exc.line}", exc.problem, exc.partial))
     guard.finish()
-    cols.flush()
-    out = builder.flush()
-    if out is not None:
+    if (out := cols.batch()) is not None:
         yield out
 
 

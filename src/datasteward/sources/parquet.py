@@ -56,13 +56,9 @@ def table_rows(
                            .encode()))
                 continue
             if len(cols) >= batch_size:
-                cols.flush()
-                out = builder.flush()
-                if out is not None:
+                if (out := cols.batch()) is not None:
                     yield out
-    cols.flush()
-    out = builder.flush()
-    if out is not None:
+    if (out := cols.batch()) is not None:
         yield out
 
 
