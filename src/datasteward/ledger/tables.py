@@ -259,3 +259,48 @@ CHAINED_TABLES: dict[str, Table] = {
 
 #: The hash that the first event links to.
 GENESIS_HASH = "0" * 64
+
+#: Takedown requests filed on the website (issue 15): what the requester asked, confirmed by
+#: e-mail, matched, decided by a steward. An approved request becomes a ``takedowns`` row
+#: (``takedown_id``) that ``takedown apply`` executes. Only the sha256 of the private status
+#: token is kept.
+takedown_requests = Table(
+    "takedown_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # url | domain | text | image_url
+    Column("value", Text, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("explanation", Text, nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("evidence", Text),  # canonical JSON: stored file, sha256, type, bytes
+    Column("status", String(16), nullable=False, index=True),
+    Column("status_token_sha256", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("confirmed_at", String(32)),
+    Column("match", Text),  # canonical JSON: records per release (counts only)
+    Column("takedown_id", Integer),
+    Column("decided_by", String(256)),
+    Column("decided_at", String(32)),
+    Column("decision_reason", Text),
+    Column("result", Text),  # canonical JSON: patch releases, or the error of a failed job
+    Column("notified_at", String(32)),
+    UniqueConstraint("status_token_sha256", name="uq_takedown_requests_token"),
+)
+
+#: E-mails sent about takedowns: to requesters, and to the people who downloaded a version
+#: that a patch release superseded.
+takedown_notices = Table(
+    "takedown_notices",
+    metadata,
+    Column("notice_id", Integer, primary_key=True, autoincrement=True),
+    Column("request_id", Integer, index=True),
+    Column("version", String(64)),
+    Column("email", String(320), nullable=False),
+    Column("kind", String(16), nullable=False),  # requester | downloader
+    Column("subject", Text, nullable=False),
+    Column("sent_at", String(32), nullable=False),
+    Column("error", Text),
+)
+CHAINED_TABLES[takedown_requests.name] = takedown_requests
+CHAINED_TABLES[takedown_notices.name] = takedown_notices
