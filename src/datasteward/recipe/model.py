@@ -39,6 +39,7 @@ from datasteward.recipe.tables import (
     parse_audit,
     parse_empty,
     parse_policy,
+    parse_run,
 )
 
 RECIPE_FILE = "datasteward.toml"
@@ -119,7 +120,7 @@ def parse_recipe(text: str, path: Path) -> Recipe:
         policy=parse_policy(w, data.get("policy")),
         audit=parse_audit(w, data.get("audit"), base_dir=path.parent),
         release=parse_empty(w, data.get("release"), ReleaseTable, "release"),
-        run=parse_empty(w, data.get("run"), RunTable, "run"),
+        run=parse_run(w, data.get("run")),
         raw=data,
     )
 

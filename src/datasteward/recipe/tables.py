@@ -294,13 +294,49 @@ class ReleaseTable:
     here is an error rather than silently ignored."""
 
 
+#: The executors a recipe can name in ``[run] executor``.
+EXECUTORS = ("local", "ray")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunTable:
-    """``[run]``: no keys yet (run options are ``datasteward run`` flags); a key here is an
-    error rather than silently ignored."""
+    """``[run]``: how the recipe runs by default (``datasteward run`` flags override it)."""
+
+    #: ``local`` (worker processes on this machine) or ``ray`` (a Ray cluster).
+    executor: str = "local"
+    #: The Ray cluster: ``auto`` (the running one), ``ray://host:10001`` or ``host:6379``;
+    #: none starts a Ray instance on this machine for the run.
+    address: str | None = None
+    #: Partitions of a global step's index (the hash buckets deduplication decides in
+    #: parallel). Part of the recipe, so every run of it makes the same tasks; the decisions
+    #: do not depend on it.
+    partitions: int = 8
 
 
-def parse_empty(w: Where, raw: Any, cls: type[ReleaseTable] | type[RunTable], name: str) -> Any:
+def parse_run(w: Where, raw: Any) -> RunTable:
+    """``[run]`` (absent: the defaults)."""
+    if raw is None:
+        return RunTable()
+    if not isinstance(raw, dict):
+        raise w.err("`run` must be a table ([run])", key="run")
+    table = build(RunTable, raw, w, table="run")
+    if table.executor not in EXECUTORS:
+        raise w.err(
+            f"`executor` in [run] must be one of {', '.join(EXECUTORS)}, got {table.executor!r}",
+            table="run",
+            key="executor",
+        )
+    if not 1 <= table.partitions <= 65536:
+        raise w.err(
+            f"`partitions` in [run] must be from 1 to 65536, got {table.partitions}",
+            table="run",
+            key="partitions",
+            hint="a few per worker core is plenty (the default is 8)",
+        )
+    return table
+
+
+def parse_empty(w: Where, raw: Any, cls: type[ReleaseTable], name: str) -> Any:
     if raw is None:
         return cls()
     if not isinstance(raw, dict):
