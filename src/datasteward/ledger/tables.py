@@ -304,3 +304,61 @@ takedown_notices = Table(
 )
 CHAINED_TABLES[takedown_requests.name] = takedown_requests
 CHAINED_TABLES[takedown_notices.name] = takedown_notices
+
+#: The stewardship site (issue 15). Accounts (name, role) are chained; their credentials
+#: (argon2 hashes, failed logins, lockouts) are not, so no password hash enters the event log.
+web_accounts = Table(
+    "web_accounts",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("role", String(16), nullable=False),  # viewer | reviewer | maintainer
+    Column("added_at", String(32), nullable=False),
+    Column("removed_at", String(32)),
+)
+
+web_credentials = Table(
+    "web_credentials",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("password_hash", Text, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", String(32)),
+    Column("updated_at", String(32), nullable=False),
+)
+
+#: Requests to download a gated release: who, why, which terms (their sha256) they accepted,
+#: and the steward's decision. Only the sha256 of the private status token is kept.
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("affiliation", String(512), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("intended_use", Text, nullable=False),
+    Column("terms_sha256", String(64), nullable=False),
+    Column("terms_accepted_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False, index=True),  # pending | approved | denied
+    Column("status_token_sha256", String(64), nullable=False),
+    Column("requested_at", String(32), nullable=False),
+    Column("decided_by", String(128)),
+    Column("decided_at", String(32)),
+    Column("decision_reason", Text),
+    UniqueConstraint("status_token_sha256", name="uq_access_requests_token"),
+)
+
+#: Downloads of gated files through the site (who: the access request), so the people who
+#: downloaded a version can be told when it is superseded.
+downloads = Table(
+    "downloads",
+    metadata,
+    Column("download_id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("path", Text, nullable=False),
+    Column("request_id", Integer),
+    Column("at", String(32), nullable=False),
+)
+CHAINED_TABLES[web_accounts.name] = web_accounts
+CHAINED_TABLES[access_requests.name] = access_requests
+CHAINED_TABLES[downloads.name] = downloads
