@@ -362,3 +362,34 @@ downloads = Table(
 CHAINED_TABLES[web_accounts.name] = web_accounts
 CHAINED_TABLES[access_requests.name] = access_requests
 CHAINED_TABLES[downloads.name] = downloads
+
+#: Takedown kinds and erasure (issue 19): each request's kind (privacy, legal, copyright,
+#: harmful, other), the action its policy decided (erase | patch) and where that policy came
+#: from, with the request's fingerprint (sha256 hashes only), and one row per file an erasure
+#: rewrote, deleted or withdrew (rows erased, sha256 before and after; never the text).
+takedown_policies = Table(
+    "takedown_policies",
+    metadata,
+    Column("takedown_id", Integer, primary_key=True, autoincrement=False),
+    Column("category", String(16), nullable=False),  # privacy | legal | copyright | harmful | other
+    Column("action", String(16), nullable=False),  # erase | patch
+    Column("policy_source", String(256), nullable=False),
+    Column("value_sha256", String(64), nullable=False),
+    Column("probe", Text),  # canonical JSON of sha256 hashes
+    Column("decided_at", String(32), nullable=False),
+)
+
+takedown_erasures = Table(
+    "takedown_erasures",
+    metadata,
+    Column("erasure_id", Integer, primary_key=True, autoincrement=True),
+    Column("takedown_id", Integer, nullable=False, index=True),
+    Column("place", Text, nullable=False),  # a path relative to the project
+    Column("action", String(16), nullable=False),  # rewritten | deleted | withdrawn
+    Column("rows_erased", BigInteger, nullable=False),
+    Column("sha256_before", String(64)),
+    Column("sha256_after", String(64)),
+    Column("at", String(32), nullable=False),
+)
+CHAINED_TABLES[takedown_policies.name] = takedown_policies
+CHAINED_TABLES[takedown_erasures.name] = takedown_erasures
