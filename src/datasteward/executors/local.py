@@ -64,6 +64,9 @@ class RunOptions:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     #: Keep ``_work/`` (intermediate shards, global steps' indexes) after success.
     keep_work: bool = False
+    #: Split input files over this many MB into parts, one task each; None = the recipe's
+    #: ``[run] split_mb`` (default 64), 0 = never (see ``executors/plan.py``).
+    split_mb: float | None = None
 
     @property
     def effective_workers(self) -> int:
@@ -311,7 +314,7 @@ class LocalExecutor:
     # ---- public -----------------------------------------------------------------------
     def run(self, *, resume: str | bool = False) -> RunResult:
         """Run the recipe; ``resume=True`` resumes the newest unfinished run, or a run id."""
-        plan = build_plan(self.recipe)
+        plan = build_plan(self.recipe, split_mb=self.options.split_mb)
         if resume:
             layout = self._resume_layout(resume, plan)
             fresh = False

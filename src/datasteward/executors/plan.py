@@ -2,7 +2,13 @@
 
 Input files (shards) are grouped into work units — consecutive small files of one source — so
 that a folder of a million tiny files makes about a thousand tasks and output files, not a
-million. A global step (deduplication) must see every unit before it decides, so the pipeline is cut
+million. A large file is split into parts of about ``split_bytes`` (``[run] split_mb``,
+``run --split-mb``) where its format allows (:meth:`Reader.split`: JSON Lines at line ends,
+Parquet by row groups, ``.warc.gz`` by gzip members), each part a shard of its own, so one
+200 MB file keeps two workers busy. Parts are in file order and ranks follow input order, so
+ids, trace, quarantine and output rows are the same as when the file is read whole.
+
+A global step (deduplication) must see every unit before it decides, so the pipeline is cut
 there. Segment ``g`` runs, per shard: the global step that ended segment ``g-1`` (applying its
 decisions), then the local steps up to the next global step, which indexes what remains.
 
@@ -60,7 +66,9 @@ UNIT_MAX_FILES = 1024
 
 @dataclass(frozen=True)
 class WorkUnit:
-    """What one task reads: consecutive files of one source. ``rank`` is its position."""
+    """What one task reads: consecutive files (or parts of a file) of one source. ``rank`` is
+    its position in input order. Plain data: it pickles to any worker process or Ray task,
+    which opens each shard by its ``uri`` (a path or an fsspec URL) and reads its ``part``."""
 
     rank: int
     source: str
@@ -91,6 +99,12 @@ def group_shards(
     current: list[Shard] = []
     current_bytes = 0
     for shard, size in zip(shards, sizes, strict=True):
+        if shard.part is not None:  # a part of a split file is a task of its own
+            if current:
+                units.append(WorkUnit(len(units), current[0].source, tuple(current), current_bytes))
+                current, current_bytes = [], 0
+            units.append(WorkUnit(len(units), shard.source, (shard,), size))
+            continue
         if current and (
             shard.source != current[0].source
             or current_bytes + size > target_bytes
@@ -105,9 +119,46 @@ def group_shards(
     return tuple(units)
 
 
+def split_shards(
+    shards: tuple[Shard, ...],
+    sizes: list[int],
+    readers: dict[str, Reader],
+    *,
+    split_bytes: int,
+) -> tuple[tuple[Shard, ...], list[int]]:
+    """Cut files larger than ``split_bytes`` into parts where their reader can (order kept).
+
+    Returns the shards (parts in place of the files they cut) and their sizes. ``split_bytes``
+    0 keeps every file whole.
+    """
+    if split_bytes <= 0:
+        return shards, sizes
+    out: list[Shard] = []
+    out_sizes: list[int] = []
+    for shard, size in zip(shards, sizes, strict=True):
+        reader = readers.get(shard.source)
+        parts: tuple[Shard, ...] = (shard,)
+        if reader is not None and size > split_bytes:
+            parts = reader.split(shard, size=size, target_bytes=split_bytes)
+        if len(parts) == 1:
+            out.append(shard)
+            out_sizes.append(size)
+            continue
+        out.extend(parts)
+        out_sizes.extend(p.part.bytes if p.part is not None else 0 for p in parts)
+    return tuple(out), out_sizes
+
+
+def split_bytes_of(recipe: Recipe, split_mb: float | None = None) -> int:
+    """Bytes per part: ``split_mb`` if given (``run --split-mb``), else ``[run] split_mb``."""
+    mb = recipe.run.split_mb if split_mb is None else split_mb
+    return max(0, int(mb * 1024 * 1024))
+
+
 @dataclass(frozen=True)
 class Plan:
     recipe: Recipe
+    #: The input files, whole (a split file's parts are in ``units``).
     shards: tuple[Shard, ...]
     steps: tuple[PlannedStep, ...]
     segments: tuple[Segment, ...]
@@ -115,12 +166,13 @@ class Plan:
     readers: dict[str, Reader] = field(default_factory=dict)
 
     def describe(self) -> dict[str, Any]:
-        """The plan as JSON-able data (stored in run.json)."""
+        """The plan as JSON-able data (stored in run.json). A unit lists its shards by file
+        index, or ``"index:kind@start-stop"`` for a part of a split file."""
         return {
             "shards": [
                 {"index": s.index, "source": s.source, "location": s.location} for s in self.shards
             ],
-            "units": [[s.index for s in u.shards] for u in self.units],
+            "units": [[s.describe() for s in u.shards] for u in self.units],
             "steps": [p.fingerprint() for p in self.steps],
             "segments": [
                 {
@@ -158,8 +210,11 @@ def segment_steps(steps: tuple[PlannedStep, ...]) -> tuple[Segment, ...]:
     return tuple(segments)
 
 
-def build_plan(recipe: Recipe) -> Plan:
-    """Check everything a run needs before it starts: steps, their files, the input."""
+def build_plan(recipe: Recipe, *, split_mb: float | None = None) -> Plan:
+    """Check everything a run needs before it starts: steps, their files, the input.
+
+    Files over ``split_mb`` (default: the recipe's ``[run] split_mb``) are split into parts.
+    """
     steps = build_steps(recipe)
     readers = {}
     for src in recipe.sources:
@@ -167,11 +222,17 @@ def build_plan(recipe: Recipe) -> Plan:
         reader.check()
         readers[src.name] = reader
     shards = tuple(expand_shards(recipe))
+    pieces, sizes = split_shards(
+        shards,
+        [shard_bytes(s) for s in shards],
+        readers,
+        split_bytes=split_bytes_of(recipe, split_mb),
+    )
     return Plan(
         recipe=recipe,
         shards=shards,
         steps=steps,
         segments=segment_steps(steps),
-        units=group_shards(shards, [shard_bytes(s) for s in shards]),
+        units=group_shards(pieces, sizes),
         readers=readers,
     )

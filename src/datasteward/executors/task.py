@@ -294,7 +294,10 @@ def run_task(spec: TaskSpec, progress: TaskProgress | None = None) -> dict[str, 
         "segment": g.index,
         "rank": spec.unit.rank,
         "source": spec.unit.source,
-        "files": [s.location for s in spec.unit.shards],
+        "files": [
+            s.location if s.part is None else f"{s.location}#{s.part.label()}"
+            for s in spec.unit.shards
+        ],
         "records_read": records_read,
         "quarantined": sum(b.records for b in quarantine),  # an entry may stand for many
         "records_out": out_writer.rows,

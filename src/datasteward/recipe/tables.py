@@ -311,6 +311,10 @@ class RunTable:
     #: parallel). Part of the recipe, so every run of it makes the same tasks; the decisions
     #: do not depend on it.
     partitions: int = 8
+    #: Split input files larger than this many MB into parts of about this size, one task
+    #: each (JSON Lines at line ends, Parquet by row groups, ``.warc.gz`` by gzip members);
+    #: 0 never splits. See docs/runs.md.
+    split_mb: float = 64.0
 
 
 def parse_run(w: Where, raw: Any) -> RunTable:
@@ -332,6 +336,13 @@ def parse_run(w: Where, raw: Any) -> RunTable:
             table="run",
             key="partitions",
             hint="a few per worker core is plenty (the default is 8)",
+        )
+    if not 0 <= table.split_mb < float("inf"):
+        raise w.err(
+            f"`split_mb` in [run] must be a number of MB >= 0, got {table.split_mb!r}",
+            table="run",
+            key="split_mb",
+            hint="e.g. split_mb = 64 (0 never splits a file)",
         )
     return table
 

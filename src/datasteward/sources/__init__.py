@@ -25,6 +25,7 @@ from datasteward.sources.base import (
     Reader,
     RecordBuilder,
     Shard,
+    ShardPart,
     strict_on_bad,
 )
 
@@ -38,6 +39,7 @@ READERS: Mapping[str, str] = {
     "text": "datasteward.sources.text:TextReader",
     "warc": "datasteward.sources.warc:WarcReader",
     "hf": "datasteward.sources.hf:HfReader",
+    "webdataset": "datasteward.sources.webdataset:WebDatasetReader",
 }
 
 
@@ -70,6 +72,7 @@ __all__ = [
     "Reader",
     "RecordBuilder",
     "Shard",
+    "ShardPart",
     "expand_shards",
     "input_bytes_read",
     "reader_class",

@@ -47,63 +47,135 @@ def is_url(path: str) -> bool:
     return "://" in path or "::" in path
 
 
-#: Input files open in this process (for :func:`input_bytes_read`), and bytes read from closed ones.
-_OPEN_INPUTS: list[IO[bytes]] = []
+#: Input files open in this process with the position each was opened at (for
+#: :func:`input_bytes_read`), and bytes read from closed ones.
+_OPEN_INPUTS: list[tuple[IO[bytes], int]] = []
 _closed_input_bytes = [0]
 
 
 def input_bytes_read() -> int:
     """Bytes read so far from the input files :func:`open_raw` opened in this process (their
-    positions, compressed bytes for compressed files): the progress of reading a large file."""
+    positions, compressed bytes for compressed files): the progress of reading a large file.
+    A part of a file (``open_raw(..., start=...)``) counts from its start."""
     total = _closed_input_bytes[0]
-    for fh in _OPEN_INPUTS:
+    for fh, base in _OPEN_INPUTS:
         try:
-            total += fh.tell()
+            total += fh.tell() - base
         except (OSError, ValueError):  # a stream without a position: counted when closed
             continue
     return total
 
 
 @contextmanager
-def _counted(fh: IO[bytes]) -> Iterator[IO[bytes]]:
-    _OPEN_INPUTS.append(fh)
+def _counted(fh: IO[bytes], base: int = 0) -> Iterator[IO[bytes]]:
+    entry = (fh, base)
+    _OPEN_INPUTS.append(entry)
     try:
         yield fh
     finally:
-        _OPEN_INPUTS.remove(fh)
+        _OPEN_INPUTS.remove(entry)
         try:
-            _closed_input_bytes[0] += fh.tell()
+            _closed_input_bytes[0] += fh.tell() - base
         except (OSError, ValueError):
             pass
 
 
-@contextmanager
-def open_raw(uri: str) -> Iterator[IO[bytes]]:
-    """Open a local path or an fsspec URL for binary reading."""
+class Window:
+    """A binary file seen up to ``stop``: reads end there as at the end of the file.
+
+    Positions (``tell``, ``seek``) stay those of the whole file, so offsets in ids and
+    messages read from a part of a file are the offsets a whole read reports. ``seek(0, 2)``
+    goes to ``stop``. No ``fileno``: nothing may look past the window through the descriptor.
+    """
+
+    def __init__(self, fh: IO[bytes], start: int, stop: int) -> None:
+        self._fh = fh
+        self.start = start
+        self.stop = stop
+        fh.seek(start)
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.stop - self._fh.tell()
+        if left <= 0:
+            return b""
+        return self._fh.read(left if n is None or n < 0 else min(n, left))
+
+    def readinto(self, buf: Any) -> int:
+        data = self.read(len(memoryview(buf)))
+        memoryview(buf)[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 2:
+            return self._fh.seek(self.stop + offset)
+        if whence == 1:
+            return self._fh.seek(self._fh.tell() + offset)
+        return self._fh.seek(offset)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._fh.closed)
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> Window:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._fh.close()
+
+
+def _open_file(uri: str) -> IO[bytes]:
     if not is_url(uri) or uri.startswith("file://") and "::" not in uri:
         local = uri[len("file://") :] if uri.startswith("file://") else uri
         try:
-            fh: IO[bytes] = open(local, "rb")  # noqa: SIM115 - closed below
+            return open(local, "rb")  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise SourceError(
                 f"cannot open {uri}: {exc.strerror or exc}",
                 hint="check that the file exists and is readable",
             ) from None
-        with fh, _counted(fh):
-            yield fh
-        return
     import fsspec
 
     try:
         ofile = fsspec.open(uri, "rb")
-        fh = ofile.open()
+        fh: IO[bytes] = ofile.open()
     except (OSError, ValueError, ImportError) as exc:
         raise SourceError(
             f"cannot open {uri}: {exc}",
             hint="check the URL; chained URLs look like zip://member.csv::path/to/archive.zip",
         ) from None
-    with fh, _counted(fh):
-        yield fh
+    return fh
+
+
+@contextmanager
+def open_raw(uri: str, *, start: int = 0, stop: int | None = None) -> Iterator[IO[bytes]]:
+    """Open a local path or an fsspec URL for binary reading.
+
+    With ``stop``, only bytes ``start`` to ``stop`` can be read (a part of a split file, see
+    :class:`Window`); the file is positioned at ``start``.
+    """
+    fh = _open_file(uri)
+    with fh:
+        if stop is None:
+            if start:
+                fh.seek(start)
+            with _counted(fh, start):
+                yield fh
+            return
+        window: Any = Window(fh, start, stop)
+        with _counted(window, start):
+            yield window
 
 
 class StreamBroken(Exception):
@@ -451,11 +523,52 @@ def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Ite
 
 
 @contextmanager
-def open_stream(uri: str, name: str | None = None) -> Iterator[ByteStream]:
-    """Open ``uri`` and decompress it according to ``name`` (default: the uri itself)."""
+def open_stream(
+    uri: str, name: str | None = None, *, start: int = 0, stop: int | None = None
+) -> Iterator[ByteStream]:
+    """Open ``uri`` and decompress it according to ``name`` (default: the uri itself);
+    ``start``/``stop`` read only those bytes (an uncompressed part, see :func:`open_raw`)."""
     member = (name or uri).split("::")[0]
-    with open_raw(uri) as raw:
-        yield ByteStream(raw, compression_of(member))
+    with open_raw(uri, start=start, stop=stop) as raw:
+        yield ByteStream(raw, compression_of(member), compressed_pos=start)
+
+
+#: Bytes read at a time while a large file is scanned for its split points.
+_SPLIT_SCAN = 1 << 22
+
+
+def line_cuts(uri: str, *, size: int, target_bytes: int) -> list[tuple[int, int]]:
+    """Where to cut an uncompressed file of lines into parts of about ``target_bytes``.
+
+    Returns ``(offset, lines before it)`` for each cut after the first part: the offset is
+    the first line start at or after each target (a part owns the lines that start in it),
+    and the lines before it are counted in the same one pass over the file (a derived id or
+    a quarantine entry names a line by its number in the whole file). Cost: one sequential
+    read of the file and a ``bytes.count`` per chunk (see docs/runs.md for the measurement).
+    """
+    cuts: list[tuple[int, int]] = []
+    target = target_bytes
+    pos = 0
+    lines = 0
+    with open_raw(uri) as fh:
+        while chunk := fh.read(_SPLIT_SCAN):
+            end = pos + len(chunk)
+            while target < end:
+                # the first line start >= target: just after the first \n at or after target-1
+                i = chunk.find(b"\n", max(0, target - 1 - pos))
+                if i < 0:
+                    break  # the line goes on into the next chunk
+                cut = pos + i + 1
+                if cut >= size:
+                    target = size
+                    break
+                cuts.append((cut, lines + chunk.count(b"\n", 0, i + 1)))
+                target = cut + target_bytes
+            if target < pos + len(chunk):  # no line end after target in this chunk
+                target = end
+            lines += chunk.count(b"\n")
+            pos = end
+    return cuts
 
 
 def read_all(uri: str) -> bytes:

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import orjson
@@ -43,16 +43,52 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 QUARANTINE_RAW_BYTES = 4096
 
 
+#: How a large file is cut: byte ranges at line starts (JSON Lines), Parquet row groups, or
+#: gzip members (``.warc.gz``, one member per record).
+PartKind = Literal["lines", "row_groups", "members"]
+
+
+@dataclass(frozen=True)
+class ShardPart:
+    """A part of a file that one task reads (see :meth:`Reader.split`): plain data, picklable.
+
+    ``start``/``stop`` are byte offsets (``lines``, ``members``: ``start`` is the first byte of
+    a line or of a gzip member, ``stop`` the first byte after the part) or row group numbers
+    (``row_groups``, ``stop`` excluded). ``before`` is what the part needs to number its
+    records exactly as a whole read would: the lines of the file before ``start`` (``lines``),
+    the rows before the first row group (``row_groups``); 0 for ``members`` (WARC records are
+    numbered by their byte offset, which is absolute).
+    """
+
+    kind: PartKind
+    start: int
+    stop: int
+    before: int = 0
+    #: The part's size in bytes (compressed, as stored): a scheduling and progress hint.
+    bytes: int = 0
+
+    def label(self) -> str:
+        """The part as named in the plan and in messages, e.g. ``lines@1048576-2097152``."""
+        return f"{self.kind}@{self.start}-{self.stop}"
+
+
 @dataclass(frozen=True)
 class Shard:
-    """One unit of input work: a file (or URL) of one source."""
+    """One unit of input work: a file (or URL) of one source, or a part of one (``part``)."""
 
     source: str
     uri: str
     #: The file as named in ids and messages: relative to the recipe folder where possible.
     location: str
-    #: Position of this shard in the run's global shard order.
+    #: Position of this shard's file in the run's global shard order (the parts of one file
+    #: share it).
     index: int
+    #: The part of the file this shard is (None: the whole file).
+    part: ShardPart | None = None
+
+    def describe(self) -> int | str:
+        """The shard as the plan records it: the file's index, with the part if it is one."""
+        return self.index if self.part is None else f"{self.index}:{self.part.label()}"
 
 
 @dataclass(frozen=True)
@@ -381,4 +417,14 @@ class Reader(ABC):
 
     @abstractmethod
     def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
-        """Yield batches of :data:`SOURCE_SCHEMA` records from one shard."""
+        """Yield batches of :data:`SOURCE_SCHEMA` records from one shard (or its ``part``)."""
+
+    def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+        """Cut a large file into parts of about ``target_bytes`` that tasks read on their own.
+
+        ``size`` is the file's size in bytes. The parts, read one after the other, must give
+        exactly the records (ids, order, quarantine entries and their positions) that reading
+        the whole file gives. The default keeps the file whole: formats that cannot be cut
+        safely (CSV with quoted newlines, a JSON array, one compressed stream) do not override it.
+        """
+        return (shard,)

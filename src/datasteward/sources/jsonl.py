@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -27,10 +28,12 @@ from datasteward.sources._io import (
     Line,
     LinesBroken,
     SkippedLines,
+    compression_of,
     line_blocks,
+    line_cuts,
     open_stream,
 )
-from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard, ShardPart
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,12 @@ def record_lines(
     *,
     batch_size: int,
     on_bad: OnBad,
+    first_line: int = 0,
 ) -> Iterator[pa.RecordBatch]:
     """Turn blocks of JSON lines into record batches (shared by the jsonl and json readers).
+
+    ``first_line`` is the number of lines of the file before the first block (a part of a
+    split file starts after them): lines are numbered in the whole file.
 
     Each block of :data:`SUB_BLOCK` lines is parsed with one ``map(orjson.loads, ...)`` and
     mapped by :meth:`Columns.add_block`; a block with anything unusual in it (a blank or bad
@@ -74,10 +81,14 @@ def record_lines(
     builder = RecordBuilder(config, shard)
     cols = FieldMap.of(config).columns(builder)
     guard = TextFieldGuard(config, shard.location, on_bad)
+    if first_line:
+        # only the file's first part can tell that text_field is wrong (its first records);
+        # a later part quarantines a record without it, as a whole read would by then
+        guard.found()
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
     file = shard.location
-    lineno = 0  # lines of the file before the current block
+    lineno = first_line  # lines of the file before the current block
     try:
         for block in blocks:
             if isinstance(block, SkippedLines):  # once per block, not per line
@@ -102,7 +113,7 @@ def record_lines(
                 if (out := cols.batch(batch_size)) is not None:
                     yield out
     except LinesBroken as exc:
-        on_bad(bad(config, file, f"line {exc.line}", exc.problem, exc.partial))
+        on_bad(bad(config, file, f"line {first_line + exc.line}", exc.problem, exc.partial))
     guard.finish()
     if (out := cols.batch()) is not None:
         yield out
@@ -191,6 +202,29 @@ class JsonlReader(Reader):
         self.options = parse_options(config, JsonlOptions)
 
     def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
-        with open_stream(shard.uri) as stream:
+        part = shard.part
+        start, stop, before = (0, None, 0) if part is None else (part.start, part.stop, part.before)
+        with open_stream(shard.uri, start=start, stop=stop) as stream:
             blocks = line_blocks(stream, max_line_bytes=self.options.max_line_bytes)
-            yield from record_lines(self, shard, blocks, batch_size=batch_size, on_bad=on_bad)
+            yield from record_lines(self, shard, blocks, batch_size=batch_size, on_bad=on_bad,
+                                    first_line=before)
+
+    def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+        """An uncompressed file is cut at line starts (one pass counts the lines before each
+        cut); a compressed one stays whole (a gzip or zstd stream cannot be entered midway)."""
+        return split_lines(shard, size=size, target_bytes=target_bytes)
+
+
+def split_lines(shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+    """Parts of a file of lines at line starts, or the file whole if it is compressed or
+    smaller than ``target_bytes``."""
+    if compression_of(shard.uri.split("::")[0]) is not None or size <= target_bytes:
+        return (shard,)
+    cuts = line_cuts(shard.uri, size=size, target_bytes=target_bytes)
+    if not cuts:
+        return (shard,)
+    bounds = [(0, 0), *cuts, (size, -1)]
+    return tuple(
+        replace(shard, part=ShardPart("lines", start, stop, before, stop - start))
+        for (start, before), (stop, _) in pairwise(bounds)
+    )
