@@ -76,3 +76,12 @@ class IntegrityError(ReleaseError):
 
 class DeprecatedDatasetError(ReleaseError):
     """The release was deprecated by its stewards; the message gives the reason and replacement."""
+
+
+class TakedownRequestError(DatastewardError):
+    """A takedown request from the public cannot be filed, confirmed or decided (a bad field, a
+    forged or expired link, evidence of the wrong type or size)."""
+
+
+class WebError(DatastewardError):
+    """The stewardship site cannot start or serve (no secret, a bad option, a forged link)."""

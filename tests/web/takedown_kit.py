@@ -1,0 +1,129 @@
+"""Helpers for the takedown and review tests: a small demo-like project (real C4 pages from
+tests/data, one run, release 1.0.0) and a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import lzma
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+C4 = REPO / "tests" / "data" / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl.xz"
+
+RECIPE = """\
+[dataset]
+name = "news-demo"
+description = "Web pages from C4 (allenai/c4), for the stewardship site's tests."
+homepage = "https://example.org/news-demo"
+
+[[stewards]]
+name = "Ana Ruiz"
+email = "ana@example.org"
+role = "maintainer"
+
+[[sources]]
+name = "c4"
+format = "jsonl"
+path = "data/*.jsonl"
+url_field = "url"
+date_field = "timestamp"
+license = "ODC-By-1.0"
+attribution = "AllenAI C4"
+
+[[steps]]
+use = "filter.length"
+min_words = 80
+"""
+
+
+def c4_rows(n: int) -> list[dict[str, Any]]:
+    lines = lzma.decompress(C4.read_bytes()).decode("utf-8").splitlines()
+    return [json.loads(line) for line in lines[:n]]
+
+
+def build_project(root: Path, *, records: int = 60) -> Path:
+    """A project with one run over ``records`` real C4 pages and draft release 1.0.0."""
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+    from datasteward.release.build.make import make_release
+
+    (root / "data").mkdir(parents=True)
+    rows = c4_rows(records)
+    (root / "data" / "c4.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    (root / "datasteward.toml").write_text(RECIPE, "utf-8")
+    LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
+    make_release(root, "1.0.0", draft=True)
+    return root
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
+
+
+def released_urls(project: Path, version: str = "1.0.0") -> list[str]:
+    import pyarrow.parquet as pq
+
+    files = sorted((project / "releases" / version / "data").glob("*.parquet"))
+    urls: list[str] = []
+    for f in files:
+        urls += [u for u in pq.read_table(f, columns=["source_uri"]).column(0).to_pylist() if u]
+    return urls
+
+
+@dataclass
+class Inbox:
+    """What the local SMTP server received."""
+
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.host}:{self.port}"
+
+    def wait_for(self, n: int, *, timeout: float = 10.0) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(self.messages)
+
+
+@contextmanager
+def smtp_server() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, on a free port, for the test's duration."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = Inbox("127.0.0.1", port)
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            inbox.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def body(msg: Message) -> str:
+    payload = msg.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode("utf-8")
