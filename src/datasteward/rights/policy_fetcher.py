@@ -45,6 +45,34 @@ def origin_of(url: str) -> str | None:
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
 
 
+Answer = tuple[int | None, str | None]
+
+
+def site_policies(robots: Answer, tdmrep: Answer, ai_txt: Answer) -> SitePolicies:
+    """A site's policies from the (status, text) answers to its three policy files; a status
+    of None is a network error. The one home of the status rules above (the crawler in
+    :mod:`datasteward.collect` fetches with its own client and decides here)."""
+    status, text = robots
+    robots_txt: str | None = None
+    unreachable = False
+    if status is None or status >= 500:
+        unreachable = True
+    elif 200 <= status < 300:
+        robots_txt = text
+    tdm_status, tdm_text = tdmrep
+    rules: list[dict[str, Any]] | None = None
+    if tdm_status is not None and 200 <= tdm_status < 300 and tdm_text:
+        try:
+            data = json.loads(tdm_text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, list):
+            rules = [r for r in data if isinstance(r, dict)]
+    ai_status, ai_text = ai_txt
+    ai = ai_text if ai_status is not None and 200 <= ai_status < 300 else None
+    return SitePolicies(robots_txt, unreachable, rules, ai)
+
+
 @dataclass(frozen=True)
 class FetchOptions:
     timeout: float = 10.0
@@ -140,25 +168,11 @@ class PolicyFetcher:
             self._last[host] = time.monotonic()
 
     def _fetch_all(self, origin: str) -> SitePolicies:
-        status, text = self._get(origin, "/robots.txt")
-        robots: str | None = None
-        unreachable = False
-        if status is None or status >= 500:
-            unreachable = True
-        elif 200 <= status < 300:
-            robots = text
-        tdm_status, tdm_text = self._get(origin, "/.well-known/tdmrep.json")
-        tdmrep: list[dict[str, Any]] | None = None
-        if tdm_status is not None and 200 <= tdm_status < 300 and tdm_text:
-            try:
-                data = json.loads(tdm_text)
-            except json.JSONDecodeError:
-                data = None
-            if isinstance(data, list):
-                tdmrep = [r for r in data if isinstance(r, dict)]
-        ai_status, ai_text = self._get(origin, "/ai.txt")
-        ai_txt = ai_text if ai_status is not None and 200 <= ai_status < 300 else None
-        return SitePolicies(robots, unreachable, tdmrep, ai_txt)
+        return site_policies(
+            self._get(origin, "/robots.txt"),
+            self._get(origin, "/.well-known/tdmrep.json"),
+            self._get(origin, "/ai.txt"),
+        )
 
     # ---- cache ----------------------------------------------------------------------------
     def _cache_file(self, origin: str) -> Path:
