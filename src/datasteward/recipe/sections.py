@@ -15,7 +15,7 @@ from datasteward.recipe._typed import build
 from datasteward.recipe._where import Where
 from datasteward.recipe.consent import normalize_consent
 
-SOURCE_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "text", "warc", "hf")
+SOURCE_FORMATS = ("jsonl", "json", "csv", "tsv", "parquet", "text", "warc", "hf", "webdataset")
 #: What a run does with a later record whose source id (``id_field``) was seen before.
 ON_DUPLICATE_ID = ("quarantine", "fail")
 STEWARD_ROLES = ("maintainer", "owner", "reviewer", "legal", "contact", "contributor")
@@ -223,3 +223,35 @@ def parse_steps(w: Where, data: Mapping[str, Any]) -> tuple[StepConfig, ...]:
             )
         )
     return tuple(out)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebTable:
+    """``[web]``: the stewardship site (``datasteward serve``). Secrets never go here: SMTP
+    credentials come from ``DATASTEWARD_SMTP_USER`` / ``DATASTEWARD_SMTP_PASSWORD``."""
+
+    #: Where the site sends e-mail: ``smtp://host:port`` or ``smtps://host:port``; none: the
+    #: takedown form says it cannot take requests by e-mail confirmation.
+    smtp_url: str | None = None
+    #: The From address of the site's e-mails.
+    mail_from: str = "datasteward@localhost"
+    #: The site's public address (``https://data.example.org``), used in e-mailed links; none:
+    #: the address the request came to.
+    base_url: str | None = None
+
+
+def parse_web(w: Where, raw: Any) -> WebTable:
+    """``[web]`` (absent: the defaults)."""
+    if raw is None:
+        return WebTable()
+    if not isinstance(raw, dict):
+        raise w.err("`web` must be a table ([web])", key="web")
+    table = build(WebTable, raw, w, table="web")
+    if table.smtp_url is not None and not table.smtp_url.startswith(("smtp://", "smtps://")):
+        raise w.err(
+            f"`smtp_url` in [web] must start with smtp:// or smtps://, got {table.smtp_url!r}",
+            table="web",
+            key="smtp_url",
+            hint='e.g. smtp_url = "smtp://127.0.0.1:25"',
+        )
+    return table
