@@ -24,8 +24,11 @@ docs/steps/minhash.md for the measured curve.
 
 Phases: ``index`` computes signatures for a whole batch at once (see
 :mod:`._minhash_signature`) and appends band hashes to a Parquet file per shard under the
-step's state folder; ``finalize`` groups them out of core with DuckDB and clusters the
-candidates (:mod:`._minhash_clusters`); ``process`` removes the decided records by id.
+step's state folder, sorted into the run's partitions (``[run] partitions``) at the shard's
+end; ``finalize`` is stages of one task per partition (:mod:`._minhash_partitioned`): the
+band groups of each partition (DuckDB, out of core), connected components by min-label
+propagation over the partitions, and the decisions of the clusters; ``process`` removes the
+decided records by id. The decisions do not depend on the partition count.
 
 Edge cases: a record with no words after normalisation (empty, only punctuation) has no
 signature and is always kept; a record with fewer than ``ngram`` words has one shingle made of
@@ -58,10 +61,11 @@ from datasteward.steps.dedup import DedupStep
 from datasteward.steps.dedup._minhash_clusters import (
     DECISIONS_SCHEMA,
     ROW_BITS,
-    find_duplicates,
     global_key,
 )
+from datasteward.steps.dedup._minhash_partitioned import stages, write_lsh
 from datasteward.steps.dedup._minhash_signature import SignatureParams, band_hashes, signatures
+from datasteward.steps.partitioned import FinalizePlan, drive, partitions_of
 
 logger = logging.getLogger(__name__)
 
@@ -234,34 +238,36 @@ class MinhashDedup(DedupStep):
             pq.write_table(self._schema().empty_table(), self._index_path(ctx))
         else:
             writer.close()
+        write_lsh(
+            self._index_path(ctx),
+            ctx.state_dir / f"lsh-r{ctx.rank:05d}.parquet",
+            bands=self.options.bands,
+            partitions=partitions_of(ctx),
+        )
 
     # ---- finalize ------------------------------------------------------------------------
     def finalize(self, ctx: StepContext) -> None:
-        opts = self.options
-        table = find_duplicates(
-            ctx.state_dir,
-            bands=opts.bands,
-            memory_limit=opts.memory_limit,
-            with_sketch=opts.estimate_jaccard,
-        )
-        out = ctx.state_dir / "duplicates.parquet"
-        tmp = ctx.state_dir / "duplicates.parquet.tmp"
-        pq.write_table(table, tmp)
-        tmp.replace(out)
-        logger.info("dedup.minhash: %d near-duplicate records to remove", table.num_rows)
+        drive(self.finalize_stages(ctx, partitions_of(ctx)))
+
+    def finalize_stages(self, ctx: StepContext, partitions: int) -> FinalizePlan:
+        """Partition tasks in stages (see :mod:`._minhash_partitioned`)."""
+        return stages(ctx.state_dir, partitions, memory_limit=self.options.memory_limit)
 
     # ---- process -------------------------------------------------------------------------
     def _load(self, ctx: StepContext) -> dict[str, tuple[str, int, float | None]]:
         found = self._decisions.get(ctx.rank)
         if found is not None:
             return found
-        path = ctx.state_dir / "duplicates.parquet"
-        if not path.exists():
+        files = sorted(ctx.state_dir.glob("decisions-p*.parquet"))
+        if not files:
             raise StepError(
-                f"dedup.minhash: no decisions in {path} for shard {ctx.rank}",
+                f"dedup.minhash: no decisions in {ctx.state_dir} for shard {ctx.rank}",
                 hint="the executor must run index on every shard and finalize before process",
             )
-        table = pq.read_table(path, schema=DECISIONS_SCHEMA, filters=[("rank", "=", ctx.rank)])
+        import pyarrow.dataset as ds
+
+        table = ds.dataset([str(f) for f in files], format="parquet", schema=DECISIONS_SCHEMA)
+        table = table.to_table(filter=ds.field("rank") == ctx.rank)
         decisions = {
             rid: (dup, size, jac)
             for rid, dup, size, jac in zip(
