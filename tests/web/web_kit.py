@@ -1,0 +1,87 @@
+"""Helpers of the site's tests: start the app over a project, log in, fetch CSRF tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from datasteward.ledger import Ledger
+from datasteward.ledger.web_access import WebAccess
+from datasteward.web.app import create_app
+from datasteward.web.passwords import hash_password
+from datasteward.web.settings import WebSettings
+
+PASSWORD = "correct horse battery staple"
+ROLES_ALL = ("anonymous", "viewer", "reviewer", "maintainer")
+SECRET = b"test-secret-" + b"x" * 40
+_CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class WebProject:
+    project: Path
+    ledger_url: str | None
+    app: Litestar
+    clients: list[TestClient[Litestar]] = field(default_factory=list)
+
+    @classmethod
+    @contextmanager
+    def start(
+        cls, project: Path, *, ledger_url: str | None, **settings: Any
+    ) -> Iterator[WebProject]:
+        throttles = settings.pop("throttles", None)
+        with Ledger.open(project, ledger_url) as ledger:
+            access = WebAccess(ledger)
+            hashed = hash_password(PASSWORD)
+            for role in ROLES_ALL[1:]:
+                access.add_account(role, role=role, password_hash=hashed)
+        app = create_app(
+            WebSettings(
+                project=project, secret=SECRET, ledger_url=ledger_url, dev=True, **settings
+            ),
+            throttles=throttles,
+        )
+        wp = cls(project, ledger_url, app)
+        try:
+            yield wp
+        finally:
+            for c in wp.clients:
+                c.__exit__(None, None, None)
+            app.state.site.close()
+
+    def client(self, role: str = "anonymous") -> TestClient[Litestar]:
+        """A client (entered), logged in as the account named after ``role``."""
+        c: TestClient[Litestar] = TestClient(self.app, base_url="http://127.0.0.1")
+        c.__enter__()
+        self.clients.append(c)
+        if role != "anonymous":
+            login(c, role, PASSWORD)
+        return c
+
+    def ledger(self) -> Ledger:
+        return Ledger.open(self.project, self.ledger_url)
+
+
+def csrf(client: TestClient[Litestar], path: str = "/login") -> str:
+    """The CSRF token of a form page (the cookie is set by the same response)."""
+    page = client.get(path)
+    m = _CSRF.search(page.text)
+    assert m, f"no CSRF field on {path} ({page.status_code})"
+    return m.group(1)
+
+
+def login(client: TestClient[Litestar], name: str, password: str) -> Any:
+    token = csrf(client)
+    r = client.post(
+        "/login",
+        data={"name": name, "password": password, "_csrf_token": token, "next": "/manage"},
+        follow_redirects=False,
+    )
+    return r
