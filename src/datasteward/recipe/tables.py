@@ -290,8 +290,19 @@ def audit_table(raw: Mapping[str, Any] | None, *, base_dir: Path) -> AuditConfig
 # ---- [release], [run] ----------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
 class ReleaseTable:
-    """``[release]``: no keys yet (release options are ``datasteward release`` flags); a key
-    here is an error rather than silently ignored."""
+    """``[release]``: how the site (``datasteward serve``) offers the releases; the release
+    itself is made with the flags of ``datasteward release``."""
+
+    #: ``open``: anyone downloads the data files; ``gated``: a person asks (name, affiliation,
+    #: intended use, accepting ``terms``) and a maintainer approves before they may.
+    access: str = "open"
+    #: The terms a person accepts to download a gated release (Markdown).
+    terms: str = ""
+    #: Show the audit summary (funnel) of the release's run on its public page.
+    publish_audit: bool = False
+
+
+RELEASE_ACCESS = ("open", "gated")
 
 
 #: The executors a recipe can name in ``[run] executor``.
@@ -352,11 +363,20 @@ def parse_empty(w: Where, raw: Any, cls: type[ReleaseTable], name: str) -> Any:
         return cls()
     if not isinstance(raw, dict):
         raise w.err(f"`{name}` must be a table ([{name}])", key=name)
-    for key in raw:
+    table = build(cls, raw, w, table=name)
+    if table.access not in RELEASE_ACCESS:
         raise w.err(
-            f"unknown key `{key}` in [{name}]",
+            f"`access` in [{name}] must be one of {', '.join(map(repr, RELEASE_ACCESS))}, "
+            f"got {table.access!r}",
             table=name,
-            key=key,
-            hint=f"[{name}] takes no keys yet: use the options of `datasteward {name}`",
+            key="access",
+            hint='"gated" also needs `terms` (what a person accepts to download)',
         )
-    return cls()
+    if table.access == "gated" and not table.terms.strip():
+        raise w.err(
+            f'[{name}] access = "gated" needs `terms`: what a person accepts to download',
+            table=name,
+            key="terms",
+            hint='e.g. terms = "Research use only; do not redistribute."',
+        )
+    return table
