@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from datasteward._version import __version__
 from datasteward.disk import disk_full_message, failed_path, is_disk_full
 from datasteward.errors import RunError
+from datasteward.executors.driver import InlineRunner, TaskRunner, finalize_step
 from datasteward.executors.field_check import unfilled_fields
 from datasteward.executors.plan import Plan, Segment, build_plan
 from datasteward.executors.source_ids import checks_ids, find_duplicates, plan_drops, refuse
@@ -45,7 +46,7 @@ from datasteward.runs.layout import (
     write_json_atomic,
 )
 from datasteward.runs.stats import RunStats, StepTally
-from datasteward.steps.base import GlobalStep, StepContext
+from datasteward.steps.partitioned import FinalizeStage
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +240,7 @@ class _WorkerPool:
     """
 
     def __init__(self, workers: int, progress: Progress, notify: ProgressCallback) -> None:
-        self.workers = workers
+        self.workers = self.slots = workers
         self.progress = progress
         self.notify = notify
 
@@ -292,9 +293,17 @@ class _WorkerPool:
                 fut.cancel()
             raise
 
+    def run_stage(self, stage: FinalizeStage) -> list[Any]:
+        """A global step's finalize stage: its partition tasks on the workers."""
+        return list(self.pool.map(stage.run, range(stage.tasks)))
+
 
 class LocalExecutor:
-    """Runs a recipe on this machine."""
+    """Runs a recipe on this machine (and, extended by the Ray executor, the driver of a run
+    on a cluster: see :mod:`datasteward.executors.driver`)."""
+
+    #: The name run.json and the ledger give the executor.
+    executor_name: ClassVar[str] = "local"
 
     def __init__(
         self,
@@ -378,7 +387,7 @@ class LocalExecutor:
                     "recipe_hash": self.recipe.hash,
                     "recipe_path": str(self.recipe.path),
                     "datasteward_version": __version__,
-                    "executor": "local",
+                    "executor": self.executor_name,
                     "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "plan": plan.describe(),
                 },
@@ -450,7 +459,7 @@ class LocalExecutor:
             recipe_text=self.recipe.path.read_text(encoding="utf-8"),
             recipe_canonical=self.recipe.canonical(),
             datasteward_version=__version__,
-            executor="local",
+            executor=self.executor_name,
             workers=workers,
             options={
                 "batch_size": opts.batch_size,
@@ -521,11 +530,7 @@ class LocalExecutor:
     def _execute(self, plan: Plan, layout: RunLayout, workers: int) -> None:
         progress = Progress(segments=len(plan.segments), shards_total=len(plan.units))
         with contextlib.ExitStack() as stack:
-            pool = (
-                None
-                if workers == 1
-                else stack.enter_context(_WorkerPool(workers, progress, self._notify))
-            )
+            runner = self._open_runner(stack, workers, progress)
             for segment in plan.segments:
                 progress.segment = segment.index
                 specs = self._specs(plan, layout, segment)
@@ -549,7 +554,7 @@ class LocalExecutor:
                     f", {progress.bytes_total:,} input bytes" if progress.bytes_total else "",
                     workers,
                 )
-                run_specs = (lambda s: self._run_inline(s, progress)) if pool is None else pool.run
+                run_specs = runner.run
                 if specs:
                     run_specs(specs)
                 log.info(
@@ -562,45 +567,33 @@ class LocalExecutor:
                 if segment.index == 0:
                     self._check_source_ids(plan, layout, segment, run_specs)
                 if segment.index_into is not None:
-                    self._finalize(segment, plan, layout)
+                    finalize_step(segment, plan, layout, self.recipe, runner)
 
     def _notify(self, progress: Progress) -> None:
         if self.progress_cb is not None:
             self.progress_cb(progress)
 
-    def _run_inline(self, specs: list[TaskSpec], progress: Progress) -> None:
+    def _open_runner(
+        self, stack: contextlib.ExitStack, workers: int, progress: Progress
+    ) -> TaskRunner:
+        """Where this run's tasks run: this process (one worker) or a pool of processes."""
+        if workers > 1:
+            return stack.enter_context(_WorkerPool(workers, progress, self._notify))
+
         def on_records(_segment: int, n: int, nbytes: int) -> None:
             progress.records += n
             progress.bytes_done += nbytes
             self._notify(progress)
 
-        for spec in specs:
-            run_task(spec, on_records)
+        def on_task_done() -> None:
             progress.shards_done += 1
-            log.debug("task %s done (%d/%d)", spec.name, progress.shards_done, len(specs))
             self._notify(progress)
 
-    def _finalize(self, segment: Segment, plan: Plan, layout: RunLayout) -> None:
-        planned = segment.index_into
-        if planned is None:
-            return
-        marker = layout.done / f"finalize-{planned.step_id}.json"
-        if marker.exists():
-            return
-        step = planned.step
-        if not isinstance(step, GlobalStep):
-            raise RunError(f"{planned.step_id} is not a global step")
-        t0 = time.perf_counter()
-        ctx = StepContext(
-            run_dir=layout.root,
-            step_id=planned.step_id,
-            rank=0,
-            world_size=len(plan.units),
-            recipe_dir=self.project_dir,
-            recipe=self.recipe,
-        )
-        step.finalize(ctx)
-        write_json_atomic(marker, {"step_id": planned.step_id, "seconds": time.perf_counter() - t0})
+        return InlineRunner(on_task_done, on_records)
+
+    def _extra_stats(self) -> dict[str, Any]:
+        """What stats.json says about where the run ran, besides the tasks' own numbers."""
+        return {}
 
     def _aggregate(self, plan: Plan, layout: RunLayout, wall: float) -> RunStats:
         """Sum the done markers into the run's statistics (the funnel and the costs)."""
@@ -656,6 +649,7 @@ class LocalExecutor:
             extra={
                 "shards": len(plan.shards),
                 "tasks_per_segment": len(plan.units),
+                **self._extra_stats(),
                 # mapped fields no record had (a warning each; the documents read them)
                 **({"field_warnings": unfilled} if unfilled else {}),
             },
