@@ -42,6 +42,8 @@ INDEX_SCHEMA = pa.schema(
         pa.field("caption", pa.large_string()),
         pa.field("status", pa.string()),
         pa.field("reason", pa.string()),
+    #: kept | refused (not an image...) | opted_out | robots_refused | error | skipped
+    pa.field("decision", pa.string()),
         pa.field("detail", pa.string()),
         pa.field("http_status", pa.int32()),
         pa.field("retrieved_at", pa.string()),
@@ -56,6 +58,8 @@ INDEX_SCHEMA = pa.schema(
         pa.field("member", pa.string()),
         pa.field("offset", pa.int64()),
         pa.field("size", pa.int64()),
+        #: The URL's signals record (robots, X-Robots-Tag, TDMRep, ai.txt, opt-outs) as JSON.
+        pa.field("signals", pa.large_string()),
     ]
 )
 
@@ -168,6 +172,9 @@ class ShardWriter:
             "detail": meta.get("error"),
             "http_status": http.get("status"),
             "retrieved_at": meta.get("retrieved_at"),
+            "decision": meta.get("decision"),
+            "signals": None if meta.get("signals") is None
+            else orjson.dumps(meta["signals"], default=str).decode(),
         }
         for name in (
             "sha256",

@@ -1,0 +1,366 @@
+"""``collect images``: a LAION-style downloader of image URL + caption lists that honours opt-outs.
+
+For each row of the list (:mod:`datasteward.collect.image_list`), in shards of ``shard_size``:
+
+1. politeness and robots: every request (robots.txt, tdmrep.json, ai.txt, the image, each
+   redirect hop) goes through the shared :class:`~datasteward.collect.politeness.HostScheduler`
+   (one connection per host by default, a minimum delay, ``Crawl-delay``, ``Retry-After``);
+   a URL that robots.txt refuses to our agent is not fetched (``robots_disallowed``);
+2. opt-outs known before the fetch (robots.txt rules for the listed AI agents, a TDMRep
+   ``tdmrep.json`` rule, ``ai.txt``) skip the fetch: ``opted_out``;
+3. the image is fetched with the shared :class:`~datasteward.collect.fetch.Fetcher` (timeouts,
+   body cap, bounded redirects with each hop checked against robots.txt, retries with backoff);
+   an HTTP error is counted as ``http_<status>``, a network failure by its kind (``timeout``,
+   ``connect``, ``too_large``...);
+4. opt-outs sent with the image (``X-Robots-Tag: noai, noimageai`` — and ``noindex``,
+   ``noimageindex``, as img2dataset — and ``tdm-reservation: 1``) drop it unread:
+   ``opted_out``;
+5. the body is verified, measured, resized and re-encoded in a pool of worker processes
+   (:func:`~datasteward.collect.imaging.process_image`); a refusal counts by its reason
+   (``not_an_image``, ``corrupt``, ``too_large``, ``too_small``);
+6. the sample goes into the shard (:mod:`datasteward.collect.webdataset_out`): image, caption
+   and a JSON with all provenance and every signal; every row, kept or not, is in the shard's
+   Parquet index with its decision and signals.
+
+A shard is final once its stats file is written; a killed download resumes with the shards
+that are not, without fetching a finished shard's URLs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import multiprocessing
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datasteward.collect.fetch import Fetcher, FetchOptions, FetchResult
+from datasteward.collect.image_list import ImageList, ImageRow, fingerprint
+from datasteward.collect.imaging import ImageOptions, ImageRecord, ImageRejected, process_image
+from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
+from datasteward.collect.robots import RobotsCache, RobotsDecision
+from datasteward.collect.signals import UrlSignals, gather
+from datasteward.collect.webdataset_out import (
+    ShardFiles,
+    ShardWriter,
+    read_stats,
+    sample_key,
+    write_index,
+)
+from datasteward.errors import RunError
+from datasteward.rights import optout_signals as oo
+
+log = logging.getLogger(__name__)
+
+#: X-Robots-Tag / meta robots directives that opt an image out by default (img2dataset's).
+IMAGE_DIRECTIVES: tuple[str, ...] = ("noai", "noimageai", "noindex", "noimageindex")
+#: Response headers kept in a sample's JSON.
+KEPT_HEADERS = (
+    "content-type", "content-length", "last-modified", "etag", "x-robots-tag",
+    "tdm-reservation", "tdm-policy", "link", "cache-control", "content-disposition", "server",
+)
+ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.9,*/*;q=0.5"
+#: The collect's own settings file in its output folder (a resume must match it).
+SETTINGS_FILE = "collect.json"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImagesJob:
+    """Everything one ``collect images`` needs (built from a ``[[collect]]`` table)."""
+
+    name: str
+    urls: Path
+    output: Path
+    url_field: str = "url"
+    caption_field: str | None = "caption"
+    shard_size: int = 10_000
+    #: Worker processes that decode and resize (the fetching runs in the main process).
+    processes: int = 2
+    image: ImageOptions = field(default_factory=ImageOptions)
+    politeness: Politeness = field(default_factory=Politeness)
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+    agent: str = "datasteward"
+    ai_agents: tuple[str, ...] = oo.AI_AGENTS
+    directives: tuple[str, ...] = IMAGE_DIRECTIVES
+    #: Rows in flight at once (fetching or decoding); bounds memory.
+    window: int = 256
+
+    def settings(self) -> dict[str, Any]:
+        """What a resumed download must share with the first run (else shards would differ)."""
+        return {
+            "urls": str(self.urls),
+            "url_field": self.url_field,
+            "caption_field": self.caption_field,
+            "shard_size": self.shard_size,
+            "image": asdict(self.image),
+        }
+
+
+@dataclass
+class ImagesSummary:
+    """What a ``collect images`` did (this run) and holds (all shards)."""
+
+    output: Path
+    shards: int
+    shards_done_before: int
+    rows: int
+    success: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    fetched_bytes: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    #: All finished shards (this run and before): rows, success, failures by reason.
+    total_rows: int = 0
+    total_success: int = 0
+    total_failures: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["output"] = str(self.output)
+        return out
+
+
+Progress = Callable[[str, int], None]
+
+
+def _pool(processes: int) -> Executor:
+    # forkserver: the workers do not inherit the event loop, its threads or open sockets
+    ctx = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(max_workers=max(1, processes), mp_context=ctx)
+
+
+def _headers(result: FetchResult) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in result.headers:
+        low = name.lower()
+        if low in KEPT_HEADERS:
+            out[low] = f"{out[low]}, {value}" if low in out else value
+    return out
+
+
+def _reason(result: FetchResult) -> str:
+    if result.status is not None and result.status >= 400:
+        return f"http_{result.status}"
+    return result.error or "error"
+
+
+class _Run:
+    """One download: the shared fetch layer, the decode pool and the open shard writers."""
+
+    def __init__(self, job: ImagesJob, images: ImageList, pending: list[int],
+                 progress: Progress | None) -> None:
+        self.job = job
+        self.images = images
+        self.pending = pending
+        self.progress = progress
+        self.writers: dict[int, ShardWriter] = {}
+        self.left: dict[int, int] = {}
+        self.counts: Counter[str] = Counter()
+        self.fetched_bytes = 0
+        self.requests = 0
+        self.agents = tuple(dict.fromkeys(job.ai_agents))
+
+    async def run(self, pool: Executor) -> None:
+        job = self.job
+        sched = HostScheduler(job.politeness)
+        hosts = {url_host_key(r.url) for s in self.pending for r in self.images.shard_rows(s)}
+        sched.hold_all([h for h in hosts if h])  # a killed run may just have asked them
+        async with Fetcher(sched, job.fetch) as fetcher:
+            robots = RobotsCache(fetcher, agent=job.agent, ai_agents=self.agents)
+            window = asyncio.Semaphore(max(1, job.window))
+            tasks: set[asyncio.Task[None]] = set()
+            try:
+                for shard in self.pending:
+                    self.left[shard] = self.images.shard_len(shard)
+                    self.writers[shard] = ShardWriter(
+                        ShardFiles(job.output, shard),
+                        info={"collect": job.name, "input": str(job.urls)},
+                    )
+                    for row in self.images.shard_rows(shard):
+                        await window.acquire()
+                        task = asyncio.create_task(self._one(row, fetcher, robots, sched, pool))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        task.add_done_callback(lambda _t: window.release())
+                if tasks:
+                    await asyncio.gather(*tasks)
+            finally:
+                for t in tasks:
+                    t.cancel()
+                for writer in self.writers.values():
+                    writer.abort()
+            self.requests = fetcher.requests
+
+    async def _one(self, row: ImageRow, fetcher: Fetcher, robots: RobotsCache,
+                   sched: HostScheduler, pool: Executor) -> None:
+        key = sample_key(row.shard, row.row)
+        meta: dict[str, Any] = {"key": key, "url": row.url, "caption": row.caption}
+        if row.extra:
+            meta["input"] = row.extra
+        try:
+            outcome = await self._fetch_and_decode(row, meta, fetcher, robots, sched, pool)
+        except Exception as exc:  # noqa: BLE001 - one bad row never stops the download
+            log.exception("collect images: unexpected error on %s", row.url)
+            outcome = ("error", None)
+            meta["error"] = f"{type(exc).__name__}: {exc}"
+        reason, record = outcome
+        writer = self.writers[row.shard]
+        if record is not None:
+            meta["image"] = record.measures()
+            writer.add(key, row.row, image=record.data, ext=record.ext, caption=row.caption,
+                       meta=meta, mtime=time.time())
+            self.counts["success"] += 1
+        else:
+            writer.fail(key, row.row, reason=reason, meta=meta)
+            self.counts[reason] += 1
+        if self.progress is not None:
+            self.progress("success" if record is not None else reason, 1)
+        self.left[row.shard] -= 1
+        if self.left[row.shard] == 0:
+            self.writers.pop(row.shard).close()
+
+    async def _fetch_and_decode(
+        self, row: ImageRow, meta: dict[str, Any], fetcher: Fetcher, robots: RobotsCache,
+        sched: HostScheduler, pool: Executor,
+    ) -> tuple[str, ImageRecord | None]:
+        from datasteward.collect.fetch import check_url
+
+        bad = check_url(row.url) if row.url else ("bad_url", "the row has no URL")
+        if bad is not None:
+            kind, detail = bad
+            meta["error"] = detail
+            meta["decision"] = "skipped"
+            return kind, None
+        job = self.job
+        decision = await robots.decision(row.url)
+        site = await robots.site(row.url)
+        host = url_host_key(row.url)
+        if decision.crawl_delay:
+            sched.set_crawl_delay(host, decision.crawl_delay)
+        if decision.own_refused:
+            return self._refused(row, meta, decision, site)
+        # opt-outs known before the fetch: robots.txt for the AI agents, tdmrep.json, ai.txt
+        before = gather(row.url, None, site=site, robots=decision, html=None, agents=self.agents,
+                        directives=job.directives)
+        if before.reserved:
+            before.decision = "reserved_dropped"
+            meta["signals"] = before.to_json()
+            meta["decision"] = "opted_out"
+            meta["error"] = "; ".join(o["detail"] for o in before.optout)
+            return "opted_out", None
+
+        async def hop_check(target: str) -> str | None:
+            hop = await robots.decision(target)
+            if hop.own_refused:
+                return f"robots.txt of {url_host_key(target)} disallows it ({hop.rule})"
+            return None
+
+        result = await fetcher.get(row.url, hop_check=hop_check, accept=ACCEPT)
+        self.fetched_bytes += result.wire_bytes
+        final_site = site if result.final_url == row.url else await robots.site(result.final_url)
+        sig = gather(row.url, result, site=final_site, robots=decision, html=None,
+                     agents=self.agents, directives=job.directives)
+        meta["retrieved_at"] = sig.retrieved_at
+        meta["http"] = {
+            "status": result.status,
+            "final_url": result.final_url,
+            "headers": _headers(result),
+            "redirects": sig.redirect_chain,
+            "attempts": result.attempts,
+            "http_version": result.http_version,
+        }
+        if not result.ok:
+            sig.decision = "error"
+            meta["signals"] = sig.to_json()
+            meta["decision"] = "error"
+            meta["error"] = result.detail or f"HTTP {result.status}"
+            return _reason(result), None
+        if sig.reserved:
+            sig.decision = "reserved_dropped"
+            meta["signals"] = sig.to_json()
+            meta["decision"] = "opted_out"
+            meta["error"] = "; ".join(o["detail"] for o in sig.optout)
+            return "opted_out", None
+        meta["signals"] = sig.to_json()
+        loop = asyncio.get_running_loop()
+        try:
+            record = await loop.run_in_executor(pool, process_image, result.body, job.image)
+        except ImageRejected as exc:
+            meta["decision"] = "refused"
+            meta["error"] = exc.detail
+            return exc.reason, None
+        meta["decision"] = "kept"
+        return "success", record
+
+    @staticmethod
+    def _refused(row: ImageRow, meta: dict[str, Any], decision: RobotsDecision,
+                 site: Any) -> tuple[str, None]:
+        sig = UrlSignals(url=row.url, robots=decision.to_json(), decision="robots_refused")
+        if site is not None:
+            sig.notes.extend(site.notes)
+        meta["signals"] = sig.to_json()
+        meta["decision"] = "robots_refused"
+        meta["error"] = f"robots.txt disallows it for our agent ({decision.rule})"
+        return ("robots_unreachable" if decision.unreachable else "robots_disallowed"), None
+
+
+def _check_settings(job: ImagesJob, images: ImageList) -> None:
+    path = job.output / SETTINGS_FILE
+    settings = job.settings() | {"urls_sha256": fingerprint(images.path), "rows": images.rows}
+    if path.is_file():
+        before = json.loads(path.read_text(encoding="utf-8"))
+        changed = sorted(k for k in settings if before.get(k) != settings[k])
+        if changed and read_stats(job.output):
+            raise RunError(
+                f"collect `{job.name}`: {job.output} holds shards of another download "
+                f"({', '.join(changed)} changed since)",
+                hint="restore the settings to resume, or give the collect another `output` "
+                "folder (or delete this one) to start again",
+            )
+    job.output.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
+
+
+def collect_images(job: ImagesJob, *, progress: Progress | None = None,
+                   limit_shards: int | None = None) -> ImagesSummary:
+    """Download the images of ``job`` (resuming: finished shards are not fetched again)."""
+    problems = job.image.problems()
+    if job.shard_size < 1:
+        problems.append(f"shard_size must be at least 1, got {job.shard_size}")
+    if problems:
+        raise RunError(f"collect `{job.name}`: " + "; ".join(problems),
+                       hint="fix these options in its [[collect]] table")
+    images = ImageList.open(job.urls, url_field=job.url_field, caption_field=job.caption_field,
+                            shard_size=job.shard_size)
+    _check_settings(job, images)
+    done = [s for s in range(images.shards) if ShardFiles(job.output, s).done()]
+    pending = [s for s in range(images.shards) if s not in set(done)]
+    if limit_shards is not None:
+        pending = pending[:limit_shards]
+    for s in pending:
+        ShardFiles(job.output, s).clear_partial()
+    summary = ImagesSummary(output=job.output, shards=images.shards,
+                            shards_done_before=len(done),
+                            rows=sum(images.shard_len(s) for s in pending))
+    started = time.monotonic()
+    if pending:
+        run = _Run(job, images, pending, progress)
+        with _pool(job.processes) as pool:
+            asyncio.run(run.run(pool))
+        summary.success = run.counts.pop("success", 0)
+        summary.failures = run.counts
+        summary.fetched_bytes = run.fetched_bytes
+        summary.requests = run.requests
+    summary.seconds = time.monotonic() - started
+    for stats in read_stats(job.output):
+        summary.total_rows += int(stats["rows"])
+        summary.total_success += int(stats["success"])
+        summary.total_failures.update(stats.get("failures") or {})
+    write_index(job.output)
+    return summary
