@@ -117,17 +117,24 @@ class Project:
         keep_work: bool = False,
         resume: bool | str = False,
         progress: Callable[[Progress], None] | None = None,
+        split_mb: float | None = None,
     ) -> RunResult:
         """Run the recipe (``datasteward run``): read the sources, apply the steps, write
         ``runs/<run-id>/`` and record the run in the ledger.
 
         ``resume=True`` finishes the newest unfinished run, ``resume="<run-id>"`` that run.
-        ``progress`` is called with the executor's progress as shards finish.
+        ``progress`` is called with the executor's progress as shards finish. ``split_mb``
+        splits input files over that many MB into parts, one task each (default: the
+        recipe's ``[run] split_mb``, 64; 0 never splits).
         """
         from datasteward.executors.local import LocalExecutor, RunOptions
 
         options = RunOptions(
-            workers=workers, batch_size=batch_size, strict=strict, keep_work=keep_work
+            workers=workers,
+            batch_size=batch_size,
+            strict=strict,
+            keep_work=keep_work,
+            split_mb=split_mb,
         )
         executor = LocalExecutor(
             self.recipe, options, progress=progress, ledger_url=self.ledger_url
@@ -135,15 +142,28 @@ class Project:
         return executor.run(resume=resume)
 
     def estimate(
-        self, *, sample: float = 0.02, workers: int | None = None, batch_size: int = 2048
+        self,
+        *,
+        sample: float = 0.02,
+        workers: int | None = None,
+        batch_size: int = 2048,
+        split_mb: float | None = None,
     ) -> dict[str, Any]:
         """Run the recipe on a ``sample`` of the input bytes and project the cost of the whole
-        run (``datasteward run --estimate``); the estimate is recorded in the ledger."""
+        run (``datasteward run --estimate``); the estimate is recorded in the ledger. The
+        sample is made of parts of files (``split_mb``, as in :meth:`run`), so one large file
+        is sampled, not read whole."""
         from datasteward.executors.estimate import estimate_run
         from datasteward.executors.local import RunOptions
 
         effective = RunOptions(workers=workers).effective_workers
-        est = estimate_run(self.recipe, workers=effective, fraction=sample, batch_size=batch_size)
+        est = estimate_run(
+            self.recipe,
+            workers=effective,
+            fraction=sample,
+            batch_size=batch_size,
+            split_mb=split_mb,
+        )
         with self.ledger() as ledger:
             ledger.record_estimate(recipe_hash=self.recipe.hash, estimate=est)
         return est

@@ -194,6 +194,13 @@ def run(
         help="With --estimate: share of input bytes to sample.",
     ),
     batch_size: int = typer.Option(2048, "--batch-size", min=1, help="Records per batch."),
+    split_mb: float | None = typer.Option(
+        None,
+        "--split-mb",
+        min=0.0,
+        help="Split input files over this many MB into parts, one task each (JSON Lines, "
+        "Parquet, .warc.gz; default: [run] split_mb, 64; 0: never).",
+    ),
     keep_work: bool = typer.Option(
         False, "--keep-work", help="Keep intermediate files of the run."
     ),
@@ -210,6 +217,7 @@ def run(
       [bold]datasteward run[/]                      run the recipe in this folder
       [bold]datasteward run --estimate[/]           project time, CPU, memory and output size first
       [bold]datasteward run --resume[/]             finish a run that was interrupted
+      [bold]datasteward run --split-mb 16[/]        one task per 16 MB of a large input file
       [bold]datasteward run --json[/]               the funnel and the paths, for a script
     """
     from datasteward.project import Project
@@ -217,10 +225,16 @@ def run(
     proj = Project.open(project, recipe=recipe)
     if estimate:
         if as_json:
-            print_data_json(proj.estimate(sample=sample, workers=workers, batch_size=batch_size))
+            print_data_json(
+                proj.estimate(
+                    sample=sample, workers=workers, batch_size=batch_size, split_mb=split_mb
+                )
+            )
             return
         with console.status("Running the recipe on a sample of the input..."):
-            est = proj.estimate(sample=sample, workers=workers, batch_size=batch_size)
+            est = proj.estimate(
+                sample=sample, workers=workers, batch_size=batch_size, split_mb=split_mb
+            )
         _print_estimate(est)
         return
     if run_id and not resume:
@@ -231,6 +245,7 @@ def run(
         "strict": strict,
         "keep_work": keep_work,
         "resume": run_id or resume,
+        "split_mb": split_mb,
     }
     if quiet or as_json:
         result = proj.run(**how)

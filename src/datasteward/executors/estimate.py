@@ -1,8 +1,10 @@
 """Cost before commitment: run the recipe on a sample and project the whole run.
 
-The sample is made of whole work units (input files, small ones grouped), evenly spaced through
-the input, until it holds a share of
-the input bytes (``fraction``, default 2%) — at least one shard. Every step runs on it as in a
+The sample is made of work units (small input files grouped, or parts of large ones), evenly
+spaced through the input, until it holds a share of the input bytes (``fraction``, default 2%)
+— at least one unit. Large files are split for the sample into parts of about an eighth of the
+sample's bytes (at least 1 MB, at most the run's ``split_mb``), so a single huge file is
+sampled in several ranges spread through it, never read whole. Every step runs on it as in a
 real run (global steps on the sample alone, so duplicates across the sample's edge are not
 seen: deduplication removes more in the real run). The projection scales what was measured by
 input bytes: wall time (divided over the workers that the shards allow), CPU-hours, output
@@ -20,10 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from datasteward.executors.plan import Plan, build_plan
+from datasteward.executors.plan import Plan, build_plan, shard_bytes, split_bytes_of
 from datasteward.executors.task import TaskSpec, run_task
 from datasteward.recipe.model import Recipe
 from datasteward.runs.layout import RunLayout
+from datasteward.sources import expand_shards
 from datasteward.steps.base import GlobalStep, StepContext
 
 
@@ -43,15 +46,50 @@ def choose_sample(shards: Sequence[object], sizes: list[int], fraction: float) -
     return chosen
 
 
+#: Parts a sample is made of, at least (where the files can be split): the sample's bytes are
+#: cut into about this many ranges spread through the input.
+SAMPLE_PARTS = 8
+#: The smallest part a sample is cut into (smaller ones measure start-up more than the steps).
+MIN_SAMPLE_PART_MB = 1.0
+
+
+def sample_split_mb(recipe: Recipe, fraction: float, split_mb: float | None = None) -> float:
+    """The part size for a sample: about 1/SAMPLE_PARTS of the sample's bytes, from 1 MB up to
+    the run's own ``split_mb`` (0, never split, stays 0)."""
+    run_mb = recipe.run.split_mb if split_mb is None else split_mb
+    if run_mb <= 0:
+        return 0.0
+    total = sum(shard_bytes(s) for s in expand_shards(recipe))
+    wanted = total * fraction / SAMPLE_PARTS / (1024 * 1024)
+    return min(run_mb, max(MIN_SAMPLE_PART_MB, wanted))
+
+
+def run_units(plan: Plan, split_bytes: int) -> int:
+    """About how many tasks the real run has per segment: the sample's plan, with the parts
+    of each split file counted at the run's own part size instead of the sample's."""
+    whole = [u for u in plan.units if not any(s.part for s in u.shards)]
+    split: dict[int, int] = {}
+    for u in plan.units:
+        for s in u.shards:
+            if s.part is not None:
+                split[s.index] = split.get(s.index, 0) + s.part.bytes
+    return len(whole) + sum(max(1, -(-size // max(1, split_bytes))) for size in split.values())
+
+
 def estimate_run(
     recipe: Recipe,
     *,
     workers: int,
     fraction: float = 0.02,
     batch_size: int = 2048,
+    split_mb: float | None = None,
 ) -> dict[str, Any]:
-    """Run the recipe on a sample of its input and project the cost of the whole run."""
-    plan: Plan = build_plan(recipe)
+    """Run the recipe on a sample of its input and project the cost of the whole run.
+
+    ``split_mb`` is the run's part size (default: the recipe's ``[run] split_mb``); the
+    sample is cut finer (:func:`sample_split_mb`).
+    """
+    plan: Plan = build_plan(recipe, split_mb=sample_split_mb(recipe, fraction, split_mb))
     sizes = [u.bytes for u in plan.units]
     total_bytes = sum(sizes)
     picked = choose_sample(plan.units, sizes, fraction)
@@ -106,12 +144,19 @@ def estimate_run(
     scale = (
         total_bytes / sample_bytes if sample_bytes else float(len(plan.units) / max(1, len(picked)))
     )
-    parallel = max(1, min(workers, len(plan.units)))
+    parallel = max(1, min(workers, run_units(plan, split_bytes_of(recipe, split_mb))))
     return {
         "recipe_hash": recipe.hash,
         "sample": {
             "shards": sum(len(plan.units[i].shards) for i in picked),
             "of_shards": len(plan.shards),
+            # parts of split files among the sampled shards, and the ranges they cover
+            "parts": [
+                f"{s.location}#{s.part.label()}"
+                for i in picked
+                for s in plan.units[i].shards
+                if s.part is not None
+            ],
             "bytes": sample_bytes,
             "records": records,
             "kept": kept,
@@ -130,7 +175,8 @@ def estimate_run(
             "workers": parallel,
         },
         "method": (
-            "whole shards, evenly spaced, scaled by input bytes; global steps see the sample "
+            "work units (files, or parts of large files), evenly spaced, scaled by input "
+            "bytes; global steps see the sample "
             "only, so deduplication removes more in the real run"
         ),
     }

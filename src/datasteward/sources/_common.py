@@ -89,10 +89,15 @@ class TextFieldGuard:
     held back until one record has it; if none of the first records has it, the name is wrong.
     """
 
-    def __init__(self, config: SourceConfig, file: str, on_bad: OnBad) -> None:
+    def __init__(
+        self, config: SourceConfig, file: str, on_bad: OnBad, *, whole_file: bool = True
+    ) -> None:
         self.config = config
         self.file = file
         self.on_bad = on_bad
+        #: False for a part of a split file: records held at its end are quarantined, not
+        #: taken as a wrong ``text_field`` (a later part may have the field).
+        self.whole_file = whole_file
         self.seen_text = False
         self.held: list[BadRecord] = []
         self.fields: dict[str, None] = {}
@@ -127,7 +132,7 @@ class TextFieldGuard:
 
     def finish(self) -> None:
         if self.held and not self.seen_text:
-            if self.fields:
+            if self.fields and self.whole_file:
                 self.fail()
             for b in self.held:  # none of them was an object: they are just bad records
                 self.on_bad(b)

@@ -115,6 +115,16 @@ class Window:
     def tell(self) -> int:
         return self._fh.tell()
 
+    def pread(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at ``offset``, past ``stop`` too (evidence of a broken record that
+        crosses the end of the part); the position is kept."""
+        pos = self._fh.tell()
+        try:
+            self._fh.seek(offset)
+            return self._fh.read(n)
+        finally:
+            self._fh.seek(pos)
+
     def readable(self) -> bool:
         return True
 
@@ -135,11 +145,13 @@ class Window:
         self._fh.close()
 
 
-def _open_file(uri: str) -> IO[bytes]:
+def _open_file(uri: str) -> tuple[IO[bytes], Any]:
+    """The open file, and what must stay referenced while it is read (fsspec's OpenFile: a
+    chained URL's archive closes when it is collected)."""
     if not is_url(uri) or uri.startswith("file://") and "::" not in uri:
         local = uri[len("file://") :] if uri.startswith("file://") else uri
         try:
-            return open(local, "rb")  # noqa: SIM115 - the caller closes it
+            return open(local, "rb"), None  # noqa: SIM115 - the caller closes it
         except OSError as exc:
             raise SourceError(
                 f"cannot open {uri}: {exc.strerror or exc}",
@@ -155,7 +167,7 @@ def _open_file(uri: str) -> IO[bytes]:
             f"cannot open {uri}: {exc}",
             hint="check the URL; chained URLs look like zip://member.csv::path/to/archive.zip",
         ) from None
-    return fh
+    return fh, ofile
 
 
 @contextmanager
@@ -165,7 +177,7 @@ def open_raw(uri: str, *, start: int = 0, stop: int | None = None) -> Iterator[I
     With ``stop``, only bytes ``start`` to ``stop`` can be read (a part of a split file, see
     :class:`Window`); the file is positioned at ``start``.
     """
-    fh = _open_file(uri)
+    fh, keep = _open_file(uri)
     with fh:
         if stop is None:
             if start:
@@ -176,6 +188,7 @@ def open_raw(uri: str, *, start: int = 0, stop: int | None = None) -> Iterator[I
         window: Any = Window(fh, start, stop)
         with _counted(window, start):
             yield window
+    del keep
 
 
 class StreamBroken(Exception):
@@ -440,7 +453,8 @@ def _careful_lines(
             if lines:
                 out.append(lines)
                 lines = []
-            out.append(SkippedLines(1, end - pos, chunk[pos : pos + LINE_HEAD_BYTES], max_line))
+            head = chunk[pos : min(end, pos + LINE_HEAD_BYTES)]  # the line's bytes only
+            out.append(SkippedLines(1, end - pos, head, max_line))
         else:
             lines.append(view[pos:end])
         pos = end + 1
@@ -483,7 +497,7 @@ def _blocks(chunks: Iterator[bytes], *, read_errors: bool, max_line: int) -> Ite
             lines: list[Line]
             size = pending_size + end
             if skipping or size > max_line:
-                first = head if skipping else _head([*pending, chunk[:LINE_HEAD_BYTES]])
+                first = head if skipping else _head([*pending, chunk[: min(end, LINE_HEAD_BYTES)]])
                 out.append(SkippedLines(1, size, first, max_line))
                 lines = []
             else:  # only a line begun in an earlier chunk is copied; the others are views

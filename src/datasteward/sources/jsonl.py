@@ -80,7 +80,7 @@ def record_lines(
     config = reader.config
     builder = RecordBuilder(config, shard)
     cols = FieldMap.of(config).columns(builder)
-    guard = TextFieldGuard(config, shard.location, on_bad)
+    guard = TextFieldGuard(config, shard.location, on_bad, whole_file=shard.part is None)
     if first_line:
         # only the file's first part can tell that text_field is wrong (its first records);
         # a later part quarantines a record without it, as a whole read would by then

@@ -1,6 +1,8 @@
 """Parquet files, streamed batch by batch with pyarrow (a file is never loaded whole).
 
-Each row group is read on its own, so a corrupt row group is quarantined (with its number and
+A large file is split by row groups (:meth:`ParquetReader.split`): a part reads its row groups
+and numbers its rows after the rows of the groups before it. Each row group is read on its
+own, so a corrupt row group is quarantined (with its number and
 row range) and the row groups after it are still read. Its one quarantine entry counts as the
 rows the group held (the file's metadata knows), so records in = kept + quarantined still holds
 in records.
@@ -9,7 +11,7 @@ in records.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,7 @@ from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
 from datasteward.sources._io import open_raw
-from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard, ShardPart
 
 if TYPE_CHECKING:
     import pyarrow.parquet as pq
@@ -84,12 +86,41 @@ class ParquetReader(Reader):
             yield from table_rows(self.config, shard, self._batches(pf, shard, on_bad),
                                   batch_size=batch_size, on_bad=on_bad)
 
+    def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+        """Consecutive row groups of about ``target_bytes`` (compressed) per part; a file of
+        one row group, or whose footer cannot be read, stays whole (its reader reports it)."""
+        import pyarrow.parquet as pq
+
+        try:
+            with open_raw(shard.uri) as fh:
+                meta = pq.ParquetFile(fh).metadata
+        except (pa.ArrowException, OSError):
+            return (shard,)
+        groups = []
+        for rg in range(meta.num_row_groups):
+            g = meta.row_group(rg)
+            stored = sum(g.column(c).total_compressed_size for c in range(g.num_columns))
+            groups.append((g.num_rows, stored))
+        parts: list[Shard] = []
+        first = rows_before = part_bytes = part_rows = 0
+        for rg, (rows, stored) in enumerate(groups):
+            part_rows += rows
+            part_bytes += stored
+            if part_bytes >= target_bytes or rg == len(groups) - 1:
+                part = ShardPart("row_groups", first, rg + 1, rows_before, part_bytes)
+                parts.append(replace(shard, part=part))
+                first, rows_before = rg + 1, rows_before + part_rows
+                part_bytes = part_rows = 0
+        return tuple(parts) if len(parts) > 1 else (shard,)
+
     def _batches(
         self, pf: pq.ParquetFile, shard: Shard, on_bad: OnBad
     ) -> Iterator[tuple[int, pa.RecordBatch]]:
         meta = pf.metadata
-        first = 1
-        for rg in range(meta.num_row_groups):
+        part = shard.part
+        groups = range(meta.num_row_groups) if part is None else range(part.start, part.stop)
+        first = 1 + (part.before if part is not None else 0)
+        for rg in groups:
             rows = meta.row_group(rg).num_rows
             pos = first
             try:
