@@ -312,10 +312,11 @@ def measure(step: Contamination, seed: int = SEED) -> dict[str, dict[str, float]
         tweets = path.read_text(encoding="utf-8").splitlines()
         for i in rng.sample(range(len(tweets)), min(40, len(tweets))):
             n_words = len(normalise(tweets[i]))
+            mw = index.min_words
             case = (
-                "tweeteval tweet, verbatim (>= 8 words)"
-                if n_words >= 8
-                else "tweeteval tweet, verbatim (< 8 words: skipped by design)"
+                f"tweeteval tweet, verbatim (>= {mw} words)"
+                if n_words >= mw
+                else f"tweeteval tweet, verbatim (< {mw} words: skipped by design)"
             )
             cases.setdefault(case, []).append((tweets[i], str(spec["name"]), str(i)))
     out: dict[str, dict[str, float]] = {}
@@ -361,13 +362,13 @@ if __name__ == "__main__":  # the table in docs/steps/contamination.md; optional
             benchmarks=(GSM8K, HUMANEVAL, *tweeteval_specs()),
             mode="remove",
             n=n,
-            min_words=min(8, n),
+            min_words=min(ContaminationOptions.min_words, n),
         )
     )
     idx = s.load(BENCH)
     sys.stdout.write(
         f"index: {len(idx.names)} items, {len(idx)} grams, "
-        f"{idx.skipped} fields under min_words skipped, lengths {idx.lengths}\n"
+        f"{idx.skipped} items under min_words skipped, lengths {idx.lengths}\n"
     )
     sys.stdout.write("| case | planted | found | recall |\n|---|---|---|---|\n")
     for name, r in measure(s).items():

@@ -1,21 +1,30 @@
 """The n-gram index of benchmark items: sorted 64-bit hashes with the item each came from.
 
-Memory is 12 bytes per distinct (n-gram, item) pair — GSM8K's 1,319 test items make about
-190,000 — plus the item ids. It is built once per worker, in the step's ``setup``. Both the
-build and the lookup work on many texts at once: the words of all texts are hashed into one
-array and each gram length is one vectorised pass over it, with windows that would cross
-from one text into the next masked out.
+An item is indexed field by field and, when it has several fields, also as all its fields
+joined in their natural order (question then answer), so a record that prints the item as
+it usually appears matches even when each field alone is too short, and grams that run from
+the end of the question into the answer are found. Each text is indexed under both
+normalisations of :func:`~datasteward.steps.contamination.ngrams.forms` (punctuation deleted,
+punctuation as spaces).
+
+Memory is 12 bytes per distinct (n-gram, item) pair plus the item ids. It is built once per
+worker, in the step's ``setup``. Both the build and the lookup work on many texts at once:
+the words of all texts are hashed into one array, the grams of every length are computed
+incrementally over it (a gram of k words from the one of k - 1), and windows that would
+cross from one text into the next are masked out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from datasteward.steps.contamination.ngrams import (
-    ngram_hashes,
+    P,
+    forms,
+    length_mix,
     normalise,
     row_hashes,
     word_hashes,
@@ -31,7 +40,7 @@ class Hit:
 
 
 @dataclass
-class _Words:
+class Words:
     """The words of many texts, hashed into one array."""
 
     hashes: np.ndarray
@@ -39,8 +48,7 @@ class _Words:
     lengths: np.ndarray  # words in each text
 
     @classmethod
-    def of(cls, texts: Sequence[str]) -> _Words:
-        words = [normalise(t) for t in texts]
+    def of(cls, words: Sequence[list[str]]) -> Words:
         lengths = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
         starts = np.zeros(len(words), dtype=np.int64)
         if len(words) > 1:
@@ -48,24 +56,40 @@ class _Words:
         flat = [w for ws in words for w in ws]
         return cls(word_hashes(flat), starts, lengths)
 
-    def windows(self, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Hashes of every k-word window inside one text, and the text of each."""
-        grams = ngram_hashes(self.hashes, k)
-        if not len(grams):
-            return grams, np.empty(0, dtype=np.int64)
-        pos = np.arange(len(grams), dtype=np.int64)
-        text = np.searchsorted(self.starts, pos, side="right") - 1
-        ok = pos + k <= self.starts[text] + self.lengths[text]
-        return grams[ok], text[ok]
+    def windows(self, ks: Sequence[int]) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """For each length k of ``ks`` (ascending): the hashes of every k-word window inside
+        one text, and the text of each. The polynomial over a window of k words is the one of
+        k - 1 words times P plus the next word, so all lengths cost one pass each."""
+        total = len(self.hashes)
+        if not total or not ks:
+            return
+        text = np.repeat(np.arange(len(self.lengths), dtype=np.int64), self.lengths)
+        end = (self.starts + self.lengths)[text]  # one past the last word of each word's text
+        pos = np.arange(total, dtype=np.int64)
+        poly = self.hashes.copy()
+        k = 1
+        for want in ks:
+            while k < want and k < total:
+                count = total - k
+                poly = poly[:count]
+                poly *= np.full(count, P, dtype=np.uint64)  # wraps modulo 2^64
+                poly += self.hashes[k:]
+                k += 1
+            if want > total:
+                return
+            count = total - want + 1
+            ok = pos[:count] + want <= end[:count]
+            yield want, poly[:count][ok] ^ length_mix(want), text[:count][ok]
 
 
 class NgramIndex:
     """Hashed n-grams of benchmark items.
 
-    Items (or fields) of at least ``n`` words contribute their n-grams. Shorter ones of at
-    least ``min_words`` words contribute one gram of their own length (GPT-3: "overlap with
-    the whole example when it is shorter than" N); shorter still are too generic to identify
-    an item and are skipped (counted in ``skipped``).
+    Texts (fields, and an item's fields joined) of at least ``n`` words contribute their
+    n-grams. Shorter ones of at least ``min_words`` words contribute one gram of their own
+    length (GPT-3: "overlap with the whole example when it is shorter than" N); shorter still
+    are too generic to identify an item. ``skipped`` counts the items none of whose texts is
+    long enough: they can never be found.
     """
 
     def __init__(self, n: int, min_words: int) -> None:
@@ -85,20 +109,25 @@ class NgramIndex:
     ) -> NgramIndex:
         """Index ``(benchmark, item id, texts)`` entries."""
         index = cls(n, min_words)
-        texts: list[str] = []
+        word_lists: list[list[str]] = []
         owner: list[int] = []
         for ref, (benchmark, item_id, fields) in enumerate(items):
             index.names.append((benchmark, item_id))
-            texts.extend(fields)
-            owner.extend([ref] * len(fields))
-        words = _Words.of(texts)
+            texts = list(fields)
+            if len(fields) > 1:
+                texts.append("\n".join(fields))  # the item as it is printed, fields in order
+            for text in texts:
+                for form in forms(text):
+                    word_lists.append(form)
+                    owner.append(ref)
+        words = Words.of(word_lists)
         owners = np.asarray(owner, dtype=np.int32)
         hashes: list[np.ndarray] = []
         refs: list[np.ndarray] = []
         # long texts: all their n-grams
-        grams, text = words.windows(n)
-        hashes.append(grams)
-        refs.append(owners[text])
+        for _, grams, of_text in words.windows([n]):
+            hashes.append(grams)
+            refs.append(owners[of_text])
         # short texts: one gram of their own length, from their first word
         short = (words.lengths >= min_words) & (words.lengths < n)
         lengths = {n}
@@ -108,7 +137,9 @@ class NgramIndex:
             hashes.append(row_hashes(rows))
             refs.append(owners[sel])
             lengths.add(int(k))
-        index.skipped = int(((words.lengths > 0) & (words.lengths < min_words)).sum())
+        findable = np.zeros(len(index.names), dtype=bool)
+        findable[owners[words.lengths >= min_words]] = True
+        index.skipped = int((~findable).sum())
         all_hashes = np.concatenate(hashes) if hashes else np.empty(0, dtype=np.uint64)
         all_refs = np.concatenate(refs) if refs else np.empty(0, dtype=np.int32)
         # one entry per distinct (gram, item), sorted by gram
@@ -153,9 +184,8 @@ class NgramIndex:
         hits = [Hit() for _ in texts]
         if not len(self.hashes) or not texts:
             return hits
-        words = _Words.of(texts)
-        for k in self.lengths:
-            grams, text = words.windows(k)
+        words = Words.of([normalise(t) for t in texts])
+        for _, grams, text in words.windows(self.lengths):
             candidates = self._maybe(grams)
             if not len(candidates):
                 continue

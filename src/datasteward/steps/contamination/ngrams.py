@@ -5,6 +5,13 @@ with no punctuation". Here: lower-case the text, delete every character that is 
 word character (letter, digit, underscore) nor white space — punctuation and symbols, so
 ``don't`` becomes ``dont`` and ``$2`` becomes ``2`` — and split on white space.
 
+Text copied from a benchmark does not always lose its punctuation the same way: a scraper or a
+tokeniser may delete it (``dont``, ``US``) or replace it by a space (``don t``, ``U S``).
+Benchmark items are therefore indexed under both forms (:func:`forms`), and records are read
+under the deletion form only: a record that kept the punctuation or deleted it matches the
+deletion form of the item, and one that has spaces where the punctuation was matches the
+spaced form (its remaining characters are already words and spaces).
+
 An n-gram is hashed to 64 bits from 64-bit word hashes (BLAKE2b of the word, so hashes are
 the same in every process and run) with a polynomial over the window, vectorised in numpy.
 With a few million benchmark n-grams the chance that an unrelated n-gram collides with one of
@@ -21,13 +28,32 @@ import numpy as np
 _NOT_WORD = re.compile(r"[^\w\s]+")
 
 #: Odd 64-bit multiplier of the polynomial hash (from splitmix64).
-_P = np.uint64(0x9E3779B97F4A7C15)
+P = np.uint64(0x9E3779B97F4A7C15)
 _MASK64 = (1 << 64) - 1
+
+
+def length_mix(k: int) -> np.uint64:
+    """What a k-word gram's polynomial is XORed with, so that grams of different lengths
+    never share a hash by construction."""
+    return np.uint64((k * 0xD6E8FEB86659FD93) & _MASK64)
 
 
 def normalise(text: str) -> list[str]:
     """Lower-case, punctuation and symbols removed, white-space split."""
     return _NOT_WORD.sub("", text.lower()).split()
+
+
+def normalise_spaced(text: str) -> list[str]:
+    """Lower-case, punctuation and symbols replaced by a space, white-space split."""
+    return _NOT_WORD.sub(" ", text.lower()).split()
+
+
+def forms(text: str) -> list[list[str]]:
+    """The words of a benchmark text under both normalisations (one when they agree)."""
+    lower = text.lower()
+    deleted = _NOT_WORD.sub("", lower).split()
+    spaced = _NOT_WORD.sub(" ", lower).split()
+    return [deleted] if spaced == deleted else [deleted, spaced]
 
 
 def _word_hash(word: str) -> int:
@@ -55,9 +81,9 @@ def ngram_hashes(hashes: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(count, dtype=np.uint64)
     for j in range(n):
         # array * array wraps modulo 2^64 silently (no overflow warning for arrays)
-        out *= np.full(count, _P, dtype=np.uint64)
+        out *= np.full(count, P, dtype=np.uint64)
         out += hashes[j : j + count]
-    out ^= np.full(count, np.uint64((n * 0xD6E8FEB86659FD93) & _MASK64), dtype=np.uint64)
+    out ^= length_mix(n)
     return out
 
 
@@ -67,7 +93,7 @@ def row_hashes(rows: np.ndarray) -> np.ndarray:
     m, k = rows.shape
     out = np.zeros(m, dtype=np.uint64)
     for j in range(k):
-        out *= np.full(m, _P, dtype=np.uint64)
+        out *= np.full(m, P, dtype=np.uint64)
         out += rows[:, j]
-    out ^= np.full(m, np.uint64((k * 0xD6E8FEB86659FD93) & _MASK64), dtype=np.uint64)
+    out ^= length_mix(k)
     return out

@@ -39,10 +39,12 @@ class ContaminationOptions(StepOptions):
     benchmarks: tuple[dict[str, Any], ...] = ()
     #: Words per n-gram. 13, as GPT-3 used for filtering its training data (Brown et al. 2020).
     n: int = 13
-    #: Items (or fields) shorter than ``n`` words count as one gram of their own length; those
-    #: shorter than this are skipped as too generic to identify an item. 8 is the smallest N
-    #: GPT-3 used in its contamination measurements.
-    min_words: int = 8
+    #: Items (fields, or an item's fields together) shorter than ``n`` words count as one gram
+    #: of their own length; those shorter than this are skipped as too generic to identify an
+    #: item. 5: the smallest minimum that flagged at most 0.1% of clean web documents (1 of
+    #: 1,499 C4 and DCLM documents; 4 flagged 5, 3 flagged 16), measured with
+    #: ``benchmarks/contamination.py --curve`` (docs/steps/contamination.md).
+    min_words: int = 5
     #: ``flag`` adds the signals and keeps every record; ``remove`` removes records that
     #: overlap at least ``min_ngrams`` n-grams of benchmark items.
     mode: Literal["flag", "remove"] = "flag"
@@ -123,7 +125,16 @@ class Contamination(Filter):
             read_items(spec, recipe_dir)
 
     def setup(self, ctx: StepContext) -> None:
-        self.load(ctx.recipe_dir)
+        if self._index is None:  # an executor may have handed it over (use_shared)
+            self.load(ctx.recipe_dir)
+
+    def build_shared(self, recipe_dir: Path) -> NgramIndex:
+        """The benchmark index, built once per run and shared by every task (Ray: put in the
+        object store), see :class:`datasteward.steps.partitioned.SharesState`."""
+        return self.load(recipe_dir)
+
+    def use_shared(self, shared: NgramIndex) -> None:
+        self._index = shared
 
     def load(self, recipe_dir: Path) -> NgramIndex:
         """Build the n-gram index of every benchmark item."""
