@@ -27,6 +27,7 @@ COMMAND_MODULES: list[str] = [
     "datasteward.cli.ledger_cmds",
     "datasteward.cli.audit_cmds",
     "datasteward.cli.release_cmds",
+    "datasteward.cli.collect_cmds",
     "datasteward.cli.web_cmds",
 ]
 

@@ -50,6 +50,7 @@ ERROR_KINDS = (
     "http_5xx",
     "http_4xx",
     "protocol",  # any other HTTP protocol error
+    "unwanted_type",  # a 2xx whose Content-Type is not asked for (body not read)
 )
 
 
@@ -247,9 +248,11 @@ class Fetcher:
         max_bytes: int | None = None,
         truncate: bool = False,
         retries: int | None = None,
+        content_types: tuple[str, ...] | None = None,
     ) -> FetchResult:
         """GET ``url`` politely. ``truncate``: keep the first ``max_bytes`` of a larger body
-        instead of failing (robots.txt: RFC 9309 parses at least 500 KiB)."""
+        instead of failing (robots.txt: RFC 9309 parses at least 500 KiB). ``content_types``:
+        a 2xx answer of another type is not read (``unwanted_type``)."""
         o = self.options
         result = FetchResult(url=url, final_url=url)
         bad = check_url(url)
@@ -260,7 +263,13 @@ class Fetcher:
         current = url
         while True:
             await self._get_one(
-                current, result, accept, max_bytes, truncate=truncate, retries=retries
+                current,
+                result,
+                accept,
+                max_bytes,
+                truncate=truncate,
+                retries=retries,
+                content_types=content_types,
             )
             status = result.status
             location = result.header("location")
@@ -303,6 +312,7 @@ class Fetcher:
         *,
         truncate: bool,
         retries: int | None,
+        content_types: tuple[str, ...] | None = None,
     ) -> None:
         o = self.options
         host = url_host_key(url)
@@ -317,7 +327,12 @@ class Fetcher:
                 try:
                     await asyncio.wait_for(
                         self._request(
-                            url, result, accept, max_bytes or o.max_body_bytes, truncate=truncate
+                            url,
+                            result,
+                            accept,
+                            max_bytes or o.max_body_bytes,
+                            truncate=truncate,
+                            content_types=content_types,
                         ),
                         timeout=o.total_timeout,
                     )
@@ -355,7 +370,14 @@ class Fetcher:
             log.debug("retrying %s in %.2f s (attempt %d)", url, max(backoff, wait or 0.0), attempt)
 
     async def _request(
-        self, url: str, result: FetchResult, accept: str | None, cap: int, *, truncate: bool
+        self,
+        url: str,
+        result: FetchResult,
+        accept: str | None,
+        cap: int,
+        *,
+        truncate: bool,
+        content_types: tuple[str, ...] | None = None,
     ) -> None:
         import httpx
 
@@ -389,6 +411,17 @@ class Fetcher:
                     for n, v in raw_headers
                     if n.lower() not in ("content-encoding", "transfer-encoding", "content-length")
                 ]
+                ctype = (resp.headers.get("content-type") or "").split(";")[0].strip().lower()
+                if (
+                    content_types is not None
+                    and 200 <= resp.status_code < 300
+                    and ctype not in content_types
+                ):
+                    raise _Fail(
+                        "unwanted_type",
+                        f"{url}: Content-Type {ctype or 'none'!r} is "
+                        f"not one of {', '.join(content_types)}",
+                    )
                 declared = resp.headers.get("content-length")
                 if declared and declared.isdigit() and int(declared) > cap and not truncate:
                     raise _Fail(

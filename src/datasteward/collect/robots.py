@@ -41,6 +41,8 @@ class SiteRules:
     fetched_at: float
     robots_status: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: Why robots.txt could not be read (an error kind of the fetcher), if it could not.
+    robots_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class SiteRules:
             "fetched_at": self.fetched_at,
             "robots_status": self.robots_status,
             "notes": self.notes,
+            "robots_error": self.robots_error,
             "policies": asdict(self.policies),
         }
 
@@ -65,6 +68,7 @@ class SiteRules:
             fetched_at=float(data["fetched_at"]),
             robots_status=data.get("robots_status"),
             notes=list(data.get("notes") or []),
+            robots_error=data.get("robots_error"),
         )
 
 
@@ -201,8 +205,10 @@ class RobotsCache:
             if _looks_html(text, got.content_type):
                 notes.append("robots.txt is HTML, not robots rules: no rules apply")
                 text = ""
-        answers = []
-        for path in ("/.well-known/tdmrep.json", "/ai.txt"):
+        # robots.txt unreachable: everything is disallowed, so nothing more is asked of the host
+        paths = () if status is None else ("/.well-known/tdmrep.json", "/ai.txt")
+        answers: list[tuple[int | None, str | None]] = [(None, None), (None, None)]
+        for k, path in enumerate(paths):
             r = await self.fetcher.get(
                 origin + path, accept="*/*", max_bytes=POLICY_MAX_BYTES, retries=1
             )
@@ -210,9 +216,12 @@ class RobotsCache:
             body = r.body.decode("utf-8", "replace") if ok else None
             if path == "/ai.txt" and body is not None and _looks_html(body, r.content_type):
                 body = None
-            answers.append((r.status if ok else None, body))
+            answers[k] = (r.status if ok else None, body)
         policies = site_policies((status, text), answers[0], answers[1])
-        return SiteRules(origin, policies, time.time(), got.status, notes)
+        error = got.error if got.error not in (None, "http_4xx") else None
+        if got.status == 429:
+            error = "http_429"
+        return SiteRules(origin, policies, time.time(), got.status, notes, error)
 
     def _parser_for(self, rules: SiteRules) -> Any:
         p = self._parsers.get(rules.origin)

@@ -3,7 +3,8 @@
 Reads, per record: the HTTP headers in ``metadata["http_headers"]`` (``tdm-reservation``,
 ``tdm-policy``, ``X-Robots-Tag``), the HTML (``html`` column or ``metadata["html"]``: TDMRep
 and robots meta tags), and site policies — collected with the record in its metadata
-(``robots_txt``, ``tdmrep_json``, ``ai_txt``) or, with ``fetch = true``, fetched once per site by
+(``robots_txt``, ``tdmrep_json``, ``ai_txt``), or recorded by ``datasteward collect`` at fetch
+time (``metadata["collect"]["optout"]``), or, with ``fetch = true``, fetched once per site by
 :class:`datasteward.rights.policy_fetcher.PolicyFetcher` (cached under the project). Offline by
 default.
 
@@ -101,6 +102,30 @@ def _merge(a: oo.SitePolicies | None, b: oo.SitePolicies | None) -> oo.SitePolic
     )
 
 
+_SIGNAL_OF_REASON = {
+    "optout_tdmrep": "tdmrep",
+    "optout_x_robots_tag": "x_robots_tag",
+    "optout_robots": "robots",
+    "optout_ai_txt": "ai_txt",
+}
+
+
+def _add_recorded(result: oo.OptOut, recorded: dict[str, Any], use: set[str]) -> None:
+    """Opt-outs that ``datasteward collect`` recorded at fetch time (``metadata["collect"]``:
+    site files a record does not carry — robots.txt for AI agents, tdmrep.json, ai.txt — and
+    meta tags when the HTML was not kept) count as if seen now, for the signals in use."""
+    have = {r for r, _ in result.reasons}
+    when = recorded.get("retrieved_at")
+    for item in recorded.get("optout") or []:
+        if not isinstance(item, dict):
+            continue
+        reason, detail = item.get("reason"), item.get("detail")
+        if reason in have or _SIGNAL_OF_REASON.get(str(reason)) not in use:
+            continue
+        result.reasons.append((str(reason), f"{detail} (recorded at fetch time {when})"))
+        have.add(str(reason))
+
+
 class OptOutFilter(Filter):
     """Remove records whose owners reserved them from AI training / TDM."""
 
@@ -179,6 +204,8 @@ class OptOutFilter(Filter):
                 agents=agents,
                 directives=opts.directives,
             )
+            if isinstance(meta.get("collect"), dict):
+                _add_recorded(result, meta["collect"], use)
             record: dict[str, Any] = {}
             if result.tdm_from is not None:
                 record["tdm_reservation"] = result.tdm_reservation
