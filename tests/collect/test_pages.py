@@ -174,9 +174,7 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
     refused = json.loads(rows[a.url("/ai-blocked/a")]["signals"])
     assert refused["robots"]["blocked_agents"] == ["GPTBot"]
     assert refused["robots"]["rule"] == "Disallow: /ai-blocked/"
-    hits = sorted(a.log, key=lambda h: h.start)
-    pairs = [(x.path, y.path, round(y.start - x.end, 4)) for x, y in zip(hits, hits[1:])]
-    assert min(gaps(a.log)) >= 0.05 - SLACK, pairs
+    assert min(gaps(a.log)) >= 0.05 - SLACK
 
     records = {r["source_uri"]: r for r in read_records(recipe)}
     served = {"/p0": pages[0], "/xrt": pages[2], "/tdmh": pages[4]}
