@@ -118,6 +118,8 @@ class Project:
         resume: bool | str = False,
         progress: Callable[[Progress], None] | None = None,
         split_mb: float | None = None,
+        executor: str | None = None,
+        address: str | None = None,
     ) -> RunResult:
         """Run the recipe (``datasteward run``): read the sources, apply the steps, write
         ``runs/<run-id>/`` and record the run in the ledger.
@@ -125,7 +127,9 @@ class Project:
         ``resume=True`` finishes the newest unfinished run, ``resume="<run-id>"`` that run.
         ``progress`` is called with the executor's progress as shards finish. ``split_mb``
         splits input files over that many MB into parts, one task each (default: the
-        recipe's ``[run] split_mb``, 64; 0 never splits).
+        recipe's ``[run] split_mb``, 64; 0 never splits). ``executor`` is ``"local"`` or
+        ``"ray"`` (default: the recipe's ``[run] executor``); ``address`` the Ray cluster
+        (default: ``[run] address``; none starts Ray on this machine for the run).
         """
         from datasteward.executors.local import LocalExecutor, RunOptions
 
@@ -136,10 +140,28 @@ class Project:
             keep_work=keep_work,
             split_mb=split_mb,
         )
-        executor = LocalExecutor(
-            self.recipe, options, progress=progress, ledger_url=self.ledger_url
-        )
-        return executor.run(resume=resume)
+        how = executor or self.recipe.run.executor
+        if how == "ray":
+            from datasteward.executors.ray_executor import RayExecutor
+
+            return RayExecutor(
+                self.recipe,
+                options,
+                progress=progress,
+                ledger_url=self.ledger_url,
+                address=address,
+            ).run(resume=resume)
+        if how != "local":
+            raise RunError(
+                f"unknown executor {how!r}", hint="use --executor local or --executor ray"
+            )
+        if address:
+            raise RunError(
+                "--address names a Ray cluster, but the run uses the local executor",
+                hint='add --executor ray (or [run] executor = "ray"), or drop --address',
+            )
+        local = LocalExecutor(self.recipe, options, progress=progress, ledger_url=self.ledger_url)
+        return local.run(resume=resume)
 
     def estimate(
         self,

@@ -204,6 +204,17 @@ def run(
     keep_work: bool = typer.Option(
         False, "--keep-work", help="Keep intermediate files of the run."
     ),
+    executor: str | None = typer.Option(
+        None,
+        "--executor",
+        help="local (worker processes here) or ray (a Ray cluster); default: \\[run] executor.",
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="With --executor ray: the cluster (auto, HOST:PORT, ray://HOST:PORT); "
+        "default: \\[run] address, else Ray starts on this machine for the run.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(
         False,
@@ -218,6 +229,7 @@ def run(
       [bold]datasteward run --estimate[/]           project time, CPU, memory and output size first
       [bold]datasteward run --resume[/]             finish a run that was interrupted
       [bold]datasteward run --split-mb 16[/]        one task per 16 MB of a large input file
+      [bold]datasteward run --executor ray --address auto[/]  on the Ray cluster running here
       [bold]datasteward run --json[/]               the funnel and the paths, for a script
     """
     from datasteward.project import Project
@@ -246,6 +258,8 @@ def run(
         "keep_work": keep_work,
         "resume": run_id or resume,
         "split_mb": split_mb,
+        "executor": executor,
+        "address": address,
     }
     if quiet or as_json:
         result = proj.run(**how)
