@@ -111,7 +111,14 @@ class ParquetReader(Reader):
                 parts.append(replace(shard, part=part))
                 first, rows_before = rg + 1, rows_before + part_rows
                 part_bytes = part_rows = 0
-        return tuple(parts) if len(parts) > 1 else (shard,)
+        if len(parts) < 2:
+            return (shard,)
+        # the footer and headers count with the last part: the parts' bytes add up to the file
+        last = parts[-1].part
+        if last is not None:
+            rest = size - sum(p.part.bytes for p in parts[:-1] if p.part is not None)
+            parts[-1] = replace(parts[-1], part=replace(last, bytes=max(last.bytes, rest)))
+        return tuple(parts)
 
     def _batches(
         self, pf: pq.ParquetFile, shard: Shard, on_bad: OnBad
