@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +147,7 @@ def verify(
                 "rows_checked": report.rows_checked,
                 "rows_total": report.rows_total,
                 "ledger_checked": report.ledger_checked,
+                "withdrawn": report.withdrawn,
             }
         )
         if not report.ok:
@@ -152,6 +155,12 @@ def verify(
         return
     for notice in report.notices:
         console.print(f"[yellow]notice:[/] {escape(notice)}")
+    if report.ok and report.withdrawn:
+        console.print(
+            f"[green]OK[/] release {escape(report.version or '?')} is [bold]withdrawn[/]: a "
+            "tombstone (manifest, status, documents); its data files are gone, as they should be."
+        )
+        return
     if not report.ok:
         for problem in report.problems:
             err_console.print(f"[bold red]FAIL[/] {escape(problem)}")
@@ -179,13 +188,22 @@ def takedown_add(
     sha256: str | None = typer.Option(None, "--sha256", help="A content sha256."),
     record_id: str | None = typer.Option(None, "--id", help="A record id."),
     text: str | None = typer.Option(None, "--text", help="A name or e-mail in the text."),
+    category: str = typer.Option(
+        "other",
+        "--kind",
+        help="What kind of request: privacy|legal|copyright|harmful|other. The recipe's "
+        "[takedown.policy] says what each does (default: privacy and legal erase the record "
+        "everywhere and withdraw earlier releases; the others make a patch release only).",
+    ),
     project: Path = ProjectOption,
     as_json: bool = typer.Option(False, "--json", help="Print the request's id as JSON."),
 ) -> None:
     """Record a takedown request (stage: received). Give exactly one of the match options.
 
-    Example: [bold]datasteward takedown add --url https://example.com/a --requester "J. Doe
-    <j@example.com>" --reason "personal data"[/]
+    For an erasing kind the ledger keeps only the sha256 of the value until it is applied.
+
+    Example: [bold]datasteward takedown add --kind privacy --url https://example.com/a
+    --requester "J. Doe <j@example.com>" --reason "personal data"[/]
     """
     from datasteward.errors import DatastewardError
     from datasteward.release.build.takedown import add_request
@@ -207,13 +225,27 @@ def takedown_add(
             hint="one request names one thing; add several requests for several",
         )
     ((kind, value),) = given.items()
-    tid = add_request(project, kind=kind, value=value, requester=requester, reason=reason)
+    from datasteward.release.build.takedown import policy_for
+
+    action, source = policy_for(project, category)
+    tid = add_request(
+        project, kind=kind, value=value, requester=requester, reason=reason, category=category
+    )
     if as_json:
-        print_data_json({"takedown_id": tid, "kind": kind, "status": "received"})
+        print_data_json(
+            {
+                "takedown_id": tid,
+                "kind": kind,
+                "category": category,
+                "action": action,
+                "policy": source,
+                "status": "received",
+            }
+        )
         return
     console.print(
-        f"Recorded takedown request [bold]#{tid}[/] ({kind}). "
-        "Apply it with [bold]datasteward takedown apply[/]."
+        f"Recorded {category} takedown request [bold]#{tid}[/] ({kind}); policy: "
+        f"[bold]{action}[/] ({escape(source)}). Apply it with [bold]datasteward takedown apply[/]."
     )
 
 
@@ -267,6 +299,15 @@ def takedown_list(
 def takedown_apply(
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the matches; change nothing."),
     request: list[int] | None = typer.Option(None, "--request", "-r", help="Only these ids."),
+    resume: bool = typer.Option(  # noqa: FBT001
+        False, "--resume", help="Only finish erasures that stopped part way (a crash, kill)."
+    ),
+    include_sources: bool = typer.Option(  # noqa: FBT001
+        False,
+        "--include-sources",
+        help="Also erase the records from the recipe's source files inside the project "
+        "(Parquet and text formats; by default they are listed, not changed).",
+    ),
     project: Path = ProjectOption,
     as_json: bool = typer.Option(
         False, "--json", help="Print the matches, patch releases and suppressions as JSON."
@@ -275,27 +316,67 @@ def takedown_apply(
     """Find every matching record in every release and the latest run, show them, then write
     a patch release of each affected release line without them and suppress them.
 
-    Example: [bold]datasteward takedown apply[/]
-    """
-    from datasteward.release.build.takedown import apply
+    For requests whose kind's policy is erase (privacy, legal by default), also withdraw
+    every superseded release that held a record (a tombstone: data deleted, status
+    withdrawn) and erase the records from every file of the project, each file recorded
+    in the ledger. An erasure stopped part way is finished by --resume.
 
-    result = apply(project, ids=request or None, dry_run=dry_run)
+    Example: [bold]datasteward takedown apply[/] then [bold]datasteward takedown verify 1[/]
+    """
+    from datasteward.erasure.apply import apply_takedowns
+
+    with _progress(enabled=not as_json) as report:
+        outcome = apply_takedowns(
+            project,
+            ids=request or None,
+            dry_run=dry_run,
+            resume=resume,
+            include_sources=include_sources,
+            progress=report,
+        )
+    result = outcome.applied
     if as_json:
         print_data_json(
             {
                 "dry_run": dry_run,
                 "matches": [
                     {"takedown_id": m.takedown_id, "where": m.where, "id": m.id, "url": m.url}
-                    for m in result.matches.items
+                    for m in (result.matches.items if result else [])
                 ],
                 "patches": [
                     {"of": parent, "version": patch, "path": str(project / "releases" / patch)}
-                    for parent, patch in result.patches.items()
+                    for parent, patch in (result.patches.items() if result else [])
                 ],
-                "suppressed": result.suppressed,
+                "suppressed": result.suppressed if result else 0,
+                "policies": {str(k): v for k, v in outcome.policies.items()},
+                "erased": {str(k): v.as_dict() for k, v in outcome.erased.items()},
+                "resumed": outcome.resumed,
             }
         )
         return
+    for tid in outcome.resumed:
+        console.print(f"Finished the erasure of request [bold]#{tid}[/] that had stopped.")
+    if result is not None:
+        _print_matches(result, project, dry_run=dry_run)
+    for tid, s in outcome.erased.items():
+        for v, repl in s.withdrawn.items():
+            console.print(
+                f"Withdrew release [bold]{v}[/] (tombstone; data deleted)"
+                + (f", replaced by {repl}" if repl else "")
+            )
+        console.print(
+            f"Erasure of request #{tid}: {s.files_rewritten} file(s) rewritten, "
+            f"{s.files_deleted} deleted, {s.rows_erased:,} row(s)/stretch(es) erased; "
+            f"prove it with [bold]datasteward takedown verify {tid}[/]."
+        )
+        for src in s.sources_left:
+            console.print(
+                f"[yellow]Not changed:[/] source input {escape(src)} (erase it there, or apply "
+                "with --include-sources)"
+            )
+
+
+def _print_matches(result: Any, project: Path, *, dry_run: bool) -> None:
     table = Table(title="Matching records", title_justify="left")
     for col in ("request", "where", "id", "url"):
         table.add_column(col)
@@ -318,6 +399,81 @@ def takedown_apply(
         f"Suppression list: {result.suppressed} new entr{'y' if result.suppressed == 1 else 'ies'} "
         "(later runs drop these records at ingest)."
     )
+
+
+@takedown_app.command("verify")
+def takedown_verify(
+    request: int = typer.Argument(..., help="The takedown request's number."),
+    project: Path = ProjectOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the verdict as JSON."),
+) -> None:
+    """Prove an erasure: scan every Parquet file, every text/HTML/JSON/Markdown file and every
+    ledger table of the project for the record's text, a window of it, its URL and (outside
+    the ledger, the suppression list, receipts and status.json) its id.
+
+    Exit code 0 if nothing is found, 3 naming each place still holding it.
+
+    Example: [bold]datasteward takedown verify 1 --json[/]
+    """
+    from datasteward.erasure.verify import verify_request
+
+    with _progress(enabled=not as_json) as report:
+        proof = verify_request(project, request, progress=report)
+    if as_json:
+        print_data_json(
+            {
+                "takedown_id": request,
+                "ok": proof.ok,
+                "records": proof.records,
+                "unfinished": proof.unfinished,
+                "files_erased": proof.files_erased,
+                "found": [
+                    {
+                        "place": f.place,
+                        "what": list(f.what),
+                        "rows": f.rows,
+                        "source_input": f.source_input,
+                    }
+                    for f in proof.findings
+                ],
+            }
+        )
+        if not proof.ok:
+            sys.exit(EXIT_CHECK_FAILED)
+        return
+    if proof.unfinished:
+        err_console.print(
+            f"[bold red]UNFINISHED[/] the erasure of request #{request} stopped part way: "
+            "run [bold]datasteward takedown apply --resume[/]"
+        )
+    for f in proof.findings:
+        err_console.print(f"[bold red]FOUND[/] {escape(f.describe())}")
+    if not proof.ok:
+        sys.exit(EXIT_CHECK_FAILED)
+    console.print(
+        f"[green]OK[/] takedown request #{request}: no file, table or document of the project "
+        f"holds the {proof.records} erased record(s) (text, windows of it, URL, id); "
+        f"{proof.files_erased} erasure(s) recorded in the ledger."
+    )
+
+
+@contextmanager
+def _progress(*, enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar fed by the library's progress(stage, done, total) callback."""
+    if not enabled:
+        yield lambda stage, done, total: None
+        return
+    from rich.progress import Progress as Bar
+
+    with Bar(console=err_console, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield report
 
 
 def deprecate(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,13 +39,98 @@ from datasteward.release.format.version import Version
 
 log = logging.getLogger(__name__)
 PENDING = ("received", "matched")
+PENDING_DIR = Path(".datasteward") / "takedowns" / "pending"
 
 
-def add_request(project: Path, *, kind: str, value: str, requester: str, reason: str) -> int:
-    """Record a takedown request (stage ``received``); returns its id."""
-    normalized(kind, value)  # refuse a value that can never match, before recording it
+def add_request(
+    project: Path,
+    *,
+    kind: str,
+    value: str,
+    requester: str,
+    reason: str,
+    category: str = "other",
+) -> int:
+    """Record a takedown request (stage ``received``) with its kind and policy; returns its id.
+
+    ``kind`` is what the request matches (url, domain, sha256, id, text); ``category`` what
+    kind of request it is (privacy, legal, copyright, harmful, other), whose action — erase or
+    patch — the recipe's ``[takedown.policy]`` decides (defaults: privacy and legal erase). The
+    ledger is append-only, so for an erasing request it keeps only the sha256 of the value;
+    the value itself waits in ``.datasteward/takedowns/pending/<id>.json`` until the erasure
+    has run, and is deleted with it.
+    """
+    from datasteward.ledger.erasures import record_policy
+
+    key = normalized(kind, value)  # refuse a value that can never match, before recording it
+    action, source = policy_for(project, category)
+    stored = value if action == "patch" else "sha256:" + _sha(key)
     with Ledger.open(project) as ledger:
-        return ledger.add_takedown(kind=kind, value=value, requester=requester, reason=reason)
+        tid = ledger.add_takedown(kind=kind, value=stored, requester=requester, reason=reason)
+        if action == "erase":
+            write_pending(project, tid, {"takedown_id": tid, "kind": kind, "value": value})
+        record_policy(
+            ledger,
+            tid,
+            category=category,
+            action=action,
+            policy_source=source,
+            value_sha256=_sha(key),
+        )
+    return tid
+
+
+def policy_for(project: Path, category: str) -> tuple[str, str]:
+    """(action, where the action comes from) for a request kind, from the project's recipe."""
+    from datasteward.recipe.takedown import TAKEDOWN_CATEGORIES, TakedownTable
+
+    if category not in TAKEDOWN_CATEGORIES:
+        raise ReleaseError(
+            f"unknown takedown kind {category!r}",
+            hint="use one of: " + ", ".join(TAKEDOWN_CATEGORIES),
+        )
+    table = TakedownTable()
+    if (Path(project) / "datasteward.toml").exists():
+        from datasteward.recipe import load_recipe
+        from datasteward.recipe.takedown import takedown_table
+
+        recipe = load_recipe(project)
+        table = takedown_table(recipe.raw.get("takedown"), path=recipe.path)
+    return table.action(category), table.source(category)
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def pending_file(project: Path, takedown_id: int) -> Path:
+    """Where an erasing request keeps its clear values until its erasure has run."""
+    return Path(project) / PENDING_DIR / f"{takedown_id}.json"
+
+
+def write_pending(project: Path, takedown_id: int, data: dict[str, Any]) -> None:
+    from datasteward.release.format.project import write_json_atomic
+
+    write_json_atomic(pending_file(project, takedown_id), data)
+
+
+def read_pending(project: Path, takedown_id: int) -> dict[str, Any] | None:
+    path = pending_file(project, takedown_id)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except ValueError as exc:
+        raise ReleaseError(
+            f"{path}: not JSON ({exc})",
+            hint="it holds the value of an erasing takedown request until it is applied; "
+            "add the request again if it is lost",
+        ) from None
+    if not isinstance(data, dict):
+        raise ReleaseError(f"{path}: not a JSON object")
+    return data
 
 
 def list_requests(project: Path, *, status: str | None = None) -> list[TakedownInfo]:
@@ -76,7 +161,40 @@ def find(project: Path, requests: list[Request]) -> Matches:
     return found
 
 
-def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False) -> ApplyResult:
+def requests_of(project: Path, pending: list[TakedownInfo]) -> list[Request]:
+    """The requests to match: an erasing request's value comes from its pending file."""
+    out = []
+    for t in pending:
+        value = t.value
+        if value.startswith("sha256:"):
+            held = read_pending(project, t.takedown_id)
+            if held is None or not isinstance(held.get("value"), str):
+                raise ReleaseError(
+                    f"takedown request #{t.takedown_id}: the ledger keeps only the hash of its "
+                    f"value and {pending_file(project, t.takedown_id)} is missing",
+                    hint="the value of an erasing request is kept there until it is applied; "
+                    "add the request again",
+                )
+            value = held["value"]
+        out.append(Request(t.takedown_id, t.kind, value))
+    return out
+
+
+def apply(
+    project: Path,
+    *,
+    ids: list[int] | None = None,
+    dry_run: bool = False,
+    erase_hashes: dict[int, list[str]] | None = None,
+    on_executed: Callable[[ApplyResult], dict[int, dict[str, Any]]] | None = None,
+) -> ApplyResult:
+    """Apply the pending requests (all, or ``ids``): match, patch, suppress, record.
+
+    ``erase_hashes`` names the requests whose records are suppressed by id and content hash
+    (the hashes given) rather than by the requested value, which an erasure must not keep;
+    ``on_executed`` runs after the patches and before the requesters' receipts, and returns
+    what each receipt should add (e.g. what an erasure removed).
+    """
     project = Path(project)
     with Ledger.open(project) as ledger:
         pending = [t for t in ledger.list_takedowns() if t.status in PENDING]
@@ -86,18 +204,19 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
             raise ReleaseError(
                 "no pending takedown request", hint="add one with `datasteward takedown add`"
             )
-        requests = [Request(t.takedown_id, t.kind, t.value) for t in pending]
-        matches = find(project, requests)
-        result = ApplyResult(pending, matches, dry_run=dry_run)
-        if dry_run:
-            return result
+    requests = requests_of(project, pending)
+    matches = find(project, requests)
+    result = ApplyResult(pending, matches, dry_run=dry_run)
+    if dry_run:
+        return result
+    with Ledger.open(project) as ledger:
         _check_statuses(project)
         per = matches.by_request()
         for t in pending:
             ledger.takedown_stage(t.takedown_id, "matched", {"records": per.get(t.takedown_id, {})})
     patches = _patch_releases(project, pending, matches)
     result.patches = patches
-    result.suppressed = _suppress(project, pending, matches)
+    result.suppressed = _suppress(project, pending, matches, erase_hashes or {})
     write_registry(project)
     with Ledger.open(project) as ledger:
         for t in pending:
@@ -112,8 +231,24 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
                     "suppressed": True,
                 },
             )
+    extra = on_executed(result) if on_executed is not None else {}
+    notify(project, pending, matches.by_request(), patches, extra)
+    return result
+
+
+def notify(
+    project: Path,
+    pending: list[TakedownInfo],
+    found: dict[int, dict[str, int]],
+    patches: dict[str, str],
+    extra: dict[int, dict[str, Any]],
+) -> None:
+    """Write each requester's receipt and record the ``notified`` stage."""
+    with Ledger.open(project) as ledger:
         for t in pending:
-            receipt = _receipt(project, t, matches, patches)
+            receipt = _receipt(
+                project, t, found.get(t.takedown_id, {}), patches, extra.get(t.takedown_id, {})
+            )
             ledger.takedown_stage(
                 t.takedown_id,
                 "notified",
@@ -122,7 +257,6 @@ def apply(project: Path, *, ids: list[int] | None = None, dry_run: bool = False)
                     "release_status": "status.json, registry.json",
                 },
             )
-    return result
 
 
 def _check_statuses(project: Path) -> None:
@@ -221,7 +355,7 @@ def _publish_patch(
             removed=parent.records - shards.rows,
             requests=[{k: s[k] for k in ("takedown_id", "kind", "reason")} for s in summary],
         )
-        return shards, entry
+        return shards, entry + policy_lines(project, [int(s["takedown_id"]) for s in summary])
 
     publish(
         project,
@@ -243,6 +377,31 @@ def _publish_patch(
     )
 
 
+def policy_lines(project: Path, takedown_ids: list[int]) -> str:
+    """The changelog's word on what each request's policy does to the earlier releases."""
+    from datasteward.ledger.erasures import policy_of
+
+    lines = []
+    with Ledger.open(project) as ledger:
+        for tid in takedown_ids:
+            p = policy_of(ledger, tid)
+            if p is None:
+                continue
+            if p.action == "erase":
+                what = (
+                    "erase: every earlier release that held the record is withdrawn (its data "
+                    "files deleted, a tombstone left) and the record is erased from the "
+                    "project's runs, reports and samples"
+                )
+            else:
+                what = (
+                    "patch only: the earlier releases that held the record stay published "
+                    "unchanged (loaders that respect status.json leave the record out)"
+                )
+            lines.append(f"- Policy for request #{tid} ({p.category}): {what} ({p.policy_source}).")
+    return ("\n" + "\n".join(lines)) if lines else ""
+
+
 def _shard_bound(parent: Manifest) -> int:
     from datasteward.release.build.shards import DEFAULT_MAX_SHARD_BYTES
 
@@ -255,15 +414,27 @@ def _now() -> str:
     return utc_now()
 
 
-def _suppress(project: Path, pending: list[TakedownInfo], matches: Matches) -> int:
-    """Add every request (text requests: the matched ids) to the project's suppression list."""
+def _suppress(
+    project: Path,
+    pending: list[TakedownInfo],
+    matches: Matches,
+    erase_hashes: dict[int, list[str]],
+) -> int:
+    """Add every request (text requests: the matched ids) to the project's suppression list.
+
+    An erasing request is suppressed by the matched ids and content hashes: the requested
+    value (a URL, a name) must not outlive the erasure."""
     from datasteward.rights.suppression import SuppressionList
 
     existing = {(e.kind, e.value) for e in SuppressionList.load(project)}
     added = 0
     for t in pending:
         reason = f"takedown #{t.takedown_id}: {t.reason}"
-        if t.kind == "text":
+        if t.takedown_id in erase_hashes:
+            ids = sorted({m.id for m in matches.items if m.takedown_id == t.takedown_id})
+            items = [("id", i) for i in ids]
+            items += [("sha256", h) for h in sorted(set(erase_hashes[t.takedown_id]))]
+        elif t.kind == "text":
             items = [
                 ("id", i)
                 for i in sorted({m.id for m in matches.items if m.takedown_id == t.takedown_id})
@@ -279,17 +450,20 @@ def _suppress(project: Path, pending: list[TakedownInfo], matches: Matches) -> i
     return added
 
 
-def _receipt(project: Path, t: TakedownInfo, matches: Matches, patches: dict[str, str]) -> Path:
+def _receipt(
+    project: Path,
+    t: TakedownInfo,
+    found: dict[str, int],
+    patches: dict[str, str],
+    extra: dict[str, Any],
+) -> Path:
     """The notice for the requester: what was found where, and which releases replace which."""
     path = project / ".datasteward" / "takedowns" / f"{t.takedown_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    found: dict[str, int] = {}
-    for m in matches.items:
-        if m.takedown_id == t.takedown_id:
-            found[m.where] = found.get(m.where, 0) + 1
     path.write_text(
         json.dumps(
             {
+                **extra,
                 "takedown_id": t.takedown_id,
                 "kind": t.kind,
                 "requester": t.requester,

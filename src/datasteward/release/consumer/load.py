@@ -103,6 +103,15 @@ def check_status(root: Path, manifest: Manifest, *, allow_deprecated: bool) -> l
     :func:`open_release`, which calls this.
     """
     status = _status(root)
+    if status.get("status") == "withdrawn":
+        w = status.get("withdrawal", {})
+        raise DeprecatedDatasetError(
+            f"release {manifest.version} of {manifest.dataset} was withdrawn on "
+            f"{str(w.get('withdrawn_at', '?'))[:10]} and its data deleted: "
+            f"{w.get('why', 'no reason given')}",
+            hint=(f"load {w['replacement']} instead" if w.get("replacement") else "no replacement")
+            + "; a withdrawn release cannot be loaded (allow_deprecated does not apply)",
+        )
     if status.get("status") == "deprecated":
         dep = status.get("deprecation", {})
         message = (

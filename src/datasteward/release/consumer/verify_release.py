@@ -42,6 +42,8 @@ class VerifyReport:
     rows_total: int = 0
     #: Whether the release's manifest was compared with the project's ledger.
     ledger_checked: bool = False
+    #: Whether the release was withdrawn by a takedown (a tombstone: no data files).
+    withdrawn: bool = False
 
     @property
     def ok(self) -> bool:
@@ -109,6 +111,8 @@ def verify_release(
         report.problems.append(str(exc))
         return report
     report.version = manifest.version
+    if _withdrawn(root, manifest, report):
+        return report
     listed = {f.path for f in manifest.files}
     for entry in manifest.files:
         problem = check_file(root, entry)
@@ -161,6 +165,30 @@ def verify_release(
     for sup in status.get("superseded_by", []):
         report.notices.append(f"superseded by takedown patch {sup['version']}")
     return report
+
+
+def _withdrawn(root: Path, manifest: Any, report: VerifyReport) -> bool:
+    """A withdrawn release (a tombstone) verifies when its data is gone: it says why."""
+    try:
+        status = read_status(root)
+    except ReleaseError:
+        return False
+    if status.get("status") != "withdrawn":
+        return False
+    report.withdrawn = True
+    w = status.get("withdrawal", {})
+    report.notices.append(
+        f"withdrawn on {str(w.get('withdrawn_at', '?'))[:10]}: {w.get('why', 'no reason given')}"
+        + (f"; use {w['replacement']} instead" if w.get("replacement") else "")
+    )
+    for entry in manifest.files:
+        if entry.role in ("data", "index") and (root / entry.path).exists():
+            report.problems.append(
+                f"{entry.path}: the release is withdrawn but this data file is still here "
+                "(run `datasteward takedown apply --resume` in its project)"
+            )
+    report.files_checked = len(manifest.files)
+    return True
 
 
 def _check_data(
