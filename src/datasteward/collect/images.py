@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datasteward.collect.fetch import Fetcher, FetchOptions, FetchResult
+from datasteward.collect.fetch import Fetcher, FetchOptions, FetchResult, user_agent
 from datasteward.collect.image_list import ImageList, ImageRow, fingerprint
 from datasteward.collect.imaging import ImageOptions, ImageRecord, ImageRejected, process_image
 from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
@@ -53,7 +53,8 @@ from datasteward.collect.webdataset_out import (
     sample_key,
     write_index,
 )
-from datasteward.errors import RunError
+from datasteward.errors import RecipeError, RunError
+from datasteward.recipe.collect import CollectConfig
 from datasteward.rights import optout_signals as oo
 
 log = logging.getLogger(__name__)
@@ -327,9 +328,73 @@ def _check_settings(job: ImagesJob, images: ImageList) -> None:
     path.write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
 
 
-def collect_images(job: ImagesJob, *, progress: Progress | None = None,
-                   limit_shards: int | None = None) -> ImagesSummary:
-    """Download the images of ``job`` (resuming: finished shards are not fetched again)."""
+def job_from_config(cfg: CollectConfig, project_dir: str | Path) -> ImagesJob:
+    """The download a ``[[collect]]`` table of ``kind = "images"`` describes."""
+    where = cfg.where or "the recipe"
+    if cfg.kind != "images":
+        raise RecipeError(f"{where}: [[collect]] `{cfg.name}` is kind {cfg.kind!r}, not images")
+    if not cfg.urls:
+        raise RecipeError(
+            f"{where}: [[collect]] `{cfg.name}` has no `urls`",
+            hint='give the URL list: urls = "links.parquet" (Parquet, CSV, TSV or JSONL, with '
+            "url_field and caption_field naming its columns)",
+        )
+    if not cfg.contact_url:
+        raise RecipeError(
+            f"{where}: [[collect]] `{cfg.name}` has no contact_url",
+            hint='an honest downloader says who runs it: add contact_url = "https://..." '
+            "(a page or mailto: where site owners can reach you)",
+        )
+    image = ImageOptions(
+        image_size=cfg.image_size, resize_mode=cfg.resize_mode,
+        resize_only_if_bigger=cfg.resize_only_if_bigger, encode_format=cfg.encode_format,
+        encode_quality=cfg.encode_quality, max_pixels=cfg.max_pixels,
+        min_image_size=cfg.min_image_size,
+    )
+    problems = image.problems()
+    if cfg.shard_size < 1 or cfg.processes < 1:
+        problems.append("shard_size and processes must be at least 1")
+    if problems:
+        raise RecipeError(f"{where}: [[collect]] `{cfg.name}`: " + "; ".join(problems))
+    project = Path(project_dir)
+    base = oo.AI_AGENTS if cfg.ai_agents is None else cfg.ai_agents
+    return ImagesJob(
+        name=cfg.name,
+        urls=project / cfg.urls,
+        output=project / (cfg.output or f"collect/{cfg.name}"),
+        url_field=cfg.url_field,
+        caption_field=cfg.caption_field or None,
+        shard_size=cfg.shard_size,
+        processes=cfg.processes,
+        image=image,
+        politeness=Politeness(min_delay=cfg.min_delay, per_host=cfg.per_host,
+                              concurrency=cfg.concurrency, crawl_delay=cfg.crawl_delay),
+        fetch=FetchOptions(
+            user_agent=user_agent(cfg.contact_url, token=cfg.user_agent),
+            connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
+            total_timeout=cfg.total_timeout, max_body_bytes=cfg.max_body_bytes,
+            max_redirects=cfg.max_redirects, retries=cfg.retries, http2=cfg.http2,
+            accept=ACCEPT,
+        ),
+        agent=cfg.user_agent,
+        ai_agents=tuple(dict.fromkeys((*base, *cfg.extra_ai_agents))),
+        directives=tuple(dict.fromkeys((*cfg.directives, *IMAGE_DIRECTIVES))),
+        window=max(64, 4 * cfg.concurrency),
+    )
+
+
+def collect_images(
+    job: ImagesJob,
+    *,
+    progress: Progress | None = None,
+    limit_shards: int | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> ImagesSummary:
+    """Download the images of ``job`` (resuming: finished shards are not fetched again).
+
+    ``progress(outcome, n)`` is called per row (``success`` or the failure reason);
+    ``on_start(rows)`` once, with the rows this run will do; ``limit_shards`` stops after
+    that many shards (the next run goes on)."""
     problems = job.image.problems()
     if job.shard_size < 1:
         problems.append(f"shard_size must be at least 1, got {job.shard_size}")
@@ -348,6 +413,8 @@ def collect_images(job: ImagesJob, *, progress: Progress | None = None,
     summary = ImagesSummary(output=job.output, shards=images.shards,
                             shards_done_before=len(done),
                             rows=sum(images.shard_len(s) for s in pending))
+    if on_start is not None:
+        on_start(summary.rows)
     started = time.monotonic()
     if pending:
         run = _Run(job, images, pending, progress)

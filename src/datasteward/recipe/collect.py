@@ -88,6 +88,20 @@ class CollectConfig:
     warc_part_bytes: int = 1 << 30
     #: Output folder, relative to the recipe (default ``collect/<name>``).
     output: str | None = None
+    #: ``kind = "images"`` (docs/collect.md): the stored image's size, resize mode (as
+    #: img2dataset), format and quality; images over ``max_pixels`` are refused unread
+    #: (decompression bombs); rows per WebDataset shard; processes that decode and resize.
+    image_size: int = 256
+    resize_mode: Literal["no", "keep_ratio", "keep_ratio_largest", "center_crop", "border"] = (
+        "border"
+    )
+    resize_only_if_bigger: bool = False
+    encode_format: Literal["jpg", "png", "webp"] = "jpg"
+    encode_quality: int = 95
+    max_pixels: int = 40_000_000
+    min_image_size: int = 0
+    shard_size: int = 10_000
+    processes: int = 2
     #: Where in the recipe this table was declared, for error messages.
     where: str = ""
 

@@ -16,7 +16,9 @@ most image-text pipelines.
   (its name in the tar), ``offset`` and ``size`` (its bytes in the tar file, for a seek) next
   to the measures collect wrote, and ``metadata["payload_sha256"]`` is the sha256 of the image
   as the server sent it when the JSON has it, so a links-only release can check a re-fetched
-  image byte for byte (:mod:`datasteward.release.consumer.fetch_links`).
+  image byte for byte (:mod:`datasteward.release.consumer.fetch_links`). The caption stays in
+  ``metadata["caption"]`` with ``extractor = "caption"``: a links-only release publishes the
+  URL and the caption (LAION's model), and ``datasteward fetch`` gives the text back.
 * Bad input: a member that is not UTF-8 (text) or JSON (json) quarantines its sample; a tar
   that is truncated or corrupt is quarantined from the offset where it breaks, and the samples
   before it are kept.
@@ -191,4 +193,8 @@ class WebDatasetReader(Reader):
             sha = ref.get("sha256")
             if isinstance(sha, str) and "payload_sha256" not in record:
                 record["payload_sha256"] = sha
+            # a links-only release keeps the caption (metadata) and drops the text column;
+            # `datasteward fetch` checks the image by payload_sha256 and restores the text
+            record.setdefault("caption", record[text_field])
+            record.setdefault("extractor", "caption")
         return record

@@ -172,6 +172,9 @@ class Decision:
 def _extract(body: bytes, meta: dict[str, Any], page: Page) -> str:
     from datasteward.sources.warc import payload_text
 
+    if meta.get("extractor") == "caption":  # an image-text record (webdataset source): the
+        return str(meta.get("caption") or "")  # image is checked by hash; its text is the caption
+
     ctype = str(meta.get("content_type") or page.content_type or "text/html")
     text, _encoding = payload_text(
         body,
