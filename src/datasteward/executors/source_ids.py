@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 from datasteward.errors import RunError
 from datasteward.recipe.sections import SourceConfig
 from datasteward.records.schema import TEXT_COLUMN
-from datasteward.runs.layout import RunLayout
+from datasteward.runs.layout import RunLayout, read_json, write_json_atomic
 from datasteward.sources.base import QUARANTINE_RAW_BYTES, BadRecord
 
 IDS_SCHEMA = pa.schema(
@@ -72,6 +72,28 @@ def _drop_path(layout: RunLayout, rank: int) -> Path:
     return ids_dir(layout) / f"drop-r{rank:05d}.parquet"
 
 
+def _counts_path(layout: RunLayout, rank: int) -> Path:
+    return ids_dir(layout) / f"r{rank:05d}.counts.json"
+
+
+def record_bases(layout: RunLayout) -> dict[int, dict[str, int]]:
+    """Per rank, per file: the records of that file read by lower ranks.
+
+    A large file split into parts is read by several tasks, each counting its records from
+    1; adding the records of the parts before makes "record n" the n-th record of the whole
+    file, as when the file is read by one task. Known once every task of segment 0 is done
+    (each writes its counts, dropped copies included, when it closes).
+    """
+    bases: dict[int, dict[str, int]] = {}
+    seen: Counter[str] = Counter()
+    for path in sorted(ids_dir(layout).glob("r*.counts.json")):
+        rank = int(path.name[1:6])
+        counts = read_json(path)
+        bases[rank] = {f: seen[f] for f in counts}
+        seen.update(counts)
+    return bases
+
+
 def _write(table: pa.Table, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -106,6 +128,7 @@ class TaskIds:
         self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.writer = pq.ParquetWriter(self.tmp, IDS_SCHEMA, compression="zstd")
         self.drops: dict[int, str] = {}
+        self.bases: dict[str, int] | None = None
         path = _drop_path(layout, rank)
         if path.exists():
             table = pq.read_table(path)
@@ -123,6 +146,9 @@ class TaskIds:
         records = pa.array(range(rec0 + 1, rec0 + n + 1), pa.int64())
         hits = [s - seq0 for s in range(seq0, seq0 + n) if s in self.drops] if self.drops else []
         if hits:
+            if self.bases is None:  # drops exist: every task of segment 0 wrote its counts
+                self.bases = record_bases(self.layout).get(self.rank, {})
+            rec0 += self.bases.get(file, 0)
             ids = batch.column("id")
             texts = batch.column(TEXT_COLUMN)
             for i in hits:
@@ -162,6 +188,7 @@ class TaskIds:
     def close(self) -> None:
         self.writer.close()
         os.replace(self.tmp, self.path)
+        write_json_atomic(_counts_path(self.layout, self.rank), dict(self.records))
 
 
 def find_duplicates(layout: RunLayout, sources: dict[int, str]) -> list[Duplicate]:
@@ -183,10 +210,11 @@ def find_duplicates(layout: RunLayout, sources: dict[int, str]) -> list[Duplicat
             f"""
             WITH ids AS (SELECT * FROM read_parquet('{glob}')),
                  repeated AS (SELECT id FROM ids GROUP BY id HAVING count(*) > 1)
-            SELECT id, rank, seq, file, record, first_file, first_record FROM (
+            SELECT id, rank, seq, file, record, first_file, first_record, first_rank FROM (
               SELECT ids.*,
                 first_value(file) OVER w AS first_file,
                 first_value(record) OVER w AS first_record,
+                first_value(rank) OVER w AS first_rank,
                 row_number() OVER w AS copy
               FROM ids JOIN repeated USING (id)
               WINDOW w AS (PARTITION BY id ORDER BY rank, seq)
@@ -196,16 +224,18 @@ def find_duplicates(layout: RunLayout, sources: dict[int, str]) -> list[Duplicat
         ).fetchall()
     finally:
         con.close()
+    bases = record_bases(layout) if rows else {}  # records of the parts before (split files)
     return [
         Duplicate(
             source=sources.get(int(rank), "?"),
             id=str(rid),
             rank=int(rank),
             seq=int(seq),
-            where=f"{file} record {record}",
-            first=f"{first_file} record {first_record}",
+            where=f"{file} record {record + bases.get(int(rank), {}).get(file, 0)}",
+            first=f"{first_file} record "
+            f"{first_record + bases.get(int(first_rank), {}).get(first_file, 0)}",
         )
-        for rid, rank, seq, file, record, first_file, first_record in rows
+        for rid, rank, seq, file, record, first_file, first_record, first_rank in rows
     ]
 
 
