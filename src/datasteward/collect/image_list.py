@@ -1,6 +1,6 @@
 """The input of ``collect images``: a list of image URLs with captions (Parquet, CSV/TSV, JSONL).
 
-The list is read with pyarrow (all columns as they are typed in Parquet; as strings in CSV) and
+The list is read with pyarrow (columns as typed in Parquet and JSON; as text in CSV) and
 cut into shards of ``shard_size`` rows in input order, as img2dataset does: shard *n* is rows
 ``n * shard_size`` to ``(n + 1) * shard_size - 1``, whatever happens to them, so a resumed
 download cuts the same shards. The other columns of a row (licence, creator, landing page...)
@@ -61,16 +61,24 @@ def read_list(path: Path) -> pa.Table:
         if fmt == "parquet":
             import pyarrow.parquet as pq
 
-            return pq.read_table(path)
+            table = pq.read_table(path)
+            # a pandas index saved with the frame is not a field of the rows
+            return table.drop_columns([n for n in table.column_names
+                                       if n.startswith("__index_level_")])
         if fmt in ("csv", "tsv"):
             import pyarrow.csv as pacsv
 
+            parse = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
+                                       newlines_in_values=True)
+            # every column as text, as written (a licence version "2" stays "2", not 2.0)
+            with pacsv.open_csv(path, parse_options=parse) as head:
+                names = head.schema.names
             return pacsv.read_csv(
                 path,
-                parse_options=pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
-                                                 newlines_in_values=True),
-                convert_options=pacsv.ConvertOptions(strings_can_be_null=True,
-                                                     column_types=None),
+                parse_options=parse,
+                convert_options=pacsv.ConvertOptions(
+                    strings_can_be_null=True, column_types=dict.fromkeys(names, pa.string())
+                ),
             )
         import pyarrow.json as pajson
 
