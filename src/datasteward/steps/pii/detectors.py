@@ -9,10 +9,14 @@ validation that rejects most look-alikes:
   ``phonenumbers``' :class:`PhoneNumberMatcher` (leniency ``VALID``) on a small window around
   it, so the library's rules (valid ranges per region, no dates, no page ranges) apply while the
   cost stays proportional to the candidates, not to the text (see ``benchmarks/pii_phone.py``).
+  National formats are read for one region or several in order; ``00``/``011`` before a
+  country code is read as ``+``; ``1.212.790.3533`` (three dots, which version numbers also
+  have) only after a word such as "call" or "phone".
 * ``ip``: IPv4 dotted quads and IPv6 addresses that :mod:`ipaddress` parses and calls global
   (private, loopback, link-local, reserved, documentation and multicast ranges excluded).
 * ``card``: 12 to 19 digits (spaces or hyphens allowed) that pass the Luhn check
-  (``stdnum.luhn``) and start with an issuer prefix of a major card network.
+  (``stdnum.luhn``) and start with an issuer prefix of a major card network, alone or
+  followed by an expiry date (``12/25``).
 * ``iban``: country code, check digits and BBAN, validated with ``stdnum.iban`` (country
   format and ISO 7064 mod 97-10 checksum).
 * ``ssn``: US social security numbers written ``AAA-GG-SSSS`` (or with spaces), with the SSA's
@@ -28,7 +32,7 @@ import bisect
 import ipaddress
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -105,8 +109,41 @@ _DIGIT_GROUPS = re.compile(r"\d+")
 MAX_PHONE_CANDIDATES = 2_000
 
 
-def find_phones(text: str, region: str) -> Iterator[Span]:
+#: An international call prefix written instead of ``+``: ``00`` (most of the world) or
+#: ``011`` (North America), then the country code.
+_IDD = re.compile(r"(?:00|011)[ .\-]?(?=[1-9])")
+#: A North American number written with dots and its trunk prefix: ``1.212.790.3533``.
+_DOTTED_NANP = re.compile(r"1\.\d{3}\.\d{3}\.\d{4}")
+#: A date at the start of a candidate: ``07-30-2008``, ``2008.07.30``.
+_DATE = re.compile(
+    r"(?:\d{1,2}[\-./]\d{1,2}[\-./](?:19|20)\d\d|(?:19|20)\d\d[\-./]\d{1,2}[\-./]\d{1,2})(?!\d)"
+)
+#: Words that say the number after them is a phone number (within 25 characters).
+_PHONE_CONTEXT = re.compile(
+    r"\b(?:call|text|phone|tel|fax|mobile|cell|contact|dial|ring|reach|sms|whatsapp|hotline|"
+    r"helpline|ph)\b[^\n]{0,25}$",
+    re.I,
+)
+
+
+def _international(pn: Any, raw: str) -> bool:
+    """``0044 20 7946 0958``, ``011 49 30 901820``: valid once the prefix is read as ``+``."""
+    idd = _IDD.match(raw)
+    if idd is None or raw.isdigit():
+        return False  # "0012345678905" without any separator: more often a product code
+    try:
+        number = pn.parse("+" + raw[idd.end() :], None)
+    except pn.NumberParseException:
+        return False
+    return bool(pn.is_valid_number(number))
+
+
+def find_phones(text: str, region: str | Sequence[str]) -> Iterator[Span]:
+    """Phone numbers: written with ``+`` or an international prefix (``00``, ``011``) in any
+    country, and in the national formats of ``region`` (one CLDR code, or several tried in
+    order)."""
     pn = _phonenumbers()
+    regions = (region,) if isinstance(region, str) else tuple(region)
     last_end = -1
     tried = 0
     for m in _PHONE_CANDIDATE.finditer(text):
@@ -115,23 +152,39 @@ def find_phones(text: str, region: str) -> Iterator[Span]:
         digits = sum(len(g) for g in groups)
         if not 7 <= digits <= 17:
             continue
-        if not raw.startswith("+"):
-            if raw.count(".") >= 3:
-                continue  # "16.0.7369.2017": a version number, not a phone number
+        idd = raw[0] == "0" and _IDD.match(raw) is not None
+        if not raw.startswith("+") and not idd:
+            if raw.count(".") >= 3 and not (
+                _DOTTED_NANP.fullmatch(raw)
+                and _PHONE_CONTEXT.search(text, max(0, m.start() - 40), m.start())
+                and not _VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start())
+            ):
+                continue  # "16.0.7369.2017": a version number, unless the text calls it a phone
             if any(len(g) == 1 for g in groups[1:]):
                 continue  # "1 2 3 4 5 6 7": national formats group digits in twos or more
+            if _DATE.match(raw):
+                continue  # "07-30-2008": valid in some national formats (DE), but a date
         tried += 1
         if tried > MAX_PHONE_CANDIDATES:
             logger.debug("pii: more than %d phone candidates; rest skipped", MAX_PHONE_CANDIDATES)
             return
+        if idd and m.start() >= last_end and _international(pn, raw):
+            last_end = m.start() + len(raw)
+            yield Span(m.start(), last_end, "phone")
+            continue
         lo = max(0, m.start() - _PHONE_WINDOW)
         hi = min(len(text), m.end() + _PHONE_WINDOW)
         window = text[lo:hi]
-        for pm in pn.PhoneNumberMatcher(window, region, leniency=pn.Leniency.VALID):
-            start, end = lo + pm.start, lo + pm.end
-            if start >= last_end:
-                last_end = end
-                yield Span(start, end, "phone")
+        for reg in regions:
+            found = False
+            for pm in pn.PhoneNumberMatcher(window, reg, leniency=pn.Leniency.VALID):
+                start, end = lo + pm.start, lo + pm.end
+                if start >= last_end:
+                    last_end = end
+                    found = True
+                    yield Span(start, end, "phone")
+            if found:
+                break
 
 
 # ---- IP addresses ----------------------------------------------------------------------------
@@ -174,7 +227,12 @@ def find_ips(text: str) -> Iterator[Span]:
 # character: Python's regex engine then skips ahead to candidate characters (3x faster on C4
 # than a leading look-behind), and the look-behinds still start a match only at the beginning
 # of a digit sequence, keeping a long run such as "1 1 1 1 ..." linear.
-_CARD = re.compile(r"\d(?<![\d\-]\d)(?<!\d[ \-]\d)(?:[ \-]?\d){11,18}(?![\d\-]|[ \-]\d)")
+# A card number may be followed by its expiry date ("4111 1111 1111 1111 12/25"), but not by
+# other digits (it would be part of a longer number).
+_CARD = re.compile(
+    r"\d(?<![\d\-]\d)(?<!\d[ \-]\d)(?:[ \-]?\d){11,18}"
+    r"(?![\d\-/]|[ \-]\d(?!\d?/\d{2}(?:\d{2})?(?!\d)))"
+)
 
 
 def _card_network(digits: str) -> bool:
@@ -244,7 +302,7 @@ def find_ibans(text: str) -> Iterator[Span]:
 _SSN = re.compile(r"(\d(?<![\d\-]\d)\d\d)([\- ])(\d{2})\2(\d{4})(?![\d\-]|[ \-]\d)")
 
 
-_PHONE_CONTEXT = re.compile(r"\b(?:call|text|phone|tel|fax|mobile|cell)\b[^\n]{0,25}$", re.I)
+_SSN_AS_PHONE = re.compile(r"\b(?:call|text|phone|tel|fax|mobile|cell)\b[^\n]{0,25}$", re.I)
 
 
 def find_ssns(text: str) -> Iterator[Span]:
@@ -252,13 +310,13 @@ def find_ssns(text: str) -> Iterator[Span]:
         area, group, serial = int(m.group(1)), int(m.group(3)), int(m.group(4))
         if area == 0 or area == 666 or area >= 900 or group == 0 or serial == 0:
             continue
-        if _PHONE_CONTEXT.search(text, max(0, m.start() - 40), m.start()):
+        if _SSN_AS_PHONE.search(text, max(0, m.start() - 40), m.start()):
             continue  # "Call Phillip @ 870-55-7550": a mistyped phone number
         yield Span(m.start(), m.end(), "ssn")
 
 
 # ---- all together --------------------------------------------------------------------------------
-def _detectors(region: str) -> dict[str, Callable[[str], Iterator[Span]]]:
+def _detectors(region: str | Sequence[str]) -> dict[str, Callable[[str], Iterator[Span]]]:
     return {
         "email": find_emails,
         "iban": find_ibans,
@@ -272,12 +330,20 @@ def _detectors(region: str) -> dict[str, Callable[[str], Iterator[Span]]]:
 _HAS_DIGIT = re.compile(r"\d")
 
 
-def find_pii(text: str, types: tuple[str, ...] = PII_TYPES, *, region: str = "US") -> list[Span]:
-    """Every span of the chosen kinds, without overlaps, sorted by position."""
+def find_pii(
+    text: str,
+    types: tuple[str, ...] = PII_TYPES,
+    *,
+    region: str = "US",
+    regions: Sequence[str] = (),
+) -> list[Span]:
+    """Every span of the chosen kinds, without overlaps, sorted by position. Phone numbers
+    without a country code are read in the national formats of ``regions`` (tried in order)
+    or, when it is empty, of ``region``."""
     if not text:
         return []
     has_digit = _HAS_DIGIT.search(text) is not None
-    detectors = _detectors(region)
+    detectors = _detectors(tuple(regions) or region)
     starts: list[int] = []
     accepted: list[Span] = []
     for kind in PII_TYPES:

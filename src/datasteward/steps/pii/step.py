@@ -26,9 +26,20 @@ class PiiOptions(StepOptions):
     mode: Literal["annotate", "redact", "remove"] = "annotate"
     #: The kinds to look for: email, phone, ip, card, iban, ssn.
     types: tuple[str, ...] = PII_TYPES
-    #: The region whose national phone formats apply to numbers written without a ``+``
-    #: country code (a CLDR region code, as ``phonenumbers`` takes it).
+    #: The region whose national phone formats apply to numbers written without a country
+    #: code (a CLDR region code, as ``phonenumbers`` takes it): the one-region form of
+    #: ``regions``. Numbers written with ``+`` or ``00``/``011`` and a country code are found
+    #: whatever the region.
     region: str = "US"
+    #: Several regions whose national formats apply, tried in order (the first that reads a
+    #: candidate as a valid number wins), e.g. ``["US", "GB", "DE"]``. When set, it replaces
+    #: ``region``.
+    regions: tuple[str, ...] = ()
+
+    @property
+    def phone_regions(self) -> tuple[str, ...]:
+        """The regions national phone formats are read for, in order."""
+        return self.regions or (self.region,)
 
     def validate(self) -> None:
         unknown = [t for t in self.types if t not in PII_TYPES]
@@ -43,6 +54,18 @@ class PiiOptions(StepOptions):
             raise StepError(
                 f"step `pii`: option `region` = {self.region!r} is not a phone region",
                 hint='use a two-letter region code such as "US", "GB", "DE"',
+            )
+        bad = [r for r in self.regions if r not in SUPPORTED_REGIONS]
+        if bad:
+            raise StepError(
+                f"step `pii`: option `regions` names {bad} that are not phone regions",
+                hint='use two-letter region codes such as ["US", "GB", "DE"]',
+            )
+        if self.regions and self.region != "US" and self.region not in self.regions:
+            raise StepError(
+                f"step `pii`: options `region` ({self.region!r}) and `regions` "
+                f"({list(self.regions)}) disagree",
+                hint="set only `regions`, the list of every region to read",
             )
 
 
@@ -60,7 +83,7 @@ class Pii(Filter):
 
     name: ClassVar[str] = "pii"
     Options: ClassVar[type[StepOptions]] = PiiOptions
-    whatif_fixed: ClassVar[tuple[str, ...]] = ("region",)
+    whatif_fixed: ClassVar[tuple[str, ...]] = ("region", "regions")
     whatif_note: ClassVar[str] = (
         "mode = remove is swept; types may only name kinds the run measured"
     )
@@ -71,7 +94,7 @@ class Pii(Filter):
 
     def find(self, text: str) -> list[Span]:
         """The spans of the chosen kinds in one text."""
-        return find_pii(text, self.opts.types, region=self.opts.region)
+        return find_pii(text, self.opts.types, regions=self.opts.phone_regions)
 
     def decide(self, batch: pa.RecordBatch) -> FilterDecision:
         """Count the spans; in ``remove`` mode drop records with any, in ``redact`` mode give
