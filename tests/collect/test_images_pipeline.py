@@ -7,6 +7,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -129,3 +132,45 @@ def test_recipe_errors_name_the_table() -> None:
     assert {"noai", "noimageai", "noindex", "noimageindex"} <= set(job.directives)
     assert "GPTBot" in job.ai_agents and job.fetch.user_agent.startswith("datasteward/")
     assert job.image.resize_mode == "center_crop" and job.shard_size == 5
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", "datasteward", *args], capture_output=True,
+                          text=True, env=env, timeout=120, check=False)
+
+
+def test_cli_collect_images_counts_and_resumes(tmp_path: Path) -> None:
+    with shared(*FOLDER, "credits.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[:3]
+    site = Site({
+        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
+        "/a.jpg": Page(shared(*FOLDER, f"{rows[0]['ImageID']}.jpg").read_bytes(),
+                       headers={"Content-Type": "image/jpeg"}),
+        "/b.jpg": Page(shared(*FOLDER, f"{rows[1]['ImageID']}.jpg").read_bytes(),
+                       headers={"Content-Type": "image/jpeg", "X-Robots-Tag": "noimageai"}),
+    })
+    try:
+        root = tmp_path / "proj"
+        root.mkdir()
+        (root / "datasteward.toml").write_text(RECIPE, encoding="utf-8")
+        with (root / "links.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["OriginalURL", "Title", "License", "Author"])
+            for path in ("/a.jpg", "/b.jpg", "/c.jpg"):
+                w.writerow([site.url(path), path, "", ""])
+        done = _cli("collect", "images", "--project", str(root))
+        assert done.returncode == 0, done.stderr
+        assert "3 URLs" in done.stdout and "1 images kept" in done.stdout
+        assert "opted_out: 1" in done.stdout and "http_404: 1" in done.stdout
+        again = _cli("collect", "images", "--project", str(root), "--json")
+        assert again.returncode == 0, again.stderr
+        summary = json.loads(again.stdout)
+        assert summary["rows"] == 0 and summary["shards_done_before"] == 1
+        assert summary["total_success"] == 1
+        assert summary["total_failures"] == {"opted_out": 1, "http_404": 1}
+        missing = _cli("collect", "images", "--project", str(root), "--name", "nope")
+        assert missing.returncode == 1
+        assert "no [[collect]] table of kind 'images' named 'nope'" in missing.stderr
+    finally:
+        site.close()

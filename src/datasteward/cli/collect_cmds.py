@@ -115,4 +115,6 @@ def pages(
 
 
 def register(app: typer.Typer) -> None:
+    from datasteward.cli import collect_images_cmd  # noqa: F401 - adds `collect images`
+
     app.add_typer(collect_app, name="collect")

@@ -122,8 +122,10 @@ class ImagesSummary:
     total_failures: Counter[str] = field(default_factory=Counter)
 
     def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {k: v for k, v in vars(self).items() if not isinstance(v, Counter)}
         out["output"] = str(self.output)
+        out["failures"] = dict(self.failures)
+        out["total_failures"] = dict(self.total_failures)
         return out
 
 
