@@ -34,7 +34,8 @@ def session() -> Iterator[str]:
     if address:
         ray.init(address=address, log_to_driver=False)
     else:
-        ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False)
+        # the dashboard serves the state API (a killed worker is found through it)
+        ray.init(num_cpus=2, log_to_driver=False, include_dashboard=True)
     try:
         yield str(ray.get_runtime_context().gcs_address)
     finally:
