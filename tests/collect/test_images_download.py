@@ -151,7 +151,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     assert summary.success == 6 + 1 + 1 + 1 + 1  # the clean six, moved, busy, open/c, free/e
     assert dict(summary.failures) == {
         "opted_out": 5,  # noai, noimageai header, tdm header, robots for GPTBot, tdmrep.json
-        "corrupt": 1, "too_large": 1, "not_an_image": 1, "http_404": 1,
+        "corrupt": 1, "image_too_large": 1, "not_an_image": 1, "http_404": 1,
         "robots_disallowed": 1, "robots_unreachable": 1,
         "unsupported_scheme": 1, "bad_url": 1,
     }

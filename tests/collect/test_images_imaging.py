@@ -179,13 +179,13 @@ def test_png_bomb_refused_from_its_header() -> None:
     assert len(bomb) < 100_000
     with pytest.raises(ImageRejected) as err:
         process_image(bomb, ImageOptions())
-    assert err.value.reason == "too_large"
+    assert err.value.reason == "image_too_large"
     assert "900000000 pixels" in err.value.detail.replace(",", "")
     # under a lower bound, a modest image is refused the same way; above it, it is read
     small = png_bomb(300, 200)
     with pytest.raises(ImageRejected) as err:
         process_image(small, ImageOptions(max_pixels=50_000))
-    assert err.value.reason == "too_large"
+    assert err.value.reason == "image_too_large"
     rec = process_image(small, ImageOptions(resize_mode="no"))
     assert (rec.original_width, rec.original_height) == (300, 200)
     # cut inside its image data, the same PNG is corrupt
@@ -208,13 +208,13 @@ def test_png_with_a_bad_checksum_does_not_verify() -> None:
     assert err.value.reason == "corrupt"
 
 
-def test_too_small_and_transparency() -> None:
+def test_image_too_small_and_transparency() -> None:
     img = Image.new("RGBA", (40, 30), (255, 0, 0, 0))
     buf = io.BytesIO()
     img.save(buf, "PNG")
     with pytest.raises(ImageRejected) as err:
         process_image(buf.getvalue(), ImageOptions(min_image_size=64))
-    assert err.value.reason == "too_small"
+    assert err.value.reason == "image_too_small"
     rec = process_image(buf.getvalue(), ImageOptions(resize_mode="no", encode_format="png"))
     assert decoded(rec.data).convert("RGB").getpixel((0, 0)) == (255, 255, 255)
 

@@ -17,7 +17,7 @@ For each row of the list (:mod:`datasteward.collect.image_list`), in shards of `
    ``opted_out``;
 5. the body is verified, measured, resized and re-encoded in a pool of worker processes
    (:func:`~datasteward.collect.imaging.process_image`); a refusal counts by its reason
-   (``not_an_image``, ``corrupt``, ``too_large``, ``too_small``);
+   (``not_an_image``, ``corrupt``, ``image_too_large``, ``image_too_small``);
 6. the sample goes into the shard (:mod:`datasteward.collect.webdataset_out`): image, caption
    and a JSON with all provenance and every signal; every row, kept or not, is in the shard's
    Parquet index with its decision and signals.

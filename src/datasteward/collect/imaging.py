@@ -2,14 +2,14 @@
 
 :func:`process_image` takes the bytes a server sent and returns an :class:`ImageRecord` (the
 stored image and what was measured on the original) or raises :class:`ImageRejected` with a
-reason code (``not_an_image``, ``corrupt``, ``too_large``, ``too_small``):
+reason code (``not_an_image``, ``corrupt``, ``image_too_large``, ``image_too_small``):
 
 * the sha256 of the **original** bytes, so a links-only release can check a re-fetched image
   byte for byte (it is the record's ``payload_sha256``);
 * decompression bombs are refused from the header, before any pixel is decoded: an image of
   more than ``max_pixels`` pixels (default 40 million, below Pillow's own
-  ``MAX_IMAGE_PIXELS`` of 89 million) is ``too_large``. Pillow's own check is kept as a
-  second line: its ``DecompressionBombWarning``/``Error`` also count as ``too_large``;
+  ``MAX_IMAGE_PIXELS`` of 89 million) is ``image_too_large``. Pillow's own check is kept as a
+  second line: its ``DecompressionBombWarning``/``Error`` also count as ``image_too_large``;
 * ``Image.verify()`` (PNG chunk checksums, structure) and a full ``load()`` (a truncated or
   corrupt JPEG fails there): either failing is ``corrupt``;
 * licence and author fields of the EXIF (Artist, Copyright, ImageDescription) and XMP
@@ -46,7 +46,7 @@ ResizeMode = Literal["no", "keep_ratio", "keep_ratio_largest", "center_crop", "b
 EncodeFormat = Literal["jpg", "png", "webp"]
 
 #: Reason codes of images refused after download (counted per reason by the downloader).
-REJECT_REASONS = ("not_an_image", "corrupt", "too_large", "too_small")
+REJECT_REASONS = ("not_an_image", "corrupt", "image_too_large", "image_too_small")
 
 #: The default bound on pixels (width x height) of a downloaded image.
 MAX_PIXELS = 40_000_000
@@ -89,9 +89,9 @@ class ImageOptions:
     encode_format: EncodeFormat = "jpg"
     #: JPEG/WebP quality of the stored image (1-100).
     encode_quality: int = 95
-    #: Refuse (``too_large``) an image with more pixels than this, before decoding it.
+    #: Refuse (``image_too_large``) an image with more pixels than this, before decoding it.
     max_pixels: int = MAX_PIXELS
-    #: Refuse (``too_small``) an image whose smaller side is below this many pixels.
+    #: Refuse (``image_too_small``) an image whose smaller side is below this many pixels.
     min_image_size: int = 0
     #: Decode JPEGs that will be shrunk at a reduced DCT scale (faster; never below target).
     fast_decode: bool = True
@@ -201,7 +201,7 @@ def process_image(data: bytes, opts: ImageOptions) -> ImageRecord:
             ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ImageRejected(
-                "too_large",
+                "image_too_large",
                 f"{exc} (Pillow's bound; this collect refuses "
                 f"more than max_pixels = {opts.max_pixels:,})",
             ) from None
@@ -253,13 +253,13 @@ def _check_size(w: int, h: int, opts: ImageOptions) -> None:
         raise ImageRejected("corrupt", f"the header says {w}x{h} pixels")
     if w * h > opts.max_pixels:
         raise ImageRejected(
-            "too_large",
+            "image_too_large",
             f"{w}x{h} = {w * h:,} pixels, over max_pixels = {opts.max_pixels:,} "
             "(a decompression bomb, or an image larger than the collect allows)",
         )
     if min(w, h) < opts.min_image_size:
         raise ImageRejected(
-            "too_small", f"{w}x{h}, smaller side under min_image_size = {opts.min_image_size}"
+            "image_too_small", f"{w}x{h}, smaller side under min_image_size = {opts.min_image_size}"
         )
 
 
