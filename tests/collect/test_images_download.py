@@ -125,7 +125,10 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         "/.well-known/tdmrep.json": Page(
             json.dumps([{"location": "/reserved/*", "tdm-reservation": 1}]).encode(),
             headers={"Content-Type": "application/json"}),
+        "/ai.txt": Page(b"User-agent: *\nDisallow: /aitxt/\n",
+                        headers={"Content-Type": "text/plain"}),
         "/reserved/d.jpg": Page(pics[ids[14]], headers=JPEG),
+        "/aitxt/g.jpg": Page(pics[ids[17]], headers=JPEG),
         "/free/e.jpg": Page(pics[ids[15]], headers=JPEG),
     })
     down = sites({"/robots.txt": Page(b"oops", 503, {"Content-Type": "text/plain"}),
@@ -141,16 +144,17 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         (guarded.url("/private/a.jpg"), "private", ""), (guarded.url("/ai/b.jpg"), "ai", ""),
         (guarded.url("/open/c.jpg"), "open", ""),
         (tdmrep.url("/reserved/d.jpg"), "reserved", ""), (tdmrep.url("/free/e.jpg"), "free", ""),
+        (tdmrep.url("/aitxt/g.jpg"), "ai.txt", ""),
         (down.url("/f.jpg"), "robots 503", ""),
         ("ftp://example.org/x.jpg", "ftp", ""), ("not a url", "bad", ""),
     ]
     urls = write_list(tmp_path / "list.csv", listing)
     summary = collect_images(job(tmp_path, urls))
 
-    assert summary.rows == len(listing) == 23
+    assert summary.rows == len(listing) == 24
     assert summary.success == 6 + 1 + 1 + 1 + 1  # the clean six, moved, busy, open/c, free/e
     assert dict(summary.failures) == {
-        "opted_out": 5,  # noai, noimageai header, tdm header, robots for GPTBot, tdmrep.json
+        "opted_out": 6,  # noai, noimageai, tdm header; robots for GPTBot, tdmrep.json, ai.txt
         "corrupt": 1, "image_too_large": 1, "not_an_image": 1, "http_404": 1,
         "robots_disallowed": 1, "robots_unreachable": 1,
         "unsupported_scheme": 1, "bad_url": 1,
@@ -158,6 +162,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     # opt-outs known before the fetch were not fetched; header opt-outs were fetched, not kept
     assert "/ai/b.jpg" not in guarded.paths() and "/private/a.jpg" not in guarded.paths()
     assert "/reserved/d.jpg" not in tdmrep.paths() and "/f.jpg" not in down.paths()
+    assert "/aitxt/g.jpg" not in tdmrep.paths()
     assert "/noai.jpg" in main.paths()
     assert main.paths().count("/busy.jpg") == 2  # the 429, then the image after Retry-After
     # politeness from the servers' own logs: one request at a time per host, the delay held
@@ -175,6 +180,8 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     sig = json.loads(index[guarded.url("/ai/b.jpg")]["signals"])
     assert sig["optout"][0]["reason"] == "optout_robots" and "GPTBot" in sig["optout"][0]["detail"]
     assert index[main.url("/missing.jpg")]["http_status"] == 404
+    sig = json.loads(index[tdmrep.url("/aitxt/g.jpg")]["signals"])
+    assert sig["optout"][0]["reason"] == "optout_ai_txt" and sig["ai_txt_present"] is True
 
     # the kept samples: image, caption, JSON with provenance
     samples: dict[str, dict[str, Any]] = {}

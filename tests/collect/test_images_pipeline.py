@@ -27,6 +27,7 @@ from datasteward.errors import RecipeError  # noqa: E402
 from datasteward.project import Project  # noqa: E402
 from datasteward.recipe.model import load_recipe, parse_recipe  # noqa: E402
 from datasteward.release.consumer.fetch_links import fetch_links  # noqa: E402
+from datasteward.runs.records import inspect_record  # noqa: E402
 
 FOLDER = ("image-text", "openimages-cc-by-photos")
 RECIPE = """\
@@ -96,6 +97,14 @@ def test_collect_run_links_only_release_and_fetch(tmp_path: Path) -> None:
         assert meta["payload_sha256"] == hashlib.sha256(pics[rows[0]["ImageID"]]).hexdigest()
         assert meta["signals"]["decision"] == "fetched" and meta["decision"] == "kept"
         assert meta["image"]["width"] == meta["image"]["height"] == 96
+
+        # inspect shows the signals recorded at fetch time; the audit reads the run
+        seen = inspect_record(project.run_dir(), first["id"])
+        assert "signals" in json.dumps(seen, default=str)
+        assert "optout" not in json.dumps(seen["record"]["metadata"]["signals"])
+        audit = project.audit()
+        assert audit["run"]["records_in"] == audit["run"]["kept"] == 12
+        assert (project.run_dir() / "audit" / "report.html").is_file()
 
         release = project.release("1.0.0", draft=True, links_only=True)
         shards = sorted(Path(release.path).rglob("*.parquet"))
