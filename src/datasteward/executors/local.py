@@ -359,6 +359,15 @@ class LocalExecutor:
                 hint="start a new run (the old one stays as it is), or restore the recipe",
             )
         described = plan.describe()
+        if (
+            info.get("plan", {}).get("shards") == described["shards"]
+            and info.get("plan", {}).get("units") != described["units"]
+        ):
+            raise RunError(
+                f"the input is split into other tasks than when run {layout.run_id} started "
+                "(another --split-mb or [run] split_mb)",
+                hint="resume with the --split-mb the run started with, or start a new run",
+            )
         if [info.get("plan", {}).get(k) for k in ("shards", "units")] != [
             described["shards"],
             described["units"],
