@@ -104,6 +104,20 @@ def test_privacy_and_legal_takedowns_erase_everywhere_provably(project: Path) ->
     assert scan(project, a) == {}
     assert scan(project, b) == {}
 
+    # inspect and status tell the truth: the request, the decision, the patch, what was erased
+    shown = ds("inspect", a["id"], "--project", p).stdout
+    assert "taken down and erased" in shown and "#1 (privacy" in shown
+    assert "decision erase" in shown and "1.0.0 → 1.0.1" in shown and "audit/report.html" in shown
+    info = json.loads(ds("inspect", b["id"], "--project", p, "--json").stdout)
+    (t,) = info["erasure"]
+    assert (t["takedown_id"], t["kind"], t["decision"]) == (2, "legal", "erase")
+    assert t["withdrawn_releases"] == ["1.0.0"] and t["erasure_finished"]
+    assert "samples/kept.jsonl" in t["files_rewritten"]
+    assert b["text"][:40] not in json.dumps(info) and b["source_uri"] not in json.dumps(info)
+    status = json.loads(ds("status", "--project", p, "--json").stdout)["takedowns"]
+    assert status["records_erased"] == 2 and status["withdrawn_releases"] == ["1.0.0"]
+    assert status["unfinished_erasures"] == [] and status["by_status"] == {"notified": 2}
+
     # the tombstone: no data files; status, card and Croissant say why; verify says withdrawn
     assert not list(rel.rglob("*.parquet"))
     status = json.loads((rel / "status.json").read_text("utf-8"))

@@ -345,8 +345,12 @@ def status(
         layout = RunLayout.of(project, chosen.run_id)
         stats = RunStats.read(layout.stats_json) if layout.stats_json.exists() else chosen.run_stats
     consent = _consent_summary(project, chosen.run_id) if chosen is not None else None
+    from datasteward.erasure.records import takedown_summary
+
+    takedowns = takedown_summary(project)
     if as_json:
         out = {
+            "takedowns": takedowns,
             "runs": [_run_brief(r) for r in runs],
             "run": _run_brief(chosen) if chosen else None,
             "stats": stats.to_json() if stats is not None else None,
@@ -384,6 +388,8 @@ def status(
             _print_estimate_vs_measured(estimate, stats)
     if consent:
         console.print("Consent: " + ", ".join(f"{term(k)} {v:,}" for k, v in consent.items()))
+    if takedowns:
+        _print_takedowns(takedowns)
     if changes:
         ctable = Table(title="Recipe changes since the last successful run", title_justify="left")
         ctable.add_column("change")
@@ -400,6 +406,31 @@ def status(
                 'Record why with [bold]datasteward decide "TITLE" --rationale ... --by NAME[/]; '
                 "a release refuses unexplained changes."
             )
+
+
+def _print_takedowns(t: dict[str, Any]) -> None:
+    console.print(
+        f"Takedowns: {t['requests']} request(s) ("
+        + ", ".join(f"{v} {term(k)}" for k, v in sorted(t["by_status"].items()))
+        + f"); {t['erase']} erasing, {t['patch_only']} patch only; "
+        f"{t['records_erased']} record(s) erased from the project"
+        + (
+            "; withdrawn releases: " + ", ".join(term(v) for v in t["withdrawn_releases"])
+            if t["withdrawn_releases"]
+            else ""
+        )
+        + "."
+    )
+    if t["records_erased"]:
+        console.print(
+            "  The run's funnel counts are from before the erasure; its files no longer hold "
+            "the erased records."
+        )
+    for tid in t["unfinished_erasures"]:
+        console.print(
+            f"  [bold red]Unfinished erasure[/] of request #{tid}: run "
+            "[bold]datasteward takedown apply --resume[/]."
+        )
 
 
 def _consent_summary(project: Path, run_id: str) -> dict[str, int] | None:
@@ -472,14 +503,32 @@ def inspect(
 
     Example: [bold]datasteward inspect news:4f1c2a9e0b7d3c5a1e2f --json[/]
     """
+    from datasteward.erasure.records import takedowns_of_record
     from datasteward.release.format.withdrawn import takedowns_of
     from datasteward.runs.records import inspect_record
 
     run_dir = find_run(project, run_id)
-    info = inspect_record(run_dir, record_id)
+    erased = takedowns_of_record(project, record_id)  # erasing takedowns: never the value
+    try:
+        info = inspect_record(run_dir, record_id)
+    except RunError:
+        if not erased:
+            raise
+        info = {
+            "run_id": run_dir.name,
+            "outcome": "taken down and erased",
+            "file": None,
+            "record": {"id": record_id},
+            "signals": {},
+            "trace": [],
+        }
     info["takedowns"] = takedowns_of(project, record_id)  # after release: never the requester
+    info["erasure"] = erased
     if as_json:
         print_data_json(info)
+        return
+    if erased and info["file"] is None:
+        _print_erased(record_id, erased)
         return
     rec = info["record"]
     console.print(
@@ -519,6 +568,40 @@ def inspect(
         markup=True,
         highlight=False,
         emoji=False,
+    )
+
+
+def _print_erased(record_id: str, erased: list[dict[str, Any]]) -> None:
+    """What the ledger keeps of a record a takedown erased (its text and URL are gone)."""
+    console.print(f"[bold]{term(record_id)}[/]: [bold red]taken down and erased[/]")
+    for t in erased:
+        patches = ", ".join(f"{term(k)} → {term(v)}" for k, v in t["patch_releases"].items())
+        console.print(
+            f"Takedown request [bold]#{t['takedown_id']}[/] ({term(t['kind'])}, matched by "
+            f"{term(t['matched_by'])}, received {term(str(t['received_at'])[:19])}, "
+            f"{term(t['status'])}): decision [bold]{term(t['decision'])}[/] "
+            f"({term(t['policy'])})."
+        )
+        console.print(f"  patch release: {patches or 'none needed'}")
+        console.print(
+            "  withdrawn releases (tombstones): "
+            + (", ".join(term(v) for v in t["withdrawn_releases"]) or "none")
+        )
+        console.print(
+            f"  erased from {len(t['files_rewritten'])} file(s) ({t['rows_erased']:,} rows or "
+            f"passages), {len(t['files_deleted'])} file(s) deleted"
+            + (f", last on {term(str(t['erased_at'])[:19])}" if t["erased_at"] else "")
+            + (
+                ""
+                if t["erasure_finished"]
+                else " — [bold red]unfinished[/]: run [bold]datasteward takedown apply --resume[/]"
+            )
+        )
+        for place in t["files_rewritten"][:20]:
+            console.print(f"    {term(place)}", highlight=False)
+    console.print(
+        "Its text and URL are gone from the project; the ledger keeps its id and hashes "
+        "(prove it: [bold]datasteward takedown verify N[/])."
     )
 
 
