@@ -290,3 +290,32 @@ def test_resume_refuses_other_settings(tmp_path: Path, sites) -> None:
 
     with pytest.raises(RunError, match="shard_size"):
         collect_images(job(tmp_path, urls, shard_size=2))
+
+
+@pytest.mark.slow
+def test_dead_workers_stop_the_download_with_one_clear_error(tmp_path: Path, sites) -> None:
+    """A script without the `__main__` guard cannot start worker processes (they import it):
+    the download stops with a RunError saying why, instead of failing every row."""
+    row = credits()[0]
+    site = sites({
+        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
+        "/a.jpg": Page(photo(row), headers=JPEG),
+    })
+    urls = write_list(tmp_path / "list.csv", [(site.url("/a.jpg"), "a", "")])
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys\nfrom pathlib import Path\n"
+        f"sys.path[:0] = [{str(Path(__file__).parents[2] / 'src')!r}]\n"
+        "from datasteward.collect.images import ImagesJob, collect_images\n"
+        "from datasteward.collect.politeness import Politeness\n"
+        f"collect_images(ImagesJob(name='imgs', urls=Path({str(urls)!r}), "
+        f"output=Path({str(tmp_path / 'out')!r}), processes=1, "
+        "politeness=Politeness(min_delay=0.0)))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode != 0
+    assert "RunError: collect `imgs`: the image decoding processes failed" in done.stderr
+    assert "if __name__ == \"__main__\":" in done.stderr
+    assert not list((tmp_path / "out").glob("*.tar"))

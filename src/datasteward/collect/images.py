@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,10 @@ def _reason(result: FetchResult) -> str:
     return result.error or "error"
 
 
+class _PoolFailed(Exception):
+    """The decode workers cannot run: the whole download stops (finished shards are kept)."""
+
+
 class _Run:
     """One download: the shared fetch layer, the decode pool and the open shard writers."""
 
@@ -208,6 +213,8 @@ class _Run:
             meta["input"] = row.extra
         try:
             outcome = await self._fetch_and_decode(row, meta, fetcher, robots, sched, pool)
+        except _PoolFailed:
+            raise  # the workers are gone: no row could be decoded; stop (see collect_images)
         except Exception as exc:  # noqa: BLE001 - one bad row never stops the download
             log.exception("collect images: unexpected error on %s", row.url)
             outcome = ("error", None)
@@ -293,11 +300,17 @@ class _Run:
         meta["signals"] = sig.to_json()
         loop = asyncio.get_running_loop()
         try:
-            record = await loop.run_in_executor(pool, process_image, result.body, job.image)
+            future = loop.run_in_executor(pool, process_image, result.body, job.image)
+        except (RuntimeError, OSError) as exc:  # a worker process could not start
+            raise _PoolFailed(f"{type(exc).__name__}: {str(exc).strip()[:300]}") from exc
+        try:
+            record = await future
         except ImageRejected as exc:
             meta["decision"] = "refused"
             meta["error"] = exc.detail
             return exc.reason, None
+        except BrokenProcessPool as exc:  # a worker died (killed, out of memory)
+            raise _PoolFailed(f"a worker process died: {exc}") from exc
         meta["decision"] = "kept"
         return "success", record
 
@@ -420,8 +433,16 @@ def collect_images(
     started = time.monotonic()
     if pending:
         run = _Run(job, images, pending, progress)
-        with _pool(job.processes) as pool:
-            asyncio.run(run.run(pool))
+        try:
+            with _pool(job.processes) as pool:
+                asyncio.run(run.run(pool))
+        except _PoolFailed as exc:
+            raise RunError(
+                f"collect `{job.name}`: the image decoding processes failed ({exc}); "
+                f"{len(read_stats(job.output))} finished shards are kept in {job.output}",
+                hint="run it again to go on; from a Python script, call collect_images under "
+                "`if __name__ == \"__main__\":` (the worker processes import the main module)",
+            ) from None
         summary.success = run.counts.pop("success", 0)
         summary.failures = run.counts
         summary.fetched_bytes = run.fetched_bytes
