@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# CI: a real local Ray cluster for the Ray executor tests -- a head node and a second worker
+# node, each its own `ray start --block` process with one CPU, on 127.0.0.1.
+#
+#   eval "$(bash scripts/ci-ray.sh start)"   # prints the exports (address, pids, temp dir)
+#   bash scripts/ci-ray.sh stop              # stops the two nodes (call it from a trap)
+#
+# `stop` ends only the two `ray start` processes this script started (by pid, then their
+# process groups), never other Ray processes on the machine. Logs: $DATASTEWARD_CI_RAY_DIR.
+# Port: $DATASTEWARD_CI_RAY_PORT (default 6379); the dashboard (it serves the state API the
+# worker-kill test uses) on the port + 1900.
+set -euo pipefail
+
+cmd="${1:-}"
+port="${DATASTEWARD_CI_RAY_PORT:-6379}"
+ray_bin="$(command -v ray || echo "$(dirname "$0")/../.venv/bin/ray")"
+python_bin="$(dirname "$ray_bin")/python"
+# the test cluster has no token: every node and client on 127.0.0.1 only
+export RAY_AUTH_MODE=disabled
+export RAY_USAGE_STATS_ENABLED=0
+
+start() {
+  dir="$(mktemp -d /tmp/dsray-XXXXXX)"   # short: Ray's Unix sockets live under it
+  setsid "$ray_bin" start --head --block --num-cpus 1 --node-ip-address 127.0.0.1 \
+    --port "$port" --dashboard-host 127.0.0.1 --dashboard-port "$((port + 1900))" \
+    --include-dashboard true --temp-dir "$dir" --disable-usage-stats \
+    >"$dir/head.log" 2>&1 </dev/null &
+  head_pid=$!
+  # the head must answer before the worker node joins
+  for _ in $(seq 1 120); do
+    if "$python_bin" - "$port" >/dev/null 2>&1 <<'PY'
+import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+PY
+    then break; fi
+    if ! kill -0 "$head_pid" 2>/dev/null; then
+      echo "ci-ray: the head node exited; see $dir/head.log" >&2; cat "$dir/head.log" >&2; exit 1
+    fi
+    sleep 1
+  done
+  setsid "$ray_bin" start --block --address "127.0.0.1:$port" --num-cpus 1 \
+    --node-ip-address 127.0.0.1 --disable-usage-stats \
+    >"$dir/worker.log" 2>&1 </dev/null &
+  worker_pid=$!
+  # wait until the cluster has both nodes alive
+  for _ in $(seq 1 120); do
+    nodes="$("$python_bin" - "$port" 2>/dev/null <<'PY' || true
+import sys, ray
+ray.init(address=f"127.0.0.1:{sys.argv[1]}", log_to_driver=False, logging_level="ERROR")
+print(sum(1 for n in ray.nodes() if n["Alive"]))
+ray.shutdown()
+PY
+)"
+    [ "${nodes:-0}" = "2" ] && break
+    for p in "$head_pid" "$worker_pid"; do
+      if ! kill -0 "$p" 2>/dev/null; then
+        echo "ci-ray: a node exited; see $dir/*.log" >&2; tail -n 20 "$dir"/*.log >&2
+        kill -TERM "$head_pid" "$worker_pid" 2>/dev/null || true
+        exit 1
+      fi
+    done
+    sleep 1
+  done
+  if [ "${nodes:-0}" != "2" ]; then
+    echo "ci-ray: the cluster did not come up with 2 nodes; see $dir/*.log" >&2
+    kill -TERM "$head_pid" "$worker_pid" 2>/dev/null || true
+    exit 1
+  fi
+  echo "ci-ray: 2 nodes (1 CPU each) at 127.0.0.1:$port" >&2
+  echo "export RAY_AUTH_MODE=disabled"
+  echo "export DATASTEWARD_TEST_RAY_ADDRESS=127.0.0.1:$port"
+  echo "export DATASTEWARD_CI_RAY_PIDS='$head_pid $worker_pid'"
+  echo "export DATASTEWARD_CI_RAY_DIR='$dir'"
+}
+
+stop() {
+  pids="${DATASTEWARD_CI_RAY_PIDS:-}"
+  [ -n "$pids" ] || { echo "ci-ray: nothing to stop" >&2; return 0; }
+  # `ray start --block` ends what it started when it gets SIGTERM; worker node first
+  for p in $(echo "$pids" | tr ' ' '\n' | tac); do kill -TERM "$p" 2>/dev/null || true; done
+  for _ in $(seq 1 20); do
+    alive=0
+    for p in $pids; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.5
+  done
+  # whatever is left of the nodes' process groups (setsid made each its own)
+  for p in $pids; do kill -KILL -- "-$p" 2>/dev/null || true; done
+  echo "ci-ray: stopped" >&2
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
