@@ -123,6 +123,9 @@ def test_plan_splits_only_what_it_can(tmp_path: Path) -> None:
     )
     assert build_plan(recipe, split_mb=0).describe()["units"] == [[0, 1]]  # small: grouped
     assert len(build_plan(recipe).units) == 1  # default 64 MB: nothing to split here
+    toml = tmp_path / "datasteward.toml"
+    toml.write_text(toml.read_text().replace("[[steps]]", "[run]\nsplit_mb = 0.5\n\n[[steps]]", 1))
+    assert build_plan(load_recipe(tmp_path)).describe()["units"] == described  # [run] split_mb
 
 
 def test_estimate_samples_ranges_of_one_large_file(tmp_path: Path) -> None:

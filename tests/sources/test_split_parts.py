@@ -148,3 +148,24 @@ def test_parquet_of_one_row_group_stays_whole(tmp_path: Path) -> None:
     (shard,) = expand_shards(recipe)
     reader = reader_for(recipe.sources[0], recipe.dir)
     assert reader.split(shard, size=10**9, target_bytes=1) == (shard,)
+
+
+def test_json_lines_in_a_json_file_split_and_arrays_stay_whole(tmp_path: Path) -> None:
+    lines = need(C4).read_bytes().splitlines(keepends=True)
+    lines[500:500] = [b"{broken\n", b"\n\n"]
+    data = b"\n\n" + b"".join(lines)  # leading blank lines, as the json reader allows
+    (tmp_path / "c4.json").write_bytes(data)
+    parts, whole, split = whole_and_split(
+        tmp_path, 300_000, format="json", path="c4.json", url_field="url"
+    )
+    assert len(parts) > 5
+    check_parts_tile(parts, len(data))
+    assert [b[2] for b in whole[1]] == ["line 503"]
+    assert len(whole[0]) == 1000
+    assert split == whole
+    docs = [json.loads(x) for x in lines[:200] if x.startswith(b'{"')]
+    (tmp_path / "arr.json").write_text(" \n" + json.dumps(docs))
+    recipe = make_recipe(tmp_path, format="json", path="arr.json")
+    (shard,) = expand_shards(recipe)
+    reader = reader_for(recipe.sources[0], recipe.dir)
+    assert reader.split(shard, size=10**9, target_bytes=1000) == (shard,)

@@ -1,5 +1,6 @@
 """JSON documents: a file holding a JSON array of objects (or one object), or, when the file
 does not start with ``[``, JSON objects one per line (Dolma's ``.json.gz`` are JSON Lines).
+A large uncompressed file of JSON Lines is split at line starts like ``jsonl``; an array is not.
 
 An array is parsed whole with orjson (its size is the file's size). If that fails, the array
 is read element by element so that one malformed element is quarantined with its line and the
@@ -26,11 +27,13 @@ from datasteward.sources._io import (
     Block,
     SkippedLines,
     StreamBroken,
+    compression_of,
     line_blocks,
+    open_raw,
     open_stream,
 )
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
-from datasteward.sources.jsonl import record_lines
+from datasteward.sources.jsonl import record_lines, split_lines
 
 _WS = re.compile(rb"\s*")
 #: Where a new array element probably starts after a broken one: an object at a line start.
@@ -54,7 +57,27 @@ class JsonReader(Reader):
         super().__init__(config, recipe_dir)
         self.options = parse_options(config, JsonOptions)
 
+    def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+        """JSON Lines in an uncompressed ``.json`` file are cut at line starts, as ``jsonl``;
+        a JSON array (the first non-blank byte is ``[``) is one document and stays whole."""
+        if compression_of(shard.uri.split("::")[0]) is not None or size <= target_bytes:
+            return (shard,)
+        with open_raw(shard.uri) as fh:
+            while chunk := fh.read(1 << 16):
+                if stripped := chunk.lstrip():
+                    if stripped[:1] == b"[":
+                        return (shard,)
+                    break
+        return split_lines(shard, size=size, target_bytes=target_bytes)
+
     def read(self, shard: Shard, *, batch_size: int, on_bad: OnBad) -> Iterator[pa.RecordBatch]:
+        if shard.part is not None:  # a part of a JSON Lines file (see split)
+            part = shard.part
+            with open_stream(shard.uri, start=part.start, stop=part.stop) as stream:
+                blocks = line_blocks(stream, max_line_bytes=self.options.max_line_bytes)
+                yield from record_lines(self, shard, blocks, batch_size=batch_size,
+                                        on_bad=on_bad, first_line=part.before)
+            return
         with open_stream(shard.uri) as stream:
             chunks = stream.chunks()
             head = b""
