@@ -52,14 +52,12 @@ class WebProject:
         try:
             yield wp
         finally:
-            for c in wp.clients:
-                c.__exit__(None, None, None)
             app.state.site.close()
 
     def client(self, role: str = "anonymous") -> TestClient[Litestar]:
         """A client (entered), logged in as the account named after ``role``."""
+        # not entered: the lifespan (startup/shutdown) runs once, in start(), not per client
         c: TestClient[Litestar] = TestClient(self.app, base_url="http://127.0.0.1")
-        c.__enter__()
         self.clients.append(c)
         if role != "anonymous":
             login(c, role, PASSWORD)

@@ -68,6 +68,7 @@ ROUTE_MODULES: list[str] = [
 THROTTLES: dict[str, tuple[DurationUnit, int]] = {
     "login": ("minute", 10),
     "takedown": ("minute", 5),
+    "access": ("minute", 5),
 }
 
 
@@ -75,7 +76,7 @@ def create_app(
     settings: WebSettings, *, throttles: dict[str, tuple[DurationUnit, int]] | None = None
 ) -> Litestar:
     """The site for ``settings.project`` (its ledger is opened on first use)."""
-    from litestar import Litestar
+    from litestar import Litestar, Router
     from litestar.config.csrf import CSRFConfig
     from litestar.di import Provide
     from litestar.exceptions import HTTPException
@@ -122,7 +123,10 @@ def create_app(
         app.state.site.close()
 
     app = Litestar(
-        route_handlers=handlers,
+        # one Router for all: Litestar 2.25 registers handlers one by one and calls
+        # on_registration again for a path's earlier handlers when a later one shares the path
+        # (a sync GET beside a POST got wrapped twice and answered with a coroutine: a 500)
+        route_handlers=[Router(path="/", route_handlers=handlers)],
         guards=[role_guard],
         dependencies={"site": Provide(lambda: site, use_cache=True, sync_to_thread=False)},
         middleware=[

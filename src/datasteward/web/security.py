@@ -46,7 +46,7 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     headers.extend(h for h in HEADERS if h[0] not in present)
     if b"cache-control" not in present:
         headers.append((b"cache-control", b"no-store"))
-    message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+    message["headers"] = headers
 
 
 def throttle_configs(limits: Mapping[str, tuple[DurationUnit, int]]) -> list[RateLimitConfig]:

@@ -54,17 +54,17 @@ class Site:
     @property
     def access_mode(self) -> str:
         """``open`` or ``gated`` (the recipe's ``[release] access``)."""
-        return str(getattr(self.project.recipe.release, "access", "open"))
+        return self.project.recipe.release.access
 
     @property
     def terms(self) -> str:
         """The terms a person accepts to download a gated release (``[release] terms``)."""
-        return str(getattr(self.project.recipe.release, "terms", "") or "")
+        return self.project.recipe.release.terms
 
     @property
     def publish_audit(self) -> bool:
         """Whether release pages show the audit summary (``[release] publish_audit``)."""
-        return bool(getattr(self.project.recipe.release, "publish_audit", False))
+        return self.project.recipe.release.publish_audit
 
     def close(self) -> None:
         if self._ledger is not None:
