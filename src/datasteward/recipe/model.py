@@ -20,16 +20,19 @@ from typing import Any
 
 from datasteward.errors import RecipeError
 from datasteward.recipe._where import Where
+from datasteward.recipe.collect import CollectConfig, parse_collect
 from datasteward.recipe.sections import (
     SOURCE_FORMATS,
     DatasetInfo,
     SourceConfig,
     StepConfig,
     Steward,
+    WebTable,
     parse_dataset,
     parse_sources,
     parse_steps,
     parse_stewards,
+    parse_web,
 )
 from datasteward.recipe.tables import (
     AuditConfig,
@@ -41,9 +44,22 @@ from datasteward.recipe.tables import (
     parse_policy,
     parse_run,
 )
+from datasteward.recipe.takedown import TakedownTable, parse_takedown
 
 RECIPE_FILE = "datasteward.toml"
-_TOP_LEVEL = ("dataset", "stewards", "sources", "steps", "policy", "run", "release", "audit")
+_TOP_LEVEL = (
+    "dataset",
+    "stewards",
+    "sources",
+    "steps",
+    "policy",
+    "run",
+    "release",
+    "audit",
+    "takedown",
+    "web",
+    "collect",
+)
 _BOM = "\ufeff"
 
 __all__ = [
@@ -70,6 +86,10 @@ class Recipe:
     audit: AuditConfig = field(default_factory=AuditConfig)
     release: ReleaseTable = field(default_factory=ReleaseTable)
     run: RunTable = field(default_factory=RunTable)
+    takedown: TakedownTable = field(default_factory=TakedownTable)
+    #: ``[[collect]]``: what the collection stage fetches (``datasteward collect``).
+    collect: tuple[CollectConfig, ...] = ()
+    web: WebTable = field(default_factory=WebTable)
     #: The TOML as parsed: what the recipe hash is computed from.
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -121,6 +141,9 @@ def parse_recipe(text: str, path: Path) -> Recipe:
         audit=parse_audit(w, data.get("audit"), base_dir=path.parent),
         release=parse_empty(w, data.get("release"), ReleaseTable, "release"),
         run=parse_run(w, data.get("run")),
+        takedown=parse_takedown(w, data.get("takedown")),
+        collect=parse_collect(w, data.get("collect")),
+        web=parse_web(w, data.get("web")),
         raw=data,
     )
 
