@@ -105,6 +105,8 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         "/noimageai.jpg": Page(pics[ids[7]],
                                 headers={**JPEG, "X-Robots-Tag": "noimageai, noindex"}),
         "/tdm.jpg": Page(pics[ids[8]], headers={**JPEG, "tdm-reservation": "1"}),
+        "/ours.jpg": Page(pics[ids[1]], headers={**JPEG, "X-Robots-Tag": "datasteward: noimageai"}),
+        "/theirs.jpg": Page(pics[ids[2]], headers={**JPEG, "X-Robots-Tag": "googlebot: noimageai"}),
         "/moved.jpg": Page(b"", 301, {"Location": "/img/" + ids[0] + ".jpg"}),
         "/busy.jpg": [Page(b"slow down", 429, {"Retry-After": "1"}),
                       Page(pics[ids[9]], headers=JPEG)],
@@ -138,6 +140,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
           zip(ids[:6], rows[:6], strict=True)],
         (main.url("/noai.jpg"), "noai", ""), (main.url("/noimageai.jpg"), "noimageai", ""),
         (main.url("/tdm.jpg"), "tdm header", ""), (main.url("/moved.jpg"), "moved", ""),
+        (main.url("/ours.jpg"), "scoped to us", ""), (main.url("/theirs.jpg"), "googlebot", ""),
         (main.url("/busy.jpg"), "busy", ""), (main.url("/truncated.jpg"), "cut", ""),
         (main.url("/bomb.png"), "bomb", ""), (main.url("/page.jpg"), "html", ""),
         (main.url("/missing.jpg"), "404", ""),
@@ -151,10 +154,13 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     urls = write_list(tmp_path / "list.csv", listing)
     summary = collect_images(job(tmp_path, urls))
 
-    assert summary.rows == len(listing) == 24
-    assert summary.success == 6 + 1 + 1 + 1 + 1  # the clean six, moved, busy, open/c, free/e
+    assert summary.rows == len(listing) == 26
+    # the clean six, moved, busy, googlebot-only opt-out, open/c, free/e
+    assert summary.success == 6 + 1 + 1 + 1 + 1 + 1
     assert dict(summary.failures) == {
-        "opted_out": 6,  # noai, noimageai, tdm header; robots for GPTBot, tdmrep.json, ai.txt
+        # noai, noimageai, "datasteward: noimageai", tdm header; robots for GPTBot,
+        # tdmrep.json, ai.txt
+        "opted_out": 7,
         "corrupt": 1, "image_too_large": 1, "not_an_image": 1, "http_404": 1,
         "robots_disallowed": 1, "robots_unreachable": 1,
         "unsupported_scheme": 1, "bad_url": 1,
@@ -191,7 +197,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
                 if m.name.endswith(".json"):
                     meta = json.loads(tf.extractfile(m).read())  # type: ignore[union-attr]
                     samples[meta["url"]] = meta
-    assert len(samples) == 10
+    assert len(samples) == 11
     first = samples[main.url(f"/img/{ids[0]}.jpg")]
     assert first["caption"] == rows[0]["Title"]
     assert first["input"] == {"license": rows[0]["License"]}
@@ -213,7 +219,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         for b in reader.read(Shard("imgs", str(tar), tar.name, 0), batch_size=100,
                              on_bad=pytest.fail):
             records += b.to_pylist()
-    assert len(records) == 10
+    assert len(records) == 11
     rec = next(r for r in records if r["source_uri"] == main.url(f"/img/{ids[0]}.jpg"))
     assert rec["text"] == rows[0]["Title"] and rec["license"] == rows[0]["License"]
     assert rec["retrieved_at"] is not None

@@ -173,6 +173,8 @@ class _Run:
         self.fetched_bytes = 0
         self.requests = 0
         self.agents = tuple(dict.fromkeys(job.ai_agents))
+        #: Whom a header like ``X-Robots-Tag: <agent>: noimageai`` may name: us, or an AI agent.
+        self.signal_agents = tuple(dict.fromkeys((job.agent, *job.ai_agents)))
 
     async def run(self, pool: Executor) -> None:
         job = self.job
@@ -256,8 +258,8 @@ class _Run:
         if decision.own_refused:
             return self._refused(row, meta, decision, site)
         # opt-outs known before the fetch: robots.txt for the AI agents, tdmrep.json, ai.txt
-        before = gather(row.url, None, site=site, robots=decision, html=None, agents=self.agents,
-                        directives=job.directives)
+        before = gather(row.url, None, site=site, robots=decision, html=None,
+                        agents=self.signal_agents, directives=job.directives)
         if before.reserved:
             before.decision = "reserved_dropped"
             meta["signals"] = before.to_json()
@@ -275,7 +277,7 @@ class _Run:
         self.fetched_bytes += result.wire_bytes
         final_site = site if result.final_url == row.url else await robots.site(result.final_url)
         sig = gather(row.url, result, site=final_site, robots=decision, html=None,
-                     agents=self.agents, directives=job.directives)
+                     agents=self.signal_agents, directives=job.directives)
         meta["retrieved_at"] = sig.retrieved_at
         meta["http"] = {
             "status": result.status,
