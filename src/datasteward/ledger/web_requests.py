@@ -21,6 +21,7 @@ from datasteward.errors import LedgerError
 from datasteward.ledger.tables import (
     access_requests,
     downloads,
+    review_samples,
     reviews,
     takedown_notices,
     takedown_requests,
@@ -171,3 +172,9 @@ class WebRequestRecords:
         )
         with self._tx("read downloads") as conn:
             return sorted({str(r[0]) for r in conn.execute(query)})
+
+    def list_samples(self: Transactions) -> list[dict[str, Any]]:
+        """Every review sample, oldest first."""
+        query = select(review_samples).order_by(review_samples.c.sample_id)
+        with self._tx("list review samples") as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]

@@ -62,6 +62,10 @@ ROUTE_MODULES: list[str] = [
     "datasteward.web.public",
     "datasteward.web.downloads",
     "datasteward.web.manage",
+    "datasteward.web.takedowns",  # part B: takedown form, confirmation, status page
+    "datasteward.web.triage",
+    "datasteward.web.review",
+    "datasteward.web.stewardship",
 ]
 
 #: Rate limits per named throttle (per client address, POSTs only): (unit, requests).
