@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -25,6 +26,7 @@ C4_RECIPE = """\
 [dataset]
 name = "c4-sample"
 description = "1,000 English web pages from C4 (allenai/c4), for the erasure tests."
+homepage = "https://example.org/c4-sample"
 
 [[stewards]]
 name = "Ana Ruiz"
@@ -51,7 +53,8 @@ use = "dedup.exact"
 WARC_RECIPE = """\
 [dataset]
 name = "dolma-warc"
-description = "Pages from two Common Crawl WARC files (Dolma's test data)."
+description = "Pages from a Common Crawl WARC file (Dolma's test data)."
+homepage = "https://example.org/dolma-warc"
 
 [[stewards]]
 name = "Ana Ruiz"
@@ -89,8 +92,26 @@ not_for = "Training production models."
 """
 
 
-def ds(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([*DS, *args], capture_output=True, text=True, timeout=600)
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def ds(*args: str, check: bool = True, process: bool = False) -> Ran:
+    """Run the CLI in this process (the real entry point's app), or as a new process."""
+    if process:
+        proc = subprocess.run([*DS, *args], capture_output=True, text=True, timeout=600)
+        out = Ran(proc.returncode, proc.stdout, proc.stderr)
+    else:
+        from typer.testing import CliRunner
+
+        from datasteward.cli.main import _load, app
+
+        _load()
+        res = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+        out = Ran(res.exit_code, res.stdout, res.stderr)
     if check and out.returncode != 0:
         raise AssertionError(f"datasteward {' '.join(args)}: {out.returncode}\n{out.stderr}")
     return out

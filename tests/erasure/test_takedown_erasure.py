@@ -128,7 +128,7 @@ def test_privacy_and_legal_takedowns_erase_everywhere_provably(project: Path) ->
     assert "withdrawn" in (rel / "README.md").read_text("utf-8").lower()
     croissant = json.loads((rel / "croissant.json").read_text("utf-8"))
     assert croissant["distribution"] == [] and "Withdrawn" in croissant["description"]
-    verify = ds("verify", str(rel))
+    verify = ds("verify", str(rel), process=True)  # the real entry point, as a user runs it
     assert verify.returncode == 0 and "withdrawn" in verify.stdout
 
     # readers that bypass datasteward find no data; datasteward.load says why
@@ -301,5 +301,6 @@ def test_the_policy_is_configurable_and_recorded(project: Path) -> None:
         "--project",
         str(project),
         check=False,
+        process=True,
     )
     assert bad.returncode != 0 and "unknown takedown kind `leaks`" in bad.stderr

@@ -30,7 +30,12 @@ MIN_HITS = 3
 #: A window is distinctive when it holds at least this many letters.
 MIN_LETTERS = 16
 _WORD_START = re.compile(r"(?<=\s)\S")
-_URL = re.compile(r"(?:https?://|www\.)[^\s\"'<>\\\]\)]+", re.IGNORECASE)
+_URL = re.compile(
+    r"(?:https?://|www\.)[^\s\"'<>\\\]\)]+"
+    # a bare host and path, as audits show domains: ``name.example.org/page``
+    r"|(?<![\w.@/-])(?:[a-z0-9-]+\.)+[a-z]{2,}(?:/[^\s\"'<>\\\]\)]*)?",
+    re.IGNORECASE,
+)
 
 
 def sha(text: str) -> str:
@@ -83,7 +88,7 @@ def url_hashes(url: str) -> set[str]:
     out = {sha(url.strip())}
     norm = normalize_url(url)
     if norm:
-        out.add(sha(norm))
+        out |= {sha(norm), sha(norm.rstrip("/"))}
     return out
 
 
@@ -180,7 +185,9 @@ class Fingerprint:
         if self.url_hashes and "." in text:
             candidates = [] if whole_url else list(urls_in(text))
             if len(text) < 4096 and not any(c.isspace() for c in text.strip()):
-                candidates.append(text)
+                # a table's host column names a site, not the page (unless it is a URL)
+                if not whole_url or "/" in text:
+                    candidates.append(text)
             if any(h in self.url_hashes for u in candidates for h in url_hashes(u)):
                 found.append("its URL")
         if ids and self.ids:

@@ -271,11 +271,13 @@ def redact_text(
             forms |= {u, html.escape(u), json.dumps(u)[1:-1]}
             norm = normalize_url(u)
             if norm:
-                forms |= {norm, html.escape(norm), json.dumps(norm)[1:-1]}
+                for f in (norm, norm.rstrip("/")):  # a site's home page is its host
+                    forms |= {f, html.escape(f), json.dumps(f)[1:-1]}
         for form in sorted(forms, key=len, reverse=True):
             if len(form) < 4:
                 continue
-            new, n = re.subn(re.escape(form) + r"(?![\w/%\-.~?=&#+])", "[erased]", new)
+            pattern = r"(?<![\w.\-])" + re.escape(form) + r"(?![\w/%\-.~?=&#+])"
+            new, n = re.subn(pattern, "[erased]", new)
             count += n
         if ids:
             new, n = re.subn(r"(?<![\w:])" + re.escape(r.id) + r"(?![\w])", "[erased]", new)
