@@ -133,7 +133,8 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
             retries=1,
         ),
     )
-    rows = {r["url"]: r for r in Frontier(output_dir(tmp_path, cfg)).rows()}
+    with Frontier(output_dir(tmp_path, cfg)) as fr:
+        rows = {r["url"]: r for r in fr.rows()}
     assert rows[a.url("/")]["decision"] == "fetched"
     decision = {
         p: rows[a.url(p)]["decision"]

@@ -116,6 +116,12 @@ class Frontier:
     def close(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Frontier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # ---- meta ----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as c:

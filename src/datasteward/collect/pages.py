@@ -114,6 +114,7 @@ class PageCrawl:
         )
         self.agents = agents_of(cfg)
         self.progress = CrawlProgress()
+        self._writer: WarcWriter | None = None
 
     # ---- public ---------------------------------------------------------------------------
     def run(self, *, stop_after: int | None = None) -> CrawlSummary:
@@ -131,6 +132,7 @@ class PageCrawl:
                 },
             )
             cut = writer.open(frontier.parts())
+            self._writer = writer
             if cut:
                 log.info("resume: cut half-written WARC tails %s", cut)
             try:
@@ -433,6 +435,8 @@ class PageCrawl:
 
     def _finish(self, frontier: Frontier, done: Done, room: int) -> None:
         frontier.finish(done, room=room)
+        if done.part_size is not None and self._writer is not None:
+            self._writer.committed()
         self.progress.done += 1
         self.progress.decisions[done.decision] += 1
         if done.error:

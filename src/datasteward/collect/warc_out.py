@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 from datasteward._version import __version__
 from datasteward.collect.fetch import FetchResult
+from datasteward.errors import RunError
 
 WARC_SUBDIR = "warc"
 
@@ -112,6 +113,8 @@ class WarcWriter:
         self._name: str | None = None
         self._size = 0
         self._warcinfo_id: str | None = None
+        #: Records were appended that the frontier has not committed yet (see append()).
+        self._uncommitted = False
 
     def open(self, committed: dict[str, int]) -> dict[str, int]:
         """Cut parts back to their committed sizes (a crash's half-written tail goes); parts
@@ -180,7 +183,19 @@ class WarcWriter:
     def append(
         self, url: str, result: FetchResult | None, signals: dict[str, Any]
     ) -> tuple[str, int]:
-        """Write a page's records (or only its metadata), fsync; (part name, new size)."""
+        """Write a page's records (or only its metadata), fsync; (part name, new size).
+
+        The caller commits the size in the frontier, then calls :meth:`committed`. Until then
+        no other page may follow: had its commit failed, a later size would cover bytes of a
+        page the frontier does not know, and the page would be in the WARC twice after a
+        resume."""
+        if self._uncommitted:
+            raise RunError(
+                f"{self.folder}: the previous page's WARC records were written but never "
+                "committed to the frontier",
+                hint="run the crawl again: it cuts the uncommitted tail and resumes",
+            )
+        self._uncommitted = True
         self.new_part_if_needed()
         assert self._fh is not None and self._name is not None
         when = _date(result.retrieved_at if result is not None else dt.datetime.now(dt.UTC))
@@ -239,6 +254,10 @@ class WarcWriter:
         self._sync()
         self._size = self._fh.tell()
         return self._name, self._size
+
+    def committed(self) -> None:
+        """The frontier has committed the last page's size: the next page may be written."""
+        self._uncommitted = False
 
     def close(self) -> None:
         if self._fh is not None:
