@@ -38,12 +38,17 @@ PY
     fi
     sleep 1
   done
-  setsid "$ray_bin" start --block --address "127.0.0.1:$port" --num-cpus 1 \
-    --node-ip-address 127.0.0.1 --disable-usage-stats \
-    >"$dir/worker.log" 2>&1 </dev/null &
-  worker_pid=$!
-  # wait until the cluster has both nodes alive
-  for _ in $(seq 1 120); do
+  start_worker() {
+    setsid "$ray_bin" start --block --address "127.0.0.1:$port" --num-cpus 1 \
+      --node-ip-address 127.0.0.1 --disable-usage-stats \
+      >>"$dir/worker.log" 2>&1 </dev/null &
+    worker_pid=$!
+  }
+  start_worker
+  worker_tries=1
+  # wait until the cluster has both nodes alive (a node gives up after 30 s when the machine
+  # is busy: the worker node is started again, up to 3 times)
+  for _ in $(seq 1 180); do
     nodes="$("$python_bin" - "$port" 2>/dev/null <<'PY' || true
 import sys, ray
 ray.init(address=f"127.0.0.1:{sys.argv[1]}", log_to_driver=False, logging_level="ERROR")
@@ -52,6 +57,12 @@ ray.shutdown()
 PY
 )"
     [ "${nodes:-0}" = "2" ] && break
+    if ! kill -0 "$worker_pid" 2>/dev/null && [ "$worker_tries" -lt 3 ]; then
+      echo "ci-ray: the worker node exited; starting it again" >&2
+      start_worker
+      worker_tries=$((worker_tries + 1))
+      continue
+    fi
     for p in "$head_pid" "$worker_pid"; do
       if ! kill -0 "$p" 2>/dev/null; then
         echo "ci-ray: a node exited; see $dir/*.log" >&2; tail -n 20 "$dir"/*.log >&2

@@ -1,0 +1,291 @@
+"""The same input on one machine, on a two-node Ray cluster, and through datatrove.
+
+    .venv/bin/python benchmarks/scale.py [--mb 200] [--workdir /tmp/ds-scale-bench]
+                                         [--skip-datatrove] [--minhash-docs 1000]
+
+Part 1, throughput: the input and recipe of ``benchmarks/split.py`` (one ~``--mb`` MB JSONL
+file of C4 documents, each copy made distinct; the five web-text filters: gopher.repetition,
+gopher.quality, c4, fineweb.quality, c4.badwords), the file split into parts as a run does
+(``[run] split_mb``, 64 MB). Rows, each a fresh ``datasteward run`` process:
+
+* local ``--workers 1`` and local ``--workers 2``;
+* Ray: ``--executor ray --address`` a real local cluster of two nodes with one CPU each, started
+  by ``scripts/ci-ray.sh`` (two ``ray start`` processes), not counted in the time;
+* datatrove 0.10's ``LocalPipelineExecutor`` with ``tasks=2, workers=2``: its ``JsonlReader`` and
+  the same five filters, in ``.venv-bench`` (``make bench-env``). datatrove gives each task whole
+  files, so with one file one of its two tasks does all the work: that is its behaviour on this
+  input, and the row says so (it is skipped, saying why, when ``.venv-bench`` is missing).
+
+Printed per row: records, wall seconds, throughput (records/s), throughput relative to local
+``--workers 2`` (target for Ray: >= 90%), CPU seconds of the tasks, peak RSS of the busiest
+worker process (the tasks' ``peak_rss_bytes``; target for Ray: within 1.5x of local).
+
+Part 2, MinHash: ``--minhash-docs`` C4 documents with planted near copies (each a document with
+some of its words replaced), through ``dedup.minhash`` locally and on the cluster: the decisions
+must be the same (so precision and recall are the same exactly); both are printed against the
+planted truth.
+"""
+
+# ruff: noqa: T201 - a benchmark script: printing the table is its job
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from split import C4, make_project  # noqa: E402
+
+BENCH_PYTHON = REPO / ".venv-bench" / "bin" / "python"
+RAY_PORT = int(os.environ.get("DATASTEWARD_BENCH_RAY_PORT", "6421"))
+
+
+def run_cli(project: Path, args: list[str]) -> dict[str, Any]:
+    """One ``datasteward run`` in a fresh process: wall time, stats.json, the tasks' markers."""
+    before = set((project / "runs").glob("*")) if (project / "runs").exists() else set()
+    t0 = time.perf_counter()
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datasteward",
+            "run",
+            "--quiet",
+            "--keep-work",
+            "--project",
+            str(project),
+            *args,
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - t0
+    (run_dir,) = set((project / "runs").glob("*")) - before
+    stats = json.loads((run_dir / "stats.json").read_text())
+    tasks = [
+        json.loads(p.read_text()) for p in sorted((run_dir / "_work" / "done").glob("g*.json"))
+    ]
+    return {
+        "wall": wall,
+        "records": stats["records_in"],
+        "kept": stats["kept"],
+        "cpu": stats["cpu_seconds"],
+        "peak": max(t["peak_rss_bytes"] for t in tasks),
+        "tasks": len(tasks),
+        "cluster": stats.get("cluster"),
+        "run_dir": run_dir,
+    }
+
+
+class Cluster:
+    """Two one-CPU Ray nodes on this machine (scripts/ci-ray.sh), stopped on exit."""
+
+    def __enter__(self) -> str:
+        env = dict(os.environ, DATASTEWARD_CI_RAY_PORT=str(RAY_PORT))
+        env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+        started = subprocess.run(
+            ["bash", str(REPO / "scripts" / "ci-ray.sh"), "start"],
+            check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if started.returncode:
+            raise SystemExit(f"the Ray cluster did not start:\n{started.stderr[-3000:]}")
+        out = started.stdout
+        self.env: dict[str, str] = {}
+        for line in out.splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            self.env[key] = value.strip("'")
+        os.environ.update(self.env)
+        return self.env["DATASTEWARD_TEST_RAY_ADDRESS"]
+
+    def __exit__(self, *exc: object) -> None:
+        subprocess.run(
+            ["bash", str(REPO / "scripts" / "ci-ray.sh"), "stop"],
+            env=dict(os.environ, **self.env),
+            check=False,
+        )
+
+
+DATATROVE = r"""
+import json, sys, time
+sys.path.insert(0, {bench!r})
+from filters import seed_datatrove_badwords
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.filters import (C4BadWordsFilter, C4QualityFilter,
+    FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter)
+seed_datatrove_badwords()
+t0 = time.perf_counter()
+ex = LocalPipelineExecutor(
+    pipeline=[JsonlReader({data!r}), GopherRepetitionFilter(), GopherQualityFilter(),
+              C4QualityFilter(), FineWebQualityFilter(), C4BadWordsFilter()],
+    tasks=2, workers=2, logging_dir={logs!r})
+stats = ex.run()
+print(json.dumps({{"wall": time.perf_counter() - t0}}))
+"""
+
+
+def run_datatrove(project: Path) -> dict[str, Any] | str:
+    if not BENCH_PYTHON.exists():
+        return "skipped: no .venv-bench with datatrove (make bench-env)"
+    logs = project.parent / "dt-logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    script = DATATROVE.format(
+        bench=str(REPO / "benchmarks"), data=str(project / "data"), logs=str(logs)
+    )
+    out = subprocess.run(
+        [str(BENCH_PYTHON), "-c", script], check=True, capture_output=True, text=True
+    ).stdout
+    wall = json.loads(out.strip().splitlines()[-1])["wall"]
+    records = 0
+    for rank in (0, 1):
+        path = logs / "stats" / f"{rank:05d}.json"
+        if path.exists():
+            for entry in json.loads(path.read_text()):
+                if "Reader" in entry.get("name", ""):
+                    records += int(entry.get("stats", {}).get("documents", 0) or 0)
+    return {"wall": wall, "records": records}
+
+
+def throughput(project: Path, skip_datatrove: bool) -> None:  # noqa: FBT001
+    size = sum(f.stat().st_size for f in (project / "data").glob("*.jsonl"))
+    print(f"input: {size / 1e6:.0f} MB of JSONL in one file ({project / 'data'})")
+    rows: dict[str, dict[str, Any] | str] = {}
+    rows["local --workers 1"] = run_cli(project, ["--workers", "1"])
+    rows["local --workers 2"] = run_cli(project, ["--workers", "2"])
+    with Cluster() as address:
+        rows["ray, 2 nodes x 1 CPU"] = run_cli(project, ["--executor", "ray", "--address", address])
+    rows["datatrove 0.10, 2 tasks"] = (
+        "skipped (--skip-datatrove)" if skip_datatrove else run_datatrove(project)
+    )
+    ref = rows["local --workers 2"]
+    assert isinstance(ref, dict)
+    ref_rate = ref["records"] / ref["wall"]
+    print(
+        f"{'run':<26}{'tasks':>6}{'records':>10}{'wall s':>8}{'rec/s':>8}{'vs local 2':>11}"
+        f"{'CPU s':>8}{'peak MB/worker':>16}"
+    )
+    for name, r in rows.items():
+        if isinstance(r, str):
+            print(f"{name:<26}{r}")
+            continue
+        rate = r["records"] / r["wall"]
+        print(
+            f"{name:<26}{r.get('tasks', '-')!s:>6}{r['records']:>10,}{r['wall']:>8.1f}"
+            f"{rate:>8.0f}{rate / ref_rate:>10.0%} "
+            f"{r.get('cpu', float('nan')):>8.1f}"
+            f"{(r['peak'] / 1e6 if 'peak' in r else float('nan')):>16.0f}"
+        )
+    ray_row = rows["ray, 2 nodes x 1 CPU"]
+    assert isinstance(ray_row, dict)
+    print(
+        f"Ray / local 2 workers: {ray_row['records'] / ray_row['wall'] / ref_rate:.0%} of the "
+        f"throughput (target >= 90%); peak memory per worker {ray_row['peak'] / ref['peak']:.2f}x "
+        f"(target <= 1.5x); cluster {ray_row['cluster']}; load average now "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    for r in rows.values():
+        if isinstance(r, dict) and "run_dir" in r:
+            shutil.rmtree(r["run_dir"], ignore_errors=True)
+
+
+MINHASH_RECIPE = """\
+[dataset]
+name = "minhash-bench"
+
+[[sources]]
+name = "c4"
+format = "jsonl"
+path = "data/*.jsonl"
+
+[[steps]]
+use = "dedup.minhash"
+
+[run]
+partitions = 4
+"""
+
+
+def minhash_project(root: Path, n_docs: int) -> tuple[Path, dict[str, str]]:
+    """C4 documents (at most the sample's 1,000) and near copies of a fifth of them (10% of
+    the words replaced), shuffled into four files; the truth: copy id -> original id."""
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "data").mkdir(parents=True)
+    base = [json.loads(x) for x in C4.read_text("utf-8").splitlines()][:n_docs]
+    rng = random.Random(11)
+    docs = [{"id": f"d{i}", "text": d["text"]} for i, d in enumerate(base)]
+    vocab = [w for d in base[:50] for w in d["text"].split()]
+    planted = {}
+    for k, i in enumerate(rng.sample(range(len(base)), len(base) // 5)):
+        words = docs[i]["text"].split()
+        for _ in range(max(1, len(words) // 10)):
+            words[rng.randrange(len(words))] = rng.choice(vocab)
+        docs.append({"id": f"p{k}", "text": " ".join(words)})
+        planted[f"p{k}"] = f"d{i}"
+    rng.shuffle(docs)
+    for part in range(4):
+        with (root / "data" / f"part-{part}.jsonl").open("w") as fh:
+            for d in docs[part::4]:
+                fh.write(json.dumps(d) + "\n")
+    (root / "datasteward.toml").write_text(
+        MINHASH_RECIPE.replace('format = "jsonl"\n', 'format = "jsonl"\nid_field = "id"\n')
+    )
+    return root, planted
+
+
+def removed_ids(run_dir: Path) -> list[str]:
+    files = sorted((run_dir / "trace").glob("*.parquet"))
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return table.column("id").to_pylist()
+
+
+def minhash(workdir: Path, n_docs: int) -> None:
+    project, planted = minhash_project(workdir / "minhash", n_docs)
+    local = run_cli(project, ["--workers", "2"])
+    with Cluster() as address:
+        on_ray = run_cli(project, ["--executor", "ray", "--address", address])
+    a, b = removed_ids(local["run_dir"]), removed_ids(on_ray["run_dir"])
+    print(f"\nMinHash: {local['records']:,} records, {len(planted):,} planted near copies")
+    members = set(planted) | set(planted.values())
+    for name, removed in (("local --workers 2", a), ("ray, 2 nodes x 1 CPU", b)):
+        # of each planted pair one must go (the later in input order); anything else removed
+        # is a false positive (or a near copy C4 itself holds)
+        gone = set(removed)
+        right = len(gone & members)
+        found = sum(1 for c, o in planted.items() if c in gone or o in gone)
+        print(
+            f"{name:<26} removed {len(removed):,}: precision {right / max(1, len(gone)):.4f}, "
+            f"recall {found / len(planted):.4f}"
+        )
+    print(f"same removed records in the same order: {a == b}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=int, default=200, help="size of the one input file, MB")
+    ap.add_argument("--workdir", type=Path, default=Path("/tmp/ds-scale-bench"))
+    ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--minhash-docs", type=int, default=1000)
+    ap.add_argument("--only", choices=["throughput", "minhash"], default=None)
+    a = ap.parse_args()
+    if a.only in (None, "throughput"):
+        throughput(make_project(a.workdir / "filters", a.mb), a.skip_datatrove)
+    if a.only in (None, "minhash"):
+        minhash(a.workdir, a.minhash_docs)
+
+
+if __name__ == "__main__":
+    main()
