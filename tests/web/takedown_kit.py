@@ -127,3 +127,64 @@ def body(msg: Message) -> str:
     payload = msg.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode("utf-8")
+
+
+#: Records whose text and URLs try to run script in the page that shows them: each sets
+#: ``window.__pwned`` if it ever executes.
+HOSTILE = [
+    {"url": "https://evil.example/1", "text": "<script>window.__pwned = 1</script> "},
+    {"url": 'https://evil.example/2?q="><img src=x onerror="window.__pwned=2">',
+     "text": '"><img src=x onerror="window.__pwned=2"> '},
+    {"url": "javascript:window.__pwned=3", "text": "<svg onload=\"window.__pwned=3\"></svg> "},
+    {"url": "https://evil.example/4",
+     "text": "</pre><a href=\"javascript:window.__pwned=4\">x</a> "},
+]  # fmt: skip
+
+
+def hostile_rows() -> list[dict[str, Any]]:
+    """The hostile records, with real offensive words (LDNOOBW, tests/data) so they are
+    long enough to pass the length filter."""
+    words = (REPO / "tests" / "data" / "ldnoobw" / "en").read_text("utf-8").split()
+    return [
+        {**h, "timestamp": "2019-04-25T12:57:54Z",
+         "text": h["text"] + " ".join(words[i * 20 : i * 20 + 90])}
+        for i, h in enumerate(HOSTILE)
+    ]  # fmt: skip
+
+
+def add_sample(project: Path, *, items: int = 10, hostile: bool = False) -> int:
+    """A review sample as `datasteward sample` draws it (by reason, seed 0), recorded in the
+    ledger; with ``hostile``, every record is drawn and the hostile ones come first."""
+    from datasteward.audit.review import draw_sample
+    from datasteward.ledger import Ledger
+    from datasteward.runs.find import find_run
+
+    run_dir = find_run(project)
+    per = 100_000 if hostile else items
+    drawn, records = draw_sample(run_dir, outcome="all", by="reason", per_stratum=per, seed=0)
+    if hostile:
+        uris = {rid: str(r.get("source_uri")) for rid, r in records.items()}
+        evil = {i for i, u in uris.items() if "evil.example" in u or u.startswith("javascript:")}
+        drawn = [d for d in drawn if d["record_id"] in evil] + [
+            d for d in drawn if d["record_id"] not in evil
+        ]
+    with Ledger.open(project) as ledger:
+        return ledger.record_sample(
+            run_id=run_dir.name,
+            name="web review",
+            spec={"outcome": "all", "by": "reason", "per_stratum": per, "seed": 0},
+            items=drawn[:items],
+        )
+
+
+def build_hostile_project(root: Path, *, records: int = 40) -> Path:
+    """Like :func:`build_project`, with the hostile records among the C4 pages."""
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+
+    (root / "data").mkdir(parents=True)
+    rows = c4_rows(records) + hostile_rows()
+    (root / "data" / "c4.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    (root / "datasteward.toml").write_text(RECIPE, "utf-8")
+    LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
+    return root
