@@ -195,3 +195,39 @@ def test_an_unreachable_smtp_server_is_recorded_not_fatal(project: Path) -> None
     with Ledger.open(project) as ledger:
         (notice,) = ledger.list_notices()
     assert f"127.0.0.1:{port}" in notice["error"]
+
+
+def test_people_who_downloaded_the_superseded_version_are_told(project: Path) -> None:
+    from datasteward.ledger.web_access import WebAccess
+
+    with Ledger.open(project) as ledger:
+        access = WebAccess(ledger)
+        for who in ("ada", "bob"):
+            req = access.request_access(
+                version="1.0.0", name=who, affiliation="Uni", email=f"{who}@example.edu",
+                intended_use="research", terms_sha256="0" * 64, status_token_sha256=who * 16,
+            )  # fmt: skip
+            access.decide_access(req.request_id, approve=True, by="ana")
+        access.record_download(version="1.0.0", path="manifest.json", request_id=1)
+        access.record_download(version="1.0.0", path="data/part-0.parquet", request_id=1)
+        # bob was approved but never downloaded: he is not told
+    filed = intake.file_request(project, _form(released_urls(project)[2]))
+    intake.confirm(project, filed.request_id)
+    decide.approve(project, filed.request_id, by="ana")
+    decide.execute(project, filed.request_id)
+    with smtp_server() as inbox:
+        mailer = Mailer(MailOptions(smtp_url=inbox.url))
+        sent = notify.notify_outcome(
+            project, mailer, filed.request_id, dataset="news-demo",
+            status_url="s", page_url=lambda v: f"http://127.0.0.1/releases/{v}",
+        )  # fmt: skip
+        msgs = inbox.wait_for(2)
+    assert sent == 2
+    by_to = {m["To"]: m for m in msgs}
+    assert set(by_to) == {"person@example.net", "ada@example.edu"}
+    notice = by_to["ada@example.edu"]
+    assert "1.0.0 is superseded by 1.0.1" in notice["Subject"]
+    assert "http://127.0.0.1/releases/1.0.1" in body(notice)
+    with Ledger.open(project) as ledger:
+        kinds = [(n["kind"], n["version"]) for n in ledger.list_notices()]
+    assert kinds == [("requester", None), ("downloader", "1.0.0")]
