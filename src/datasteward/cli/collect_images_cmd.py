@@ -16,10 +16,29 @@ from datasteward.cli._common import (
     console,
     err_console,
     human_bytes,
+    load_project_recipe,
     print_data_json,
     term,
 )
-from datasteward.cli.collect_cmds import _table, collect_app
+from datasteward.cli.collect_cmds import collect_app
+from datasteward.errors import RecipeError
+from datasteward.recipe.collect import CollectConfig, collect_table
+
+
+def images_table(project: Path, name: str | None) -> CollectConfig:
+    """The ``[[collect]]`` table of kind "images" called ``name`` (or the only one)."""
+    recipe = load_project_recipe(project)
+    cfg = collect_table(recipe.collect, name, "images")
+    if cfg is None:
+        names = [t.name for t in recipe.collect if t.kind == "images"]
+        raise RecipeError(
+            f"{recipe.path}: no [[collect]] table of kind 'images'"
+            + (f" named {name!r}" if name else "")
+            + (f" (there are: {', '.join(names)})" if names else ""),
+            hint="pass --name NAME" if len(names) > 1
+            else 'add a [[collect]] table with kind = "images" (see docs/collect.md)',
+        )
+    return cfg
 
 
 @collect_app.command("images")
@@ -60,7 +79,7 @@ def images(
 
     from datasteward.collect.images import collect_images, job_from_config
 
-    cfg = _table(project, name, "images")
+    cfg = images_table(project, name)
     job = job_from_config(cfg, project)
     progress = Progress(
         TextColumn(f"[bold]{term(cfg.name)}[/]"),
