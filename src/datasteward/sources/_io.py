@@ -551,35 +551,50 @@ def open_stream(
 _SPLIT_SCAN = 1 << 22
 
 
+def split_targets(size: int, target_bytes: int) -> list[int]:
+    """Where parts of a ``size``-byte file should start, after the first: ``n`` equal parts,
+    ``n`` the fewest of at most ``target_bytes`` each (a 201 MB file at 64 MB: four parts of
+    50 MB, which two workers share evenly, not three of 64 MB and the rest)."""
+    if target_bytes <= 0 or size <= target_bytes:
+        return []
+    n = -(-size // target_bytes)
+    return [size * k // n for k in range(1, n)]
+
+
 def line_cuts(uri: str, *, size: int, target_bytes: int) -> list[tuple[int, int]]:
-    """Where to cut an uncompressed file of lines into parts of about ``target_bytes``.
+    """Where to cut an uncompressed file of lines into parts of at most about ``target_bytes``.
 
     Returns ``(offset, lines before it)`` for each cut after the first part: the offset is
-    the first line start at or after each target (a part owns the lines that start in it),
-    and the lines before it are counted in the same one pass over the file (a derived id or
-    a quarantine entry names a line by its number in the whole file). Cost: one sequential
-    read of the file and a ``bytes.count`` per chunk (see docs/runs.md for the measurement).
+    the first line start at or after each of :func:`split_targets` (a part owns the lines
+    that start in it), and the lines before it are counted in the same one pass over the file
+    (a derived id or a quarantine entry names a line by its number in the whole file). Cost:
+    one sequential read of the file and a ``bytes.count`` per chunk (docs/runs.md).
     """
     cuts: list[tuple[int, int]] = []
-    target = target_bytes
+    targets = split_targets(size, target_bytes)
+    if not targets:
+        return cuts
+    k = 0  # the next target
     pos = 0
     lines = 0
     with open_raw(uri) as fh:
-        while chunk := fh.read(_SPLIT_SCAN):
+        while k < len(targets) and (chunk := fh.read(_SPLIT_SCAN)):
             end = pos + len(chunk)
-            while target < end:
+            while k < len(targets) and targets[k] < end:
+                if cuts and targets[k] <= cuts[-1][0]:  # a long line went past this target
+                    k += 1
+                    continue
                 # the first line start >= target: just after the first \n at or after target-1
-                i = chunk.find(b"\n", max(0, target - 1 - pos))
+                i = chunk.find(b"\n", max(0, targets[k] - 1 - pos))
                 if i < 0:
-                    break  # the line goes on into the next chunk
+                    targets[k] = end  # the line goes on into the next chunk
+                    break
                 cut = pos + i + 1
                 if cut >= size:
-                    target = size
+                    k = len(targets)
                     break
                 cuts.append((cut, lines + chunk.count(b"\n", 0, i + 1)))
-                target = cut + target_bytes
-            if target < pos + len(chunk):  # no line end after target in this chunk
-                target = end
+                k += 1
             lines += chunk.count(b"\n")
             pos = end
     return cuts

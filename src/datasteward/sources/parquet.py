@@ -20,7 +20,7 @@ import pyarrow as pa
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import bad, parse_options
 from datasteward.sources._fields import FieldMap, UnusableRecord
-from datasteward.sources._io import open_raw
+from datasteward.sources._io import open_raw, split_targets
 from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard, ShardPart
 
 if TYPE_CHECKING:
@@ -87,7 +87,8 @@ class ParquetReader(Reader):
                                   batch_size=batch_size, on_bad=on_bad)
 
     def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
-        """Consecutive row groups of about ``target_bytes`` (compressed) per part; a file of
+        """Consecutive row groups, in equal parts of at most about ``target_bytes`` (their
+        compressed bytes, :func:`split_targets`); a file of
         one row group, or whose footer cannot be read, stays whole (its reader reports it)."""
         import pyarrow.parquet as pq
 
@@ -102,11 +103,14 @@ class ParquetReader(Reader):
             stored = sum(g.column(c).total_compressed_size for c in range(g.num_columns))
             groups.append((g.num_rows, stored))
         parts: list[Shard] = []
-        first = rows_before = part_bytes = part_rows = 0
+        first = rows_before = part_bytes = part_rows = done = 0
+        # equal parts of at most about target_bytes (split_targets), by the groups' bytes
+        ends = [*split_targets(sum(g[1] for g in groups), target_bytes), 1 << 62]
         for rg, (rows, stored) in enumerate(groups):
             part_rows += rows
             part_bytes += stored
-            if part_bytes >= target_bytes or rg == len(groups) - 1:
+            done += stored
+            if done >= ends[len(parts)] or rg == len(groups) - 1:
                 part = ShardPart("row_groups", first, rg + 1, rows_before, part_bytes)
                 parts.append(replace(shard, part=part))
                 first, rows_before = rg + 1, rows_before + part_rows
