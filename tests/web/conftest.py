@@ -56,6 +56,19 @@ min_words = 80
 """
 
 
+@pytest.fixture(autouse=True)
+def quick_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 with small parameters in tests (the real ones take ~1 s of CPU per login on a
+    loaded 2-core machine); the code paths are the same."""
+    from argon2 import PasswordHasher
+
+    from datasteward.web import passwords
+
+    quick = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(passwords, "hasher", lambda: quick)
+    passwords._dummy_hash.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def released_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project with one run over 300 real C4 pages and draft release 1.0.0 (once)."""

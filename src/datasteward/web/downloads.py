@@ -196,7 +196,7 @@ def access_status(site: SiteDep, token: FromPath[str]) -> Template:
     links = download_links(site, request) if request.status == "approved" else []
     return Template(
         "public/access_status.html",
-        context={"request": request, "links": links, "dataset": site.project.recipe.dataset,
+        context={"req": request, "links": links, "dataset": site.project.recipe.dataset,
                  "hours": site.settings.link_hours},
         headers={"referrer-policy": "no-referrer"},
     )  # fmt: skip
