@@ -328,6 +328,27 @@ def images(n: int, img2dataset_python: str | None) -> None:
     else:
         print("img2dataset is not installed here (make bench-env, or --img2dataset-python): "
               "no ratio")
+    decode_cost(photos)
+
+
+def decode_cost(photos: list[bytes], rounds: int = 10) -> None:
+    """CPU per image of datasteward's check + resize + re-encode, with and without the
+    reduced-scale JPEG decode (``ImageOptions.fast_decode``), in this process."""
+    from datasteward.collect.imaging import ImageOptions, process_image
+
+    process_image(photos[0], ImageOptions())  # imports, first-call setup
+    cost = {}
+    for fast in (True, False):
+        opts = ImageOptions(image_size=SIZE, resize_mode=MODE, encode_quality=QUALITY,
+                            fast_decode=fast)
+        start = time.process_time()
+        for _ in range(rounds):
+            for data in photos:
+                process_image(data, opts)
+        cost[fast] = (time.process_time() - start) / (rounds * len(photos)) * 1000
+    print(f"process_image, CPU per photo ({rounds} rounds of {len(photos)}): "
+          f"{cost[True]:.2f} ms with the reduced-scale JPEG decode, {cost[False]:.2f} ms "
+          "without")
 
 
 def main() -> None:
