@@ -553,11 +553,15 @@ _SPLIT_SCAN = 1 << 22
 
 def split_targets(size: int, target_bytes: int) -> list[int]:
     """Where parts of a ``size``-byte file should start, after the first: ``n`` equal parts,
-    ``n`` the fewest of at most ``target_bytes`` each (a 201 MB file at 64 MB: four parts of
-    50 MB, which two workers share evenly, not three of 64 MB and the rest)."""
+    ``n`` the smallest power of two that makes them at most ``target_bytes`` (so between half
+    of it and all of it). A power of two divides evenly among 2, 4, 8... workers whatever the
+    file's size: a 201 MB file at 64 MiB is four parts of 50 MB (two each for two workers),
+    not three of 64 MiB and a rest (one worker idle for a third of the time)."""
     if target_bytes <= 0 or size <= target_bytes:
         return []
-    n = -(-size // target_bytes)
+    n = 2
+    while size > n * target_bytes:
+        n *= 2
     return [size * k // n for k in range(1, n)]
 
 
