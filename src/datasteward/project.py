@@ -120,6 +120,7 @@ class Project:
         split_mb: float | None = None,
         executor: str | None = None,
         address: str | None = None,
+        output: str | None = None,
     ) -> RunResult:
         """Run the recipe (``datasteward run``): read the sources, apply the steps, write
         ``runs/<run-id>/`` and record the run in the ledger.
@@ -130,7 +131,46 @@ class Project:
         recipe's ``[run] split_mb``, 64; 0 never splits). ``executor`` is ``"local"`` or
         ``"ray"`` (default: the recipe's ``[run] executor``); ``address`` the Ray cluster
         (default: ``[run] address``; none starts Ray on this machine for the run).
+        ``output`` (e.g. ``s3://bucket/runs``): copy the finished run to ``output/<run-id>/``
+        (its ``_SUCCESS`` last; credentials from the environment).
         """
+        result = self._run(
+            workers=workers,
+            batch_size=batch_size,
+            strict=strict,
+            keep_work=keep_work,
+            resume=resume,
+            progress=progress,
+            split_mb=split_mb,
+            executor=executor,
+            address=address,
+        )
+        if output:
+            from datasteward.storage import upload_folder
+
+            url = f"{output.rstrip('/')}/{result.run_id}"
+            try:
+                upload_folder(result.run_dir, url, cls=RunError, skip=("_work",), last="_SUCCESS")
+            except RunError as exc:
+                raise RunError(
+                    f"{exc.message}; the run itself is complete in {result.run_dir}",
+                    hint=exc.hint,
+                ) from None
+        return result
+
+    def _run(
+        self,
+        *,
+        workers: int | None,
+        batch_size: int,
+        strict: bool,
+        keep_work: bool,
+        resume: bool | str,
+        progress: Callable[[Progress], None] | None,
+        split_mb: float | None,
+        executor: str | None,
+        address: str | None,
+    ) -> RunResult:
         from datasteward.executors.local import LocalExecutor, RunOptions
 
         options = RunOptions(

@@ -215,6 +215,12 @@ def run(
         help="With --executor ray: the cluster (auto, HOST:PORT, ray://HOST:PORT); "
         "default: \\[run] address, else Ray starts on this machine for the run.",
     ),
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        help="Also copy the finished run to this URL (e.g. s3://bucket/runs): "
+        "URL/RUN-ID/, credentials from the environment.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
     as_json: bool = typer.Option(
         False,
@@ -260,6 +266,7 @@ def run(
         "split_mb": split_mb,
         "executor": executor,
         "address": address,
+        "output": output,
     }
     if quiet or as_json:
         result = proj.run(**how)

@@ -50,7 +50,9 @@ class ReleaseWarning(UserWarning):
 
 
 def _is_url(s: str) -> bool:
-    return urlsplit(s).scheme in ("http", "https", "file")
+    scheme = urlsplit(s).scheme
+    # http(s), file, or object storage through fsspec (s3://, gs://...; not a drive letter)
+    return scheme in ("http", "https", "file") or ("://" in s and len(scheme) > 1)
 
 
 def _pick_version(base: Path, version: str | None) -> Path:
@@ -235,8 +237,13 @@ def open_release(
 ) -> OpenRelease:
     """What :func:`load` does, keeping the release directory and manifest for the caller."""
     text = os.fspath(path_or_url)
-    if _is_url(text) and urlsplit(text).scheme != "file":
+    scheme = urlsplit(text).scheme if _is_url(text) else ""
+    if scheme in ("http", "https"):
         root = download_release(text, version, download or DownloadOptions())
+    elif scheme and scheme != "file":  # object storage (s3://...) through fsspec
+        from datasteward.release.consumer.object_store import fetch_release
+
+        root = fetch_release(text, version, download or DownloadOptions())
     else:
         local = Path(urlsplit(text).path) if text.startswith("file:") else Path(text)
         root = resolve_local(local, version)
