@@ -93,6 +93,7 @@ def index_rows(out: Path) -> list[dict[str, Any]]:
     return pq.read_table(out / "index.parquet").to_pylist()
 
 
+@pytest.mark.slow
 def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     rows = credits()
     pics = {r["ImageID"]: photo(r) for r in rows}

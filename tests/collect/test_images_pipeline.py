@@ -61,6 +61,7 @@ retries = 0
 """
 
 
+@pytest.mark.slow
 def test_collect_run_links_only_release_and_fetch(tmp_path: Path) -> None:
     with shared(*FOLDER, "credits.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[:12]
@@ -149,6 +150,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, env=env, timeout=120, check=False)
 
 
+@pytest.mark.slow
 def test_cli_collect_images_counts_and_resumes(tmp_path: Path) -> None:
     with shared(*FOLDER, "credits.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[:3]
