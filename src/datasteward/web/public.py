@@ -8,16 +8,18 @@ Release pages are rendered once per state of the release files (see
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from litestar import Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from datasteward.web.releases import DOCUMENTS, ReleaseView
-from datasteward.web.site import SiteDep
+from datasteward.web.site import Site, SiteDep
+from datasteward.web.templating import environment
 
 
 def _status_entry(view: ReleaseView) -> dict[str, Any]:
@@ -36,48 +38,74 @@ def _status_entry(view: ReleaseView) -> dict[str, Any]:
     }
 
 
+def _anonymous(request: Request[Any, Any, Any]) -> bool:
+    session = request.scope.get("session")
+    return not (isinstance(session, dict) and session.get("user"))
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    site: Site,
+    key: tuple[Any, ...],
+    template: str,
+    context: Callable[[], dict[str, Any]],
+    *,
+    status_code: int = 200,
+) -> Response[Any]:
+    """A public page; for visitors without a session it is rendered once per state of the
+    releases (their manifests and status files) and then served from memory."""
+    if not _anonymous(request):
+        return Template(template, context=context(), status_code=status_code)
+    full = (*key, site.releases.fingerprint())
+    html = site.releases.rendered.get(full)
+    if html is None:
+        page = environment().get_template(template)
+        html = page.render(**context(), request=request, csrf_input="", csrf_token="")
+        if len(site.releases.rendered) > 256:
+            site.releases.rendered.clear()
+        site.releases.rendered[full] = html
+    return Response(html, media_type=MediaType.HTML, status_code=status_code)
+
+
 @get("/", opt={"role": "anonymous"}, sync_to_thread=True, name="dataset")
-def dataset_page(site: SiteDep) -> Template:
-    views = site.releases.all()
-    current = site.releases.current()
-    return Template(
-        "public/dataset.html",
-        context={
+def dataset_page(request: Request[Any, Any, Any], site: SiteDep) -> Response[Any]:
+    def context() -> dict[str, Any]:
+        return {
             "dataset": site.project.recipe.dataset,
             "stewards": site.project.recipe.stewards,
-            "current": current,
-            "releases": views,
+            "current": site.releases.current(),
+            "releases": site.releases.all(),
             "access": site.access_mode,
-        },
-    )
+        }
+
+    return _page(request, site, ("dataset",), "public/dataset.html", context)
 
 
 @get("/releases/{version:str}", opt={"role": "anonymous"}, sync_to_thread=True, name="release")
-def release_page(site: SiteDep, version: FromPath[str]) -> Response[Any]:
+def release_page(
+    request: Request[Any, Any, Any], site: SiteDep, version: FromPath[str]
+) -> Response[Any]:
     view = site.releases.get(version)
     if view is None:
         raise NotFoundException(f"no release {version}")
     if view.withdrawn:
-        return Template(
-            "public/tombstone.html",
-            context={"release": view, "dataset": site.project.recipe.dataset},
-            status_code=410,
-        )
-    documents = [(name, title, view.document(name)) for name, title in DOCUMENTS]
-    croissant = _croissant(view)
-    audit = _audit_summary(site, view) if site.publish_audit else None
-    return Template(
-        "public/release.html",
-        context={
+        return _page(request, site, ("tombstone", version), "public/tombstone.html",
+                     lambda: {"release": view, "dataset": site.project.recipe.dataset},
+                     status_code=410)  # fmt: skip
+
+    def context() -> dict[str, Any]:
+        assert view is not None
+        return {
             "dataset": site.project.recipe.dataset,
             "release": view,
-            "documents": documents,
-            "croissant": croissant,
-            "audit": audit,
+            "documents": [(name, title, view.document(name)) for name, title in DOCUMENTS],
+            "croissant": _croissant(view),
+            "audit": _audit_summary(site, view) if site.publish_audit else None,
             "access": site.access_mode,
             "files": view.manifest.files,
-        },
-    )
+        }
+
+    return _page(request, site, ("release", version), "public/release.html", context)
 
 
 def _croissant(view: ReleaseView) -> Any:
