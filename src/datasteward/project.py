@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
     from datasteward.audit.config import AuditConfig
+    from datasteward.erasure.apply import TakedownOutcome
+    from datasteward.erasure.verify import ErasureProof
     from datasteward.executors.local import Progress, RunResult
     from datasteward.ledger import DecisionInfo, Ledger, RecipeChange, RunInfo
     from datasteward.release.build.make import ReleaseResult
@@ -329,6 +331,63 @@ class Project:
         return ProjectStatus(
             runs=runs, run=chosen, stats=stats, estimate=estimate, recipe_changes=changes
         )
+
+    def takedown(
+        self,
+        *,
+        match: str,
+        value: str,
+        requester: str,
+        reason: str,
+        kind: str = "other",
+    ) -> int:
+        """Record a takedown request (``datasteward takedown add``); returns its number.
+
+        ``match`` is what ``value`` is (url, domain, sha256, id, text); ``kind`` what kind of
+        request it is (privacy, legal, copyright, harmful, other): the recipe's
+        ``[takedown.policy]`` decides whether it erases or makes a patch release only."""
+        from datasteward.release.build.takedown import add_request
+
+        return add_request(
+            self.directory,
+            kind=match,
+            value=value,
+            requester=requester,
+            reason=reason,
+            category=kind,
+        )
+
+    def apply_takedowns(
+        self,
+        *,
+        ids: list[int] | None = None,
+        dry_run: bool = False,
+        resume: bool = False,
+        include_sources: bool = False,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> TakedownOutcome:
+        """Apply pending takedown requests (``datasteward takedown apply``): patch releases,
+        and for erasing kinds the withdrawal of earlier releases and the erasure of the
+        records from the project. ``progress(stage, done, total)`` reports as it goes (a web
+        site can run this as a background job); ``resume`` finishes a stopped erasure."""
+        from datasteward.erasure.apply import apply_takedowns
+
+        return apply_takedowns(
+            self.directory,
+            ids=ids,
+            dry_run=dry_run,
+            resume=resume,
+            include_sources=include_sources,
+            progress=progress,
+        )
+
+    def verify_takedown(
+        self, takedown_id: int, *, progress: Callable[[str, int, int], None] | None = None
+    ) -> ErasureProof:
+        """Scan the project for what an erasing takedown removed (``takedown verify``)."""
+        from datasteward.erasure.verify import verify_request
+
+        return verify_request(self.directory, takedown_id, progress=progress)
 
     def load(self, version: str | None = None, *, allow_deprecated: bool = False) -> pads.Dataset:
         """A release of this project (default: the newest) as a pyarrow Dataset."""

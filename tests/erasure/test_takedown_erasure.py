@@ -304,3 +304,23 @@ def test_the_policy_is_configurable_and_recorded(project: Path) -> None:
         process=True,
     )
     assert bad.returncode != 0 and "unknown takedown kind `leaks`" in bad.stderr
+
+
+def test_apply_is_callable_from_python_with_progress(project: Path) -> None:
+    """What the web site's takedown triage calls as a background job."""
+    import datasteward
+
+    a = record(project / "releases" / "1.0.0", _in_sample(project))
+    proj = datasteward.Project.open(project)
+    tid = proj.takedown(
+        match="url", value=a["source_uri"], requester="A", reason="r", kind="privacy"
+    )
+    seen: list[tuple[str, int, int]] = []
+    outcome = proj.apply_takedowns(progress=lambda s, d, t: seen.append((s, d, t)))
+    assert outcome.policies == {tid: "erase"}
+    assert outcome.erased[tid].withdrawn == {"1.0.0": "1.0.1"}
+    stages = {s for s, _, _ in seen}
+    assert {"find", "withdraw", "erase"} <= stages
+    last = [x for x in seen if x[0] == "erase"][-1]
+    assert last[1] == last[2] > 0  # every place was visited
+    assert proj.verify_takedown(tid).ok
