@@ -20,6 +20,9 @@ Printed per row: records, wall seconds, throughput (records/s), throughput relat
 ``--workers 2`` (target for Ray: >= 90%), CPU seconds of the tasks, peak RSS of the busiest
 worker process (the tasks' ``peak_rss_bytes``; target for Ray: within 1.5x of local).
 
+Part 3 (``--only per-step``): the CPU seconds of each built-in text step on the C4 sample in
+one process, the per-core throughputs docs/scale.md projects from.
+
 Part 2, MinHash: ``--minhash-docs`` C4 documents with planted near copies (each a document with
 some of its words replaced), through ``dedup.minhash`` locally and on the cluster: the decisions
 must be the same (so precision and recall are the same exactly); both are printed against the
@@ -273,18 +276,94 @@ def minhash(workdir: Path, n_docs: int) -> None:
     print(f"same removed records in the same order: {a == b}")
 
 
+PER_STEP = [
+    ("filter.length", {"min_words": 50}),
+    ("gopher.repetition", {}),
+    ("gopher.quality", {}),
+    ("c4", {}),
+    ("fineweb.quality", {}),
+    ("c4.badwords", {"words_file": "WORDS"}),
+    ("langid", {}),
+    ("pii", {"mode": "redact"}),
+    ("dedup.exact", {}),
+    ("dedup.minhash", {}),
+]
+
+
+def _time_step(use: str, opts: dict[str, Any], copies: int) -> tuple[int, float, float]:
+    """(documents, MB, CPU seconds) of one step over the sample, in this (fresh) process."""
+    import tempfile
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from split import WORDS
+
+    from datasteward.steps.base import GlobalStep, StepContext
+    from datasteward.steps.registry import build_step
+
+    base = [json.loads(x) for x in C4.read_text("utf-8").splitlines()]
+    texts = [f"c{k} " + d["text"] for k in range(copies) for d in base]
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    batch = pa.RecordBatch.from_pydict(
+        {
+            "id": [f"r{i}" for i in range(len(texts))],
+            "text": texts,
+            "source_uri": [base[i % len(base)]["url"] for i in range(len(texts))],
+        }
+    )
+    batches = [batch.slice(i, 2048) for i in range(0, batch.num_rows, 2048)]
+    opts = {k: (str(WORDS) if v == "WORDS" else v) for k, v in opts.items()}
+    step = build_step(use, opts)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = StepContext(run_dir=Path(tmp), step_id="s01-x", recipe_dir=REPO)
+        step.setup(ctx)  # loads models and lists: not timed
+        t0 = time.process_time()
+        if isinstance(step, GlobalStep):
+            offset = 0
+            for b in batches:
+                step.index(b, ctx, offset=offset)
+                offset += b.num_rows
+            step.end_index(ctx)
+            step.finalize(ctx)
+        for b in batches:
+            step.process(b, ctx)
+        cpu = time.process_time() - t0
+    return len(texts), mb, cpu
+
+
+def per_step(copies: int = 4) -> None:
+    """CPU seconds of each step on the C4 sample (``copies`` times, each copy distinct), each
+    step in a fresh process (no cache warmed by another step): the per-core throughputs
+    docs/scale.md projects from. A global step is timed through its three phases (index,
+    finalize with one partition, process)."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    rows = []
+    for use, opts in PER_STEP:
+        with ctx.Pool(1) as pool:
+            rows.append((use, *pool.apply(_time_step, (use, opts, copies))))
+    print(f"\nper step, one fresh process each: {rows[0][1]:,} C4 documents, {rows[0][2]:.1f} MB")
+    print(f"{'step':<20}{'CPU s':>8}{'docs/s':>10}{'MB/s':>8}")
+    for use, docs, mb, cpu in rows:
+        print(f"{use:<20}{cpu:>8.2f}{docs / cpu:>10,.0f}{mb / cpu:>8.2f}")
+    total = sum(cpu for *_, cpu in rows)
+    print(f"{'all ten':<20}{total:>8.2f}{rows[0][1] / total:>10,.0f}{rows[0][2] / total:>8.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=int, default=200, help="size of the one input file, MB")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ds-scale-bench"))
     ap.add_argument("--skip-datatrove", action="store_true")
     ap.add_argument("--minhash-docs", type=int, default=1000)
-    ap.add_argument("--only", choices=["throughput", "minhash"], default=None)
+    ap.add_argument("--only", choices=["throughput", "minhash", "per-step"], default=None)
     a = ap.parse_args()
     if a.only in (None, "throughput"):
         throughput(make_project(a.workdir / "filters", a.mb), a.skip_datatrove)
     if a.only in (None, "minhash"):
         minhash(a.workdir, a.minhash_docs)
+    if a.only in (None, "per-step"):
+        per_step()
 
 
 if __name__ == "__main__":
