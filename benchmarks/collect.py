@@ -174,8 +174,9 @@ def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> Mea
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     # cwd: the tool's own folder (a ray/ folder in the current one would shadow `import ray`)
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     seen: dict[int, float] = {}
     root = psutil.Process(proc.pid)
     while proc.poll() is None:
@@ -241,7 +242,8 @@ def run_datasteward(work: Path) -> tuple[Measured, set[str]]:
     import pyarrow.parquet as pq
 
     (work / "datasteward.toml").write_text(
-        RECIPE.format(size=SIZE, mode=MODE, quality=QUALITY), encoding="utf-8")
+        RECIPE.format(size=SIZE, mode=MODE, quality=QUALITY), encoding="utf-8"
+    )
     m = measure([sys.executable, "-c", DATASTEWARD, str(work)], work)
     index = pq.read_table(work / "collect" / "bench" / "index.parquet").to_pylist()
     return m, {r["url"] for r in index if r["status"] == "success"}
@@ -275,8 +277,13 @@ def find_img2dataset(given: str | None) -> str | None:
     for py in candidates:
         if not py or not shutil.which(py):
             continue
-        ok = subprocess.run([py, "-c", "import img2dataset"], capture_output=True, cwd=REPO,
-                            env=dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1"), check=False)
+        ok = subprocess.run(
+            [py, "-c", "import img2dataset"],
+            capture_output=True,
+            cwd=REPO,
+            env=dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1"),
+            check=False,
+        )
         if ok.returncode == 0:
             return py
     return None
@@ -294,8 +301,11 @@ def images(n: int, img2dataset_python: str | None) -> None:
     results: list[tuple[str, Measured, set[str], str]] = []
     peer = find_img2dataset(img2dataset_python)
     runs: list[tuple[str, Callable[[Path], tuple[Measured, set[str]]], str]] = [
-        ("datasteward", run_datasteward, "all: robots (AI agents), tdmrep.json, ai.txt, "
-         "X-Robots-Tag, tdm-reservation"),
+        (
+            "datasteward",
+            run_datasteward,
+            "all: robots (AI agents), tdmrep.json, ai.txt, X-Robots-Tag, tdm-reservation",
+        ),
     ]
     if peer is not None:
         runs.append(("img2dataset", lambda w: run_img2dataset(w, peer), "X-Robots-Tag only"))
@@ -303,31 +313,40 @@ def images(n: int, img2dataset_python: str | None) -> None:
         for name, fn, honours in runs:
             work = Path(tmp) / name
             work.mkdir()
-            pq.write_table(pa.table({"url": urls, "caption": [f"photo {i}" for i in
-                                                              range(n)]}), work / "urls.parquet")
+            pq.write_table(
+                pa.table({"url": urls, "caption": [f"photo {i}" for i in range(n)]}),
+                work / "urls.parquet",
+            )
             m, kept = fn(work)
             results.append((name, m, kept, honours))
     for s in servers:
         s.shutdown()
     allowed = n - len(opted)
-    print(f"collect images: {n} URLs on {HOSTS} local hosts, {len(opted)} opted out "
-          f"({len(header_opted)} by X-Robots-Tag), {allowed} allowed; {len(photos)} real "
-          f"photos; 2 processes, {SIZE} px {MODE}, JPEG q{QUALITY}")
-    print(f"{'tool':<12} {'kept':>6} {'opt-outs ignored':>17} {'CPU s':>7} {'(psutil)':>9} "
-          f"{'wall s':>7} {'images/CPU-s':>13}  opt-outs honoured")
+    print(
+        f"collect images: {n} URLs on {HOSTS} local hosts, {len(opted)} opted out "
+        f"({len(header_opted)} by X-Robots-Tag), {allowed} allowed; {len(photos)} real "
+        f"photos; 2 processes, {SIZE} px {MODE}, JPEG q{QUALITY}"
+    )
+    print(
+        f"{'tool':<12} {'kept':>6} {'opt-outs ignored':>17} {'CPU s':>7} {'(psutil)':>9} "
+        f"{'wall s':>7} {'images/CPU-s':>13}  opt-outs honoured"
+    )
     rates = {}
     for name, m, kept, honours in results:
         rate = len(kept) / m.cpu if m.cpu else 0.0
         rates[name] = rate
-        print(f"{name:<12} {len(kept):>6} {len(kept & opted):>17} {m.cpu:>7.2f} "
-              f"{m.cpu_polled:>9.2f} {m.wall:>7.1f} {rate:>13.1f}  {honours}"
-              + ("" if m.returncode == 0 else f"  (exit {m.returncode})"))
+        print(
+            f"{name:<12} {len(kept):>6} {len(kept & opted):>17} {m.cpu:>7.2f} "
+            f"{m.cpu_polled:>9.2f} {m.wall:>7.1f} {rate:>13.1f}  {honours}"
+            + ("" if m.returncode == 0 else f"  (exit {m.returncode})")
+        )
     if "img2dataset" in rates and rates["img2dataset"]:
         ratio = rates["datasteward"] / rates["img2dataset"]
         print(f"datasteward / img2dataset, images per CPU-second: {ratio:.2f}x")
     else:
-        print("img2dataset is not installed here (make bench-env, or --img2dataset-python): "
-              "no ratio")
+        print(
+            "img2dataset is not installed here (make bench-env, or --img2dataset-python): no ratio"
+        )
     decode_cost(photos)
 
 
@@ -339,23 +358,29 @@ def decode_cost(photos: list[bytes], rounds: int = 10) -> None:
     process_image(photos[0], ImageOptions())  # imports, first-call setup
     cost = {}
     for fast in (True, False):
-        opts = ImageOptions(image_size=SIZE, resize_mode=MODE, encode_quality=QUALITY,
-                            fast_decode=fast)
+        opts = ImageOptions(
+            image_size=SIZE, resize_mode=MODE, encode_quality=QUALITY, fast_decode=fast
+        )
         start = time.process_time()
         for _ in range(rounds):
             for data in photos:
                 process_image(data, opts)
         cost[fast] = (time.process_time() - start) / (rounds * len(photos)) * 1000
-    print(f"process_image, CPU per photo ({rounds} rounds of {len(photos)}): "
-          f"{cost[True]:.2f} ms with the reduced-scale JPEG decode, {cost[False]:.2f} ms "
-          "without")
+    print(
+        f"process_image, CPU per photo ({rounds} rounds of {len(photos)}): "
+        f"{cost[True]:.2f} ms with the reduced-scale JPEG decode, {cost[False]:.2f} ms "
+        "without"
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=2000, help="image URLs (default 2000)")
-    ap.add_argument("--img2dataset-python", default=None,
-                    help="a Python with img2dataset installed (default: this one)")
+    ap.add_argument(
+        "--img2dataset-python",
+        default=None,
+        help="a Python with img2dataset installed (default: this one)",
+    )
     args = ap.parse_args()
     if not become_subreaper():
         print("(not a child subreaper: CPU of orphaned worker processes may be missed)")

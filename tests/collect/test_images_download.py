@@ -37,8 +37,12 @@ JPEG = {"Content-Type": "image/jpeg"}
 DELAY = 0.05
 FETCH = FetchOptions(
     user_agent=user_agent("https://example.org/contact", token="datasteward"),
-    connect_timeout=2.0, read_timeout=2.0, total_timeout=5.0, max_body_bytes=2_000_000,
-    backoff_base=0.05, retries=2,
+    connect_timeout=2.0,
+    read_timeout=2.0,
+    total_timeout=5.0,
+    max_body_bytes=2_000_000,
+    backoff_base=0.05,
+    retries=2,
 )
 
 
@@ -81,8 +85,13 @@ def write_list(path: Path, rows: list[tuple[str, str, str]]) -> Path:
 
 def job(tmp: Path, urls: Path, **kw: Any) -> ImagesJob:
     settings: dict[str, Any] = {
-        "name": "imgs", "urls": urls, "output": tmp / "out", "shard_size": 4, "processes": 1,
-        "image": ImageOptions(image_size=64), "fetch": FETCH,
+        "name": "imgs",
+        "urls": urls,
+        "output": tmp / "out",
+        "shard_size": 4,
+        "processes": 1,
+        "image": ImageOptions(image_size=64),
+        "fetch": FETCH,
         "politeness": Politeness(min_delay=DELAY, concurrency=8),
     }
     settings.update(kw)
@@ -99,58 +108,89 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     pics = {r["ImageID"]: photo(r) for r in rows}
     ids = [r["ImageID"] for r in rows]
     robots_ok = Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
-    main = sites({
-        "/robots.txt": robots_ok,
-        **{f"/img/{i}.jpg": Page(pics[i], headers=JPEG) for i in ids[:6]},
-        "/noai.jpg": Page(pics[ids[6]], headers={**JPEG, "X-Robots-Tag": "noai"}),
-        "/noimageai.jpg": Page(pics[ids[7]],
-                                headers={**JPEG, "X-Robots-Tag": "noimageai, noindex"}),
-        "/tdm.jpg": Page(pics[ids[8]], headers={**JPEG, "tdm-reservation": "1"}),
-        "/ours.jpg": Page(pics[ids[1]], headers={**JPEG, "X-Robots-Tag": "datasteward: noimageai"}),
-        "/theirs.jpg": Page(pics[ids[2]], headers={**JPEG, "X-Robots-Tag": "googlebot: noimageai"}),
-        "/moved.jpg": Page(b"", 301, {"Location": "/img/" + ids[0] + ".jpg"}),
-        "/busy.jpg": [Page(b"slow down", 429, {"Retry-After": "1"}),
-                      Page(pics[ids[9]], headers=JPEG)],
-        "/truncated.jpg": Page(pics[ids[10]][:5000], headers=JPEG),
-        "/bomb.png": Page(png_bomb(), headers={"Content-Type": "image/png"}),
-        "/page.jpg": Page(b"<!doctype html><html><body>soft 404</body></html>"),
-    })
-    guarded = sites({
-        "/robots.txt": Page(b"User-agent: datasteward\nDisallow: /private/\n\n"
-                            b"User-agent: GPTBot\nDisallow: /ai/\n",
-                            headers={"Content-Type": "text/plain"}),
-        "/private/a.jpg": Page(pics[ids[11]], headers=JPEG),
-        "/ai/b.jpg": Page(pics[ids[12]], headers=JPEG),
-        "/open/c.jpg": Page(pics[ids[13]], headers=JPEG),
-    })
-    tdmrep = sites({
-        "/robots.txt": robots_ok,
-        "/.well-known/tdmrep.json": Page(
-            json.dumps([{"location": "/reserved/*", "tdm-reservation": 1}]).encode(),
-            headers={"Content-Type": "application/json"}),
-        "/ai.txt": Page(b"User-agent: *\nDisallow: /aitxt/\n",
-                        headers={"Content-Type": "text/plain"}),
-        "/reserved/d.jpg": Page(pics[ids[14]], headers=JPEG),
-        "/aitxt/g.jpg": Page(pics[ids[17]], headers=JPEG),
-        "/free/e.jpg": Page(pics[ids[15]], headers=JPEG),
-    })
-    down = sites({"/robots.txt": Page(b"oops", 503, {"Content-Type": "text/plain"}),
-                  "/f.jpg": Page(pics[ids[16]], headers=JPEG)})
+    main = sites(
+        {
+            "/robots.txt": robots_ok,
+            **{f"/img/{i}.jpg": Page(pics[i], headers=JPEG) for i in ids[:6]},
+            "/noai.jpg": Page(pics[ids[6]], headers={**JPEG, "X-Robots-Tag": "noai"}),
+            "/noimageai.jpg": Page(
+                pics[ids[7]], headers={**JPEG, "X-Robots-Tag": "noimageai, noindex"}
+            ),
+            "/tdm.jpg": Page(pics[ids[8]], headers={**JPEG, "tdm-reservation": "1"}),
+            "/ours.jpg": Page(
+                pics[ids[1]], headers={**JPEG, "X-Robots-Tag": "datasteward: noimageai"}
+            ),
+            "/theirs.jpg": Page(
+                pics[ids[2]], headers={**JPEG, "X-Robots-Tag": "googlebot: noimageai"}
+            ),
+            "/moved.jpg": Page(b"", 301, {"Location": "/img/" + ids[0] + ".jpg"}),
+            "/busy.jpg": [
+                Page(b"slow down", 429, {"Retry-After": "1"}),
+                Page(pics[ids[9]], headers=JPEG),
+            ],
+            "/truncated.jpg": Page(pics[ids[10]][:5000], headers=JPEG),
+            "/bomb.png": Page(png_bomb(), headers={"Content-Type": "image/png"}),
+            "/page.jpg": Page(b"<!doctype html><html><body>soft 404</body></html>"),
+        }
+    )
+    guarded = sites(
+        {
+            "/robots.txt": Page(
+                b"User-agent: datasteward\nDisallow: /private/\n\n"
+                b"User-agent: GPTBot\nDisallow: /ai/\n",
+                headers={"Content-Type": "text/plain"},
+            ),
+            "/private/a.jpg": Page(pics[ids[11]], headers=JPEG),
+            "/ai/b.jpg": Page(pics[ids[12]], headers=JPEG),
+            "/open/c.jpg": Page(pics[ids[13]], headers=JPEG),
+        }
+    )
+    tdmrep = sites(
+        {
+            "/robots.txt": robots_ok,
+            "/.well-known/tdmrep.json": Page(
+                json.dumps([{"location": "/reserved/*", "tdm-reservation": 1}]).encode(),
+                headers={"Content-Type": "application/json"},
+            ),
+            "/ai.txt": Page(
+                b"User-agent: *\nDisallow: /aitxt/\n", headers={"Content-Type": "text/plain"}
+            ),
+            "/reserved/d.jpg": Page(pics[ids[14]], headers=JPEG),
+            "/aitxt/g.jpg": Page(pics[ids[17]], headers=JPEG),
+            "/free/e.jpg": Page(pics[ids[15]], headers=JPEG),
+        }
+    )
+    down = sites(
+        {
+            "/robots.txt": Page(b"oops", 503, {"Content-Type": "text/plain"}),
+            "/f.jpg": Page(pics[ids[16]], headers=JPEG),
+        }
+    )
     listing = [
-        *[(main.url(f"/img/{i}.jpg"), r["Title"], r["License"]) for i, r in
-          zip(ids[:6], rows[:6], strict=True)],
-        (main.url("/noai.jpg"), "noai", ""), (main.url("/noimageai.jpg"), "noimageai", ""),
-        (main.url("/tdm.jpg"), "tdm header", ""), (main.url("/moved.jpg"), "moved", ""),
-        (main.url("/ours.jpg"), "scoped to us", ""), (main.url("/theirs.jpg"), "googlebot", ""),
-        (main.url("/busy.jpg"), "busy", ""), (main.url("/truncated.jpg"), "cut", ""),
-        (main.url("/bomb.png"), "bomb", ""), (main.url("/page.jpg"), "html", ""),
+        *[
+            (main.url(f"/img/{i}.jpg"), r["Title"], r["License"])
+            for i, r in zip(ids[:6], rows[:6], strict=True)
+        ],
+        (main.url("/noai.jpg"), "noai", ""),
+        (main.url("/noimageai.jpg"), "noimageai", ""),
+        (main.url("/tdm.jpg"), "tdm header", ""),
+        (main.url("/moved.jpg"), "moved", ""),
+        (main.url("/ours.jpg"), "scoped to us", ""),
+        (main.url("/theirs.jpg"), "googlebot", ""),
+        (main.url("/busy.jpg"), "busy", ""),
+        (main.url("/truncated.jpg"), "cut", ""),
+        (main.url("/bomb.png"), "bomb", ""),
+        (main.url("/page.jpg"), "html", ""),
         (main.url("/missing.jpg"), "404", ""),
-        (guarded.url("/private/a.jpg"), "private", ""), (guarded.url("/ai/b.jpg"), "ai", ""),
+        (guarded.url("/private/a.jpg"), "private", ""),
+        (guarded.url("/ai/b.jpg"), "ai", ""),
         (guarded.url("/open/c.jpg"), "open", ""),
-        (tdmrep.url("/reserved/d.jpg"), "reserved", ""), (tdmrep.url("/free/e.jpg"), "free", ""),
+        (tdmrep.url("/reserved/d.jpg"), "reserved", ""),
+        (tdmrep.url("/free/e.jpg"), "free", ""),
         (tdmrep.url("/aitxt/g.jpg"), "ai.txt", ""),
         (down.url("/f.jpg"), "robots 503", ""),
-        ("ftp://example.org/x.jpg", "ftp", ""), ("not a url", "bad", ""),
+        ("ftp://example.org/x.jpg", "ftp", ""),
+        ("not a url", "bad", ""),
     ]
     urls = write_list(tmp_path / "list.csv", listing)
     summary = collect_images(job(tmp_path, urls))
@@ -162,9 +202,14 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         # noai, noimageai, "datasteward: noimageai", tdm header; robots for GPTBot,
         # tdmrep.json, ai.txt
         "opted_out": 7,
-        "corrupt": 1, "image_too_large": 1, "not_an_image": 1, "http_404": 1,
-        "robots_disallowed": 1, "robots_unreachable": 1,
-        "unsupported_scheme": 1, "bad_url": 1,
+        "corrupt": 1,
+        "image_too_large": 1,
+        "not_an_image": 1,
+        "http_404": 1,
+        "robots_disallowed": 1,
+        "robots_unreachable": 1,
+        "unsupported_scheme": 1,
+        "bad_url": 1,
     }
     # opt-outs known before the fetch were not fetched; header opt-outs were fetched, not kept
     assert "/ai/b.jpg" not in guarded.paths() and "/private/a.jpg" not in guarded.paths()
@@ -203,22 +248,26 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     assert first["caption"] == rows[0]["Title"]
     assert first["input"] == {"license": rows[0]["License"]}
     assert first["image"]["sha256"] == hashlib.sha256(pics[ids[0]]).hexdigest()
-    assert first["http"]["status"] == 200 and first["http"]["headers"]["content-type"] == \
-        "image/jpeg"
+    assert (
+        first["http"]["status"] == 200 and first["http"]["headers"]["content-type"] == "image/jpeg"
+    )
     assert first["signals"]["robots"]["allowed"] is True and first["decision"] == "kept"
     moved = samples[main.url("/moved.jpg")]
-    assert moved["http"]["redirects"] == [{"url": main.url("/moved.jpg"), "status": 301,
-                                           "location": main.url(f"/img/{ids[0]}.jpg")}]
+    assert moved["http"]["redirects"] == [
+        {"url": main.url("/moved.jpg"), "status": 301, "location": main.url(f"/img/{ids[0]}.jpg")}
+    ]
     assert moved["image"]["sha256"] == first["image"]["sha256"]
 
     # the output is a source: image-text records with provenance
-    config = SourceConfig(name="imgs", format="webdataset", path="out/*.tar",
-                          license_field="input.license")
+    config = SourceConfig(
+        name="imgs", format="webdataset", path="out/*.tar", license_field="input.license"
+    )
     reader = reader_for(config, tmp_path)
     records = []
     for tar in sorted(summary.output.glob("*.tar")):
-        for b in reader.read(Shard("imgs", str(tar), tar.name, 0), batch_size=100,
-                             on_bad=pytest.fail):
+        for b in reader.read(
+            Shard("imgs", str(tar), tar.name, 0), batch_size=100, on_bad=pytest.fail
+        ):
             records += b.to_pylist()
     assert len(records) == 11
     rec = next(r for r in records if r["source_uri"] == main.url(f"/img/{ids[0]}.jpg"))
@@ -243,15 +292,22 @@ collect_images(ImagesJob(name="imgs", urls=Path({urls!r}), output=Path({out!r}),
 @pytest.mark.slow
 def test_kill_9_then_resume_fetches_no_finished_shard_again(tmp_path: Path, sites) -> None:
     rows = credits()[:12]
-    site = sites({
-        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
-        **{f"/{r['ImageID']}.jpg": Page(photo(r), headers=JPEG) for r in rows},
-    })
-    urls = write_list(tmp_path / "list.csv",
-                      [(site.url(f"/{r['ImageID']}.jpg"), r["Title"], r["License"]) for r in rows])
+    site = sites(
+        {
+            "/robots.txt": Page(
+                b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}
+            ),
+            **{f"/{r['ImageID']}.jpg": Page(photo(r), headers=JPEG) for r in rows},
+        }
+    )
+    urls = write_list(
+        tmp_path / "list.csv",
+        [(site.url(f"/{r['ImageID']}.jpg"), r["Title"], r["License"]) for r in rows],
+    )
     out = tmp_path / "out"
-    script = RUNNER.format(paths=[str(Path(__file__).parents[2] / "src")], urls=str(urls),
-                           out=str(out), delay=0.3)
+    script = RUNNER.format(
+        paths=[str(Path(__file__).parents[2] / "src")], urls=str(urls), out=str(out), delay=0.3
+    )
     proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -269,8 +325,9 @@ def test_kill_9_then_resume_fetches_no_finished_shard_again(tmp_path: Path, site
     before = len(site.log)
     summary = collect_images(job(tmp_path, urls, shard_size=3, image=ImageOptions(image_size=48)))
     resumed = [h.path.split("/")[-1] for h in site.log[before:] if h.path.endswith(".jpg")]
-    finished_rows = {r["url"].split("/")[-1] for r in pq.read_table(out / "00000.parquet")
-                     .to_pylist()}
+    finished_rows = {
+        r["url"].split("/")[-1] for r in pq.read_table(out / "00000.parquet").to_pylist()
+    }
     assert finished_rows <= first
     assert not finished_rows & set(resumed)  # nothing of a finished shard was fetched again
     assert summary.shards_done_before == len(done)
@@ -283,12 +340,17 @@ def test_kill_9_then_resume_fetches_no_finished_shard_again(tmp_path: Path, site
 
 def test_resume_refuses_other_settings(tmp_path: Path, sites) -> None:
     rows = credits()[:2]
-    site = sites({
-        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
-        **{f"/{r['ImageID']}.jpg": Page(photo(r), headers=JPEG) for r in rows},
-    })
-    urls = write_list(tmp_path / "list.csv",
-                      [(site.url(f"/{r['ImageID']}.jpg"), r["Title"], "") for r in rows])
+    site = sites(
+        {
+            "/robots.txt": Page(
+                b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}
+            ),
+            **{f"/{r['ImageID']}.jpg": Page(photo(r), headers=JPEG) for r in rows},
+        }
+    )
+    urls = write_list(
+        tmp_path / "list.csv", [(site.url(f"/{r['ImageID']}.jpg"), r["Title"], "") for r in rows]
+    )
     collect_images(job(tmp_path, urls, shard_size=1))
     hits = len(site.log)
     again = collect_images(job(tmp_path, urls, shard_size=1))
@@ -304,10 +366,14 @@ def test_dead_workers_stop_the_download_with_one_clear_error(tmp_path: Path, sit
     """A script without the `__main__` guard cannot start worker processes (they import it):
     the download stops with a RunError saying why, instead of failing every row."""
     row = credits()[0]
-    site = sites({
-        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
-        "/a.jpg": Page(photo(row), headers=JPEG),
-    })
+    site = sites(
+        {
+            "/robots.txt": Page(
+                b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}
+            ),
+            "/a.jpg": Page(photo(row), headers=JPEG),
+        }
+    )
     urls = write_list(tmp_path / "list.csv", [(site.url("/a.jpg"), "a", "")])
     script = tmp_path / "unguarded.py"
     script.write_text(
@@ -320,9 +386,10 @@ def test_dead_workers_stop_the_download_with_one_clear_error(tmp_path: Path, sit
         "politeness=Politeness(min_delay=0.0)))\n",
         encoding="utf-8",
     )
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode != 0
     assert "RunError: collect `imgs`: the image decoding processes failed" in done.stderr
-    assert "if __name__ == \"__main__\":" in done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr
     assert not list((tmp_path / "out").glob("*.tar"))

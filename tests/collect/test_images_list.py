@@ -37,8 +37,11 @@ def test_openverse_csv_keeps_the_other_columns() -> None:
 
 def test_jsonl_and_wrong_names(tmp_path: Path) -> None:
     path = tmp_path / "links.jsonl"
-    path.write_text("\n".join(json.dumps({"u": f"https://e.org/{i}.jpg", "c": f"cap {i}"})
-                              for i in range(5)) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(json.dumps({"u": f"https://e.org/{i}.jpg", "c": f"cap {i}"}) for i in range(5))
+        + "\n",
+        encoding="utf-8",
+    )
     images = ImageList.open(path, url_field="u", caption_field="c", shard_size=2)
     assert [r.caption for s in range(images.shards) for r in images.shard_rows(s)] == [
         f"cap {i}" for i in range(5)

@@ -66,10 +66,17 @@ def test_collect_run_links_only_release_and_fetch(tmp_path: Path) -> None:
     with shared(*FOLDER, "credits.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[:12]
     pics = {r["ImageID"]: shared(*FOLDER, f"{r['ImageID']}.jpg").read_bytes() for r in rows}
-    site = Site({
-        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
-        **{f"/{i}.jpg": Page(b, headers={"Content-Type": "image/jpeg"}) for i, b in pics.items()},
-    })
+    site = Site(
+        {
+            "/robots.txt": Page(
+                b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}
+            ),
+            **{
+                f"/{i}.jpg": Page(b, headers={"Content-Type": "image/jpeg"})
+                for i, b in pics.items()
+            },
+        }
+    )
     try:
         root = tmp_path / "proj"
         root.mkdir()
@@ -78,8 +85,14 @@ def test_collect_run_links_only_release_and_fetch(tmp_path: Path) -> None:
             w = csv.DictWriter(fh, ["OriginalURL", "Title", "License", "Author"])
             w.writeheader()
             for r in rows:
-                w.writerow({"OriginalURL": site.url(f"/{r['ImageID']}.jpg"), "Title": r["Title"],
-                            "License": r["License"], "Author": r["Author"]})
+                w.writerow(
+                    {
+                        "OriginalURL": site.url(f"/{r['ImageID']}.jpg"),
+                        "Title": r["Title"],
+                        "License": r["License"],
+                        "Author": r["Author"],
+                    }
+                )
         recipe = load_recipe(root)
         summary = collect_images(job_from_config(recipe.collect[0], root))
         assert summary.success == 12 and summary.shards == 3
@@ -109,20 +122,21 @@ def test_collect_run_links_only_release_and_fetch(tmp_path: Path) -> None:
 
         release = project.release("1.0.0", draft=True, links_only=True)
         shards = sorted(Path(release.path).rglob("*.parquet"))
-        published = [r for f in shards for r in pq.read_table(f).to_pylist()
-                     if "source_uri" in r]
+        published = [r for f in shards for r in pq.read_table(f).to_pylist() if "source_uri" in r]
         assert len(published) == 12
         assert all("text" not in r for r in published)
         # LAION's model: URL and caption published, image checked by its hash on fetch
-        assert {json.loads(r["metadata"])["caption"] for r in published} == \
-            {r["Title"] for r in rows}
+        assert {json.loads(r["metadata"])["caption"] for r in published} == {
+            r["Title"] for r in rows
+        }
 
         with httpx.Client() as client:
             fetched = fetch_links(release.path, client=client)
         assert fetched.summary()["verified"] == 12, fetched.summary()
         assert fetched.records is not None
-        assert sorted(fetched.records.column("text").to_pylist()) == \
-            sorted(r["Title"] for r in rows)
+        assert sorted(fetched.records.column("text").to_pylist()) == sorted(
+            r["Title"] for r in rows
+        )
     finally:
         site.close()
 
@@ -132,12 +146,12 @@ def test_recipe_errors_name_the_table() -> None:
     recipe = parse_recipe(text, Path("/x/datasteward.toml"))
     with pytest.raises(RecipeError, match="contact_url"):
         job_from_config(recipe.collect[0], Path("/x"))
-    recipe = parse_recipe(RECIPE.replace("image_size = 96", "image_size = 0"),
-                          Path("/x/datasteward.toml"))
+    recipe = parse_recipe(
+        RECIPE.replace("image_size = 96", "image_size = 0"), Path("/x/datasteward.toml")
+    )
     with pytest.raises(RecipeError, match="image_size must be at least 1"):
         job_from_config(recipe.collect[0], Path("/x"))
-    job = job_from_config(parse_recipe(RECIPE, Path("/x/datasteward.toml")).collect[0],
-                          Path("/x"))
+    job = job_from_config(parse_recipe(RECIPE, Path("/x/datasteward.toml")).collect[0], Path("/x"))
     assert job.output == Path("/x/collect/photos")
     assert {"noai", "noimageai", "noindex", "noimageindex"} <= set(job.directives)
     assert "GPTBot" in job.ai_agents and job.fetch.user_agent.startswith("datasteward/")
@@ -146,21 +160,35 @@ def test_recipe_errors_name_the_table() -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1"}
-    return subprocess.run([sys.executable, "-m", "datasteward", *args], capture_output=True,
-                          text=True, env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "datasteward", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.slow
 def test_cli_collect_images_counts_and_resumes(tmp_path: Path) -> None:
     with shared(*FOLDER, "credits.csv").open(newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))[:3]
-    site = Site({
-        "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}),
-        "/a.jpg": Page(shared(*FOLDER, f"{rows[0]['ImageID']}.jpg").read_bytes(),
-                       headers={"Content-Type": "image/jpeg"}),
-        "/b.jpg": Page(shared(*FOLDER, f"{rows[1]['ImageID']}.jpg").read_bytes(),
-                       headers={"Content-Type": "image/jpeg", "X-Robots-Tag": "noimageai"}),
-    })
+    site = Site(
+        {
+            "/robots.txt": Page(
+                b"User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"}
+            ),
+            "/a.jpg": Page(
+                shared(*FOLDER, f"{rows[0]['ImageID']}.jpg").read_bytes(),
+                headers={"Content-Type": "image/jpeg"},
+            ),
+            "/b.jpg": Page(
+                shared(*FOLDER, f"{rows[1]['ImageID']}.jpg").read_bytes(),
+                headers={"Content-Type": "image/jpeg", "X-Robots-Tag": "noimageai"},
+            ),
+        }
+    )
     try:
         root = tmp_path / "proj"
         root.mkdir()

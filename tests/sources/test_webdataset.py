@@ -54,11 +54,20 @@ def write_shard(folder: Path, index: int, rows: list[dict[str, str]]) -> dict[st
             "author": row["Author"],
             "image": rec.measures(),
         }
-        writer.add(sample_key(index, i), i, image=rec.data, ext=rec.ext, caption=row["Title"],
-                   meta=meta)
-    writer.fail(sample_key(index, len(rows)), len(rows), reason="http_404",
-                meta={"url": "https://example.org/gone.jpg", "caption": "gone",
-                      "http": {"status": 404}, "error": "HTTP 404"})
+        writer.add(
+            sample_key(index, i), i, image=rec.data, ext=rec.ext, caption=row["Title"], meta=meta
+        )
+    writer.fail(
+        sample_key(index, len(rows)),
+        len(rows),
+        reason="http_404",
+        meta={
+            "url": "https://example.org/gone.jpg",
+            "caption": "gone",
+            "http": {"status": 404},
+            "error": "HTTP 404",
+        },
+    )
     return writer.close()
 
 
@@ -67,8 +76,9 @@ def read(path: Path, **extra: Any) -> tuple[list[dict[str, Any]], list[BadRecord
     reader = reader_for(config, path.parent)
     bad: list[BadRecord] = []
     rows: list[dict[str, Any]] = []
-    for batch in reader.read(Shard("imgs", str(path), path.name, 0), batch_size=5,
-                             on_bad=bad.append):
+    for batch in reader.read(
+        Shard("imgs", str(path), path.name, 0), batch_size=5, on_bad=bad.append
+    ):
         rows += batch.to_pylist()
     return rows, bad
 
@@ -126,10 +136,14 @@ def test_bad_members_quarantine_their_sample(tmp_path: Path) -> None:
     path = tmp_path / "mixed.tar"
     with tarfile.open(path, "w") as tf:
         for name, data in [
-            ("a.txt", b"first caption"), ("a.json", b'{"url": "https://e.org/a.jpg"}'),
-            ("b.txt", b"\xff\xfe not utf-8"), ("b.json", b"{}"),
-            ("c.txt", b"third"), ("c.json", b"{not json"),
-            ("d.txt", b"fourth, no json"), ("d.jpg", b"\xff\xd8..."),
+            ("a.txt", b"first caption"),
+            ("a.json", b'{"url": "https://e.org/a.jpg"}'),
+            ("b.txt", b"\xff\xfe not utf-8"),
+            ("b.json", b"{}"),
+            ("c.txt", b"third"),
+            ("c.json", b"{not json"),
+            ("d.txt", b"fourth, no json"),
+            ("d.jpg", b"\xff\xd8..."),
         ]:
             info = tarfile.TarInfo(name)
             info.size = len(data)

@@ -35,7 +35,8 @@ def images_table(project: Path, name: str | None) -> CollectConfig:
             f"{recipe.path}: no [[collect]] table of kind 'images'"
             + (f" named {name!r}" if name else "")
             + (f" (there are: {', '.join(names)})" if names else ""),
-            hint="pass --name NAME" if len(names) > 1
+            hint="pass --name NAME"
+            if len(names) > 1
             else 'add a [[collect]] table with kind = "images" (see docs/collect.md)',
         )
     return cfg
@@ -99,8 +100,12 @@ def images(
         progress.update(task, advance=n, ok=counts["ok"], failed=counts["failed"])
 
     with progress:
-        summary = collect_images(job, progress=show, limit_shards=shards,
-                                 on_start=lambda rows: progress.update(task, total=rows))
+        summary = collect_images(
+            job,
+            progress=show,
+            limit_shards=shards,
+            on_start=lambda rows: progress.update(task, total=rows),
+        )
     if as_json:
         print_data_json(summary.to_json())
         return

@@ -21,7 +21,11 @@ from datasteward.errors import SourceError
 
 #: File name endings read as each format.
 FORMATS = {
-    ".parquet": "parquet", ".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
+    ".parquet": "parquet",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".jsonl": "jsonl",
+    ".json": "jsonl",
     ".ndjson": "jsonl",
 }
 
@@ -54,8 +58,10 @@ def list_format(path: Path) -> str:
 def read_list(path: Path) -> pa.Table:
     """The whole URL list as an Arrow table."""
     if not path.is_file():
-        raise SourceError(f"the URL list {path} does not exist",
-                          hint="set `urls` in the [[collect]] table (relative to the recipe)")
+        raise SourceError(
+            f"the URL list {path} does not exist",
+            hint="set `urls` in the [[collect]] table (relative to the recipe)",
+        )
     fmt = list_format(path)
     try:
         if fmt == "parquet":
@@ -63,13 +69,15 @@ def read_list(path: Path) -> pa.Table:
 
             table = pq.read_table(path)
             # a pandas index saved with the frame is not a field of the rows
-            return table.drop_columns([n for n in table.column_names
-                                       if n.startswith("__index_level_")])
+            return table.drop_columns(
+                [n for n in table.column_names if n.startswith("__index_level_")]
+            )
         if fmt in ("csv", "tsv"):
             import pyarrow.csv as pacsv
 
-            parse = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",",
-                                       newlines_in_values=True)
+            parse = pacsv.ParseOptions(
+                delimiter="\t" if fmt == "tsv" else ",", newlines_in_values=True
+            )
             # every column as text, as written (a licence version "2" stays "2", not 2.0)
             with pacsv.open_csv(path, parse_options=parse) as head:
                 names = head.schema.names
@@ -84,8 +92,9 @@ def read_list(path: Path) -> pa.Table:
 
         return pajson.read_json(path)
     except (pa.ArrowException, OSError) as exc:
-        raise SourceError(f"cannot read the URL list {path} as {fmt}: {exc}",
-                          hint="check the file and its format") from None
+        raise SourceError(
+            f"cannot read the URL list {path} as {fmt}: {exc}", hint="check the file and its format"
+        ) from None
 
 
 def fingerprint(path: Path) -> str:
@@ -108,8 +117,9 @@ class ImageList:
     path: Path
 
     @classmethod
-    def open(cls, path: Path, *, url_field: str, caption_field: str | None,
-             shard_size: int) -> ImageList:
+    def open(
+        cls, path: Path, *, url_field: str, caption_field: str | None, shard_size: int
+    ) -> ImageList:
         table = read_list(path)
         names = table.column_names
         if url_field not in names:
@@ -122,7 +132,7 @@ class ImageList:
             raise SourceError(
                 f"the URL list {path} has no column `{caption_field}`; its columns are: "
                 f"{', '.join(names)}",
-                hint="set caption_field to the column with the captions (or to \"\" for none)",
+                hint='set caption_field to the column with the captions (or to "" for none)',
             )
         return cls(table, url_field, caption_field, shard_size, path)
 

@@ -37,14 +37,19 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from datasteward.collect.fetch import Fetcher, FetchOptions, FetchResult, user_agent
+from datasteward.collect.fetch import Fetcher, FetchResult
 from datasteward.collect.image_list import ImageList, ImageRow, fingerprint
-from datasteward.collect.imaging import ImageOptions, ImageRecord, ImageRejected, process_image
-from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
+from datasteward.collect.images_job import (
+    ACCEPT,
+    IMAGE_DIRECTIVES,
+    ImagesJob,
+    ImagesSummary,
+    job_from_config,
+)
+from datasteward.collect.imaging import ImageRecord, ImageRejected, process_image
+from datasteward.collect.politeness import HostScheduler, url_host_key
 from datasteward.collect.robots import RobotsCache, RobotsDecision
 from datasteward.collect.signals import UrlSignals, gather
 from datasteward.collect.webdataset_out import (
@@ -54,81 +59,26 @@ from datasteward.collect.webdataset_out import (
     sample_key,
     write_index,
 )
-from datasteward.errors import RecipeError, RunError
-from datasteward.recipe.collect import CollectConfig
-from datasteward.rights import optout_signals as oo
+from datasteward.errors import RunError
 
 log = logging.getLogger(__name__)
 
-#: X-Robots-Tag / meta robots directives that opt an image out by default (img2dataset's).
-IMAGE_DIRECTIVES: tuple[str, ...] = ("noai", "noimageai", "noindex", "noimageindex")
 #: Response headers kept in a sample's JSON.
 KEPT_HEADERS = (
-    "content-type", "content-length", "last-modified", "etag", "x-robots-tag",
-    "tdm-reservation", "tdm-policy", "link", "cache-control", "content-disposition", "server",
+    "content-type",
+    "content-length",
+    "last-modified",
+    "etag",
+    "x-robots-tag",
+    "tdm-reservation",
+    "tdm-policy",
+    "link",
+    "cache-control",
+    "content-disposition",
+    "server",
 )
-ACCEPT = "image/avif,image/webp,image/png,image/jpeg,image/*;q=0.9,*/*;q=0.5"
 #: The collect's own settings file in its output folder (a resume must match it).
 SETTINGS_FILE = "collect.json"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ImagesJob:
-    """Everything one ``collect images`` needs (built from a ``[[collect]]`` table)."""
-
-    name: str
-    urls: Path
-    output: Path
-    url_field: str = "url"
-    caption_field: str | None = "caption"
-    shard_size: int = 10_000
-    #: Worker processes that decode and resize (the fetching runs in the main process).
-    processes: int = 2
-    image: ImageOptions = field(default_factory=ImageOptions)
-    politeness: Politeness = field(default_factory=Politeness)
-    fetch: FetchOptions = field(default_factory=FetchOptions)
-    agent: str = "datasteward"
-    ai_agents: tuple[str, ...] = oo.AI_AGENTS
-    directives: tuple[str, ...] = IMAGE_DIRECTIVES
-    #: Rows in flight at once (fetching or decoding); bounds memory.
-    window: int = 256
-
-    def settings(self) -> dict[str, Any]:
-        """What a resumed download must share with the first run (else shards would differ)."""
-        return {
-            "urls": str(self.urls),
-            "url_field": self.url_field,
-            "caption_field": self.caption_field,
-            "shard_size": self.shard_size,
-            "image": asdict(self.image),
-        }
-
-
-@dataclass
-class ImagesSummary:
-    """What a ``collect images`` did (this run) and holds (all shards)."""
-
-    output: Path
-    shards: int
-    shards_done_before: int
-    rows: int
-    success: int = 0
-    failures: Counter[str] = field(default_factory=Counter)
-    fetched_bytes: int = 0
-    requests: int = 0
-    seconds: float = 0.0
-    #: All finished shards (this run and before): rows, success, failures by reason.
-    total_rows: int = 0
-    total_success: int = 0
-    total_failures: Counter[str] = field(default_factory=Counter)
-
-    def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in vars(self).items() if not isinstance(v, Counter)}
-        out["output"] = str(self.output)
-        out["failures"] = dict(self.failures)
-        out["total_failures"] = dict(self.total_failures)
-        return out
-
 
 Progress = Callable[[str, int], None]
 
@@ -161,8 +111,9 @@ class _PoolFailed(Exception):
 class _Run:
     """One download: the shared fetch layer, the decode pool and the open shard writers."""
 
-    def __init__(self, job: ImagesJob, images: ImageList, pending: list[int],
-                 progress: Progress | None) -> None:
+    def __init__(
+        self, job: ImagesJob, images: ImageList, pending: list[int], progress: Progress | None
+    ) -> None:
         self.job = job
         self.images = images
         self.pending = pending
@@ -207,8 +158,14 @@ class _Run:
                     writer.abort()
             self.requests = fetcher.requests
 
-    async def _one(self, row: ImageRow, fetcher: Fetcher, robots: RobotsCache,
-                   sched: HostScheduler, pool: Executor) -> None:
+    async def _one(
+        self,
+        row: ImageRow,
+        fetcher: Fetcher,
+        robots: RobotsCache,
+        sched: HostScheduler,
+        pool: Executor,
+    ) -> None:
         key = sample_key(row.shard, row.row)
         meta: dict[str, Any] = {"key": key, "url": row.url, "caption": row.caption}
         if row.extra:
@@ -225,8 +182,15 @@ class _Run:
         writer = self.writers[row.shard]
         if record is not None:
             meta["image"] = record.measures()
-            writer.add(key, row.row, image=record.data, ext=record.ext, caption=row.caption,
-                       meta=meta, mtime=time.time())
+            writer.add(
+                key,
+                row.row,
+                image=record.data,
+                ext=record.ext,
+                caption=row.caption,
+                meta=meta,
+                mtime=time.time(),
+            )
             self.counts["success"] += 1
         else:
             writer.fail(key, row.row, reason=reason, meta=meta)
@@ -238,8 +202,13 @@ class _Run:
             self.writers.pop(row.shard).close()
 
     async def _fetch_and_decode(
-        self, row: ImageRow, meta: dict[str, Any], fetcher: Fetcher, robots: RobotsCache,
-        sched: HostScheduler, pool: Executor,
+        self,
+        row: ImageRow,
+        meta: dict[str, Any],
+        fetcher: Fetcher,
+        robots: RobotsCache,
+        sched: HostScheduler,
+        pool: Executor,
     ) -> tuple[str, ImageRecord | None]:
         from datasteward.collect.fetch import check_url
 
@@ -258,8 +227,15 @@ class _Run:
         if decision.own_refused:
             return self._refused(row, meta, decision, site)
         # opt-outs known before the fetch: robots.txt for the AI agents, tdmrep.json, ai.txt
-        before = gather(row.url, None, site=site, robots=decision, html=None,
-                        agents=self.signal_agents, directives=job.directives)
+        before = gather(
+            row.url,
+            None,
+            site=site,
+            robots=decision,
+            html=None,
+            agents=self.signal_agents,
+            directives=job.directives,
+        )
         if before.reserved:
             before.decision = "reserved_dropped"
             meta["signals"] = before.to_json()
@@ -276,8 +252,15 @@ class _Run:
         result = await fetcher.get(row.url, hop_check=hop_check, accept=ACCEPT)
         self.fetched_bytes += result.wire_bytes
         final_site = site if result.final_url == row.url else await robots.site(result.final_url)
-        sig = gather(row.url, result, site=final_site, robots=decision, html=None,
-                     agents=self.signal_agents, directives=job.directives)
+        sig = gather(
+            row.url,
+            result,
+            site=final_site,
+            robots=decision,
+            html=None,
+            agents=self.signal_agents,
+            directives=job.directives,
+        )
         meta["retrieved_at"] = sig.retrieved_at
         meta["http"] = {
             "status": result.status,
@@ -317,8 +300,9 @@ class _Run:
         return "success", record
 
     @staticmethod
-    def _refused(row: ImageRow, meta: dict[str, Any], decision: RobotsDecision,
-                 site: Any) -> tuple[str, None]:
+    def _refused(
+        row: ImageRow, meta: dict[str, Any], decision: RobotsDecision, site: Any
+    ) -> tuple[str, None]:
         sig = UrlSignals(url=row.url, robots=decision.to_json(), decision="robots_refused")
         if site is not None:
             sig.notes.extend(site.notes)
@@ -345,61 +329,6 @@ def _check_settings(job: ImagesJob, images: ImageList) -> None:
     path.write_text(json.dumps(settings, indent=2, sort_keys=True), encoding="utf-8")
 
 
-def job_from_config(cfg: CollectConfig, project_dir: str | Path) -> ImagesJob:
-    """The download a ``[[collect]]`` table of ``kind = "images"`` describes."""
-    where = cfg.where or "the recipe"
-    if cfg.kind != "images":
-        raise RecipeError(f"{where}: [[collect]] `{cfg.name}` is kind {cfg.kind!r}, not images")
-    if not cfg.urls:
-        raise RecipeError(
-            f"{where}: [[collect]] `{cfg.name}` has no `urls`",
-            hint='give the URL list: urls = "links.parquet" (Parquet, CSV, TSV or JSONL, with '
-            "url_field and caption_field naming its columns)",
-        )
-    if not cfg.contact_url:
-        raise RecipeError(
-            f"{where}: [[collect]] `{cfg.name}` has no contact_url",
-            hint='an honest downloader says who runs it: add contact_url = "https://..." '
-            "(a page or mailto: where site owners can reach you)",
-        )
-    image = ImageOptions(
-        image_size=cfg.image_size, resize_mode=cfg.resize_mode,
-        resize_only_if_bigger=cfg.resize_only_if_bigger, encode_format=cfg.encode_format,
-        encode_quality=cfg.encode_quality, max_pixels=cfg.max_pixels,
-        min_image_size=cfg.min_image_size,
-    )
-    problems = image.problems()
-    if cfg.shard_size < 1 or cfg.processes < 1:
-        problems.append("shard_size and processes must be at least 1")
-    if problems:
-        raise RecipeError(f"{where}: [[collect]] `{cfg.name}`: " + "; ".join(problems))
-    project = Path(project_dir)
-    base = oo.AI_AGENTS if cfg.ai_agents is None else cfg.ai_agents
-    return ImagesJob(
-        name=cfg.name,
-        urls=project / cfg.urls,
-        output=project / (cfg.output or f"collect/{cfg.name}"),
-        url_field=cfg.url_field,
-        caption_field=cfg.caption_field or None,
-        shard_size=cfg.shard_size,
-        processes=cfg.processes,
-        image=image,
-        politeness=Politeness(min_delay=cfg.min_delay, per_host=cfg.per_host,
-                              concurrency=cfg.concurrency, crawl_delay=cfg.crawl_delay),
-        fetch=FetchOptions(
-            user_agent=user_agent(cfg.contact_url, token=cfg.user_agent),
-            connect_timeout=cfg.connect_timeout, read_timeout=cfg.read_timeout,
-            total_timeout=cfg.total_timeout, max_body_bytes=cfg.max_body_bytes,
-            max_redirects=cfg.max_redirects, retries=cfg.retries, http2=cfg.http2,
-            accept=ACCEPT,
-        ),
-        agent=cfg.user_agent,
-        ai_agents=tuple(dict.fromkeys((*base, *cfg.extra_ai_agents))),
-        directives=tuple(dict.fromkeys((*cfg.directives, *IMAGE_DIRECTIVES))),
-        window=max(64, 4 * cfg.concurrency),
-    )
-
-
 def collect_images(
     job: ImagesJob,
     *,
@@ -416,10 +345,16 @@ def collect_images(
     if job.shard_size < 1:
         problems.append(f"shard_size must be at least 1, got {job.shard_size}")
     if problems:
-        raise RunError(f"collect `{job.name}`: " + "; ".join(problems),
-                       hint="fix these options in its [[collect]] table")
-    images = ImageList.open(job.urls, url_field=job.url_field, caption_field=job.caption_field,
-                            shard_size=job.shard_size)
+        raise RunError(
+            f"collect `{job.name}`: " + "; ".join(problems),
+            hint="fix these options in its [[collect]] table",
+        )
+    images = ImageList.open(
+        job.urls,
+        url_field=job.url_field,
+        caption_field=job.caption_field,
+        shard_size=job.shard_size,
+    )
     _check_settings(job, images)
     done = [s for s in range(images.shards) if ShardFiles(job.output, s).done()]
     pending = [s for s in range(images.shards) if s not in set(done)]
@@ -427,9 +362,12 @@ def collect_images(
         pending = pending[:limit_shards]
     for s in pending:
         ShardFiles(job.output, s).clear_partial()
-    summary = ImagesSummary(output=job.output, shards=images.shards,
-                            shards_done_before=len(done),
-                            rows=sum(images.shard_len(s) for s in pending))
+    summary = ImagesSummary(
+        output=job.output,
+        shards=images.shards,
+        shards_done_before=len(done),
+        rows=sum(images.shard_len(s) for s in pending),
+    )
     if on_start is not None:
         on_start(summary.rows)
     started = time.monotonic()
@@ -443,7 +381,7 @@ def collect_images(
                 f"collect `{job.name}`: the image decoding processes failed ({exc}); "
                 f"{len(read_stats(job.output))} finished shards are kept in {job.output}",
                 hint="run it again to go on; from a Python script, call collect_images under "
-                "`if __name__ == \"__main__\":` (the worker processes import the main module)",
+                '`if __name__ == "__main__":` (the worker processes import the main module)',
             ) from None
         summary.success = run.counts.pop("success", 0)
         summary.failures = run.counts
@@ -456,3 +394,14 @@ def collect_images(
         summary.total_failures.update(stats.get("failures") or {})
     write_index(job.output)
     return summary
+
+
+__all__ = [
+    "ACCEPT",
+    "IMAGE_DIRECTIVES",
+    "KEPT_HEADERS",
+    "ImagesJob",
+    "ImagesSummary",
+    "collect_images",
+    "job_from_config",
+]

@@ -42,8 +42,8 @@ INDEX_SCHEMA = pa.schema(
         pa.field("caption", pa.large_string()),
         pa.field("status", pa.string()),
         pa.field("reason", pa.string()),
-    #: kept | refused (not an image...) | opted_out | robots_refused | error | skipped
-    pa.field("decision", pa.string()),
+        #: kept | refused (not an image...) | opted_out | robots_refused | error | skipped
+        pa.field("decision", pa.string()),
         pa.field("detail", pa.string()),
         pa.field("http_status", pa.int32()),
         pa.field("retrieved_at", pa.string()),
@@ -173,7 +173,8 @@ class ShardWriter:
             "http_status": http.get("status"),
             "retrieved_at": meta.get("retrieved_at"),
             "decision": meta.get("decision"),
-            "signals": None if meta.get("signals") is None
+            "signals": None
+            if meta.get("signals") is None
             else orjson.dumps(meta["signals"], default=str).decode(),
         }
         for name in (

@@ -135,9 +135,15 @@ class WebDatasetReader(Reader):
                     members.append(_Member(info.name, ext, info.offset_data, info.size, data))
         except (tarfile.TarError, OSError, EOFError) as exc:
             # the samples before the break are kept; the one being read is lost with the rest
-            on_bad(bad(self.config, shard.location, f"offset {offset}",
-                       f"the tar file is truncated or corrupt here ({exc}); the samples "
-                       "before this offset were read"))
+            on_bad(
+                bad(
+                    self.config,
+                    shard.location,
+                    f"offset {offset}",
+                    f"the tar file is truncated or corrupt here ({exc}); the samples "
+                    "before this offset were read",
+                )
+            )
             return
         if key is not None:
             yield key, members
@@ -151,19 +157,39 @@ class WebDatasetReader(Reader):
         js = by_ext.get(o.json_ext)
         if js is not None:
             if js.data is None:
-                on_bad(bad(self.config, shard.location, f"sample {key}",
-                           f"{js.name} is {js.size} bytes, over max_member_bytes "
-                           f"({o.max_member_bytes})"))
+                on_bad(
+                    bad(
+                        self.config,
+                        shard.location,
+                        f"sample {key}",
+                        f"{js.name} is {js.size} bytes, over max_member_bytes "
+                        f"({o.max_member_bytes})",
+                    )
+                )
                 return None
             try:
                 parsed = json.loads(js.data)
             except (ValueError, UnicodeDecodeError) as exc:
-                on_bad(bad(self.config, shard.location, f"sample {key}",
-                           f"{js.name} is not JSON: {exc}", js.data))
+                on_bad(
+                    bad(
+                        self.config,
+                        shard.location,
+                        f"sample {key}",
+                        f"{js.name} is not JSON: {exc}",
+                        js.data,
+                    )
+                )
                 return None
             if not isinstance(parsed, dict):
-                on_bad(bad(self.config, shard.location, f"sample {key}",
-                           f"{js.name} is not a JSON object", js.data))
+                on_bad(
+                    bad(
+                        self.config,
+                        shard.location,
+                        f"sample {key}",
+                        f"{js.name} is not a JSON object",
+                        js.data,
+                    )
+                )
                 return None
             record = parsed
         record.setdefault("key", key)
@@ -171,15 +197,28 @@ class WebDatasetReader(Reader):
         text_field = self.config.text_field
         if txt is not None:
             if txt.data is None:
-                on_bad(bad(self.config, shard.location, f"sample {key}",
-                           f"{txt.name} is {txt.size} bytes, over max_member_bytes "
-                           f"({o.max_member_bytes})"))
+                on_bad(
+                    bad(
+                        self.config,
+                        shard.location,
+                        f"sample {key}",
+                        f"{txt.name} is {txt.size} bytes, over max_member_bytes "
+                        f"({o.max_member_bytes})",
+                    )
+                )
                 return None
             try:
                 record[text_field] = txt.data.decode("utf-8")
             except UnicodeDecodeError as exc:
-                on_bad(bad(self.config, shard.location, f"sample {key}",
-                           f"{txt.name} is not UTF-8 (byte {exc.start})", txt.data))
+                on_bad(
+                    bad(
+                        self.config,
+                        shard.location,
+                        f"sample {key}",
+                        f"{txt.name} is not UTF-8 (byte {exc.start})",
+                        txt.data,
+                    )
+                )
                 return None
         elif text_field not in record:
             caption = record.get("caption")
