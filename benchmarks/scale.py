@@ -163,7 +163,7 @@ def run_datatrove(project: Path) -> dict[str, Any] | str:
     return {"wall": wall, "records": records}
 
 
-def throughput(project: Path, skip_datatrove: bool) -> None:  # noqa: FBT001
+def throughput(project: Path, skip_datatrove: bool, split_mb: float) -> None:  # noqa: FBT001
     size = sum(f.stat().st_size for f in (project / "data").glob("*.jsonl"))
     print(f"input: {size / 1e6:.0f} MB of JSONL in one file ({project / 'data'})")
     rows: dict[str, dict[str, Any] | str] = {}
@@ -355,11 +355,12 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=200, help="size of the one input file, MB")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ds-scale-bench"))
     ap.add_argument("--skip-datatrove", action="store_true")
+    ap.add_argument("--split-mb", type=float, default=64.0, help="parts of the file, MB")
     ap.add_argument("--minhash-docs", type=int, default=1000)
     ap.add_argument("--only", choices=["throughput", "minhash", "per-step"], default=None)
     a = ap.parse_args()
     if a.only in (None, "throughput"):
-        throughput(make_project(a.workdir / "filters", a.mb), a.skip_datatrove)
+        throughput(make_project(a.workdir / "filters", a.mb), a.skip_datatrove, a.split_mb)
     if a.only in (None, "minhash"):
         minhash(a.workdir, a.minhash_docs)
     if a.only in (None, "per-step"):

@@ -21,23 +21,33 @@ export RAY_USAGE_STATS_ENABLED=0
 
 start() {
   dir="$(mktemp -d /tmp/dsray-XXXXXX)"   # short: Ray's Unix sockets live under it
-  setsid "$ray_bin" start --head --block --num-cpus 1 --node-ip-address 127.0.0.1 \
-    --port "$port" --dashboard-host 127.0.0.1 --dashboard-port "$((port + 1900))" \
-    --include-dashboard true --temp-dir "$dir" --disable-usage-stats \
-    >"$dir/head.log" 2>&1 </dev/null &
-  head_pid=$!
-  # the head must answer before the worker node joins
-  for _ in $(seq 1 120); do
-    if "$python_bin" - "$port" >/dev/null 2>&1 <<'PY'
-import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
-PY
-    then break; fi
-    if ! kill -0 "$head_pid" 2>/dev/null; then
-      echo "ci-ray: the head node exited; see $dir/head.log" >&2; cat "$dir/head.log" >&2; exit 1
-    fi
-    sleep 1
+  start_head() {
+    setsid "$ray_bin" start --head --block --num-cpus 1 --node-ip-address 127.0.0.1 \
+      --port "$port" --dashboard-host 127.0.0.1 --dashboard-port "$((port + 1900))" \
+      --include-dashboard true --temp-dir "$dir" --disable-usage-stats \
+      >>"$dir/head.log" 2>&1 </dev/null &
+    head_pid=$!
+  }
+  # the head must be up before the worker node joins; a node gives up after 30 s when the
+  # machine is busy: then it is started again, up to 3 times
+  head_up=0
+  for attempt in 1 2 3; do
+    start_head
+    for _ in $(seq 1 60); do
+      if ! kill -0 "$head_pid" 2>/dev/null; then break; fi
+      if grep -q "Ray runtime started" "$dir/head.log" 2>/dev/null; then head_up=1; break; fi
+      sleep 1
+    done
+    [ "$head_up" = 1 ] && break
+    echo "ci-ray: the head node did not start (attempt $attempt)" >&2
+    kill -TERM -- "-$head_pid" 2>/dev/null || true
+    sleep 2
   done
+  if [ "$head_up" != 1 ]; then
+    echo "ci-ray: the head node did not start; see $dir/head.log" >&2
+    tail -n 20 "$dir/head.log" >&2
+    exit 1
+  fi
   start_worker() {
     setsid "$ray_bin" start --block --address "127.0.0.1:$port" --num-cpus 1 \
       --node-ip-address 127.0.0.1 --disable-usage-stats \
