@@ -20,6 +20,8 @@ its spans are its own regular expressions and validator, run with its defaults.
 
     .venv-bench/bin/python benchmarks/pii_recall.py                  # ~1 minute
     .venv-bench/bin/python benchmarks/pii_recall.py --regions US     # national formats: US only
+    git show 515f345:src/datasteward/steps/pii/detectors.py > /tmp/old_detectors.py
+    .venv-bench/bin/python benchmarks/pii_recall.py --speed-against /tmp/old_detectors.py
 
 Times are CPU seconds of this process (``time.process_time``).
 """
@@ -212,12 +214,48 @@ def score(
     return rows, kinds, took
 
 
+def speed_against(old_detectors: Path, rounds: int = 9) -> None:
+    """CPU time of this ``detectors.py`` against another (e.g. an older commit's, from
+    ``git show REV:src/datasteward/steps/pii/detectors.py``), loaded side by side and run in
+    turn over the C4 sample: the best of ``rounds`` for phones (US) and all six kinds."""
+    import importlib.util
+    import sys
+
+    from datasteward.steps.pii import detectors as new
+
+    spec = importlib.util.spec_from_file_location("old_detectors", old_detectors)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {old_detectors}")
+    old = importlib.util.module_from_spec(spec)
+    sys.modules["old_detectors"] = old
+    spec.loader.exec_module(old)
+    docs = [json.loads(x)["text"] for x in C4.read_text("utf-8").splitlines()]
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(rounds):
+        for name, mod in (("before", old), ("after", new)):
+            for what, run in (
+                ("phones", lambda d, mod=mod: list(mod.find_phones(d, "US"))),
+                ("all six", lambda d, mod=mod: mod.find_pii(d)),
+            ):
+                t0 = time.process_time()
+                for d in docs:
+                    run(d)
+                took = time.process_time() - t0
+                best[(name, what)] = min(best.get((name, what), took), took)
+    for (name, what), took in best.items():
+        print(f"{name:6} {what:8} {len(docs) / took:,.0f} docs/s CPU (best of {rounds})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-kind", type=int, default=200, help="planted documents per row")
     ap.add_argument("--regions", default="US,GB,DE", help="pii's phone regions (comma-separated)")
     ap.add_argument("--no-datatrove", action="store_true")
+    ap.add_argument("--speed-against", type=Path, help="an older detectors.py to time against")
     args = ap.parse_args()
+    if args.speed_against:
+        speed_against(args.speed_against)
+        return
     docs = [json.loads(x)["text"] for x in C4.read_text("utf-8").splitlines()]
     plants = Generator(SEED).plants(docs, args.per_kind)
     regions = tuple(args.regions.split(","))
