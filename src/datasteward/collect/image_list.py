@@ -159,5 +159,10 @@ class ImageList:
                 extra=rec,
             )
 
+    def shard_urls(self, shard: int) -> list[str]:
+        """The URLs of one shard (without building its rows)."""
+        part = self.table.column(self.url_field).slice(shard * self.shard_size, self.shard_size)
+        return [str(u).strip() for u in part.to_pylist() if u is not None]
+
     def shard_len(self, shard: int) -> int:
         return max(0, min(self.shard_size, self.rows - shard * self.shard_size))

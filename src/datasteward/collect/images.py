@@ -130,7 +130,7 @@ class _Run:
     async def run(self, pool: Executor) -> None:
         job = self.job
         sched = HostScheduler(job.politeness)
-        hosts = {url_host_key(r.url) for s in self.pending for r in self.images.shard_rows(s)}
+        hosts = {url_host_key(u) for s in self.pending for u in self.images.shard_urls(s)}
         sched.hold_all([h for h in hosts if h])  # a killed run may just have asked them
         async with Fetcher(sched, job.fetch) as fetcher:
             robots = RobotsCache(fetcher, agent=job.agent, ai_agents=self.agents)
