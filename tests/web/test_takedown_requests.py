@@ -33,7 +33,7 @@ def _form(url: str, **kw: str) -> intake.TakedownForm:
     values = {
         "kind": "url",
         "value": url,
-        "category": "personal-data",
+        "category": "privacy",
         "explanation": "This article names me.",
         "email": "person@example.net",
     }
@@ -43,13 +43,15 @@ def _form(url: str, **kw: str) -> intake.TakedownForm:
 
 def test_a_request_is_matched_decided_executed_and_told(project: Path) -> None:
     url = released_urls(project)[3]
-    filed = intake.file_request(project, _form(url))
+    released = len(released_urls(project))
+    filed = intake.file_request(project, _form(url))  # privacy: its category erases
     with Ledger.open(project) as ledger:
         row = ledger.web_request(filed.request_id)
         assert row is not None and row["status"] == "unconfirmed"
         # the ledger keeps the token's hash, never the token
         assert row["status_token_sha256"] == tokens.token_digest(filed.status_token)
         assert filed.status_token not in json.dumps([e.payload for e in ledger.events()])
+    assert intake.request_value(project, row) == url
     row = intake.confirm(project, filed.request_id)
     assert row["status"] == "matched"
     assert json.loads(row["match"]) == {"releases": {"1.0.0": 1}, "latest_run": 1}
@@ -75,16 +77,22 @@ def test_a_request_is_matched_decided_executed_and_told(project: Path) -> None:
 
     done = jobs.run_job(store, job["job_id"], work)
     assert done["state"] == "done", done
-    assert done["result"] == {"patches": {"1.0.0": "1.0.1"}, "removed": {"1.0.0": 1}}
+    assert done["result"]["patches"] == {"1.0.0": "1.0.1"}
+    assert done["result"]["removed"] == {"1.0.0": 1}
     assert store.get(job["job_id"]) == done  # persisted: a reload reads the same state
     assert seen[0].startswith("matching") and seen[-1] == "done"
     assert url not in released_urls(project, "1.0.1")
-    assert len(released_urls(project, "1.0.1")) == len(released_urls(project)) - 1
+    assert len(released_urls(project, "1.0.1")) == released - 1
     with Ledger.open(project) as ledger:
         t = next(t for t in ledger.list_takedowns() if t.takedown_id == tid)
         assert t.status == "notified" and t.requester == "person@example.net"
-        assert ledger.web_request(filed.request_id)["status"] == "executed"  # type: ignore[index]
+        row = ledger.web_request(filed.request_id)
+        assert row is not None and row["status"] == "executed"
+        assert json.loads(row["result"])["erased"]["withdrawn"] == ["1.0.0"]
         assert ledger.verify().ok
+        # an erasing request: the append-only ledger never held the URL itself
+        assert url not in json.dumps([e.payload for e in ledger.events()])
+    assert intake.request_value(project, row) is None  # the pending value is gone too
 
     with smtp_server() as inbox:
         mailer = Mailer(MailOptions(smtp_url=inbox.url, sender="stewards@example.org"))

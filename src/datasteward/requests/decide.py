@@ -9,7 +9,6 @@ Nothing is removed without ``approve``; a second steward acting on the same requ
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 from datasteward.errors import TakedownRequestError
 from datasteward.ledger import Ledger
 from datasteward.ledger.chain import utc_now
-from datasteward.requests.intake import CATEGORIES, KINDS
+from datasteward.requests.intake import CATEGORIES, KINDS, forget_value, request_value
 
 #: Statuses a steward can decide from.
 DECIDABLE = ("received", "matched", "failed")
@@ -40,18 +39,29 @@ def approve(project: Path, request_id: int, *, by: str) -> int:
                 f"takedown request #{request_id} is {row['status']}: it cannot be approved",
                 hint="only a confirmed request that is not decided yet can be",
             )
+        value = request_value(project, row)
+        if value is None:
+            raise TakedownRequestError(
+                f"takedown request #{request_id}: its value is gone (erased or lost)",
+                hint="ask the requester to file it again",
+            )
         ledger.update_web_request(
             request_id,
             {"status": "approved", "decided_by": by, "decided_at": utc_now()},
             expect=DECIDABLE,
         )
-        tid = ledger.add_takedown(
-            kind=KINDS[row["kind"]],
-            value=row["value"],
-            requester=row["email"],
-            reason=f"{CATEGORIES.get(row['category'], row['category'])} (web request "
-            f"#{request_id}, approved by {by}): {row['explanation']}",
-        )
+    from datasteward.release.build.takedown import add_request
+
+    tid = add_request(
+        project,
+        kind=KINDS[row["kind"]],
+        value=value,
+        requester=row["email"],
+        reason=f"{CATEGORIES.get(row['category'], row['category'])} (web request "
+        f"#{request_id}, approved by {by}): {row['explanation']}",
+        category=row["category"],
+    )
+    with Ledger.open(project) as ledger:
         ledger.update_web_request(request_id, {"takedown_id": tid}, expect=("approved",))
     return tid
 
@@ -63,6 +73,7 @@ def decline(project: Path, request_id: int, *, by: str, reason: str) -> dict[str
             f"declining takedown request #{request_id} needs a reason",
             hint="the requester reads it on their status page",
         )
+    forget_value(project, request_id)
     with Ledger.open(project) as ledger:
         return ledger.update_web_request(
             request_id,
@@ -77,10 +88,12 @@ def decline(project: Path, request_id: int, *, by: str, reason: str) -> dict[str
 
 
 def execute(project: Path, request_id: int, *, progress: Progress | None = None) -> dict[str, Any]:
-    """Apply the approved request's takedown; returns its result (the patch releases).
+    """Apply the approved request's takedown through ``erasure.apply.apply_takedowns`` (what
+    ``datasteward takedown apply`` runs: patch releases, and for an erasing category the
+    withdrawal and erasure); returns its result (the patch releases, the records removed).
 
-    Safe to run again after a crash: ``apply`` finishes a half-done takedown."""
-    from datasteward.release.build import takedown
+    Safe to run again after a crash: the takedown finishes what an interrupted one started."""
+    from datasteward.erasure.apply import apply_takedowns
 
     report = progress or (lambda done, total, message: None)
     with Ledger.open(project) as ledger:
@@ -94,21 +107,24 @@ def execute(project: Path, request_id: int, *, progress: Progress | None = None)
         )
     tid = int(row["takedown_id"])
     report(0, 3, "matching the records in every release")
-    kwargs: dict[str, Any] = {"ids": [tid]}
-    if "progress" in inspect.signature(takedown.apply).parameters:
-        kwargs["progress"] = report  # the library reports its own steps
+
+    def stage(name: str, done: int, total: int) -> None:
+        report(1, 3, f"{_STAGES.get(name, name)} ({done}/{total})")
+
     try:
         done = _already_executed(project, tid)
         if done is None:
-            result = takedown.apply(project, **kwargs)
-            patches = dict(result.patches)
+            outcome = apply_takedowns(project, ids=[tid], progress=stage)
+            result = outcome.applied
+            patches = dict(result.patches) if result else {}
             removed = {
                 where: n
-                for where, n in result.matches.by_request().get(tid, {}).items()
+                for where, n in (result.matches.by_request().get(tid, {}) if result else {}).items()
                 if not where.startswith("run:")
             }
+            erased = outcome.erased.get(tid)
         else:
-            patches, removed = done, {}
+            patches, removed, erased = done, {}, None
     except Exception as exc:
         with Ledger.open(project) as ledger:
             ledger.update_web_request(
@@ -118,15 +134,26 @@ def execute(project: Path, request_id: int, *, progress: Progress | None = None)
             )
         raise
     report(2, 3, "patch releases written")
-    outcome = {"patches": patches, "removed": removed}
+    summary: dict[str, Any] = {"patches": patches, "removed": removed}
+    if erased is not None:
+        summary["erased"] = {"rows": erased.rows_erased, "withdrawn": sorted(erased.withdrawn)}
+    forget_value(project, request_id)
     with Ledger.open(project) as ledger:
         ledger.update_web_request(
             request_id,
-            {"status": "executed", "result": json.dumps(outcome, sort_keys=True)},
+            {"status": "executed", "result": json.dumps(summary, sort_keys=True)},
             expect=("executing",),
         )
     report(3, 3, "done")
-    return outcome
+    return summary
+
+
+_STAGES = {
+    "find": "finding the records to erase",
+    "withdraw": "withdrawing superseded releases",
+    "erase": "erasing the records from the project's files",
+    "scan": "checking nothing is left",
+}
 
 
 def _already_executed(project: Path, takedown_id: int) -> dict[str, str] | None:

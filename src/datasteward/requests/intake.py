@@ -32,13 +32,17 @@ KIND_LABELS = {
     "text": "An exact text snippet (e.g. my name or e-mail address)",
     "image_url": "An image (its URL)",
 }
+#: The takedown categories (``datasteward takedown add --category``); the recipe's
+#: ``[takedown.policy]`` says which erase (privacy and legal by default) and which patch.
 CATEGORIES = {
-    "personal-data": "Personal data about me",
+    "privacy": "Personal data about me, or I withdraw my consent",
+    "legal": "A legal obligation (e.g. a court order)",
     "copyright": "Copyright or licence",
-    "consent-withdrawn": "I withdraw my consent",
     "harmful": "Harmful or illegal content",
     "other": "Other",
 }
+#: Where the value of a request whose category erases waits (the ledger keeps its sha256).
+PENDING_DIR = Path(".datasteward") / "takedown-requests"
 EVIDENCE_MAX_BYTES = 5 * 1024 * 1024
 #: Evidence types, recognised by their first bytes (the name and declared type are not trusted).
 EVIDENCE_TYPES = (
@@ -158,13 +162,17 @@ def file_request(
     project: Path, form: TakedownForm, *, evidence: dict[str, Any] | None = None
 ) -> Filed:
     """Record a checked request (``unconfirmed``); returns its id and private status token."""
+    from datasteward.release.build.takedown import policy_for
+
     checked = check_form(form)
     token, digest = new_status_token()
+    erase = policy_for(project, checked.category)[0] == "erase"
+    stored = "sha256:" + hashlib.sha256(checked.value.encode()).hexdigest() if erase else None
     with Ledger.open(project) as ledger:
         rid = ledger.file_web_request(
             {
                 "kind": checked.kind,
-                "value": checked.value,
+                "value": stored or checked.value,
                 "category": checked.category,
                 "explanation": checked.explanation,
                 "email": checked.email,
@@ -172,7 +180,28 @@ def file_request(
                 "status_token_sha256": digest,
             }
         )
+    if erase:
+        path = project / PENDING_DIR / f"{rid}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"value": checked.value}), "utf-8")
     return Filed(rid, token)
+
+
+def request_value(project: Path, row: dict[str, Any]) -> str | None:
+    """What the request names: in the ledger, or (an erasing category, whose value the
+    append-only ledger keeps only as a sha256) in its pending file; None once erased."""
+    value = str(row["value"])
+    if not value.startswith("sha256:"):
+        return value
+    path = project / PENDING_DIR / f"{row['request_id']}.json"
+    if not path.is_file():
+        return None
+    return str(json.loads(path.read_text("utf-8"))["value"])
+
+
+def forget_value(project: Path, request_id: int) -> None:
+    """Delete the pending value of an erasing request (executed or declined)."""
+    (project / PENDING_DIR / f"{request_id}.json").unlink(missing_ok=True)
 
 
 def confirm(project: Path, request_id: int) -> dict[str, Any]:
@@ -190,7 +219,8 @@ def confirm(project: Path, request_id: int) -> dict[str, Any]:
         ledger.update_web_request(
             request_id, {"status": "received", "confirmed_at": utc_now()}, expect=("unconfirmed",)
         )
-    found = preview(project, row["kind"], row["value"])
+    value = request_value(project, row)
+    found = preview(project, row["kind"], value) if value else {"releases": {}, "latest_run": 0}
     with Ledger.open(project) as ledger:
         return ledger.update_web_request(
             request_id,

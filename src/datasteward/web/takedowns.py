@@ -140,7 +140,8 @@ def confirm_page(site: SiteDep, token: FromPath[str]) -> Template:
     if row is None:
         raise NotFoundException("no such request")
     return Template(
-        "takedown_confirm.html", context=_context(site, row=row, token=token, done=False)
+        "takedown_confirm.html",
+        context=_context(site, row=row, value=_shown(site, row), token=token, done=False),
     )
 
 
@@ -152,11 +153,17 @@ def confirm_request(site: SiteDep, token: FromPath[str]) -> Template:
     except TakedownRequestError as exc:
         raise NotFoundException(exc.message) from None
     return Template(
-        "takedown_confirm.html", context=_context(site, row=row, token=token, done=True)
+        "takedown_confirm.html",
+        context=_context(site, row=row, value=_shown(site, row), token=token, done=True),
     )
 
 
 STAGES = ("received", "matched", "decided", "notified")
+
+
+def _shown(site: Site, row: dict[str, Any]) -> str:
+    """The request's value as the requester gave it (gone once an erasure ran)."""
+    return intake.request_value(site.directory, row) or "(erased with the records)"
 
 
 def public_stages(row: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,7 +228,9 @@ def status_page(site: SiteDep, token: FromPath[str]) -> Template:
         raise NotFoundException("no request has this address")
     return Template(
         "takedown_status.html",
-        context=_context(site, row=row, stages=public_stages(row), status=row["status"]),
+        context=_context(
+            site, row=row, value=_shown(site, row), stages=public_stages(row), status=row["status"]
+        ),
     )
 
 

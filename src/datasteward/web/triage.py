@@ -76,9 +76,12 @@ def _preview(site: Site, row: dict[str, Any]) -> list[dict[str, Any]]:
     """The records the request names (stewards see them; the requester sees counts)."""
     from datasteward.release.build.match import Request as Match
     from datasteward.release.build.takedown import find
-    from datasteward.requests.intake import KINDS
+    from datasteward.requests.intake import KINDS, request_value
 
-    found = find(site.directory, [Match(0, KINDS[row["kind"]], row["value"])])
+    value = request_value(site.directory, row)
+    if value is None:
+        return []
+    found = find(site.directory, [Match(0, KINDS[row["kind"]], value)])
     return [{"where": m.where, "id": m.id, "url": m.url} for m in found.items[:PREVIEW_ROWS]]
 
 
@@ -97,6 +100,7 @@ def triage_detail(
         context={
             "dataset": site.project.recipe.dataset,
             "row": row,
+            "value": _value(site, row),
             "evidence": json.loads(row["evidence"]) if row["evidence"] else None,
             "stages": public_stages(row),
             "preview": _preview(site, row) if row["status"] in decide.DECIDABLE else [],
@@ -106,6 +110,12 @@ def triage_detail(
             "notices": site.ledger.list_notices(request_id=request_id),
         },
     )
+
+
+def _value(site: Site, row: dict[str, Any]) -> str:
+    from datasteward.requests.intake import request_value
+
+    return request_value(site.directory, row) or "(erased with the records)"
 
 
 def _who(request: Request[Any, Any, Any]) -> str:

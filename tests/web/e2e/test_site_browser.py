@@ -168,7 +168,7 @@ def test_1_takedown_filed_confirmed_approved_executed(browser: Any, server: Serv
     person.goto(f"{server.url}/takedown")
     person.check("input[name=kind][value=url]")
     person.fill("textarea[name=value]", url)
-    person.select_option("select[name=category]", "personal-data")
+    person.select_option("select[name=category]", "copyright")
     person.fill("textarea[name=explanation]", "This article gives my home address.")
     person.fill("input[name=email]", "author@example.net")
     _shot(person, "1-takedown-form")
