@@ -239,3 +239,24 @@ def test_people_who_downloaded_the_superseded_version_are_told(project: Path) ->
     with Ledger.open(project) as ledger:
         kinds = [(n["kind"], n["version"]) for n in ledger.list_notices()]
     assert kinds == [("requester", None), ("downloader", "1.0.0")]
+
+
+def test_a_job_left_running_by_a_stopped_server_is_finished_on_resume(project: Path) -> None:
+    url = released_urls(project)[4]
+    filed = intake.file_request(project, _form(url, category="copyright"))
+    intake.confirm(project, filed.request_id)
+    decide.approve(project, filed.request_id, by="ana")
+    store = jobs.JobStore(project)
+    job = store.create(kind="takedown", request_id=filed.request_id)
+    job.update(state="running", message="started")  # the server died here
+    store.save(job)
+    threads = jobs.resume(
+        jobs.JobStore(project), lambda p, rid, pr: decide.execute(p, rid, progress=pr)
+    )
+    assert len(threads) == 1
+    threads[0].join(120)
+    done = store.get(job["job_id"])
+    assert done is not None and done["state"] == "done", done
+    assert done["result"]["patches"] == {"1.0.0": "1.0.1"}
+    assert url not in released_urls(project, "1.0.1")
+    assert jobs.resume(store, lambda p, rid, pr: {}) == []  # nothing left to resume
