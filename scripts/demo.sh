@@ -122,3 +122,7 @@ echo
 echo "Release:          $rel"
 echo "  datasheet:      $rel/datasheet.md"
 echo "Takedown patch:   $patch  (CHANGELOG.md says what was removed and why)"
+echo
+echo "==> serve it (the public pages, the tombstone of the superseded release, gated downloads):"
+echo "    datasteward users add ana --role maintainer --project demo/news"
+echo "    datasteward serve --project demo/news --dev    # then open http://127.0.0.1:8000/"
