@@ -141,23 +141,23 @@ def test_crash_between_warc_write_and_commit(tmp_path, monkeypatch):
     try:
         recipe_path = write_recipe(tmp_path, urls, delay=0.0)
         cfg = parse_recipe(recipe_path.read_text(), recipe_path).collect[0]
-        real_finish = Frontier.finish
-        calls = {"n": 0}
+        real_finish = Frontier.finish_many
+        pages_seen = {"n": 0}
 
-        def crash_on_third(self, done, *, room):
-            calls["n"] += 1
-            if calls["n"] == 3 and done.part_size is not None:
+        def crash_after_two_pages(self, dones, *, room):
+            pages_seen["n"] += sum(d.part_size is not None for d in dones)
+            if pages_seen["n"] >= 3:
                 raise Crash("after the WARC write, before the commit")
-            return real_finish(self, done, room=room)
+            return real_finish(self, dones, room=room)
 
-        monkeypatch.setattr(Frontier, "finish", crash_on_third)
+        monkeypatch.setattr(Frontier, "finish_many", crash_after_two_pages)
         with pytest.raises(Crash):
             PageCrawl(tmp_path, cfg).run()
         warc = next((output_dir(tmp_path, cfg) / "warc").glob("*.warc.gz"))
         with Frontier(output_dir(tmp_path, cfg)) as fr:
             committed = fr.parts()[warc.name]
         assert warc.stat().st_size > committed  # the crash left a page that is not committed
-        monkeypatch.setattr(Frontier, "finish", real_finish)
+        monkeypatch.setattr(Frontier, "finish_many", real_finish)
         summary = PageCrawl(tmp_path, cfg).run()
         assert summary.states == {"done": len(urls)}
         got = warc_uris(recipe_path)

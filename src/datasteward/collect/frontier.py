@@ -157,35 +157,12 @@ class Frontier:
 
     def finish(self, done: Done, *, room: int) -> int:
         """Record one finished URL (and its links) in one transaction; links added."""
-        now = time.time()
+        return self.finish_many([done], room=room)
+
+    def finish_many(self, dones: list[Done], *, room: int) -> int:
+        """Record finished URLs (and their links) in ONE transaction; links added."""
         with self.engine.begin() as c:
-            c.execute(
-                sa.update(urls_t)
-                .where(urls_t.c.url == done.url)
-                .values(
-                    state=done.state,
-                    decision=done.decision,
-                    error=done.error,
-                    detail=done.detail,
-                    signals=json.dumps(done.signals) if done.signals else None,
-                    warc=done.warc,
-                    bytes=done.bytes,
-                    updated=now,
-                )
-            )
-            for other in done.also_done:
-                c.execute(
-                    sa.update(urls_t)
-                    .where(urls_t.c.url == other, urls_t.c.state == "pending")
-                    .values(
-                        state="skipped", decision="same_as_redirect", detail=done.url, updated=now
-                    )
-                )
-            if done.part_size is not None:
-                name, size = done.part_size
-                c.execute(sa.delete(parts_t).where(parts_t.c.name == name))
-                c.execute(sa.insert(parts_t).values(name=name, size=size))
-            return _add(c, done.links, room, done.url) if done.links else 0
+            return sum(_finish(c, done, room) for done in dones)
 
     def is_known(self, url: str) -> str | None:
         """The state of ``url`` (None if unknown)."""
@@ -260,3 +237,32 @@ def _add(c: Any, rows: Iterable[tuple[str, str, int]], room: int, parent: str | 
         )
         added += res.rowcount or 0
     return added
+
+
+def _finish(c: Any, done: Done, room: int) -> int:
+    now = time.time()
+    c.execute(
+        sa.update(urls_t)
+        .where(urls_t.c.url == done.url)
+        .values(
+            state=done.state,
+            decision=done.decision,
+            error=done.error,
+            detail=done.detail,
+            signals=json.dumps(done.signals) if done.signals else None,
+            warc=done.warc,
+            bytes=done.bytes,
+            updated=now,
+        )
+    )
+    for other in done.also_done:
+        c.execute(
+            sa.update(urls_t)
+            .where(urls_t.c.url == other, urls_t.c.state == "pending")
+            .values(state="skipped", decision="same_as_redirect", detail=done.url, updated=now)
+        )
+    if done.part_size is not None:
+        name, size = done.part_size
+        c.execute(sa.delete(parts_t).where(parts_t.c.name == name))
+        c.execute(sa.insert(parts_t).values(name=name, size=size))
+    return _add(c, done.links, room, done.url) if done.links else 0

@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.collect.discover import Scope, links, normalize, sitemap_urls, url_list
-from datasteward.collect.fetch import Fetcher, FetchOptions, check_url, user_agent
+from datasteward.collect.fetch import (
+    Fetcher,
+    FetchOptions,
+    FetchResult,
+    check_url,
+    user_agent,
+)
 from datasteward.collect.frontier import Done, Frontier, Pending
 from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
 from datasteward.collect.progress import CrawlProgress
@@ -114,7 +120,6 @@ class PageCrawl:
         )
         self.agents = agents_of(cfg)
         self.progress = CrawlProgress()
-        self._writer: WarcWriter | None = None
 
     # ---- public ---------------------------------------------------------------------------
     def run(self, *, stop_after: int | None = None) -> CrawlSummary:
@@ -132,7 +137,6 @@ class PageCrawl:
                 },
             )
             cut = writer.open(frontier.parts())
-            self._writer = writer
             if cut:
                 log.info("resume: cut half-written WARC tails %s", cut)
             try:
@@ -158,6 +162,10 @@ class PageCrawl:
     # ---- the crawl ------------------------------------------------------------------------
     async def _crawl(self, frontier: Frontier, writer: WarcWriter, stop_after: int | None) -> None:
         cfg = self.cfg
+        self._queue: list[Any] = []
+        self._flusher: asyncio.Task[None] | None = None
+        #: URLs whose pages are queued or written (a redirect to one is not fetched again).
+        self._written_urls: set[str] = set()
         sched = HostScheduler(self.politeness)
         resumed = frontier.get_meta("seeded") is not None
         if resumed:
@@ -259,7 +267,9 @@ class PageCrawl:
     ) -> None:
         queues: dict[str, deque[Pending]] = {}
         workers: dict[str, asyncio.Task[None]] = {}
-        queued: set[int] = set()
+        #: Rows up to this id were taken from the frontier (each once: a page may be fetched
+        #: but not yet committed, and so still "pending" there).
+        seen = [0]
         max_hosts = max(1, self.politeness.concurrency) * 4
         budget = [stop_after if stop_after is not None else -1]
 
@@ -270,18 +280,21 @@ class PageCrawl:
                 if budget[0] > 0:
                     budget[0] -= 1
                 await self._one(row, frontier, writer, fetcher, robots, sched, scope)
-                queued.discard(row.id)
 
         while True:
-            if budget[0] != 0:
-                for row in frontier.pending(max_hosts * 8):
-                    if row.id not in queued:
-                        queued.add(row.id)
-                        queues.setdefault(row.host, deque()).append(row)
+            waiting = sum(len(q) for q in queues.values())
+            if budget[0] != 0 and waiting < max_hosts * 8:
+                for row in frontier.pending(max_hosts * 8, after=seen[0]):
+                    seen[0] = max(seen[0], row.id)
+                    queues.setdefault(row.host, deque()).append(row)
             for host, q in queues.items():
                 if q and host not in workers and len(workers) < max_hosts:
                     workers[host] = asyncio.create_task(work(host))
             if not workers:
+                if self._flusher is not None and not self._flusher.done():
+                    await self._drained()  # its commits may add links to the frontier
+                    continue
+                await self._drained()
                 break
             finished, _ = await asyncio.wait(
                 list(workers.values()), return_when=asyncio.FIRST_COMPLETED, timeout=1.0
@@ -312,6 +325,9 @@ class PageCrawl:
         if bad:
             self._finish(frontier, Done(url, "failed", "error", bad[0], bad[1]), room)
             return
+        if url in self._written_urls:  # the final URL of a redirect fetched meanwhile
+            self._finish(frontier, Done(url, "skipped", "same_as_redirect"), room)
+            return
         decision = await robots.decision(url)
         site = await robots.site(url)
         sched.set_crawl_delay(row.host, decision.crawl_delay)
@@ -327,19 +343,23 @@ class PageCrawl:
                 depth=row.depth,
             )
             sig.decision = "robots_unreachable" if decision.unreachable else "robots_refused"
-            part = writer.append(url, None, sig.to_json())
-            self._finish(
+            error = site.robots_error if site is not None else None
+            await self._write(
                 frontier,
-                Done(
+                writer,
+                url,
+                None,
+                sig.to_json(),
+                room,
+                lambda part: Done(
                     url,
                     "skipped",
                     sig.decision,
-                    error=site.robots_error if site is not None else None,
+                    error=error,
                     detail=decision.rule,
                     signals=sig.to_json(),
                     part_size=part,
                 ),
-                room,
             )
             return
 
@@ -349,7 +369,11 @@ class PageCrawl:
             why = scope.why_not(target)
             if why:
                 return f"out of scope ({why})"
-            if frontier.is_known(target) in ("done", "skipped", "failed"):
+            if target in self._written_urls or frontier.is_known(target) in (
+                "done",
+                "skipped",
+                "failed",
+            ):
                 dup.append(target)
                 return "already fetched as its own URL"
             d = await robots.decision(target)
@@ -386,7 +410,7 @@ class PageCrawl:
             final_site = await robots.site(final)
             site = final_site or site
             state = frontier.is_known(final)
-            if state in ("done", "skipped", "failed"):
+            if state in ("done", "skipped", "failed") or final in self._written_urls:
                 self._finish(
                     frontier, Done(url, "skipped", "duplicate_of_redirect", detail=final), room
                 )
@@ -410,16 +434,20 @@ class PageCrawl:
                 for u in links(html, final)
                 if scope.why_not(u) is None
             )
-        if sig.reserved and cfg.reserved == "drop":
+        drop = sig.reserved and cfg.reserved == "drop"
+        if drop:
             sig.decision = "reserved_dropped"
-            part = writer.append(url, None, sig.to_json())
         else:
             sig.decision = "reserved_recorded" if sig.reserved else "fetched"
-            part = writer.append(url, result, sig.to_json())
             self.progress.written += 1
-        self._finish(
+        await self._write(
             frontier,
-            Done(
+            writer,
+            url,
+            None if drop else result,
+            sig.to_json(),
+            room,
+            lambda part: Done(
                 url,
                 "done",
                 sig.decision,
@@ -430,13 +458,62 @@ class PageCrawl:
                 links=found,
                 also_done=also,
             ),
-            room,
         )
+
+    async def _write(
+        self,
+        frontier: Frontier,
+        writer: WarcWriter,
+        url: str,
+        result: FetchResult | None,
+        signals: dict[str, Any],
+        room: int,
+        done: Callable[[tuple[str, int]], Done],
+    ) -> None:
+        """Queue a page's records for the WARC: a background flusher appends, fsyncs (in a
+        thread) and then commits them to the frontier (group commit: the pages that arrive
+        during one fsync share the next one). The host's worker goes on fetching meanwhile;
+        with too much queued it waits (memory stays bounded)."""
+        self._queue.append((url, result, signals, done))
+        self._written_urls.add(url)
+        if result is not None:
+            self._written_urls.add(result.final_url)
+        if self._flusher is None or self._flusher.done():
+            if self._flusher is not None and self._flusher.exception() is not None:
+                raise self._flusher.exception()  # type: ignore[misc]
+            self._flusher = asyncio.create_task(self._drain(frontier, writer, room))
+        while len(self._queue) > 64 and not self._flusher.done():
+            await asyncio.sleep(0.005)
+
+    async def _drain(self, frontier: Frontier, writer: WarcWriter, room: int) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                dones = [
+                    done(writer.append(url, result, signals, sync=False))
+                    for url, result, signals, done in batch
+                ]
+                await asyncio.to_thread(writer.sync)
+                frontier.finish_many(dones, room=room)
+            except BaseException:
+                writer.abandon()  # nothing more is written; resume cuts the tail
+                self._queue = []
+                raise
+            for d in dones:
+                self._count(d)
+
+    async def _drained(self) -> None:
+        """Wait until every queued page is committed (re-raises a failed flush)."""
+        while self._flusher is not None and not self._flusher.done():
+            await asyncio.wait([self._flusher])
+        if self._flusher is not None and self._flusher.exception() is not None:
+            raise self._flusher.exception()  # type: ignore[misc]
 
     def _finish(self, frontier: Frontier, done: Done, room: int) -> None:
         frontier.finish(done, room=room)
-        if done.part_size is not None and self._writer is not None:
-            self._writer.committed()
+        self._count(done)
+
+    def _count(self, done: Done) -> None:
         self.progress.done += 1
         self.progress.decisions[done.decision] += 1
         if done.error:

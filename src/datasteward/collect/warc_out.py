@@ -113,8 +113,8 @@ class WarcWriter:
         self._name: str | None = None
         self._size = 0
         self._warcinfo_id: str | None = None
-        #: Records were appended that the frontier has not committed yet (see append()).
-        self._uncommitted = False
+        #: A commit of appended records failed: nothing more may be appended (see append()).
+        self._broken = False
 
     def open(self, committed: dict[str, int]) -> dict[str, int]:
         """Cut parts back to their committed sizes (a crash's half-written tail goes); parts
@@ -181,21 +181,21 @@ class WarcWriter:
         os.fsync(self._fh.fileno())
 
     def append(
-        self, url: str, result: FetchResult | None, signals: dict[str, Any]
+        self, url: str, result: FetchResult | None, signals: dict[str, Any], *, sync: bool = True
     ) -> tuple[str, int]:
         """Write a page's records (or only its metadata), fsync; (part name, new size).
+        With ``sync=False`` the caller calls :meth:`sync` (e.g. in a thread) before committing.
 
-        The caller commits the size in the frontier, then calls :meth:`committed`. Until then
-        no other page may follow: had its commit failed, a later size would cover bytes of a
-        page the frontier does not know, and the page would be in the WARC twice after a
-        resume."""
-        if self._uncommitted:
+        The caller commits the size in the frontier (a batch of pages may share one fsync and
+        one commit). If a commit fails the caller calls :meth:`abandon`: no page may follow,
+        since a later size would cover bytes of pages the frontier does not know, and they
+        would be in the WARC twice after a resume."""
+        if self._broken:
             raise RunError(
-                f"{self.folder}: the previous page's WARC records were written but never "
-                "committed to the frontier",
+                f"{self.folder}: earlier WARC records were written but never committed to the "
+                "frontier",
                 hint="run the crawl again: it cuts the uncommitted tail and resumes",
             )
-        self._uncommitted = True
         self.new_part_if_needed()
         assert self._fh is not None and self._name is not None
         when = _date(result.retrieved_at if result is not None else dt.datetime.now(dt.UTC))
@@ -251,13 +251,21 @@ class WarcWriter:
                 payload=payload,
             )
         self._fh.write(gzip.compress(bytes(recs), 6))
-        self._sync()
+        self._fh.flush()
+        if sync:
+            os.fsync(self._fh.fileno())
         self._size = self._fh.tell()
         return self._name, self._size
 
-    def committed(self) -> None:
-        """The frontier has committed the last page's size: the next page may be written."""
-        self._uncommitted = False
+    def sync(self) -> None:
+        """fsync the open part (thread-safe with respect to the event loop: nothing else
+        writes while the caller holds its write lock)."""
+        if self._fh is not None:
+            os.fsync(self._fh.fileno())
+
+    def abandon(self) -> None:
+        """A commit failed: refuse every later append (the tail is cut on resume)."""
+        self._broken = True
 
     def close(self) -> None:
         if self._fh is not None:
