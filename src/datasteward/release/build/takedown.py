@@ -30,7 +30,13 @@ from datasteward.errors import ReleaseError
 from datasteward.ledger import Ledger
 from datasteward.ledger.releases import TakedownInfo
 from datasteward.release.build.match import Matches, Request, match_releases, match_run, normalized
-from datasteward.release.build.shards import ShardSet, iter_release_batches, write_shards
+from datasteward.release.build.patch_shards import patch_shards
+from datasteward.release.build.shards import (
+    INDEX_FILE,
+    ShardSet,
+    iter_release_batches,
+    write_shards,
+)
 from datasteward.release.documents.changelog import takedown_entry
 from datasteward.release.format.manifest import Manifest, read_manifest, schema_from_json
 from datasteward.release.format.project import existing_versions, latest_per_line, releases_dir
@@ -347,7 +353,10 @@ def _publish_patch(
             yield b.filter(keep)
 
     def fill(tmp: Path) -> tuple[ShardSet, str]:
-        shards = write_shards(tmp, batches(), schema, max_shard_bytes=_shard_bound(parent))
+        if (parent_dir / INDEX_FILE).exists() and not parent.links_only:
+            shards = patch_shards(parent_dir, parent, tmp, remove)  # untouched shards linked
+        else:
+            shards = write_shards(tmp, batches(), schema, max_shard_bytes=_shard_bound(parent))
         entry = takedown_entry(
             version=str(patch),
             date=_now(),
