@@ -9,7 +9,6 @@ decision explaining it (:func:`check_ready`).
 
 from __future__ import annotations
 
-import html
 import logging
 import tomllib
 from dataclasses import dataclass
@@ -394,36 +393,46 @@ def _markdown() -> Any:
 
 
 def render_html(sheet: Datasheet) -> str:
-    e = html.escape
+    """``datasheet.html``: the shared template ``datasheet.html`` (datasteward.html, autoescaped);
+    the stewards' answers and the measured facts are Markdown rendered here (raw HTML off)."""
+    from markupsafe import Markup
+
+    from datasteward.html import render
+
     md = _markdown()
-    out = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</title>",
-        "<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;"
-        "line-height:1.5}"
-        "h3{font-size:1rem;margin-bottom:.2rem}.none{color:#a00}</style>",
-        "</head><body>",
-        f"<h1>Datasheet — {e(sheet.dataset)} {e(sheet.version)}</h1>",
+
+    def prose(text: str) -> Markup:
+        # markdown-it escapes the text it renders and emits no raw HTML (html=False)
+        return Markup(md.render(text).rstrip())  # noqa: S704
+
+    sections = [
+        {
+            "id": section,
+            "title": title,
+            "answers": [
+                {
+                    "key": a.question.key,
+                    "text": a.question.text,
+                    "required": a.question.required,
+                    "stewards": prose(f"**Stewards:** {md_prose(a.stewards)}")
+                    if a.stewards
+                    else "",
+                    "measured": prose(f"**Measured:** {a.measured}") if a.measured else "",
+                    "answered": a.answered,
+                }
+                for a in sheet.answers
+                if a.question.section == section
+            ],
+        }
+        for section, title in SECTIONS.items()
     ]
-    for section, title in SECTIONS.items():
-        out.append(f'<section id="{e(section)}"><h2>{e(title)}</h2>')
-        for a in (a for a in sheet.answers if a.question.section == section):
-            req = " <small>(required)</small>" if a.question.required else ""
-            out.append(f'<h3 id="{e(section)}-{e(a.question.key)}">{e(a.question.text)}{req}</h3>')
-            if a.stewards:  # their Markdown, without raw HTML
-                out.append(md.render(f"**Stewards:** {md_prose(a.stewards)}").rstrip())
-            if a.measured:
-                out.append(md.render(f"**Measured:** {a.measured}").rstrip())
-            if not a.answered:
-                out.append('<p class="none">Unanswered.</p>')
-        out.append("</section>")
-    out.append("<h2>Unanswered questions</h2><ul>")
-    out += [
-        f"<li><code>[{e(q.section)}] {e(q.key)}</code>: {e(q.text)}</li>" for q in sheet.unanswered
-    ]
-    out.append("</ul></body></html>")
-    return "\n".join(out) + "\n"
+    return render(
+        "datasheet.html",
+        dataset=sheet.dataset,
+        version=sheet.version,
+        sections=sections,
+        unanswered=sheet.unanswered,
+    )
 
 
 def unexplained_changes(ctx: ReleaseContext) -> list[str]:
