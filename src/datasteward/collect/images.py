@@ -48,7 +48,7 @@ from datasteward.collect.images_job import (
     ImagesSummary,
     job_from_config,
 )
-from datasteward.collect.imaging import ImageRecord, ImageRejected, process_image
+from datasteward.collect.imaging import ImageRecord, ImageRejected, bound_pixels, process_image
 from datasteward.collect.politeness import HostScheduler, url_host_key
 from datasteward.collect.robots import RobotsCache, RobotsDecision
 from datasteward.collect.signals import UrlSignals, gather
@@ -83,10 +83,15 @@ SETTINGS_FILE = "collect.json"
 Progress = Callable[[str, int], None]
 
 
-def _pool(processes: int) -> Executor:
+def _pool(processes: int, max_pixels: int) -> Executor:
     # forkserver: the workers do not inherit the event loop, its threads or open sockets
     ctx = multiprocessing.get_context("forkserver")
-    return ProcessPoolExecutor(max_workers=max(1, processes), mp_context=ctx)
+    return ProcessPoolExecutor(
+        max_workers=max(1, processes),
+        mp_context=ctx,
+        initializer=bound_pixels,
+        initargs=(max_pixels,),
+    )
 
 
 def _headers(result: FetchResult) -> dict[str, str]:
@@ -374,7 +379,7 @@ def collect_images(
     if pending:
         run = _Run(job, images, pending, progress)
         try:
-            with _pool(job.processes) as pool:
+            with _pool(job.processes, job.image.max_pixels) as pool:
                 asyncio.run(run.run(pool))
         except _PoolFailed as exc:
             raise RunError(

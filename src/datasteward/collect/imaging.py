@@ -9,7 +9,9 @@ reason code (``not_an_image``, ``corrupt``, ``image_too_large``, ``image_too_sma
 * decompression bombs are refused from the header, before any pixel is decoded: an image of
   more than ``max_pixels`` pixels (default 40 million, below Pillow's own
   ``MAX_IMAGE_PIXELS`` of 89 million) is ``image_too_large``. Pillow's own check is kept as a
-  second line: its ``DecompressionBombWarning``/``Error`` also count as ``image_too_large``;
+  second line (the download's worker processes set ``MAX_IMAGE_PIXELS`` to ``max_pixels``,
+  :func:`bound_pixels`): its ``DecompressionBombWarning``/``Error`` also count as
+  ``image_too_large``;
 * ``Image.verify()`` (PNG chunk checksums, structure) and a full ``load()`` (a truncated or
   corrupt JPEG fails there): either failing is ``corrupt``;
 * licence and author fields of the EXIF (Artist, Copyright, ImageDescription) and XMP
@@ -169,6 +171,15 @@ def _require() -> None:
         raise MissingDependencyError.for_extra(
             exc.name or "pillow", "collect", "collecting images"
         ) from None
+
+
+def bound_pixels(max_pixels: int) -> None:
+    """Set Pillow's own decompression-bomb bound to ``max_pixels`` in this process (the
+    download's worker processes call it once): Pillow then refuses, on open, an image of more
+    than twice that, a second line behind the header check of :func:`process_image`."""
+    from PIL import Image
+
+    Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def target_size(w: int, h: int, opts: ImageOptions) -> tuple[int, int]:
