@@ -142,7 +142,9 @@ class RayRunner:
         pending = list(refs)
         try:
             while pending:
-                done, pending = ray.wait(pending, num_returns=1)
+                # whatever finished within a moment: one call per moment, not per task, so a
+                # segment of a million tasks does not cost a million scans of the list
+                done, pending = ray.wait(pending, num_returns=len(pending), timeout=0.2)
                 for ref in done:
                     try:
                         result = ray.get(ref)
