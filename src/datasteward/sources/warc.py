@@ -11,12 +11,18 @@
   for later opt-out checks (X-Robots-Tag, tdm-reservation). For responses it also keeps the
   extractor and ``payload_sha256``: the sha256 of the HTTP body as a client receives it
   (transfer and content encodings removed), so a links-only release can check a re-fetched
-  page byte for byte (see :mod:`datasteward.release.consumer.fetch_links`).
+  page byte for byte (see :mod:`datasteward.release.consumer.fetch_links`). The signals that
+  ``datasteward collect`` recorded at fetch time (a ``metadata`` record with a ``collect``
+  JSON object, ``WARC-Concurrent-To`` the response, before it) are kept in
+  ``metadata["collect"]``.
 * Bad input: a body over ``max_body_bytes`` is quarantined unread; so is one that passes it
   once decoded (a ``Content-Encoding`` bomb): decoding stops at the limit. A record that cannot be
   parsed or decompressed is quarantined with its byte offset and reading resumes at the next
   record (the next gzip member, or the next ``WARC/1.x`` line); a truncated file is reported
   at the offset of the incomplete record, and the records before it are kept.
+* A large ``.warc.gz`` is split at gzip member boundaries (:meth:`WarcReader.split`); a part
+  reads its members through a :class:`~datasteward.sources._io.Window`, with the offsets of
+  the whole file, so ids and quarantine offsets are those of a whole read.
 """
 
 from __future__ import annotations
@@ -27,17 +33,18 @@ import os
 import re
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, Literal
 
+import orjson
 import pyarrow as pa
 
 from datasteward.errors import MissingDependencyError
 from datasteward.recipe.model import SourceConfig
 from datasteward.sources._common import MAX_BATCH_CHARS, bad, parse_options
-from datasteward.sources._io import open_raw
-from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard
+from datasteward.sources._io import open_raw, split_targets
+from datasteward.sources.base import OnBad, Reader, RecordBuilder, Shard, ShardPart
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +163,13 @@ class WarcReader(Reader):
         builder = RecordBuilder(config, shard)
         chars = 0
         skipped = 0
-        with open_raw(shard.uri) as fh:
-            size = _size(fh)
-            start = 0
+        #: signals of `datasteward collect` metadata records, by the response they describe
+        signals: dict[str, Any] = {}
+        part = shard.part
+        window = {} if part is None else {"start": part.start, "stop": part.stop}
+        with open_raw(shard.uri, **window) as fh:
+            size = _size(fh)  # a part's end (its Window has no fileno)
+            start = 0 if part is None else part.start
             while True:
                 fh.seek(start)
                 last: int | None = None
@@ -168,7 +179,7 @@ class WarcReader(Reader):
                 try:
                     for record in iterator:
                         last = record.stream_pos
-                        added = self._record(record, builder, shard, on_bad)
+                        added = self._record(record, builder, shard, on_bad, signals)
                         if added is None:
                             skipped += 1
                             continue
@@ -193,12 +204,16 @@ class WarcReader(Reader):
                         on_bad(bad(config, file, f"offset {problem[0]}", problem[1]))
                     break
                 resume = _next_start(fh, failure.offset + 1, gz=gz, size=size)
+                if resume is None and part is not None and part.stop > failure.offset:
+                    # a part ends where a record starts (the next part reads it): a whole
+                    # read resumes there
+                    resume = part.stop
                 skip_note = (f"reading resumes at offset {resume}" if resume is not None
                              else "no readable record follows")
                 on_bad(bad(config, file, f"offset {failure.offset}",
                            f"unreadable WARC record ({failure.problem}); {skip_note}",
                            _peek(fh, failure.offset)))
-                if resume is None:
+                if resume is None or part is not None and resume >= part.stop:
                     break
                 start = resume
         if skipped:
@@ -207,8 +222,45 @@ class WarcReader(Reader):
         if out is not None:
             yield out
 
+    def split(self, shard: Shard, *, size: int, target_bytes: int) -> tuple[Shard, ...]:
+        """A ``.warc.gz`` of one gzip member per record (as Common Crawl writes them) is cut at
+        the first member start at or after each of ``split_targets`` (equal parts of at most
+        about ``target_bytes``): a member that decompresses to a WARC header (the check the
+        reader uses to resume after a broken record) and is not a response (a response stays
+        with the request and metadata records written before it). A file that is one gzip
+        stream, or an uncompressed ``.warc``, stays whole."""
+        if not shard.uri.split("::")[0].endswith(".gz") or size <= target_bytes:
+            return (shard,)
+        cuts = [0]
+        with open_raw(shard.uri) as fh:
+            if not _gzip_member_ok(fh, 0):
+                return (shard,)  # not a gzipped WARC: its reader says what it is
+            for target in split_targets(size, target_bytes):
+                if target <= cuts[-1]:  # a long member went past this target
+                    continue
+                found = _next_start(fh, target, gz=True, size=size)
+                # never right before a response: the metadata record `datasteward collect`
+                # writes before its response (its signals) must be read in the same part
+                while found is not None and _member_type(fh, found) == b"response":
+                    found = _next_start(fh, found + 1, gz=True, size=size)
+                if found is None:  # one stream from here on (or the rest is one member)
+                    break
+                cuts.append(found)
+        if len(cuts) == 1:
+            return (shard,)
+        bounds = [*cuts, size]
+        return tuple(
+            replace(shard, part=ShardPart("members", a, b, 0, b - a))
+            for a, b in zip(bounds, bounds[1:], strict=False)
+        )
+
     def _record(
-        self, record: Any, builder: RecordBuilder, shard: Shard, on_bad: OnBad
+        self,
+        record: Any,
+        builder: RecordBuilder,
+        shard: Shard,
+        on_bad: OnBad,
+        signals: dict[str, Any],
     ) -> int | None:
         """Add one WARC record to the builder: the characters added, or None for a record
         that is not a document. Quarantined records add 0."""
@@ -216,6 +268,9 @@ class WarcReader(Reader):
 
         o = self.options
         rtype = record.record_type
+        if rtype == WarcRecordType.metadata:
+            _collect_signals(record, signals)
+            return None
         is_response = rtype == WarcRecordType.response
         if not (is_response or rtype == WarcRecordType.conversion):
             return None
@@ -239,6 +294,8 @@ class WarcReader(Reader):
                         refers_to=_strip_brackets(record.headers.get("WARC-Refers-To")))
         warc_id = _strip_brackets(record.record_id)
         meta["warc_record_id"] = warc_id
+        if warc_id in signals:
+            meta["collect"] = signals.pop(warc_id)
         if record.content_length > o.max_body_bytes:
             on_bad(bad(self.config, shard.location, f"offset {offset}",
                        f"record {warc_id} has a body of {record.content_length} bytes, over "
@@ -289,6 +346,24 @@ class WarcReader(Reader):
         return len(text)
 
 
+def _collect_signals(record: Any, signals: dict[str, Any]) -> None:
+    """Keep the signals of a ``datasteward collect`` metadata record (JSON with a
+    ``collect`` object, ``WARC-Concurrent-To`` its response, written before it) for the
+    response's ``metadata["collect"]``."""
+    target = _strip_brackets(record.headers.get("WARC-Concurrent-To"))
+    ctype = (record.headers.get("Content-Type") or "").split(";")[0].strip()
+    if not target or ctype != "application/json" or record.content_length > 1 << 20:
+        return
+    try:
+        data = orjson.loads(record.reader.read())
+    except (orjson.JSONDecodeError, OSError, ValueError):
+        return
+    if isinstance(data, dict) and isinstance(data.get("collect"), dict):
+        if len(signals) > 10_000:  # responses that never came: do not grow without bound
+            signals.clear()
+        signals[target] = data["collect"]
+
+
 #: Bytes of a body decoded at a time (so a body is never decoded past its limit by more).
 _BODY_CHUNK = 1 << 16
 
@@ -320,6 +395,11 @@ def _size(fh: IO[bytes]) -> int:
 
 
 def _peek(fh: IO[bytes], offset: int, n: int = 512) -> bytes:
+    """The first bytes at ``offset`` (past the end of a part's window: the same evidence as a
+    whole read)."""
+    pread = getattr(fh, "pread", None)
+    if pread is not None:
+        return bytes(pread(offset, n))
     fh.seek(offset)
     return fh.read(n)
 
@@ -372,6 +452,20 @@ def _end_of(fh: IO[bytes], pos: int, *, gz: bool) -> int | None:
     if sep < 0 or not m:
         return None
     return pos + sep + 4 + int(m.group(1)) + 4  # header, blank line, block, \r\n\r\n
+
+
+_WARC_TYPE = re.compile(rb"\nWARC-Type:[ \t]*([A-Za-z]+)", re.I)
+
+
+def _member_type(fh: IO[bytes], offset: int) -> bytes | None:
+    """The WARC-Type of the record whose gzip member starts at ``offset`` (None if unseen)."""
+    fh.seek(offset)
+    try:
+        head = zlib.decompressobj(wbits=31).decompress(fh.read(4096), 2048)
+    except zlib.error:
+        return None
+    m = _WARC_TYPE.search(head.split(b"\r\n\r\n", 1)[0])
+    return m.group(1).lower() if m else None
 
 
 def _gzip_member_ok(fh: IO[bytes], offset: int) -> bool:
