@@ -81,7 +81,10 @@ class HostScheduler:
         if seconds is None or not p.crawl_delay or seconds <= 0:
             return
         h = self._host(host)
-        h.delay = max(p.min_delay, min(float(seconds), p.max_crawl_delay))
+        new = max(p.min_delay, min(float(seconds), p.max_crawl_delay))
+        if new > h.delay and h.next_at:  # the wait already running grows too
+            h.next_at += new - h.delay
+        h.delay = new
 
     def delay_of(self, host: str) -> float:
         return self._host(host).delay

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from datasteward.collect.fetch import Fetcher
+from datasteward.collect.politeness import url_host_key
 from datasteward.rights.optout_signals import SitePolicies, robots_disallows
 from datasteward.rights.policy_fetcher import origin_of, site_policies
 
@@ -178,7 +179,14 @@ class RobotsCache:
             if self._sites.get(origin) is not rules:
                 self._sites[origin] = rules
                 self._parsers.pop(origin, None)
+                self._apply_crawl_delay(url, rules)
             return rules
+
+    def _apply_crawl_delay(self, url: str, rules: SiteRules) -> None:
+        """The host's ``Crawl-delay`` for our agent holds from now on (the scheduler caps it)."""
+        if rules.policies.robots_txt:
+            delay = self._parser_for(rules).crawl_delay(self.agent)
+            self.fetcher.scheduler.set_crawl_delay(url_host_key(url), delay)
 
     async def _fetch(self, origin: str) -> SiteRules:
         notes: list[str] = []
@@ -205,6 +213,9 @@ class RobotsCache:
             if _looks_html(text, got.content_type):
                 notes.append("robots.txt is HTML, not robots rules: no rules apply")
                 text = ""
+        if text:  # Crawl-delay holds for the policy files asked next, too
+            delay = _parser(text).crawl_delay(self.agent)
+            self.fetcher.scheduler.set_crawl_delay(url_host_key(origin), delay)
         # robots.txt unreachable: everything is disallowed, so nothing more is asked of the host
         paths = () if status is None else ("/.well-known/tdmrep.json", "/ai.txt")
         answers: list[tuple[int | None, str | None]] = [(None, None), (None, None)]
