@@ -1,7 +1,10 @@
 """Render ``audit.json`` as one self-contained HTML page (inline CSS and SVG, no scripts).
 
-Everything that comes from the data (text, URLs, ids, sources, reasons, metadata) goes through
-``html.escape``: a document containing ``<script>`` shows as text.
+The page and the records are the shared Jinja2 templates ``audit/report.html`` and
+``audit/record.html`` (:mod:`datasteward.html`, autoescaped); the chart and table sections are
+built here. Everything that comes from the data (text, URLs, ids, sources, reasons, metadata)
+is escaped (``html.escape``, the templates' ``text`` filter): a document containing
+``<script>`` shows as text.
 """
 
 from __future__ import annotations
@@ -341,38 +344,12 @@ def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
 
 
 def record_html(r: dict[str, Any]) -> str:
-    """One record as HTML: its provenance, what the steps did to it, and its text."""
-    prov = "".join(
-        f"<span><b>{_e(k)}</b>: {_e(r.get(k))}</span>"
-        for k in ("id", "source", "source_uri", "retrieved_at", "license", "license_evidence",
-                  "consent", "attribution") if r.get(k) is not None
-    )
-    tr = "".join(
-        f"<div class=\"prov\">{_e(t['step'])} {_e(t['action'])} <b>{_e(t['reason'])}</b> "
-        f"value={_e(t['value'])} threshold={_e(t['threshold'])}"
-        + (f" dup_of={_e(t['dup_of'])}" if t.get("dup_of") else "")
-        + (f" — {_e(str(t['detail'])[:300])}" if t.get("detail") else "") + "</div>"
-        for t in r.get("trace", [])
-    )
-    text = r.get("text") or ""
-    more = r.get("text_chars") or 0
-    cut = f" … ({more:,} characters in all)" if more > len(text) else ""
-    return (f'<div class="rec"><div class="prov">{prov}</div>{tr}<pre>{_e(text)}{_e(cut)}</pre>'
-            "</div>")
+    """One record as HTML: its provenance, what the steps did to it, and its text (the
+    ``record`` macro of the shared template ``audit/record.html``)."""
+    from datasteward.html import environment
 
-
-def _samples(samples: list[dict[str, Any]], seed: int) -> str:
-    parts = ['<h2 id="samples">Samples</h2>',
-             f'<p class="note">Random records (seed {seed}) per removal reason and of the kept '
-             "records, so a person reads some of the data. Text is shown as stored, escaped.</p>"]
-    for s in samples:
-        head = ("Kept" if s["outcome"] == "kept"
-                else f"Removed by {s['step_id']}: {s['reason']}")
-        parts.append(f"<details><summary>{_e(head)} — {len(s['records'])} of "
-                     f"{s['population']:,}</summary>")
-        parts.extend(record_html(r) for r in s["records"])
-        parts.append("</details>")
-    return "".join(parts)
+    macro = environment().get_template("audit/record.html").module.record  # type: ignore[attr-defined]
+    return str(macro(r))
 
 
 def _reviews(rv: list[dict[str, Any]] | None) -> str:
@@ -394,46 +371,67 @@ def _reviews(rv: list[dict[str, Any]] | None) -> str:
 
 
 def render(a: dict[str, Any]) -> str:
+    """The report page: the shared template ``audit/report.html`` (datasteward.html). The
+    chart and table sections are built here (their text escaped by :func:`escape_html`) and
+    passed in as markup; the records' text is escaped by the template."""
+    from markupsafe import Markup
+
+    from datasteward.html import render as render_template
+
     run = a["run"]
     flagged = sum(s["flagged"] for s in a["slice_impact"])
     lex = "; ".join(f"{x['name']} {x['version']}" for x in a["lexicons"]) or "none"
-    body = [
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Audit of run {_e(run['run_id'])}</title><style>{CSS}</style></head><body>",
-        f"<header><h1>Audit of run {_e(run['run_id'])}</h1><p>recipe {_e(run['recipe_hash'])}"
-        f" · datasteward {_e(a['datasteward_version'])} · {_e(a['created_at'])} · lexicons: "
-        f"{_e(lex)}</p></header>",
-        '<nav><a href="#summary">Summary</a><a href="#funnel">Funnel</a>'
-        '<a href="#slices">Slices</a><a href="#composition">Composition</a>'
-        '<a href="#samples">Samples</a>'
-        + ('<a href="#reviews">Reviews</a>' if a.get("reviews") else "") + "</nav><main>",
-        '<h2 id="summary">Summary</h2><div class="cards">',
-        f'<div class="card">records in<b>{_n(run["records_in"])}</b></div>',
-        f'<div class="card">kept<b>{_n(run["kept"])}</b></div>',
-        f'<div class="card">removed<b>{_n(run["removed"])}</b></div>',
-        f'<div class="card">quarantined<b>{_n(run["quarantined"])}</b></div>',
-        f'<div class="card">edited<b>{_n(run["edited"])}</b></div>',
-        f'<div class="card">flagged slices<b>{flagged:,}</b></div></div>',
+    worst = sorted(
+        ((st["step_id"], d["label"], r) for st in a["slice_impact"] for d in st["dimensions"]
+         for r in d["slices"] if r["flagged"]),
+        key=lambda t: -(t[2]["ratio"] or 0),
+    )[:8] if flagged else []  # fmt: skip
+    cards = [
+        ("records in", _n(run["records_in"])),
+        ("kept", _n(run["kept"])),
+        ("removed", _n(run["removed"])),
+        ("quarantined", _n(run["quarantined"])),
+        ("edited", _n(run["edited"])),
+        ("flagged slices", f"{flagged:,}"),
     ]
-    if flagged:
-        worst = sorted(
-            ((st["step_id"], d["label"], r) for st in a["slice_impact"] for d in st["dimensions"]
-             for r in d["slices"] if r["flagged"]),
-            key=lambda t: -(t[2]["ratio"] or 0),
-        )[:8]
-        body.append('<div class="warn"><b>Removed markedly more often:</b><ul>' + "".join(
-            f"<li>{_e(step)} — {_e(dim)} <b>{_e(r['label'])}</b>: {_pct(r['rate'])} vs "
-            f"overall ({r['ratio']:.1f}×), {r['k']:,} of {r['n']:,}</li>" for step, dim, r in worst
-        ) + "</ul></div>")
-    body.append(_funnel(a["funnel"]))
-    body.append(_slices(a["slice_impact"], a["config"]))
-    body.append(_composition(a["composition"]))
-    body.append(_samples(a["samples"], a["config"]["seed"]))
-    body.append(_reviews(a.get("reviews")))
-    body.append(f'<p class="note">Every figure is in audit.json next to this file. Audit took '
-                f"{a.get('seconds', 0):.1f} s.</p></main></body></html>")
-    return "".join(body)
+    samples = [
+        {
+            "head": "Kept" if s["outcome"] == "kept"
+            else f"Removed by {s['step_id']}: {s['reason']}",
+            "records": s["records"],
+            "population": s["population"],
+        }
+        for s in a["samples"]
+    ]  # fmt: skip
+    return render_template(
+        "audit/report.html",
+        run=run,
+        version=a["datasteward_version"],
+        created_at=a["created_at"],
+        lexicons=lex,
+        css=Markup(CSS),  # noqa: S704 - a constant of this module
+        has_reviews=bool(a.get("reviews")),
+        cards=[(label, Markup(value)) for label, value in cards],  # noqa: S704 - numbers
+        worst=[
+            {
+                "step": step,
+                "dim": dim,
+                "label": r["label"],
+                "rate": _pct(r["rate"]),
+                "ratio": f"{r['ratio']:.1f}",
+                "k": f"{r['k']:,}",
+                "n": f"{r['n']:,}",
+            }
+            for step, dim, r in worst
+        ],  # fmt: skip
+        funnel=Markup(_funnel(a["funnel"])),  # noqa: S704 - escaped by escape_html
+        slices=Markup(_slices(a["slice_impact"], a["config"])),  # noqa: S704
+        composition=Markup(_composition(a["composition"])),  # noqa: S704
+        seed=a["config"]["seed"],
+        samples=samples,
+        reviews=Markup(_reviews(a.get("reviews"))),  # noqa: S704
+        seconds=float(a.get("seconds", 0)),
+    ).rstrip("\n")
 
 
 def write_report(a: dict[str, Any], path: Path) -> None:

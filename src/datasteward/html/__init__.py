@@ -5,6 +5,7 @@ with templates from this environment (or, for the site, one that also loads thes
 so the escaping rules live here once:
 
 * every ``{{ value }}`` is HTML-escaped (autoescape is on for every template);
+* ``{{ value | text }}`` escapes with ``html.escape`` (the audit report's spelling);
 * ``{{ data | json_script }}`` makes JSON safe inside ``<script type="application/ld+json">``
   (``<``, ``>``, ``&``, U+2028 and U+2029 become ``\\uXXXX`` escapes, so no value can close
   the script element or break a JavaScript parser).
@@ -15,6 +16,7 @@ This package sits low in the package graph (it imports only jinja2 and markupsaf
 
 from __future__ import annotations
 
+import html
 import json
 from functools import lru_cache
 from typing import Any
@@ -37,9 +39,17 @@ def json_for_script(data: Any, *, indent: int | None = None) -> Markup:
     return Markup(text.translate(_SCRIPT_ESCAPES))  # noqa: S704 - escaped for the script context
 
 
+def html_text(value: Any) -> Markup:
+    """A value as HTML text, escaped with the standard library's ``html.escape`` (quotes too;
+    None is empty): the ``text`` filter. Autoescaping gives the same safety; this spelling keeps
+    the audit report's bytes as they were before it moved to templates."""
+    return Markup(html.escape("" if value is None else str(value), quote=True))  # noqa: S704
+
+
 def add_filters(env: jinja2.Environment) -> jinja2.Environment:
     """The shared filters, for any environment that renders datasteward's templates."""
     env.filters["json_script"] = json_for_script
+    env.filters["text"] = html_text
     return env
 
 
@@ -66,4 +76,4 @@ def render(template: str, /, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-__all__ = ["add_filters", "environment", "json_for_script", "loader", "render"]
+__all__ = ["add_filters", "environment", "html_text", "json_for_script", "loader", "render"]
