@@ -278,7 +278,7 @@ partitions = {partitions}
 
 @pytest.mark.slow
 @settings(
-    max_examples=6,
+    max_examples=4,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
