@@ -22,7 +22,7 @@ import pytest
 pytest.importorskip("PIL", reason="collect images needs the `collect` extra (pillow)")
 pytest.importorskip("imagehash", reason="collect images needs the `collect` extra (imagehash)")
 
-from collect_server import Page, Site, gaps  # noqa: E402
+from collect_server import Page, Silent, Site, gaps  # noqa: E402
 from datafiles import shared  # noqa: E402
 
 from datasteward.collect.fetch import FetchOptions, user_agent  # noqa: E402
@@ -34,7 +34,9 @@ from datasteward.sources import Shard, reader_for  # noqa: E402
 
 FOLDER = ("image-text", "openimages-cc-by-photos")
 JPEG = {"Content-Type": "image/jpeg"}
-DELAY = 0.05
+DELAY = 0.1
+#: Server timestamps share the GIL with the client: a gap can look this much shorter.
+SLACK = 0.03
 FETCH = FetchOptions(
     user_agent=user_agent("https://example.org/contact", token="datasteward"),
     connect_timeout=2.0,
@@ -103,7 +105,9 @@ def index_rows(out: Path) -> list[dict[str, Any]]:
 
 
 @pytest.mark.slow
-def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
+def test_every_signal_and_failure_counted(
+    tmp_path: Path, sites, request: pytest.FixtureRequest
+) -> None:
     rows = credits()
     pics = {r["ImageID"]: photo(r) for r in rows}
     ids = [r["ImageID"] for r in rows]
@@ -160,6 +164,8 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
             "/free/e.jpg": Page(pics[ids[15]], headers=JPEG),
         }
     )
+    silent = Silent()  # accepts connections, never answers
+    request.addfinalizer(silent.close)
     down = sites(
         {
             "/robots.txt": Page(b"oops", 503, {"Content-Type": "text/plain"}),
@@ -189,13 +195,14 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         (tdmrep.url("/free/e.jpg"), "free", ""),
         (tdmrep.url("/aitxt/g.jpg"), "ai.txt", ""),
         (down.url("/f.jpg"), "robots 503", ""),
+        (silent.url("/h.jpg"), "never answers", ""),
         ("ftp://example.org/x.jpg", "ftp", ""),
         ("not a url", "bad", ""),
     ]
     urls = write_list(tmp_path / "list.csv", listing)
     summary = collect_images(job(tmp_path, urls))
 
-    assert summary.rows == len(listing) == 26
+    assert summary.rows == len(listing) == 27
     # the clean six, moved, busy, googlebot-only opt-out, open/c, free/e
     assert summary.success == 6 + 1 + 1 + 1 + 1 + 1
     assert dict(summary.failures) == {
@@ -207,7 +214,7 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
         "not_an_image": 1,
         "http_404": 1,
         "robots_disallowed": 1,
-        "robots_unreachable": 1,
+        "robots_unreachable": 2,  # a 503 on robots.txt; a host that never answers
         "unsupported_scheme": 1,
         "bad_url": 1,
     }
@@ -220,7 +227,9 @@ def test_every_signal_and_failure_counted(tmp_path: Path, sites) -> None:
     # politeness from the servers' own logs: one request at a time per host, the delay held
     for site in (main, guarded, tdmrep, down):
         assert site.max_in_flight == 1
-        assert min(gaps(site.log), default=DELAY) >= DELAY * 0.9
+        held = gaps(site.log)
+        assert min(held, default=DELAY) >= DELAY - SLACK
+        assert sorted(held)[len(held) // 2] >= DELAY if held else True
     busy = sorted((h for h in main.log if h.path == "/busy.jpg"), key=lambda h: h.start)
     assert busy[1].start - busy[0].end >= 0.95  # Retry-After: 1
     assert all(h.user_agent.startswith("datasteward/") for h in main.log)
