@@ -48,6 +48,7 @@ from datasteward.ledger.tables import (
     runs,
     step_reasons,
 )
+from datasteward.ledger.web_access import WebAccessRecords
 from datasteward.ledger.web_requests import WebRequestRecords
 from datasteward.runs.stats import RunStats
 
@@ -88,7 +89,7 @@ def _missing_file(url: str) -> bool:
     return not path.is_file() or path.stat().st_size == 0
 
 
-class Ledger(ReleaseRecords, ReviewRecords, WebRequestRecords):
+class Ledger(ReleaseRecords, ReviewRecords, WebRequestRecords, WebAccessRecords):
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
 
     Runs, estimates, decisions and the event log are methods here; releases, takedown

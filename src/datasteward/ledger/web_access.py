@@ -10,7 +10,8 @@
   acceptance of the terms: their sha256 and when), ``access.approved`` / ``access.denied``,
   ``access.download``.
 
-Use as ``WebAccess(ledger).add_account(...)``; every method runs in the ledger's transactions.
+``WebAccessRecords`` is mixed into :class:`~datasteward.ledger.Ledger`, so these are called as
+``ledger.add_account(...)``; ``WebAccess(ledger)`` is the same ledger, typed for the site.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from datasteward.ledger.chain import format_ts
 from datasteward.ledger.tables import access_requests, downloads, web_accounts, web_credentials
 
 if TYPE_CHECKING:
+    from datasteward.ledger._core import Transactions
     from datasteward.ledger.store import Ledger
 
 #: Site roles, weakest first: each role may do what the ones before it may.
@@ -81,15 +83,12 @@ def _request(row: Any) -> AccessRequest:
     )
 
 
-class WebAccess:
-    """The site's records in one project's ledger."""
-
-    def __init__(self, ledger: Ledger) -> None:
-        self.ledger = ledger
+class WebAccessRecords:
+    """The site's records in the ledger (methods of ``Ledger``)."""
 
     # -- accounts ------------------------------------------------------------------------
 
-    def add_account(self, name: str, *, role: str, password_hash: str) -> Account:
+    def add_account(self: Transactions, name: str, *, role: str, password_hash: str) -> Account:
         """Add an account (or give a removed one back, with a new password); refuses a name
         that is in use."""
         if not name or len(name) > 128 or any(c.isspace() or ord(c) < 32 for c in name):
@@ -99,7 +98,7 @@ class WebAccess:
             )
         if role not in ROLES:
             raise LedgerError(f"unknown site role {role!r}", hint="use one of: " + ", ".join(ROLES))
-        with self.ledger._write("add a site account") as (changes, now):
+        with self._write("add a site account") as (changes, now):
             old = (
                 changes.conn.execute(select(web_accounts).where(web_accounts.c.name == name))
                 .mappings()
@@ -119,8 +118,8 @@ class WebAccess:
             changes.commit_event("web.account.added", at=now)
         return Account(name=name, role=role, added_at=now)
 
-    def remove_account(self, name: str) -> None:
-        with self.ledger._write("remove a site account") as (changes, now):
+    def remove_account(self: Transactions, name: str) -> None:
+        with self._write("remove a site account") as (changes, now):
             old = (
                 changes.conn.execute(select(web_accounts).where(web_accounts.c.name == name))
                 .mappings()
@@ -134,9 +133,9 @@ class WebAccess:
             changes.conn.execute(delete(web_credentials).where(web_credentials.c.name == name))
             changes.commit_event("web.account.removed", at=now)
 
-    def accounts(self) -> list[Account]:
+    def accounts(self: Transactions) -> list[Account]:
         """The active accounts, by name."""
-        with self.ledger._tx("read site accounts") as conn:
+        with self._tx("read site accounts") as conn:
             rows = conn.execute(
                 select(web_accounts)
                 .where(web_accounts.c.removed_at.is_(None))
@@ -144,8 +143,8 @@ class WebAccess:
             ).mappings()
             return [Account(name=r["name"], role=r["role"], added_at=r["added_at"]) for r in rows]
 
-    def account(self, name: str) -> Account | None:
-        with self.ledger._tx("read a site account") as conn:
+    def account(self: Transactions, name: str) -> Account | None:
+        with self._tx("read a site account") as conn:
             r = (
                 conn.execute(
                     select(web_accounts).where(
@@ -159,8 +158,8 @@ class WebAccess:
             None if r is None else Account(name=r["name"], role=r["role"], added_at=r["added_at"])
         )
 
-    def credentials(self, name: str) -> Credentials | None:
-        with self.ledger._tx("read site credentials") as conn:
+    def credentials(self: Transactions, name: str) -> Credentials | None:
+        with self._tx("read site credentials") as conn:
             r = (
                 conn.execute(select(web_credentials).where(web_credentials.c.name == name))
                 .mappings()
@@ -176,11 +175,11 @@ class WebAccess:
         )
 
     def login_failed(
-        self, name: str, *, lock_after: int, lock_for: timedelta
+        self: Transactions, name: str, *, lock_after: int, lock_for: timedelta
     ) -> Credentials | None:
         """Count a failed login; the ``lock_after``-th in a row locks the account for
         ``lock_for``. Returns the credentials as they are now (None: no such account)."""
-        with self.ledger._tx("count a failed login", write=True) as conn:
+        with self._tx("count a failed login", write=True) as conn:
             r = (
                 conn.execute(select(web_credentials).where(web_credentials.c.name == name))
                 .mappings()
@@ -200,7 +199,7 @@ class WebAccess:
             )
         return Credentials(name, r["password_hash"], failed, locked)
 
-    def login_succeeded(self, name: str, *, new_hash: str | None = None) -> None:
+    def login_succeeded(self: Transactions, name: str, *, new_hash: str | None = None) -> None:
         """Reset the failed-login counter (and store a re-hashed password, if given)."""
         values: dict[str, Any] = {
             "failed_logins": 0,
@@ -209,7 +208,7 @@ class WebAccess:
         }
         if new_hash is not None:
             values["password_hash"] = new_hash
-        with self.ledger._tx("record a login", write=True) as conn:
+        with self._tx("record a login", write=True) as conn:
             conn.execute(
                 update(web_credentials).where(web_credentials.c.name == name).values(**values)
             )
@@ -217,7 +216,7 @@ class WebAccess:
     # -- access to gated releases --------------------------------------------------------
 
     def request_access(
-        self,
+        self: Transactions,
         *,
         version: str,
         name: str,
@@ -228,7 +227,7 @@ class WebAccess:
         status_token_sha256: str,
     ) -> AccessRequest:
         """Record a request (and the acceptance of the terms whose sha256 is given)."""
-        with self.ledger._write("record an access request") as (changes, now):
+        with self._write("record an access request") as (changes, now):
             row = changes.put(
                 access_requests,
                 {
@@ -248,10 +247,10 @@ class WebAccess:
         return _request(row)
 
     def decide_access(
-        self, request_id: int, *, approve: bool, by: str, reason: str | None = None
+        self: Transactions, request_id: int, *, approve: bool, by: str, reason: str | None = None
     ) -> AccessRequest:
         """Approve or deny a pending request (a decided one is refused)."""
-        with self.ledger._write("decide an access request") as (changes, now):
+        with self._write("decide an access request") as (changes, now):
             old = _request_row(changes.conn, request_id)
             if old["status"] != "pending":
                 raise LedgerError(
@@ -272,8 +271,8 @@ class WebAccess:
             changes.commit_event("access.approved" if approve else "access.denied", at=now)
         return _request(row)
 
-    def access_request(self, request_id: int) -> AccessRequest | None:
-        with self.ledger._tx("read an access request") as conn:
+    def access_request(self: Transactions, request_id: int) -> AccessRequest | None:
+        with self._tx("read an access request") as conn:
             r = (
                 conn.execute(
                     select(access_requests).where(access_requests.c.request_id == request_id)
@@ -283,8 +282,8 @@ class WebAccess:
             )
         return None if r is None else _request(r)
 
-    def access_request_by_token(self, token_sha256: str) -> AccessRequest | None:
-        with self.ledger._tx("read an access request") as conn:
+    def access_request_by_token(self: Transactions, token_sha256: str) -> AccessRequest | None:
+        with self._tx("read an access request") as conn:
             r = (
                 conn.execute(
                     select(access_requests).where(
@@ -297,17 +296,19 @@ class WebAccess:
         return None if r is None else _request(r)
 
     def access_requests(
-        self, *, status: str | None = None, limit: int = 500
+        self: Transactions, *, status: str | None = None, limit: int = 500
     ) -> list[AccessRequest]:
         """Requests, newest first (only those with ``status``, if given)."""
         query = select(access_requests).order_by(access_requests.c.request_id.desc()).limit(limit)
         if status is not None:
             query = query.where(access_requests.c.status == status)
-        with self.ledger._tx("read access requests") as conn:
+        with self._tx("read access requests") as conn:
             return [_request(r) for r in conn.execute(query).mappings()]
 
-    def record_download(self, *, version: str, path: str, request_id: int | None) -> int:
-        with self.ledger._write("record a download") as (changes, now):
+    def record_download(
+        self: Transactions, *, version: str, path: str, request_id: int | None
+    ) -> int:
+        with self._write("record a download") as (changes, now):
             row = changes.put(
                 downloads,
                 {"version": version, "path": path, "request_id": request_id, "at": now},
@@ -315,11 +316,11 @@ class WebAccess:
             changes.commit_event("access.download", at=now)
         return int(row["download_id"])
 
-    def downloads(self, *, version: str | None = None) -> list[Download]:
+    def downloads(self: Transactions, *, version: str | None = None) -> list[Download]:
         query = select(downloads).order_by(downloads.c.download_id)
         if version is not None:
             query = query.where(downloads.c.version == version)
-        with self.ledger._tx("read downloads") as conn:
+        with self._tx("read downloads") as conn:
             return [
                 Download(
                     download_id=int(r["download_id"]),
@@ -354,3 +355,9 @@ def _put_credentials(conn: Connection, name: str, password_hash: str, now: str) 
             updated_at=now,
         )
     )
+
+
+def WebAccess(ledger: Ledger) -> Ledger:  # noqa: N802 - reads as the site's view of a ledger
+    """The ledger itself: its site methods (``add_account``, ``request_access``...) are the
+    :class:`WebAccessRecords` mixed into it."""
+    return ledger

@@ -12,7 +12,6 @@ from datasteward.web.releases import ReleaseCache
 
 if TYPE_CHECKING:
     from datasteward.ledger import Ledger
-    from datasteward.ledger.web_access import WebAccess
     from datasteward.project import Project
     from datasteward.web.settings import WebSettings
 
@@ -46,10 +45,9 @@ class Site:
         return self._ledger
 
     @property
-    def access(self) -> WebAccess:
-        from datasteward.ledger.web_access import WebAccess
-
-        return WebAccess(self.ledger)
+    def access(self) -> Ledger:
+        """The ledger, for its site methods (accounts, access requests, downloads)."""
+        return self.ledger
 
     @property
     def access_mode(self) -> str:
