@@ -84,3 +84,38 @@ def test_every_route_declares_a_role(project: Path) -> None:
     finally:
         app_module.ROUTE_MODULES = saved
         del sys.modules["_undeclared_routes"]
+
+
+def test_the_audit_summary_is_shown_only_when_published(project: Path) -> None:
+    from datasteward.project import Project
+
+    Project.open(project).audit()  # into runs/<run>/audit/, where the release page looks
+    with WebProject.start(project, ledger_url=None) as wp:
+        assert "Audit summary" not in wp.client().get("/releases/1.0.0").text
+    recipe = project / "datasteward.toml"
+    recipe.write_text(recipe.read_text("utf-8") + "\n[release]\npublish_audit = true\n", "utf-8")
+    with WebProject.start(project, ledger_url=None) as wp:
+        page = wp.client().get("/releases/1.0.0").text
+    assert "<h2>Audit summary</h2>" in page
+    import json
+
+    run_dir = next((project / "runs").iterdir())
+    audit = json.loads((run_dir / "audit" / "audit.json").read_text("utf-8"))
+    step = audit["funnel"][0]
+    assert f"<td>{step['step_id']}</td>" in page
+    assert f"<td>{step['removed']:,}</td>" in page
+    for reason in step["reasons"]:
+        assert reason in page
+
+
+def test_gated_needs_terms_in_the_recipe(project: Path) -> None:
+    from datasteward.errors import RecipeError
+    from datasteward.recipe import load_recipe
+
+    recipe = project / "datasteward.toml"
+    recipe.write_text(recipe.read_text("utf-8") + '\n[release]\naccess = "gated"\n', "utf-8")
+    with pytest.raises(RecipeError, match="needs `terms`"):
+        load_recipe(project)
+    recipe.write_text(recipe.read_text("utf-8").replace('"gated"', '"closed"'), "utf-8")
+    with pytest.raises(RecipeError, match="must be one of 'open', 'gated'"):
+        load_recipe(project)

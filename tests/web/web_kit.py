@@ -41,7 +41,8 @@ class WebProject:
             access = WebAccess(ledger)
             hashed = hash_password(PASSWORD)
             for role in ROLES_ALL[1:]:
-                access.add_account(role, role=role, password_hash=hashed)
+                if access.account(role) is None:
+                    access.add_account(role, role=role, password_hash=hashed)
         app = create_app(
             WebSettings(
                 project=project, secret=SECRET, ledger_url=ledger_url, dev=True, **settings
