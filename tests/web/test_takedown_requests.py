@@ -260,3 +260,22 @@ def test_a_job_left_running_by_a_stopped_server_is_finished_on_resume(project: P
     assert done["result"]["patches"] == {"1.0.0": "1.0.1"}
     assert url not in released_urls(project, "1.0.1")
     assert jobs.resume(store, lambda p, rid, pr: {}) == []  # nothing left to resume
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('smtp = "smtp://127.0.0.1:25"', r"unknown key `smtp` in \[web\]"),
+        ('smtp_url = "http://mail.example.org"', "must start with smtp:// or smtps://"),
+    ],
+)
+def test_the_web_table_of_the_recipe(table: str, message: str, tmp_path: Path) -> None:
+    from takedown_kit import RECIPE
+
+    from datasteward.errors import RecipeError
+    from datasteward.recipe.model import parse_recipe
+
+    web = parse_recipe(RECIPE + '\n[web]\nsmtp_url = "smtps://mail.example.org"\n', tmp_path)
+    assert web.web.smtp_url == "smtps://mail.example.org" and web.web.base_url is None
+    with pytest.raises(RecipeError, match=message):
+        parse_recipe(RECIPE + f"\n[web]\n{table}\n", tmp_path / "datasteward.toml")
