@@ -24,7 +24,7 @@ from datasteward.collect.fetch import retry_after_seconds
 FAST = FetchOptions(
     user_agent=user_agent("https://example.org/contact"),
     connect_timeout=1.0,
-    read_timeout=0.5,
+    read_timeout=1.0,
     total_timeout=2.0,
     max_body_bytes=1_000_000,
     backoff_base=0.05,

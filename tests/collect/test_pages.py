@@ -128,8 +128,8 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
             max_depth=1,
             min_delay=0.05,
             connect_timeout=1.0,
-            read_timeout=0.5,
-            total_timeout=2.0,
+            read_timeout=2.0,
+            total_timeout=6.0,
             retries=1,
         ),
     )
