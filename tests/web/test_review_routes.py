@@ -25,6 +25,7 @@ def judge(c: object, sid: int, pos: int, label: str, note: str = "") -> int:
     return int(r.status_code)
 
 
+@pytest.mark.slow
 def test_two_reviewers_and_their_agreement(site: WebProject) -> None:
     sid = add_sample(site.project, items=10) if site.ledger_url is None else _pg_sample(site)
     first = site.client("reviewer")

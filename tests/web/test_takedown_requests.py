@@ -41,6 +41,7 @@ def _form(url: str, **kw: str) -> intake.TakedownForm:
     return intake.TakedownForm(**values)
 
 
+@pytest.mark.slow
 def test_a_request_is_matched_decided_executed_and_told(project: Path) -> None:
     url = released_urls(project)[3]
     released = len(released_urls(project))

@@ -80,6 +80,7 @@ def wait_job(c: Any, rid: int, *, timeout: float = 60.0) -> str:
     raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
 
 
+@pytest.mark.slow
 def test_file_confirm_triage_approve_and_follow(mail_site: WebProject, inbox: Inbox) -> None:
     url = released_urls(mail_site.project)[5]
     anon = mail_site.client()
