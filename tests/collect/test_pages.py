@@ -176,6 +176,11 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
     assert refused["robots"]["blocked_agents"] == ["GPTBot"]
     assert refused["robots"]["rule"] == "Disallow: /ai-blocked/"
     assert min(gaps(a.log)) >= 0.05 - SLACK
+    assert a.max_in_flight == 1  # never two requests at once to one host
+    p = summary.progress
+    assert p["errors"]["timeout"] == 1 and p["errors"]["http_4xx"] == 1
+    assert p["errors"]["bad_url"] == 1 and p["errors"]["unsupported_scheme"] == 1
+    assert p["bytes"] >= sum(len(b) for b in pages[:7]) and p["urls_per_second"] > 0
 
     records = {r["source_uri"]: r for r in read_records(recipe)}
     served = {"/p0": pages[0], "/xrt": pages[2], "/tdmh": pages[4]}
