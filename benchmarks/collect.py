@@ -3,6 +3,11 @@
 
     python benchmarks/collect.py                     # 2,000 image URLs on 16 local hosts
     python benchmarks/collect.py --images 500
+    python benchmarks/collect.py --images 0 --pages 400   # only the page crawler
+
+**Pages** (:mod:`collect_pages`): the crawler on one URL list of real article pages on 8 local
+hosts, politeness off (``min_delay = 0``) and on (``--delay``), pages per CPU-second, and the
+gaps the server saw between requests to one host.
 
 **Images.** One run, one local server, one URL list: ``--images`` URLs spread over 16 hosts
 (16 ports of 127.0.0.1, each its own politeness key), serving the 18 real Open Images CC-BY
@@ -376,6 +381,8 @@ def decode_cost(photos: list[bytes], rounds: int = 10) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--images", type=int, default=2000, help="image URLs (default 2000)")
+    ap.add_argument("--pages", type=int, default=400, help="page URLs for the crawler (0: skip)")
+    ap.add_argument("--delay", type=float, default=0.1, help="min_delay of the polite crawl")
     ap.add_argument(
         "--img2dataset-python",
         default=None,
@@ -384,7 +391,14 @@ def main() -> None:
     args = ap.parse_args()
     if not become_subreaper():
         print("(not a child subreaper: CPU of orphaned worker processes may be missed)")
-    images(args.images, args.img2dataset_python)
+    if args.images:
+        images(args.images, args.img2dataset_python)
+    if args.pages:  # the pages half: benchmarks/collect_pages.py (collect pages, #16 A)
+        sys.path.insert(0, str(Path(__file__).parent))
+        from collect_pages import pages_benchmark
+
+        print()
+        pages_benchmark(args.pages, args.delay)
 
 
 if __name__ == "__main__":

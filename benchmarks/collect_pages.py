@@ -122,14 +122,17 @@ def main() -> None:
     ap.add_argument("--pages", type=int, default=400, help="URLs in the list")
     ap.add_argument("--delay", type=float, default=0.1, help="min_delay for the 'on' run")
     args = ap.parse_args()
+    pages_benchmark(args.pages, args.delay)
+
+
+def pages_benchmark(n_urls: int, delay: float) -> None:
+    """The crawler on one URL list, politeness off then on; prints the table."""
     files = sorted(PAGES.glob("*.html.gz"))
     if not files:
         sys.exit(f"no pages at {PAGES} (the shared data folder)")
     pages = [gzip.decompress(f.read_bytes()) for f in files]
     servers = start_hosts(pages)
-    urls = [
-        f"http://127.0.0.1:{servers[i % HOSTS].server_address[1]}/p{i}" for i in range(args.pages)
-    ]
+    urls = [f"http://127.0.0.1:{servers[i % HOSTS].server_address[1]}/p{i}" for i in range(n_urls)]
     print(
         f"{len(urls)} URLs on {HOSTS} local hosts, {len(pages)} real pages "
         f"({sum(map(len, pages)) / len(pages) / 1024:.0f} KiB mean)"
@@ -139,13 +142,13 @@ def main() -> None:
         f"{'pages/s':>9}{'gap min':>9}{'gap med':>9}"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for label, delay in (
+        for label, min_delay in (
             ("off (min_delay 0)", 0.0),
-            (f"on (min_delay {args.delay})", args.delay),
+            (f"on (min_delay {delay})", delay),
         ):
             for s in servers:
                 s.log.clear()  # type: ignore[attr-defined]
-            n, cpu, wall = crawl(Path(tmp) / label.split()[0], urls, delay)
+            n, cpu, wall = crawl(Path(tmp) / label.split()[0], urls, min_delay)
             g = gaps(servers)
             print(
                 f"{label:<22}{n:>7}{cpu:>8.2f}{wall:>8.2f}{n / cpu:>13.1f}{n / wall:>9.1f}"
