@@ -193,6 +193,8 @@ def main() -> None:
         f"(target >= 1.8x); load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after "
         f"(on {os.cpu_count()} cores: above ~0.5 other work shares them)"
     )
+    for name, r in rows.items():
+        print(f"  {name}: task CPU s {', '.join(f'{t:.1f}' for t in r['task_cpu'])}")
     print(
         "crit. = CPU seconds of the busiest worker (tasks' own CPU, longest first to the least "
         "busy): the wall time an idle machine would need for the tasks; x crit. = all tasks' "
