@@ -228,3 +228,23 @@ def test_a_flood_is_refused_while_legitimate_requests_get_through(
     emails = {r["email"] for r in rows}
     assert all(f"p{i}@example.net" in emails for i in range(0, 60, 6))
     assert len(rows) == limit + 10
+
+
+def test_a_confirmation_that_cannot_be_sent_is_said(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once closed
+    _with_mail(project, Inbox("127.0.0.1", port))
+    with WebProject.start(project, ledger_url=None) as wp:
+        r = file_request(wp.client(), "https://example.org/a")
+        assert r.status_code == 503 and "could not send the confirmation" in r.text
+        with wp.ledger() as ledger:
+            (notice,) = ledger.list_notices()
+            (row,) = ledger.list_web_requests()
+    assert notice["error"] and f"127.0.0.1:{port}" in notice["error"]
+    assert row["status"] == "unconfirmed"

@@ -79,11 +79,10 @@ def file_takedown(
         "kind", "value", "category", "explanation", "email")}  # fmt: skip
     send = mailer(site)
     if send is None:
-        raise HTTPException(
-            status_code=503,
-            detail="This site cannot send e-mail yet, so it cannot confirm a request. "
-            "Please write to the dataset's stewards.",
-        )
+        return _unavailable(
+            site, values, "This site cannot send e-mail yet, so it cannot confirm a request. "
+            "Please write to the dataset's stewards."
+        )  # fmt: skip
     form = intake.TakedownForm(**values)
     try:
         intake.check_form(form)
@@ -111,11 +110,25 @@ def file_takedown(
         confirm_url=f"{root}/takedown/confirm/{confirm}",
         status_url=f"{root}/takedown/status/{filed.status_token}",
     )
-    notify.send(
+    sent = notify.send(
         site.directory, send, to=form.email.strip(), message=message, kind="requester",
         request_id=filed.request_id,
     )  # fmt: skip
+    if not sent:  # recorded with the error; the request stays unconfirmed
+        return _unavailable(
+            site, values, "We could not send the confirmation e-mail just now; please try again "
+            "later."
+        )  # fmt: skip
     return Redirect("/takedown/sent", status_code=303)
+
+
+def _unavailable(site: Site, values: dict[str, str], message: str) -> Template:
+    """503 with the form as filled in (the site's error page hides a 5xx's detail)."""
+    return Template(
+        "takedown_form.html",
+        context=_context(site, error=message, values=values),
+        status_code=503,
+    )
 
 
 @get("/takedown/sent", opt={"role": "anonymous"}, sync_to_thread=False)
