@@ -228,3 +228,45 @@ def test_huge_robots_txt_is_cut_at_500_kib(sites):
 def test_url_host_key():
     assert url_host_key("http://Example.ORG:8080/x") == "example.org:8080"
     assert url_host_key("https://example.org/") == "example.org"
+
+
+def test_robots_cached_in_the_frontier_at_most_24_hours(sites, tmp_path):
+    from datasteward.collect.frontier import Frontier
+
+    s = sites({"/robots.txt": Page(b"User-agent: *\nDisallow: /x\n", headers={})})
+
+    async def ask(store, ttl=24 * 3600.0):
+        sched = HostScheduler(Politeness(min_delay=0.0))
+        async with Fetcher(sched, FAST) as f:
+            cache = RobotsCache(f, store=store, ttl=ttl)
+            return cache.ttl, (await cache.decision(s.url("/x/1"))).allowed
+
+    with Frontier(tmp_path) as store:
+        assert run(ask(store)) == (24 * 3600.0, False)
+        assert run(ask(store, ttl=7 * 24 * 3600.0)) == (24 * 3600.0, False)  # capped
+        assert s.paths().count("/robots.txt") == 1  # the second crawl read the frontier
+        origin = s.base
+        data = store.load_site(origin)
+        data["fetched_at"] -= 24 * 3600 + 60  # a day and a minute old
+        store.save_site(origin, data)
+        run(ask(store))
+        assert s.paths().count("/robots.txt") == 2
+
+
+def test_redirect_hops_checked_by_the_caller(sites):
+    s = sites(
+        {"/a": Page(status=302, headers={"Location": "/private/b"}), "/private/b": Page(b"secret")}
+    )
+
+    async def go():
+        sched = HostScheduler(Politeness(min_delay=0.0))
+        async with Fetcher(sched, FAST) as f:
+
+            async def refuse_private(url):
+                return "robots.txt refuses it" if "/private/" in url else None
+
+            return await f.get(s.url("/a"), hop_check=refuse_private)
+
+    r = run(go())
+    assert r.error == "redirect_refused" and "/private/b" not in s.paths()
+    assert r.redirects[0].location == s.url("/private/b")
