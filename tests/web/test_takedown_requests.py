@@ -280,3 +280,52 @@ def test_the_web_table_of_the_recipe(table: str, message: str, tmp_path: Path) -
     assert web.web.smtp_url == "smtps://mail.example.org" and web.web.base_url is None
     with pytest.raises(RecipeError, match=message):
         parse_recipe(RECIPE + f"\n[web]\n{table}\n", tmp_path / "datasteward.toml")
+
+
+IMAGE_RECIPE = """\
+[dataset]
+name = "photos"
+description = "Open Images photos under CC BY (their credits), an image-text test set."
+homepage = "https://example.org/photos"
+
+[[sources]]
+name = "openimages"
+format = "csv"
+path = "data/credits.csv"
+id_field = "ImageID"
+text_field = "Title"
+url_field = "OriginalURL"
+license = "CC-BY-2.0"
+"""
+
+
+def test_an_image_url_takes_down_that_image(tmp_path: Path) -> None:
+    """The form's "an image (its URL)" matches image-text records by their image URL (the
+    Open Images credits in tests/data: one row per photo)."""
+    import csv
+    import shutil
+
+    from takedown_kit import REPO
+
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+    from datasteward.release.build.make import make_release
+
+    credits = REPO / "tests" / "data" / "image-text" / "openimages-cc-by-photos" / "credits.csv"
+    root = tmp_path / "photos"
+    (root / "data").mkdir(parents=True)
+    shutil.copy(credits, root / "data" / "credits.csv")
+    (root / "datasteward.toml").write_text(IMAGE_RECIPE, "utf-8")
+    LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
+    make_release(root, "1.0.0", draft=True)
+    with credits.open(newline="", encoding="utf-8") as fh:
+        image = list(csv.DictReader(fh))[5]["OriginalURL"]
+    assert image in released_urls(root)
+    filed = intake.file_request(root, _form(image, kind="image_url", category="copyright"))
+    row = intake.confirm(root, filed.request_id)
+    assert json.loads(row["match"])["releases"] == {"1.0.0": 1}
+    decide.approve(root, filed.request_id, by="ana")
+    result = decide.execute(root, filed.request_id)
+    assert result["patches"] == {"1.0.0": "1.0.1"}
+    assert image not in released_urls(root, "1.0.1")
+    assert len(released_urls(root, "1.0.1")) == len(released_urls(root)) - 1
