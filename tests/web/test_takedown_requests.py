@@ -329,3 +329,26 @@ def test_an_image_url_takes_down_that_image(tmp_path: Path) -> None:
     assert result["patches"] == {"1.0.0": "1.0.1"}
     assert image not in released_urls(root, "1.0.1")
     assert len(released_urls(root, "1.0.1")) == len(released_urls(root)) - 1
+
+
+def test_a_text_snippet_takes_down_every_record_naming_it(project: Path) -> None:
+    """A person's name as it appears in the text (C4's first page names a BBQ teacher): the
+    records holding it leave the patch release, and the name never enters the ledger."""
+    import pyarrow.parquet as pq
+
+    name = "Tony Balay"
+
+    def texts(version: str) -> list[str]:
+        files = sorted((project / "releases" / version / "data").glob("*.parquet"))
+        return [t for f in files for t in pq.read_table(f, columns=["text"]).column(0).to_pylist()]
+
+    holding = sum(name.lower() in t.lower() for t in texts("1.0.0"))
+    assert holding >= 1
+    filed = intake.file_request(project, _form(name, kind="text"))  # privacy: erases
+    row = intake.confirm(project, filed.request_id)
+    assert json.loads(row["match"])["releases"] == {"1.0.0": holding}
+    decide.approve(project, filed.request_id, by="ana")
+    decide.execute(project, filed.request_id)
+    assert not any(name.lower() in t.lower() for t in texts("1.0.1"))
+    with Ledger.open(project) as ledger:
+        assert name not in json.dumps([e.payload for e in ledger.events()])
