@@ -19,6 +19,9 @@ from datasteward.cli._common import ProjectOption, console, err_console, print_d
 from datasteward.errors import MissingDependencyError, WebError
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Idle keep-alive connections are closed after this many seconds (uvicorn's default, 5 s,
+#: races with clients that reuse a connection just as it closes under load).
+KEEP_ALIVE_S = 30
 
 
 def _require(module: str, package: str, feature: str) -> None:
@@ -107,7 +110,10 @@ def serve(
             max_body_bytes=int(max_body_mb * 1024 * 1024),
         )
         app = create_app(settings)
-        uvicorn.run(app, host=host, port=port, log_level="info", **proxy)  # type: ignore[arg-type]
+        uvicorn.run(
+            app, host=host, port=port, log_level="info", timeout_keep_alive=KEEP_ALIVE_S,
+            **proxy,  # type: ignore[arg-type]
+        )  # fmt: skip
         return
     # several workers: each imports the app from the environment set here (same secret)
     os.environ[PROJECT_ENV] = str(folder)
@@ -120,6 +126,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        timeout_keep_alive=KEEP_ALIVE_S,
         **proxy,  # type: ignore[arg-type]
     )
 
