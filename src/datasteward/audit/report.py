@@ -77,16 +77,15 @@ def _bytes(n: float) -> str:
 
 def table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: set[int] | None = None,
           row_class: Sequence[str] | None = None) -> str:
-    numeric = numeric or set()
-    out = ["<table><thead><tr>", *(f"<th>{_e(h)}</th>" for h in head), "</tr></thead><tbody>"]
-    for i, r in enumerate(rows):
-        cls = f' class="{row_class[i]}"' if row_class and row_class[i] else ""
-        out.append(f"<tr{cls}>")
-        for j, c in enumerate(r):
-            out.append(f'<td class="n">{_n(c)}</td>' if j in numeric else f"<td>{_e(c)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+    """A table: the ``table`` macro of the shared template ``audit/table.html``."""
+    from markupsafe import Markup
+
+    from datasteward.html import environment
+
+    module = environment().get_template("audit/table.html").make_module(
+        {"number": lambda v: Markup(_n(v))}  # noqa: S704 - _n escapes what is not a number
+    )
+    return str(module.table(list(head), list(rows), numeric or set(), row_class))  # type: ignore[attr-defined]
 
 
 def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> str:
