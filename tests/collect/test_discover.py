@@ -36,6 +36,7 @@ def _crawl(tmp, seeds, **extra):
         'contact_url = "https://example.org/crawler"',
     ]
     lines += [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "datasteward.toml"
     path.write_text("\n".join(lines) + "\n")
     recipe = parse_recipe(path.read_text(), path)
@@ -173,5 +174,27 @@ def test_common_crawl_and_dolma_payloads_crawled_again_keep_their_bytes(tmp_path
         ) as fh:
             checked = [r.verify_block_digest() for r in ArchiveIterator(fh, parse_http=False)]
         assert len(checked) == 1 + 3 * len(served) and all(checked)
+    finally:
+        site.close()
+
+
+def test_max_pages_and_per_host_caps(tmp_path):
+    many = "".join(f'<a href="/p{i}">{i}</a>' for i in range(20))
+    site = Site(
+        {
+            "/robots.txt": Page(b"User-agent: *\nAllow: /\n", headers={}),
+            "/": Page(many.encode(), headers=HTML),
+            **{f"/p{i}": Page(b"x", headers=HTML) for i in range(20)},
+        }
+    )
+    try:
+        _, _, rows = _crawl(
+            tmp_path / "a", [site.url("/")], max_depth=1, min_delay=0.0, max_pages_per_host=5
+        )
+        assert len(rows) == 5
+        _, _, rows = _crawl(
+            tmp_path / "b", [site.url("/")], max_depth=1, min_delay=0.0, max_pages=8
+        )
+        assert len(rows) == 8
     finally:
         site.close()

@@ -97,7 +97,9 @@ class Done:
 class Frontier:
     """URLs to fetch and what became of them."""
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, *, per_host: int | None = None) -> None:
+        #: At most this many URLs of one host are taken in (``max_pages_per_host``).
+        self.per_host = per_host
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.path = self.folder / FRONTIER_FILE
@@ -143,7 +145,7 @@ class Frontier:
         """Add (url, host, depth) rows not yet known, at most ``room`` of them; the number
         added."""
         with self.engine.begin() as c:
-            return _add(c, rows, room, parent)
+            return _add(c, rows, room, parent, self.per_host)
 
     def pending(self, limit: int, *, after: int = 0) -> list[Pending]:
         with self.engine.connect() as c:
@@ -162,7 +164,7 @@ class Frontier:
     def finish_many(self, dones: list[Done], *, room: int) -> int:
         """Record finished URLs (and their links) in ONE transaction; links added."""
         with self.engine.begin() as c:
-            return sum(_finish(c, done, room) for done in dones)
+            return sum(_finish(c, done, room, self.per_host) for done in dones)
 
     def is_known(self, url: str) -> str | None:
         """The state of ``url`` (None if unknown)."""
@@ -222,24 +224,44 @@ class Frontier:
             c.execute(sa.insert(sites_t).values(origin=origin, data=json.dumps(data)))
 
 
-def _add(c: Any, rows: Iterable[tuple[str, str, int]], room: int, parent: str | None) -> int:
+def _add(
+    c: Any,
+    rows: Iterable[tuple[str, str, int]],
+    room: int,
+    parent: str | None,
+    per_host: int | None = None,
+) -> int:
     if room <= 0:
         return 0
     total = int(c.execute(sa.select(sa.func.count()).select_from(urls_t)).scalar() or 0)
     added = 0
+    hosts: dict[str, int] = {}
     for url, host, depth in rows:
         if total + added >= room:
             break
+        if per_host is not None:
+            if host not in hosts:
+                hosts[host] = int(
+                    c.execute(
+                        sa.select(sa.func.count()).select_from(urls_t).where(urls_t.c.host == host)
+                    ).scalar()
+                    or 0
+                )
+            if hosts[host] >= per_host:
+                continue
         res = c.execute(
             sa.insert(urls_t)
             .prefix_with("OR IGNORE")
             .values(url=url, host=host, depth=depth, parent=parent, state="pending")
         )
-        added += res.rowcount or 0
+        n = res.rowcount or 0
+        added += n
+        if per_host is not None:
+            hosts[host] += n
     return added
 
 
-def _finish(c: Any, done: Done, room: int) -> int:
+def _finish(c: Any, done: Done, room: int, per_host: int | None) -> int:
     now = time.time()
     c.execute(
         sa.update(urls_t)
@@ -265,4 +287,4 @@ def _finish(c: Any, done: Done, room: int) -> int:
         name, size = done.part_size
         c.execute(sa.delete(parts_t).where(parts_t.c.name == name))
         c.execute(sa.insert(parts_t).values(name=name, size=size))
-    return _add(c, done.links, room, done.url) if done.links else 0
+    return _add(c, done.links, room, done.url, per_host) if done.links else 0

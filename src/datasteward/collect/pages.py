@@ -123,7 +123,7 @@ class PageCrawl:
 
     # ---- public ---------------------------------------------------------------------------
     def run(self, *, stop_after: int | None = None) -> CrawlSummary:
-        frontier = Frontier(self.folder)
+        frontier = Frontier(self.folder, per_host=self.cfg.max_pages_per_host)
         try:
             writer = WarcWriter(
                 self.folder / WARC_SUBDIR,
