@@ -119,3 +119,10 @@ def test_gated_needs_terms_in_the_recipe(project: Path) -> None:
     recipe.write_text(recipe.read_text("utf-8").replace('"gated"', '"closed"'), "utf-8")
     with pytest.raises(RecipeError, match="must be one of 'open', 'gated'"):
         load_recipe(project)
+
+
+def test_a_logged_in_steward_sees_the_public_pages_fresh(sqlite_site: WebProject) -> None:
+    page = sqlite_site.client("reviewer").get("/releases/1.0.0").text
+    assert "reviewer (reviewer)" in page and "Log out" in page
+    anon = sqlite_site.client().get("/releases/1.0.0").text
+    assert "Steward login" in anon and "Log out" not in anon

@@ -19,6 +19,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
+from datasteward.web.auth import current_account
 from datasteward.web.releases import DOCUMENTS, ReleaseView
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.templating import environment
@@ -57,6 +58,7 @@ def _page(
     """A public page; for visitors without a session it is rendered once per state of the
     releases (their manifests and status files) and then served from memory."""
     if not _anonymous(request):
+        current_account(request)  # the header shows who is logged in
         return Template(template, context=context(), status_code=status_code)
     full = (*key, site.releases.fingerprint())
     html = site.releases.rendered.get(full)
