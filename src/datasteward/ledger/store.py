@@ -35,6 +35,7 @@ from datasteward.ledger._validate import (
 )
 from datasteward.ledger._writes import Changes
 from datasteward.ledger.chain import canonical_json, lock_head, utc_now
+from datasteward.ledger.erasures import ErasureRecords
 from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyResult
 from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.releases import ReleaseRecords
@@ -89,7 +90,7 @@ def _missing_file(url: str) -> bool:
     return not path.is_file() or path.stat().st_size == 0
 
 
-class Ledger(ReleaseRecords, ReviewRecords, WebRequestRecords, WebAccessRecords):
+class Ledger(ReleaseRecords, ReviewRecords, WebRequestRecords, WebAccessRecords, ErasureRecords):
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
 
     Runs, estimates, decisions and the event log are methods here; releases, takedown
