@@ -3,6 +3,7 @@ errors of a table without a contact URL or of a missing table."""
 
 from __future__ import annotations
 
+import pytest
 from collect_server import Page, Site
 from typer.testing import CliRunner
 
@@ -50,6 +51,7 @@ def test_collect_pages_summary_and_second_run(tmp_path):
         site.close()
 
 
+@pytest.mark.slow
 def test_collect_pages_errors_are_one_line(tmp_path):
     import subprocess
     import sys

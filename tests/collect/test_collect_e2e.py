@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import orjson
+import pytest
 from collect_server import Page, Site, real_pages
 from typer.testing import CliRunner
 
@@ -44,6 +45,7 @@ contact_url = "https://example.org/crawler"
 """
 
 
+@pytest.mark.slow
 def test_collect_run_audit_release(tmp_path):
     pages = real_pages(4)
     links = "".join(f'<a href="/{p}">{p}</a>' for p in ("a", "b", "c", "d"))

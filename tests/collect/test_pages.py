@@ -117,6 +117,7 @@ def signal_sites():
     silent.close()
 
 
+@pytest.mark.slow
 def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signal_sites):
     a, b, silent, pages = signal_sites
     seeds = [a.url("/"), b.url("/x"), silent.url("/"), "ftp://example.org/x", "not a url"]
