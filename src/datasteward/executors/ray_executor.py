@@ -195,11 +195,19 @@ def ray_session(address: str | None, *, num_cpus: int | None = None) -> Iterator
             ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
         else:
             ray.init(num_cpus=num_cpus, log_to_driver=False, logging_level=logging.WARNING)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - Ray raises bare Exceptions too (node timeouts)
+        with contextlib.suppress(Exception):
+            ray.shutdown()  # what a failed start left behind
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if address:
+            raise RunError(
+                f"cannot connect to the Ray cluster at {address}: {why}",
+                hint="start it (`ray start --head`), or check --address / [run] address",
+            ) from None
         raise RunError(
-            f"cannot connect to the Ray cluster at {address or 'a new local instance'}: "
-            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
-            hint="start it (`ray start --head`), or check --address / [run] address",
+            f"cannot start Ray on this machine: {why}",
+            hint="a busy machine can make Ray give up starting (it waits 30 s): try again, or "
+            "start a cluster with `ray start --head` and run with --address auto",
         ) from None
     try:
         yield ray
