@@ -67,7 +67,7 @@ def test_politeness_one_connection_per_host_and_delay_held(sites):
     for site in (a, b):
         assert site.max_in_flight == 1
         assert len(site.log) == len(pages)
-        assert min(gaps(site.log)) >= 0.15 - 0.02  # server timestamps share the GIL
+        assert min(gaps(site.log)) >= 0.15 - 0.04  # server timestamps share the GIL
     # the two hosts were asked at the same time (global concurrency is across hosts)
     assert a.log[0].start < b.log[-1].start and b.log[0].start < a.log[-1].start
 

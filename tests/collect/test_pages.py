@@ -20,7 +20,7 @@ from datasteward.rights.steps.optout import OptOutFilter, OptOutOptions
 from datasteward.sources import SOURCE_SCHEMA, expand_shards, reader_for
 
 #: The server shares the GIL with the crawler: its timestamps can be a few ms late.
-SLACK = 0.02
+SLACK = 0.04
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -127,7 +127,7 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
             "news",
             seeds,
             max_depth=1,
-            min_delay=0.05,
+            min_delay=0.1,
             connect_timeout=1.0,
             read_timeout=2.0,
             total_timeout=6.0,
@@ -176,7 +176,7 @@ def test_crawl_records_every_signal_and_optout_decides_from_them(tmp_path, signa
     refused = json.loads(rows[a.url("/ai-blocked/a")]["signals"])
     assert refused["robots"]["blocked_agents"] == ["GPTBot"]
     assert refused["robots"]["rule"] == "Disallow: /ai-blocked/"
-    assert min(gaps(a.log)) >= 0.05 - SLACK
+    assert min(gaps(a.log)) >= 0.1 - SLACK, sorted(gaps(a.log))[:3]
     assert a.max_in_flight == 1  # never two requests at once to one host
     p = summary.progress
     assert p["errors"]["timeout"] == 1 and p["errors"]["http_4xx"] == 1

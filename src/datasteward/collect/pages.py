@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from datasteward.collect.commit import GroupCommit
 from datasteward.collect.discover import Scope, links, normalize, sitemap_urls, url_list
 from datasteward.collect.fetch import (
     Fetcher,
     FetchOptions,
-    FetchResult,
     check_url,
     user_agent,
 )
@@ -37,7 +37,7 @@ from datasteward.collect.progress import CrawlProgress
 from datasteward.collect.robots import RobotsCache
 from datasteward.collect.signals import gather
 from datasteward.collect.warc_out import WARC_SUBDIR, WarcWriter
-from datasteward.errors import RecipeError
+from datasteward.errors import RecipeError, RunError
 from datasteward.recipe.collect import CollectConfig
 from datasteward.rights.optout_signals import AI_AGENTS
 
@@ -120,6 +120,7 @@ class PageCrawl:
         )
         self.agents = agents_of(cfg)
         self.progress = CrawlProgress()
+        self._commit: GroupCommit | None = None
 
     # ---- public ---------------------------------------------------------------------------
     def run(self, *, stop_after: int | None = None) -> CrawlSummary:
@@ -162,10 +163,7 @@ class PageCrawl:
     # ---- the crawl ------------------------------------------------------------------------
     async def _crawl(self, frontier: Frontier, writer: WarcWriter, stop_after: int | None) -> None:
         cfg = self.cfg
-        self._queue: list[Any] = []
-        self._flusher: asyncio.Task[None] | None = None
-        #: URLs whose pages are queued or written (a redirect to one is not fetched again).
-        self._written_urls: set[str] = set()
+        self._commit = GroupCommit(frontier, writer, room=cfg.max_pages, on_done=self._count)
         sched = HostScheduler(self.politeness)
         resumed = frontier.get_meta("seeded") is not None
         if resumed:
@@ -291,10 +289,10 @@ class PageCrawl:
                 if q and host not in workers and len(workers) < max_hosts:
                     workers[host] = asyncio.create_task(work(host))
             if not workers:
-                if self._flusher is not None and not self._flusher.done():
-                    await self._drained()  # its commits may add links to the frontier
+                if self._gc.busy:
+                    await self._gc.drained()  # its commits may add links to the frontier
                     continue
-                await self._drained()
+                await self._gc.drained()
                 break
             finished, _ = await asyncio.wait(
                 list(workers.values()), return_when=asyncio.FIRST_COMPLETED, timeout=1.0
@@ -325,7 +323,7 @@ class PageCrawl:
         if bad:
             self._finish(frontier, Done(url, "failed", "error", bad[0], bad[1]), room)
             return
-        if url in self._written_urls:  # the final URL of a redirect fetched meanwhile
+        if url in self._gc.written:  # the final URL of a redirect fetched meanwhile
             self._finish(frontier, Done(url, "skipped", "same_as_redirect"), room)
             return
         decision = await robots.decision(url)
@@ -344,13 +342,10 @@ class PageCrawl:
             )
             sig.decision = "robots_unreachable" if decision.unreachable else "robots_refused"
             error = site.robots_error if site is not None else None
-            await self._write(
-                frontier,
-                writer,
+            await self._gc.add(
                 url,
                 None,
                 sig.to_json(),
-                room,
                 lambda part: Done(
                     url,
                     "skipped",
@@ -369,7 +364,7 @@ class PageCrawl:
             why = scope.why_not(target)
             if why:
                 return f"out of scope ({why})"
-            if target in self._written_urls or frontier.is_known(target) in (
+            if target in self._gc.written or frontier.is_known(target) in (
                 "done",
                 "skipped",
                 "failed",
@@ -410,7 +405,7 @@ class PageCrawl:
             final_site = await robots.site(final)
             site = final_site or site
             state = frontier.is_known(final)
-            if state in ("done", "skipped", "failed") or final in self._written_urls:
+            if state in ("done", "skipped", "failed") or final in self._gc.written:
                 self._finish(
                     frontier, Done(url, "skipped", "duplicate_of_redirect", detail=final), room
                 )
@@ -440,13 +435,10 @@ class PageCrawl:
         else:
             sig.decision = "reserved_recorded" if sig.reserved else "fetched"
             self.progress.written += 1
-        await self._write(
-            frontier,
-            writer,
+        await self._gc.add(
             url,
             None if drop else result,
             sig.to_json(),
-            room,
             lambda part: Done(
                 url,
                 "done",
@@ -460,54 +452,11 @@ class PageCrawl:
             ),
         )
 
-    async def _write(
-        self,
-        frontier: Frontier,
-        writer: WarcWriter,
-        url: str,
-        result: FetchResult | None,
-        signals: dict[str, Any],
-        room: int,
-        done: Callable[[tuple[str, int]], Done],
-    ) -> None:
-        """Queue a page's records for the WARC: a background flusher appends, fsyncs (in a
-        thread) and then commits them to the frontier (group commit: the pages that arrive
-        during one fsync share the next one). The host's worker goes on fetching meanwhile;
-        with too much queued it waits (memory stays bounded)."""
-        self._queue.append((url, result, signals, done))
-        self._written_urls.add(url)
-        if result is not None:
-            self._written_urls.add(result.final_url)
-        if self._flusher is None or self._flusher.done():
-            if self._flusher is not None and self._flusher.exception() is not None:
-                raise self._flusher.exception()  # type: ignore[misc]
-            self._flusher = asyncio.create_task(self._drain(frontier, writer, room))
-        while len(self._queue) > 64 and not self._flusher.done():
-            await asyncio.sleep(0.005)
-
-    async def _drain(self, frontier: Frontier, writer: WarcWriter, room: int) -> None:
-        while self._queue:
-            batch, self._queue = self._queue, []
-            try:
-                dones = [
-                    done(writer.append(url, result, signals, sync=False))
-                    for url, result, signals, done in batch
-                ]
-                await asyncio.to_thread(writer.sync)
-                frontier.finish_many(dones, room=room)
-            except BaseException:
-                writer.abandon()  # nothing more is written; resume cuts the tail
-                self._queue = []
-                raise
-            for d in dones:
-                self._count(d)
-
-    async def _drained(self) -> None:
-        """Wait until every queued page is committed (re-raises a failed flush)."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.wait([self._flusher])
-        if self._flusher is not None and self._flusher.exception() is not None:
-            raise self._flusher.exception()  # type: ignore[misc]
+    @property
+    def _gc(self) -> GroupCommit:
+        if self._commit is None:
+            raise RunError("collect pages: the crawl is not running (no WARC writer)")
+        return self._commit
 
     def _finish(self, frontier: Frontier, done: Done, room: int) -> None:
         frontier.finish(done, room=room)
