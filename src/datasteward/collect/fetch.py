@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from datasteward._version import __version__
+from datasteward.collect.decoding import BoundedDecoder, UnsupportedEncoding
 from datasteward.collect.politeness import HostScheduler, url_host_key
 from datasteward.errors import MissingDependencyError
 
@@ -171,36 +172,6 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) ->
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
-
-
-class _Decoder:
-    """Content-Encoding decoding with a bounded output (bombs stop at the cap)."""
-
-    def __init__(self, encodings: list[str], cap: int) -> None:
-        self.cap = cap
-        self.steps: list[Any] = []
-        for enc in reversed(encodings):  # the last applied is undone first
-            e = enc.strip().lower()
-            if e in ("", "identity"):
-                continue
-            if e in ("gzip", "x-gzip"):
-                self.steps.append(zlib.decompressobj(wbits=47))
-            elif e == "deflate":
-                self.steps.append(zlib.decompressobj(wbits=47))  # zlib or gzip header
-            else:
-                raise _Fail("decode", f"Content-Encoding {enc!r} is not supported")
-
-    def feed(self, data: bytes, room: int) -> bytes:
-        """Decode ``data``; at most ``room + 1`` bytes come out (so passing the cap shows)."""
-        for step in self.steps:
-            out = [step.decompress(data, room + 1)]
-            got = len(out[0])
-            while step.unconsumed_tail and got <= room:
-                more = step.decompress(step.unconsumed_tail, room + 1 - got)
-                out.append(more)
-                got += len(more)
-            data = b"".join(out)
-        return data
 
 
 class Fetcher:
@@ -428,7 +399,10 @@ class Fetcher:
                         "too_large",
                         f"{url}: Content-Length {declared} is over the body cap ({cap} bytes)",
                     )
-                decoder = _Decoder(encodings, cap)
+                try:
+                    decoder = BoundedDecoder(encodings)
+                except UnsupportedEncoding as exc:
+                    raise _Fail("decode", f"{url}: {exc}") from None
                 async for chunk in resp.aiter_raw():
                     received += len(chunk)
                     result.wire_bytes = received
