@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.collect.commit import GroupCommit
-from datasteward.collect.discover import Scope, links, normalize, sitemap_urls, url_list
+from datasteward.collect.discover import Scope, links
 from datasteward.collect.fetch import (
     Fetcher,
     FetchOptions,
@@ -35,6 +35,7 @@ from datasteward.collect.frontier import Done, Frontier, Pending
 from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
 from datasteward.collect.progress import CrawlProgress
 from datasteward.collect.robots import RobotsCache
+from datasteward.collect.seeds import seed
 from datasteward.collect.signals import gather
 from datasteward.collect.warc_out import WARC_SUBDIR, WarcWriter
 from datasteward.errors import RecipeError, RunError
@@ -176,7 +177,15 @@ class PageCrawl:
             robots = RobotsCache(
                 fetcher, agent=cfg.user_agent, ai_agents=self.agents, store=frontier
             )
-            scope = await self._seed(frontier, fetcher, robots, resumed=resumed)
+            scope = await seed(
+                self.project_dir,
+                self.cfg,
+                frontier,
+                fetcher,
+                robots,
+                self.progress,
+                resumed=resumed,
+            )
             ticker = asyncio.create_task(self._tick(sched, frontier))
             try:
                 await self._loop(frontier, writer, fetcher, robots, sched, scope, stop_after)
@@ -186,62 +195,6 @@ class PageCrawl:
                     await ticker
         self.progress.pending = frontier.states().get("pending", 0)
         self._report()
-
-    async def _seed(
-        self, frontier: Frontier, fetcher: Fetcher, robots: RobotsCache, *, resumed: bool
-    ) -> Scope:
-        cfg = self.cfg
-        start: list[str] = list(cfg.seeds)
-        if cfg.urls:
-            path = Path(cfg.urls)
-            path = path if path.is_absolute() else self.project_dir / path
-            if not path.exists():
-                raise RecipeError(
-                    f"{cfg.where}: [[collect]] `{cfg.name}`: no URL list at {path}",
-                    hint="fix `urls` (relative to the recipe)",
-                )
-            start.extend(url_list(path))
-        hosts = set(cfg.hosts) or {
-            url_host_key(u) for u in [*start, *cfg.sitemaps] if check_url(u) is None
-        }
-        scope = Scope.build(hosts, cfg.include, cfg.exclude)
-        if resumed:
-            return scope
-        room = cfg.max_pages
-        rows = []
-        for raw in start:
-            url = normalize(raw) if check_url(raw.strip()) is None else None
-            # a bad seed is kept as written, so its failure is counted with its reason
-            rows.append((url or raw.strip(), url_host_key(url) if url else "", 0))
-        frontier.add(rows, room=room)
-        for sm in cfg.sitemaps:
-            for url in await self._sitemap(fetcher, robots, sm, depth=0):
-                if scope.why_not(url) is None:
-                    frontier.add([(url, url_host_key(url), 0)], room=room)
-        frontier.set_meta("seeded", "1")
-        return scope
-
-    async def _sitemap(
-        self, fetcher: Fetcher, robots: RobotsCache, url: str, *, depth: int
-    ) -> list[str]:
-        """Page URLs of a sitemap (indexes followed two levels deep), bounded."""
-        limit = self.cfg.max_sitemap_urls
-        if check_url(url) or not (await robots.decision(url)).allowed:
-            log.warning("sitemap %s not fetched (bad URL or refused by robots.txt)", url)
-            return []
-        got = await fetcher.get(url, accept="application/xml, text/xml, */*;q=0.5")
-        if not got.ok:
-            log.warning("sitemap %s: %s", url, got.detail or got.status)
-            self.progress.errors[f"sitemap_{got.error or got.status}"] += 1
-            return []
-        pages, nested = sitemap_urls(got.body, limit=limit)
-        for sub in nested[:1000] if depth < 2 else []:
-            if len(pages) >= limit:
-                break
-            pages.extend(
-                (await self._sitemap(fetcher, robots, sub, depth=depth + 1))[: limit - len(pages)]
-            )
-        return pages
 
     async def _tick(self, sched: HostScheduler, frontier: Frontier) -> None:
         while True:
