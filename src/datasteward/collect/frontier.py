@@ -191,12 +191,11 @@ class Frontier:
             out[f"error:{error}" if error else str(decision)] += int(n)
         return out
 
-    def hosts_done(self) -> list[str]:
+    def hosts(self) -> list[str]:
+        """Every host the frontier knows (a resumed crawl holds each for one delay)."""
         with self.engine.connect() as c:
-            rows = c.execute(
-                sa.select(urls_t.c.host).where(urls_t.c.state != "pending").distinct()
-            ).all()
-        return [str(r[0]) for r in rows]
+            rows = c.execute(sa.select(urls_t.c.host).distinct()).all()
+        return [str(r[0]) for r in rows if r[0]]
 
     def rows(self) -> list[dict[str, Any]]:
         with self.engine.connect() as c:

@@ -168,11 +168,11 @@ class PageCrawl:
         sched = HostScheduler(self.politeness)
         resumed = frontier.get_meta("seeded") is not None
         if resumed:
-            hosts = frontier.hosts_done()
+            hosts = frontier.hosts()
             self.progress.resumed_from = sum(
                 n for s, n in frontier.states().items() if s != "pending"
             )
-            sched.hold_all(hosts)  # the killed process may have just asked them
+            sched.hold_all(hosts)  # the killed process may have just asked any of them
         async with Fetcher(sched, self.options) as fetcher:
             robots = RobotsCache(
                 fetcher, agent=cfg.user_agent, ai_agents=self.agents, store=frontier
