@@ -24,7 +24,7 @@ Part 3 (``--only per-step``): the CPU seconds of each built-in text step on the 
 one process, the per-core throughputs docs/scale.md projects from.
 
 Part 2, MinHash: ``--minhash-docs`` C4 documents with planted near copies (each a document with
-some of its words replaced), through ``dedup.minhash`` locally and on the cluster: the decisions
+2% of its words replaced), through ``dedup.minhash`` locally and on the cluster: the decisions
 must be the same (so precision and recall are the same exactly); both are printed against the
 planted truth.
 """
@@ -231,7 +231,7 @@ partitions = 4
 
 
 def minhash_project(root: Path, n_docs: int) -> tuple[Path, dict[str, str]]:
-    """C4 documents (at most the sample's 1,000) and near copies of a fifth of them (10% of
+    """C4 documents (at most the sample's 1,000) and near copies of a fifth of them (2% of
     the words replaced), shuffled into four files; the truth: copy id -> original id."""
     shutil.rmtree(root, ignore_errors=True)
     (root / "data").mkdir(parents=True)
@@ -242,7 +242,7 @@ def minhash_project(root: Path, n_docs: int) -> tuple[Path, dict[str, str]]:
     planted = {}
     for k, i in enumerate(rng.sample(range(len(base)), len(base) // 5)):
         words = docs[i]["text"].split()
-        for _ in range(max(1, len(words) // 10)):
+        for _ in range(max(1, len(words) // 50)):
             words[rng.randrange(len(words))] = rng.choice(vocab)
         docs.append({"id": f"p{k}", "text": " ".join(words)})
         planted[f"p{k}"] = f"d{i}"
@@ -258,9 +258,10 @@ def minhash_project(root: Path, n_docs: int) -> tuple[Path, dict[str, str]]:
 
 
 def removed_ids(run_dir: Path) -> list[str]:
+    """The removed records' ids as the input gave them (without the ``source:`` prefix)."""
     files = sorted((run_dir / "trace").glob("*.parquet"))
     table = pa.concat_tables([pq.read_table(f) for f in files])
-    return table.column("id").to_pylist()
+    return [str(i).split(":", 1)[-1] for i in table.column("id").to_pylist()]
 
 
 def minhash(workdir: Path, n_docs: int) -> None:
