@@ -18,9 +18,10 @@ release holds the record. Then, timed:
 2. ``takedown verify``: the proof, a scan of every file of the project (reported apart: it
    reads every row of every file).
 
-The peer, for the erasure's core: rewriting every data shard of every release without the
-record with DuckDB (``COPY (SELECT * ... WHERE id <> ?)``): what "remove one row everywhere"
-costs with no index and no statistics.
+The peer, for the erasure's core (run after it, over the patches' shards): rewriting every
+data shard of every release without the record with DuckDB
+(``COPY (SELECT * ... WHERE id <> ?)``): what "remove one row everywhere" costs with no index
+and no statistics.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch project")
     ap.add_argument("--no-verify", action="store_true", help="skip the takedown verify scan")
+    ap.add_argument("--no-peer", action="store_true", help="skip the DuckDB peer")
     ap.add_argument(
         "--max-shard-mb",
         type=int,
@@ -143,29 +145,15 @@ def main() -> None:
             f"({data_mb:,.0f} MB of Parquet) in {build_s:.1f} s (not part of the measurement)"
         )
 
-        # the peer: remove the row from every data shard of every release with DuckDB
-        target_id = None
-        con = duckdb.connect()
-        target_id = con.execute(
-            f"SELECT id FROM read_parquet('{run}/data/*.parquet') WHERE source_uri = ?", [url]
-        ).fetchone()[0]
-        peer_dir = scratch / "peer"
-        peer_dir.mkdir()
-        t0 = time.perf_counter()
-        n = 0
-        for shard in sorted((project / "releases").glob("*/data/*.parquet")):
-            n += 1
-            con.execute(
-                f"COPY (SELECT * FROM read_parquet('{shard}') WHERE id <> ?) "
-                f"TO '{peer_dir / f'{n}.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
-                [target_id],
-            )
-        peer_s = time.perf_counter() - t0
-        con.close()
-
         tid = add_request(
             project, kind="url", value=url, requester="bench", reason="bench", category="privacy"
         )
+        lookup = duckdb.connect()
+        found = lookup.execute(
+            f"SELECT id FROM read_parquet('{run}/data/*.parquet') WHERE source_uri = ?", [url]
+        ).fetchall()
+        lookup.close()
+        target_id = str(found[0][0])
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         outcome = apply_takedowns(project)
@@ -175,6 +163,25 @@ def main() -> None:
         assert len(s.withdrawn) == args.releases, s.withdrawn
         print(f"takedown apply: {apply_s:.1f} s wall, {apply_cpu:.1f} s CPU", flush=True)
         verify_s = None
+        peer_s = None
+        if not args.no_peer:
+            # the peer, after the apply (the withdrawn releases' shards are gone, so it rewrites
+            # the patches' shards: the same records but one), with DuckDB, shard by shard
+            con = duckdb.connect()
+            peer_dir = scratch / "peer"
+            peer_dir.mkdir()
+            t0 = time.perf_counter()
+            n = 0
+            for shard in sorted((project / "releases").glob("*/data/*.parquet")):
+                n += 1
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet('{shard}') WHERE id <> ?) "
+                    f"TO '{peer_dir / f'{n}.parquet'}' (FORMAT parquet, COMPRESSION zstd)",
+                    [target_id],
+                )
+            peer_s = time.perf_counter() - t0
+            con.close()
+
         if not args.no_verify:
             t0 = time.perf_counter()
             proof = verify_request(project, tid)
@@ -186,8 +193,12 @@ def main() -> None:
         print("|---|---:|---:|---:|")
         print(
             f"| erase 1 record from {args.releases} × {args.records:,} records: takedown apply "
-            f"(wall s) | {apply_s:.1f} | {peer_s:.1f} (DuckDB COPY ... WHERE id <> ? per shard) "
-            f"| {peer_s / apply_s:.2f} |"
+            f"(wall s) | {apply_s:.1f} | "
+            + (
+                f"{peer_s:.1f} (DuckDB COPY ... WHERE id <> ? per shard) | {peer_s / apply_s:.2f} |"
+                if peer_s is not None
+                else "(not run) | |"
+            )
         )
         if verify_s is not None:
             print(f"| takedown verify: scan every file (wall s) | {verify_s:.1f} | | |")

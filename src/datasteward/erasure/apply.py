@@ -235,9 +235,9 @@ def erase_request(
             done.add((place, after))
             if action == "deleted":
                 summary.files_deleted += 1
-            else:
+            elif action == "rewritten":
                 summary.files_rewritten += 1
-            summary.rows_erased += rows
+                summary.rows_erased += rows  # rows (or text passages) erased from files kept
             pause(len(done))
 
         _reconcile_journal(project, tid, record)
