@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "datasteward.cli.release_cmds",
     "datasteward.cli.collect_cmds",
     "datasteward.cli.web_cmds",
+    "datasteward.cli.annotations_cmds",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,201 @@
+"""Annotation commands: ``annotations agreement | aggregate | issues | labour`` over label
+files (CSV, TSV, JSONL, Parquet; one row per item x annotator x label).
+
+Annotator ids are pseudonymised (keyed hash; the key from DATASTEWARD_ANNOTATOR_KEY or the
+project's .datasteward/annotator.key) in everything these commands print or write.
+
+Exit codes: 0 ok (quarantined rows are counted and listed, not fatal), 1 error (no such file,
+unknown method or level).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from datasteward.cli._common import console, err_console, print_data_json, term
+
+annotations_app = typer.Typer(
+    help="Crowd labels: agreement, aggregation, label issues and the labour behind them.\n\n"
+    "Example: [bold]datasteward annotations agreement labels.csv --level nominal[/]",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
+
+FILES = typer.Argument(..., help="Label files (.csv, .tsv, .jsonl, .parquet).", exists=True)
+ITEM = typer.Option("item", "--item-col", help="Column of the item (record) id.")
+ANNOTATOR = typer.Option("annotator", "--annotator-col", help="Column of the annotator id.")
+LABEL = typer.Option("label", "--label-col", help="Column of the label.")
+PROJECT = typer.Option(
+    Path("."), "--project", "-p", help="Project folder (its key file pseudonymises ids)."
+)
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+def _load(files: list[Path], item: str, annotator: str, label: str, **extra: Any) -> Any:
+    from datasteward.annotations.labels import LabelColumns, read_labels
+
+    ls = read_labels(files, LabelColumns(item=item, annotator=annotator, label=label, **extra))
+    for q in ls.quarantined[:20]:
+        err_console.print(f"quarantined {term(q.where)}: {term(q.reason)}")
+    if len(ls.quarantined) > 20:
+        err_console.print(f"... and {len(ls.quarantined) - 20} more quarantined rows")
+    return ls
+
+
+def _coded(ls: Any, project: Path) -> Any:
+    from datasteward.annotations.matrix import encode
+    from datasteward.annotations.pseudonymise import project_secret, pseudonymise
+
+    labels = ls.labels
+    if all(isinstance(x, str) for x in labels):
+        try:
+            labels = [int(x) for x in labels]
+        except ValueError:
+            pass
+    return encode(ls.items, pseudonymise(ls.annotators, project_secret(project)), labels)
+
+
+@annotations_app.command("agreement")
+def agreement_cmd(
+    files: list[Path] = FILES,
+    item: str = ITEM,
+    annotator: str = ANNOTATOR,
+    label: str = LABEL,
+    level: str = typer.Option("nominal", "--level", help="nominal|ordinal|interval|ratio"),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples.", min=0),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """Krippendorff's alpha with a bootstrap interval, Fleiss' and Cohen's kappa, per label
+    and per annotator against the rest.
+
+    Example: [bold]datasteward annotations agreement answer.csv --item-col question
+    --annotator-col worker --label-col answer[/]"""
+    from datasteward.annotations import agreement as ag
+    from datasteward.errors import RecipeError
+
+    if level not in ag.LEVELS:
+        raise RecipeError(f"unknown --level {level!r}", hint=f"use one of {', '.join(ag.LEVELS)}")
+    ls = _load(files, item, annotator, label)
+    rep = ag.report(_coded(ls, project), level, resamples=resamples)
+    data = dataclasses.asdict(rep) | {"quarantined": len(ls.quarantined)}
+    if as_json:
+        print_data_json(data)
+        return
+    a = rep.alpha
+    console.print(
+        f"{rep.labels:,} labels, {rep.items:,} items, {rep.annotators} annotators "
+        f"({len(ls.quarantined)} rows quarantined)"
+    )
+    if a.value is None:
+        console.print("alpha: undefined (no item with two labels, or one value only)")
+    else:
+        ci = ""
+        if a.low is not None and a.high is not None:
+            ci = f" [{a.low:.4f}, {a.high:.4f}] (95%)"
+        console.print(f"Krippendorff's alpha ({level}): {a.value:.4f}{ci}")
+    if rep.fleiss_kappa is not None:
+        console.print(f"Fleiss' kappa: {rep.fleiss_kappa:.4f}")
+    if rep.mean_cohen_kappa is not None:
+        console.print(f"mean pairwise Cohen's kappa: {rep.mean_cohen_kappa:.4f}")
+    for name, v in rep.per_label.items():
+        console.print(f"  label {term(name)}: specific agreement {v}")
+    console.print("least agreeing annotators (pseudonyms):")
+    for r in rep.per_annotator[:10]:
+        console.print(f"  {r.annotator}: {r.labels} labels, agreement {r.agreement}")
+
+
+@annotations_app.command("aggregate")
+def aggregate_cmd(
+    files: list[Path] = FILES,
+    item: str = ITEM,
+    annotator: str = ANNOTATOR,
+    label: str = LABEL,
+    method: str = typer.Option("ds", "--method", help="mv|ds|glad|mace|mean|median"),
+    out: Path | None = typer.Option(None, "--out", help="Write item,label,confidence (.csv)."),
+    issues: int = typer.Option(20, "--issues", help="Show this many label issues.", min=0),
+    project: Path = PROJECT,
+    as_json: bool = JSON,
+) -> None:
+    """One label per item and its confidence; the most doubtful items; annotator quality.
+
+    Example: [bold]datasteward annotations aggregate answer.csv --method ds --out agg.csv[/]"""
+    import csv
+
+    from datasteward.annotations.aggregate import AggregateOptions, aggregate
+    from datasteward.annotations.issues import label_issues
+
+    ls = _load(files, item, annotator, label)
+    coded = _coded(ls, project)
+    agg = aggregate(coded, AggregateOptions(method=method))  # type: ignore[arg-type]
+    found = label_issues(coded, agg, top=issues)
+    if out is not None:
+        with out.open("w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["item", "label", "confidence", "method"])
+            for i, lab, conf in zip(agg.items, agg.labels, agg.confidence, strict=True):
+                w.writerow([i, lab, f"{conf:.6f}", method])
+    data = {
+        "method": method,
+        "items": len(agg.items),
+        "quarantined": len(ls.quarantined),
+        "annotator_quality": agg.quality,
+        "label_issues": [dataclasses.asdict(x) for x in found],
+    }
+    if as_json:
+        print_data_json(data)
+        return
+    console.print(
+        f"{len(agg.items):,} items aggregated by {method}" + (f" -> {out}" if out else "")
+    )
+    console.print("label issues (most doubtful first):")
+    for x in found:
+        console.print(
+            f"  {term(x.item)}: score {x.score:.3f}, label {term(x.label)}, "
+            f"confidence {x.confidence:.3f}, consensus {x.consensus:.3f} of {x.labels}"
+        )
+    console.print("least reliable annotators (pseudonyms):")
+    for a, q in list(agg.quality.items())[:10]:
+        console.print(f"  {a}: {q:.3f}")
+
+
+@annotations_app.command("labour")
+def labour_cmd(
+    files: list[Path] = FILES,
+    item: str = ITEM,
+    annotator: str = ANNOTATOR,
+    label: str = LABEL,
+    time_col: str | None = typer.Option(None, "--time-col", help="Seconds spent per label."),
+    pay_col: str | None = typer.Option(None, "--pay-col", help="Payment per label."),
+    minimum: float | None = typer.Option(None, "--minimum-wage", help="Declared hourly min."),
+    as_json: bool = JSON,
+) -> None:
+    """People, hours, effective hourly pay (median, 10th percentile) against the declared
+    minimum, and the share of labels from the top decile of annotators.
+
+    Example: [bold]datasteward annotations labour labels.csv --time-col secs --pay-col usd[/]"""
+    from datasteward.annotations.labour import LabourOptions, labour
+
+    ls = _load(files, item, annotator, label, time_s=time_col, pay=pay_col)
+    rep = labour(
+        ls.items,
+        ls.annotators,
+        ls.extra.get("time_s"),
+        ls.extra.get("pay"),
+        LabourOptions(minimum_hourly_wage=minimum),
+    )
+    data = dataclasses.asdict(rep)
+    if as_json:
+        print_data_json(data)
+        return
+    for k, v in data.items():
+        if k != "options":
+            console.print(f"{k.replace('_', ' ')}: {v}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(annotations_app, name="annotations")
