@@ -20,6 +20,14 @@ from typing import Any
 
 from datasteward.errors import RecipeError
 from datasteward.recipe._where import Where
+from datasteward.recipe.annotations import (
+    AnnotationsConfig,
+    LabourTable,
+    RepresentationTable,
+    parse_annotations,
+    parse_labour,
+    parse_representation,
+)
 from datasteward.recipe.collect import CollectConfig, parse_collect
 from datasteward.recipe.sections import (
     SOURCE_FORMATS,
@@ -59,6 +67,9 @@ _TOP_LEVEL = (
     "takedown",
     "web",
     "collect",
+    "annotations",
+    "labour",
+    "representation",
 )
 _BOM = "\ufeff"
 
@@ -90,6 +101,10 @@ class Recipe:
     #: ``[[collect]]``: what the collection stage fetches (``datasteward collect``).
     collect: tuple[CollectConfig, ...] = ()
     web: WebTable = field(default_factory=WebTable)
+    #: ``[[annotations]]``, ``[labour]``, ``[representation]`` (docs/annotations.md).
+    annotations: tuple[AnnotationsConfig, ...] = ()
+    labour: LabourTable = field(default_factory=LabourTable)
+    representation: RepresentationTable = field(default_factory=RepresentationTable)
     #: The TOML as parsed: what the recipe hash is computed from.
     raw: Mapping[str, Any] = field(default_factory=dict)
 
@@ -144,6 +159,9 @@ def parse_recipe(text: str, path: Path) -> Recipe:
         takedown=parse_takedown(w, data.get("takedown")),
         collect=parse_collect(w, data.get("collect")),
         web=parse_web(w, data.get("web")),
+        annotations=parse_annotations(w, data.get("annotations")),
+        labour=parse_labour(w, data.get("labour")),
+        representation=parse_representation(w, data.get("representation")),
         raw=data,
     )
 

@@ -224,6 +224,10 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
         doc["inLanguage"] = list(info.language)
     if info is not None and info.keywords:
         doc["keywords"] = list(info.keywords)
+    if ctx.recipe is not None and ctx.recipe.annotations:
+        from datasteward.annotations.summary import rai_fields  # measured from the label files
+
+        rai.update(rai_fields(ctx.recipe, ctx.project))
     doc.update({k: v for k, v in rai.items() if v})
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
