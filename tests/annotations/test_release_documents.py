@@ -83,6 +83,9 @@ def test_release_croissant_carries_measured_annotation_fields(tmp_path: Path) ->
     assert "Krippendorff's alpha (nominal) 0.519" in doc["rai:dataAnnotationAnalysis"]
     assert "1 label rows quarantined" in doc["rai:dataAnnotationAnalysis"]
     assert doc["rai:annotationsPerItem"] == "breed: mean 10.00 (min 10, max 10)"
+    sheet = (root / "releases" / "1.0.0" / "datasheet.md").read_text()
+    assert "8070 labels on 807 items by 109 annotators" in sheet
+    assert "Krippendorff" in sheet
     mlc = pytest.importorskip("mlcroissant")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's, inside mlcroissant

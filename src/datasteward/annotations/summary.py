@@ -115,11 +115,28 @@ def describe(m: Measured) -> dict[str, str]:
     return {"protocol": protocol, "analysis": analysis, "per_item": per_item}
 
 
+_CACHE: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+
+
+def measure_cached(recipe: Recipe, base: Path) -> list[dict[str, str]]:
+    """``describe`` of every ``[[annotations]]`` table, measured once per recipe and project
+    (the datasheet and the Croissant of one release share it)."""
+    stamps = []
+    for cfg in recipe.annotations:
+        for f in cfg.files:
+            st = (base / f).stat() if (base / f).exists() else None
+            stamps.append(f"{f}:{st.st_mtime_ns}:{st.st_size}" if st else f"{f}:-")
+    key = (recipe.hash, str(base.resolve()), "|".join(stamps))
+    if key not in _CACHE:
+        _CACHE[key] = [describe(m) for m in measure(recipe, base)]
+    return _CACHE[key]
+
+
 def rai_fields(recipe: Recipe, base: Path) -> dict[str, Any]:
     """Croissant RAI annotation properties, measured; {} without ``[[annotations]]``."""
     if not recipe.annotations:
         return {}
-    parts = [describe(m) for m in measure(recipe, base)]
+    parts = measure_cached(recipe, base)
     out: dict[str, Any] = {
         "rai:dataAnnotationProtocol": " | ".join(p["protocol"] for p in parts),
         "rai:dataAnnotationAnalysis": " | ".join(p["analysis"] for p in parts),

@@ -266,6 +266,15 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         "Yes: datasteward (open source) with the recipe in the run's `recipe.toml`"
         + (f" (recipe hash {md_code(ctx.recipe_hash)})." if ctx.recipe_hash else ".")
     )
+    if ctx.recipe is not None and ctx.recipe.annotations:
+        from datasteward.annotations.summary import measure_cached
+
+        parts = measure_cached(ctx.recipe, ctx.project)
+        m["collection", "who"] = " ".join(md_text(p["protocol"]) + "." for p in parts)
+        m["composition", "labels"] = " ".join(
+            md_text(p["analysis"]) + "; labels per item " + md_text(p["per_item"]) + "."
+            for p in parts
+        )
     m["distribution", "how"] = (
         f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and "
         "DataCite metadata; "
