@@ -92,6 +92,19 @@ def test_cli_agreement_and_aggregate(tmp_path: Path, monkeypatch: pytest.MonkeyP
         app, ["annotations", "aggregate", str(f), "--method", "mv", "--out", str(out), "--json"]
     )
     assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["decision"] is None
+    r = CliRunner().invoke(
+        app,
+        ["annotations", "aggregate", str(f), "--method", "ds", "--decide-by", "Ana", "--json"]
+        + ["--project", str(tmp_path), "--issues", "0"],
+    )
+    assert r.exit_code == 0, r.output
+    from datasteward.ledger import Ledger
+
+    with Ledger.open(tmp_path) as ledger:
+        titles = [d.title for d in ledger.list_decisions()]
+        assert titles == ["Aggregate annotations with ds"]
+        assert ledger.events()[-1].type == "decision.recorded"
     with out.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 30 and all(int(x["label"]) == int(x["item"][1:]) % 3 for x in rows)

@@ -118,6 +118,11 @@ def aggregate_cmd(
     method: str = typer.Option("ds", "--method", help="mv|ds|glad|mace|mean|median"),
     out: Path | None = typer.Option(None, "--out", help="Write item,label,confidence (.csv)."),
     issues: int = typer.Option(20, "--issues", help="Show this many label issues.", min=0),
+    decide_by: str | None = typer.Option(
+        None,
+        "--decide-by",
+        help="Record the choice of method as a steward's decision in the project's ledger.",
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -139,8 +144,12 @@ def aggregate_cmd(
             w.writerow(["item", "label", "confidence", "method"])
             for i, lab, conf in zip(agg.items, agg.labels, agg.confidence, strict=True):
                 w.writerow([i, lab, f"{conf:.6f}", method])
+    decision_id = None
+    if decide_by:
+        decision_id = _record_method(project, method, files, agg, decide_by)
     data = {
         "method": method,
+        "decision": decision_id,
         "items": len(agg.items),
         "quarantined": len(ls.quarantined),
         "annotator_quality": agg.quality,
@@ -195,6 +204,29 @@ def labour_cmd(
     for k, v in data.items():
         if k != "options":
             console.print(f"{k.replace('_', ' ')}: {v}")
+
+
+def _record_method(project: Path, method: str, files: list[Path], agg: Any, by: str) -> int:
+    """The aggregation method is a decision: recorded in the hash-chained ledger."""
+    from datasteward.ledger import Ledger
+    from datasteward.recipe import load_recipe
+    from datasteward.recipe.model import RECIPE_FILE
+
+    recipe_path = project / RECIPE_FILE
+    recipe = load_recipe(recipe_path) if recipe_path.exists() else None
+    low = sum(1 for c in agg.confidence if c < 0.5)
+    with Ledger.open(project) as ledger:
+        d = ledger.record_decision(
+            title=f"Aggregate annotations with {method}",
+            rationale=(
+                f"{len(agg.items)} items from {', '.join(f.name for f in files)}; "
+                f"{low} items with confidence under 0.5 go to review"
+            ),
+            tradeoff=None,
+            by=by,
+            recipe_hash=recipe.hash if recipe is not None else None,
+        )
+    return int(d.decision_id)
 
 
 def register(app: typer.Typer) -> None:
