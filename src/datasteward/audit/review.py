@@ -70,8 +70,11 @@ def draw_sample(
     seed: int = 0,
     audit_dir: Path | None = None,
     text_chars: int = 4000,
+    quotas: dict[str, int] | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The items (review order) and the records (by id) of a stratified sample."""
+    """The items (review order) and the records (by id) of a stratified sample.
+    ``quotas``: records per stratum (strata not named get none), instead of ``per_stratum``
+    (``sample --stratify``: the recipe's ``[representation]`` targets)."""
     if outcome not in OUTCOMES:
         raise RecipeError(f"--outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
     run = open_run(run_dir)
@@ -82,11 +85,20 @@ def draw_sample(
                  "all": "TRUE"}[outcome]
         steps = {s.pos: s.step_id for s in run.steps}
         draw = f"md5(id || ':' || {int(seed)})"
+        limit = str(int(per_stratum))
+        if quotas is not None:
+            # a stratum is "<outcome>/<value>": a target names the value
+            quoted = {k.replace(chr(39), chr(39) * 2): int(v) for k, v in quotas.items()}
+            cases = " ".join(
+                f"WHEN stratum = '{k}' OR ends_with(stratum, '/{k}') THEN {v}"
+                for k, v in quoted.items()
+            )
+            limit = f"(CASE {cases} ELSE 0 END)" if cases else "0"
         rows = con.execute(
             f"SELECT id, stratum, _pos, _reason FROM (SELECT r.id, r._pos, r._reason, "
             f"{stratum} AS stratum FROM records r{join} WHERE {where}) "
             f"QUALIFY row_number() OVER (PARTITION BY stratum ORDER BY {draw}) "
-            f"<= {int(per_stratum)} ORDER BY stratum, {draw}"
+            f"<= {limit} ORDER BY stratum, {draw}"
         ).fetchall()
         seen: set[str] = set()
         items = []

@@ -193,6 +193,10 @@ def sample(
         None, "--audit", help="An audit folder of this run (for --by slice:DIM)."
     ),
     name: str | None = typer.Option(None, "--name", help="A name for the sample."),
+    stratify: bool = typer.Option(
+        False, "--stratify", help="Meet the recipe's [representation.DIM] target shares: "
+        "-n is then the sample's size, split by the targets (DIM: source, or slice:DIM's)."
+    ),
     project: Path = ProjectOption,
 ) -> None:
     """Draw a stratified random sample of a run's records for human review, export it, and
@@ -204,12 +208,15 @@ def sample(
     from datasteward.ledger import Ledger
 
     run_dir = find_run(project, run)
+    quotas = _representation_quotas(project, by, per_stratum) if stratify else None
     items, records = draw_sample(run_dir, outcome=outcome, by=by, per_stratum=per_stratum,
-                                 seed=seed, audit_dir=audit_dir)
+                                 seed=seed, audit_dir=audit_dir, quotas=quotas)
     if not items:
         console.print("No record matches: nothing to review.")
         raise typer.Exit(0)
     spec = {"by": by, "outcome": outcome, "per_stratum": per_stratum, "seed": seed}
+    if quotas is not None:
+        spec["quotas"] = quotas
     label = name or f"{by} {outcome} x{per_stratum}"
     with Ledger.open(project) as ledger:
         sid = ledger.record_sample(run_id=run_dir.name, name=label, spec=spec, items=items)
@@ -219,6 +226,22 @@ def sample(
                   f"of run {escape(run_dir.name)}, written as {fmt} to {escape(str(out))}.")
     console.print(f"Review it: [bold]datasteward review {sid} --by NAME[/] "
                   "(or --from judgements.jsonl)")
+
+
+def _representation_quotas(project: Path, by: str, size: int) -> dict[str, int]:
+    """round(size x target share) per value of ``[representation.DIM]`` (DIM: --by's)."""
+    from datasteward.cli._common import load_project_recipe
+    from datasteward.errors import RecipeError
+
+    recipe = load_project_recipe(project)
+    dim = by.split(":", 1)[1] if by.startswith("slice:") else by
+    targets = recipe.representation.targets.get(dim)
+    if not targets:
+        raise RecipeError(
+            f"{recipe.path}: no [representation.{dim}] targets for --stratify",
+            hint=f"add [representation.{dim}] with a share per value (docs/annotations.md)",
+        )
+    return {value: round(size * share) for value, (share, _tol) in targets.items()}
 
 
 _CATEGORIES = ("wrongly-removed", "wrongly-kept", "offensive", "pii", "low-quality",
