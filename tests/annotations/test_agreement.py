@@ -107,3 +107,22 @@ def test_per_annotator_puts_planted_spammers_last() -> None:
     c = encode(labels.items + spam_items, labels.annotators + spam_ann, labels.labels + spam_lab)
     ranked = [r for r in ag.per_annotator(c) if r.items_shared >= 50]
     assert {r.annotator for r in ranked[:3]} == {"spammer0", "spammer1", "spammer2"}
+
+
+def test_alpha_per_slice_equals_the_package_on_each_slice() -> None:
+    labels, truth = load("dog")
+    c = encode(labels.items, labels.annotators, labels.labels)
+    # slices: the gold breed of each item
+    item_slice = {i: str(truth[str(name)]) for i, name in enumerate(c.items)}
+    got = ag.by_slice(c, item_slice, "nominal", resamples=100)
+    assert set(got) == {"0", "1", "2", "3"}
+    data = _matrix(c)
+    for value, iv in got.items():
+        cols = [i for i, s in item_slice.items() if s == value]
+        ref = krippendorff.alpha(
+            reliability_data=data[:, cols],
+            level_of_measurement="nominal",
+            value_domain=[0, 1, 2, 3],
+        )
+        assert iv.value is not None and abs(iv.value - ref) < 1e-9, value
+        assert iv.low is not None and iv.high is not None and iv.low < iv.value < iv.high

@@ -76,13 +76,20 @@ def test_cli_agreement_and_aggregate(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("DATASTEWARD_ANNOTATOR_KEY", "test key")
     f = tmp_path / "l.csv"
     f.write_text(
-        "item,annotator,label\n"
-        + "".join(f"r{i},w{j},{(i + (j == 3)) % 3}\n" for i in range(30) for j in range(4))
-        + "r1,w1,9\n"  # duplicate: quarantined
+        "item,annotator,label,lang\n"
+        + "".join(
+            f"r{i},w{j},{(i + (j == 3)) % 3},{'en' if i < 20 else 'de'}\n"
+            for i in range(30)
+            for j in range(4)
+        )
+        + "r1,w1,9,en\n"  # duplicate: quarantined
     )
-    r = CliRunner().invoke(app, ["annotations", "agreement", str(f), "--json", "--resamples", "50"])
+    args = ["annotations", "agreement", str(f), "--json", "--resamples", "50"]
+    r = CliRunner().invoke(app, [*args, "--slice-col", "lang"])
     assert r.exit_code == 0, r.output
     data = json.loads(r.stdout)
+    assert set(data["per_slice"]) == {"en", "de"}
+    assert data["per_slice"]["de"]["value"] < 1.0
     assert data["quarantined"] == 1 and data["labels"] == 120
     # w3 always disagrees: last by agreement, and shown only as a pseudonym
     assert data["per_annotator"][0]["agreement"] == 0.0

@@ -10,6 +10,7 @@ replacement; for ordinal data the metric's ranks are those of the full sample.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -194,6 +195,33 @@ def per_label(coded: Coded) -> dict[str, float | None]:
     return {
         str(v): (float(num[i] / den[i]) if den[i] else None) for i, v in enumerate(coded.values)
     }
+
+
+def by_slice(
+    coded: Coded,
+    item_slice: Mapping[int, str],
+    level: Level = "nominal",
+    *,
+    resamples: int = 1000,
+) -> dict[str, Interval]:
+    """Alpha with its interval per slice; ``item_slice``: item code -> slice value (items
+    without one are left out)."""
+    groups: dict[str, list[int]] = {}
+    for item, value in item_slice.items():
+        groups.setdefault(value, []).append(item)
+    out = {}
+    for value in sorted(groups):
+        keep = np.isin(coded.item, np.array(groups[value], dtype=np.int64))
+        sub = Coded(
+            coded.item[keep],
+            coded.annotator[keep],
+            coded.code[keep],
+            coded.items,
+            coded.annotators,
+            coded.values,
+        )
+        out[value] = alpha_interval(sub, level, resamples=resamples)
+    return out
 
 
 @dataclass(frozen=True)

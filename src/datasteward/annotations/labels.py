@@ -17,7 +17,7 @@ from typing import Any
 
 from datasteward.errors import SourceError
 
-OPTIONAL = ("time_s", "pay", "timestamp", "round")
+OPTIONAL = ("time_s", "pay", "timestamp", "round", "slice")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class LabelColumns:
     pay: str | None = None
     timestamp: str | None = None
     round: str | None = None
+    #: A column naming the item's slice (language, domain...): agreement per slice.
+    slice: str | None = None
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,9 @@ def agreement_cmd(
     label: str = LABEL,
     level: str = typer.Option("nominal", "--level", help="nominal|ordinal|interval|ratio"),
     resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples.", min=0),
+    slice_col: str | None = typer.Option(
+        None, "--slice-col", help="Column naming each item's slice: alpha per slice too."
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
@@ -80,9 +83,19 @@ def agreement_cmd(
 
     if level not in ag.LEVELS:
         raise RecipeError(f"unknown --level {level!r}", hint=f"use one of {', '.join(ag.LEVELS)}")
-    ls = _load(files, item, annotator, label)
-    rep = ag.report(_coded(ls, project), level, resamples=resamples)
-    data = dataclasses.asdict(rep) | {"quarantined": len(ls.quarantined)}
+    ls = _load(files, item, annotator, label, slice=slice_col)
+    coded = _coded(ls, project)
+    rep = ag.report(coded, level, resamples=resamples)
+    slices: dict[str, ag.Interval] = {}
+    if slice_col:
+        item_slice = {
+            int(coded.item[i]): str(v) for i, v in enumerate(ls.extra["slice"]) if v is not None
+        }
+        slices = ag.by_slice(coded, item_slice, level, resamples=resamples)
+    data = dataclasses.asdict(rep) | {
+        "quarantined": len(ls.quarantined),
+        "per_slice": {k: dataclasses.asdict(v) for k, v in slices.items()},
+    }
     if as_json:
         print_data_json(data)
         return
@@ -102,6 +115,8 @@ def agreement_cmd(
         console.print(f"Fleiss' kappa: {rep.fleiss_kappa:.4f}")
     if rep.mean_cohen_kappa is not None:
         console.print(f"mean pairwise Cohen's kappa: {rep.mean_cohen_kappa:.4f}")
+    for name, iv in slices.items():
+        console.print(f"  slice {term(name)}: alpha {iv.value} [{iv.low}, {iv.high}]")
     for name, v in rep.per_label.items():
         console.print(f"  label {term(name)}: specific agreement {v}")
     console.print("least agreeing annotators (pseudonyms):")
