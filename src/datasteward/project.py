@@ -148,11 +148,12 @@ class Project:
             address=address,
         )
         if output:
+            from datasteward.runs.layout import SUCCESS, WORK_DIR
             from datasteward.storage import upload_folder
 
             url = f"{output.rstrip('/')}/{result.run_id}"
             try:
-                upload_folder(result.run_dir, url, cls=RunError, skip=("_work",), last="_SUCCESS")
+                upload_folder(result.run_dir, url, cls=RunError, skip=(WORK_DIR,), last=SUCCESS)
             except RunError as exc:
                 raise RunError(
                     f"{exc.message}; the run itself is complete in {result.run_dir}",
