@@ -15,36 +15,10 @@ from datasteward.cli._common import (
     console,
     err_console,
     human_bytes,
-    load_project_recipe,
     print_data_json,
     term,
 )
-from datasteward.errors import RecipeError
-from datasteward.recipe.collect import CollectConfig, collect_table
-
-collect_app = typer.Typer(
-    help="Collect data with consent: crawl pages (and download images) politely, recording "
-    "every opt-out signal at fetch time.\n\n"
-    "Example: [bold]datasteward collect pages --project my-dataset[/]",
-    no_args_is_help=True,
-    rich_markup_mode="rich",
-)
-
-
-def _table(project: Path, name: str | None, kind: str) -> CollectConfig:
-    recipe = load_project_recipe(project)
-    cfg = collect_table(recipe.collect, name, kind)
-    if cfg is None:
-        names = [t.name for t in recipe.collect if t.kind == kind]
-        raise RecipeError(
-            f"{recipe.path}: no [[collect]] table of kind {kind!r}"
-            + (f" named {name!r}" if name else "")
-            + (f" (there are: {', '.join(names)})" if names else ""),
-            hint="pass --name NAME"
-            if len(names) > 1
-            else f'add a [[collect]] table with kind = "{kind}" (see docs/collect.md)',
-        )
-    return cfg
+from datasteward.cli.collect_app import collect_app, collect_config
 
 
 @collect_app.command("pages")
@@ -71,7 +45,7 @@ def pages(
     from datasteward.collect.pages import PageCrawl
     from datasteward.collect.progress import CrawlProgress
 
-    cfg = _table(project, name, "pages")
+    cfg = collect_config(project, name, "pages")
     live = (
         Live(console=err_console, refresh_per_second=4, transient=True)
         if err_console.is_terminal

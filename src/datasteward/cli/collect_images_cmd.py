@@ -1,6 +1,6 @@
 """``datasteward collect images``: download an image URL + caption list into WebDataset shards.
 
-Joins the ``collect`` group of :mod:`datasteward.cli.collect_cmds`. Exit codes: 0 ok (failed
+Joins the ``collect`` group (:mod:`datasteward.cli.collect_app`). Exit codes: 0 ok (failed
 URLs are counted, not fatal), 1 error (bad recipe, no such table, unreadable URL list), 130
 interrupted (finished shards are kept; the next run does the others).
 """
@@ -16,30 +16,10 @@ from datasteward.cli._common import (
     console,
     err_console,
     human_bytes,
-    load_project_recipe,
     print_data_json,
     term,
 )
-from datasteward.cli.collect_cmds import collect_app
-from datasteward.errors import RecipeError
-from datasteward.recipe.collect import CollectConfig, collect_table
-
-
-def images_table(project: Path, name: str | None) -> CollectConfig:
-    """The ``[[collect]]`` table of kind "images" called ``name`` (or the only one)."""
-    recipe = load_project_recipe(project)
-    cfg = collect_table(recipe.collect, name, "images")
-    if cfg is None:
-        names = [t.name for t in recipe.collect if t.kind == "images"]
-        raise RecipeError(
-            f"{recipe.path}: no [[collect]] table of kind 'images'"
-            + (f" named {name!r}" if name else "")
-            + (f" (there are: {', '.join(names)})" if names else ""),
-            hint="pass --name NAME"
-            if len(names) > 1
-            else 'add a [[collect]] table with kind = "images" (see docs/collect.md)',
-        )
-    return cfg
+from datasteward.cli.collect_app import collect_app, collect_config
 
 
 @collect_app.command("images")
@@ -80,7 +60,7 @@ def images(
 
     from datasteward.collect.images import collect_images, job_from_config
 
-    cfg = images_table(project, name)
+    cfg = collect_config(project, name, "images")
     job = job_from_config(cfg, project)
     progress = Progress(
         TextColumn(f"[bold]{term(cfg.name)}[/]"),
