@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from datasteward.errors import RecipeError, RunError
-from datasteward.executors import local
+from datasteward.executors import driver
 from datasteward.executors import plan as plan_module
 from datasteward.executors.local import LocalExecutor, RunOptions
 from datasteward.ledger import LEDGER_URL_ENV, Ledger
@@ -193,7 +193,7 @@ def test_a_run_killed_while_quarantining_copies_resumes_to_the_same_output(
     reference = _run(_project(tmp_path / "ref"), 1)
     project = _project(tmp_path / "p")
     calls: list[int] = []
-    real_task = local.run_task
+    real_task = driver.run_task  # one worker: the driver's inline runner runs the tasks
 
     def killed_on_the_rerun(spec: Any, progress: Any = None) -> Any:
         calls.append(spec.unit.rank)
@@ -201,10 +201,10 @@ def test_a_run_killed_while_quarantining_copies_resumes_to_the_same_output(
             raise KeyboardInterrupt
         return real_task(spec, progress)
 
-    monkeypatch.setattr(local, "run_task", killed_on_the_rerun)
+    monkeypatch.setattr(driver, "run_task", killed_on_the_rerun)
     with pytest.raises(KeyboardInterrupt):
         _run(project, 1)
-    monkeypatch.setattr(local, "run_task", real_task)
+    monkeypatch.setattr(driver, "run_task", real_task)
     resumed = LocalExecutor(load_recipe(project), RunOptions(workers=1)).run(resume=True)
     assert _ids(resumed.run_dir, "data") == _ids(reference.run_dir, "data")
     assert [(r["file"], r["where"], r["error"]) for r in _quarantine(resumed.run_dir)] == [
