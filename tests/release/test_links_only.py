@@ -21,7 +21,7 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import shared
+from datafiles import shared
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
