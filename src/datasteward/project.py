@@ -259,7 +259,8 @@ class Project:
         target = Path(out) if out is not None else RunLayout(run_dir).audit_json.parent
         cfg = config if config is not None else self.audit_config()
         reviews = review_summary(self.directory, run_dir.name)
-        return audit_run(run_dir, target, cfg, reviews=reviews)
+        targets = self.recipe.representation.targets
+        return audit_run(run_dir, target, cfg, reviews=reviews, targets=targets)
 
     def decide(
         self, title: str, *, rationale: str, by: str, tradeoff: str | None = None

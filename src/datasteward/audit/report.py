@@ -36,6 +36,7 @@ tr.flag td{background:#fdebd0} tr.small td{color:#999} .flagtag{color:#b34700;fo
 .card b{display:block;font-size:20px}
 .warn{background:#fff4e5;border-left:4px solid #e67e22;padding:8px 12px;margin:10px 0}
 .note{color:#555;font-size:13px}
+tr.miss td{background:#fde2e2}tr.uncertain td{background:#fff4e5}
 .rec{background:#fff;border:1px solid #ddd;border-radius:6px;padding:8px 12px;margin:8px 0}
 .rec pre{white-space:pre-wrap;word-break:break-word;max-height:260px;overflow:auto;
  background:#f6f6f6;padding:8px;margin:6px 0 0;font-size:12.5px}
@@ -429,6 +430,7 @@ def render(a: dict[str, Any]) -> str:
         seed=a["config"]["seed"],
         samples=samples,
         reviews=Markup(_reviews(a.get("reviews"))),  # noqa: S704
+        representation=a.get("representation") or [],
         seconds=float(a.get("seconds", 0)),
     ).rstrip("\n")
 

@@ -16,6 +16,7 @@ from datasteward.audit.composition import composition
 from datasteward.audit.config import AuditConfig, checked
 from datasteward.audit.facts import build_facts
 from datasteward.audit.lexicon import compile_lexicons, load_lexicon
+from datasteward.audit.representation import Targets, representation
 from datasteward.audit.rundata import RunData, columns, connect, open_run, sql_str
 from datasteward.audit.samples import report_samples
 from datasteward.audit.slices import dimensions, slice_impact
@@ -41,8 +42,12 @@ def audit_run(
     cfg: AuditConfig | None = None,
     *,
     reviews: list[dict[str, Any]] | None = None,
+    targets: Targets | None = None,
 ) -> dict[str, Any]:
-    """Audit a run; writes ``out_dir/audit.json`` and ``out_dir/report.html``; returns the JSON."""
+    """Audit a run; writes ``out_dir/audit.json`` and ``out_dir/report.html``; returns the JSON.
+
+    ``targets``: the ``[representation]`` targets (slice -> value -> (share, tolerance)) to
+    report the input and the kept set against; default: those of the recipe the run used."""
     from datasteward.audit.report import write_report
 
     cfg = cfg or AuditConfig()
@@ -50,6 +55,8 @@ def audit_run(
     cfg = checked(cfg)  # every slice is one SQL expression, however the config was made
     t0 = time.perf_counter()
     run = open_run(run_dir)
+    if targets is None:
+        targets = _run_targets(run_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = out_dir / ".duckdb-tmp"
     # DuckDB's COPY over an existing file writes tmp_facts.parquet first, which the locked
@@ -105,6 +112,7 @@ def audit_run(
                 con, run, per_stratum=cfg.samples, text_chars=cfg.sample_chars
             ),
             "reviews": reviews,
+            "representation": representation(con, run, fc, targets),
         }
         result["facts_columns"] = {
             **{col: f"{dim}:{group}" for (dim, group), col in fc.lexicon.items()},
@@ -126,6 +134,15 @@ def audit_run(
     write_report(result, out_dir / "report.html")
     log.info("audit of %s written to %s in %.1f s", run.run_id, out_dir, result["seconds"])
     return result
+
+
+def _run_targets(run_dir: Path) -> Targets:
+    """The ``[representation]`` targets of the recipe snapshot the run keeps (none if absent)."""
+    from datasteward.recipe.model import load_recipe
+    from datasteward.runs.layout import RunLayout
+
+    path = RunLayout(run_dir).recipe_toml
+    return load_recipe(path).representation.targets if path.is_file() else {}
 
 
 def _config_json(cfg: AuditConfig) -> dict[str, Any]:

@@ -24,6 +24,15 @@ def _config(project: Path, run_dir: Path, **overrides: Any) -> Any:
     return cfg.with_overrides(**overrides)
 
 
+def _targets(project: Path, run_dir: Path) -> Any:
+    """The ``[representation]`` targets of the project's recipe (else the run's snapshot)."""
+    from datasteward.recipe.model import load_recipe
+
+    recipe = project / RECIPE_FILE
+    path = recipe if recipe.is_file() else RunLayout(run_dir).recipe_toml
+    return load_recipe(path).representation.targets if path.is_file() else {}
+
+
 def audit(
     run: str | None = typer.Argument(None, help="Run id or folder (default: newest finished)."),
     out: Path | None = typer.Option(
@@ -82,13 +91,14 @@ def audit(
         )
     cfg = cfg.with_overrides(lexicons=tuple(base) + tuple(str(p) for p in lexicons), **extra)
     reviews = _reviews(project, run_dir.name)
+    targets = _targets(project, run_dir)
     if out is None:
         out = RunLayout(run_dir).audit_json.parent
     if as_json:
-        result = audit_run(run_dir, out, cfg, reviews=reviews)
+        result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets)
     else:
         with console.status(f"Auditing run {escape(run_dir.name)}..."):
-            result = audit_run(run_dir, out, cfg, reviews=reviews)
+            result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets)
     flagged = [
         (st["step_id"], d["label"], r)
         for st in result["slice_impact"] for d in st["dimensions"] for r in d["slices"]
