@@ -138,12 +138,24 @@ def aggregate_cmd(
         "--decide-by",
         help="Record the choice of method as a steward's decision in the project's ledger.",
     ),
+    review: bool = typer.Option(
+        False,
+        "--review",
+        help="Record the --issues most doubtful items as a review sample of the run whose "
+        "records they are (`datasteward review ID`, the web review queue).",
+    ),
+    run: str | None = typer.Option(None, "--run", help="That run (default: the newest)."),
+    source: str | None = typer.Option(
+        None, "--source", help="Items are the ids this source read (record id SOURCE:ITEM)."
+    ),
     project: Path = PROJECT,
     as_json: bool = JSON,
 ) -> None:
     """One label per item and its confidence; the most doubtful items; annotator quality.
 
-    Example: [bold]datasteward annotations aggregate answer.csv --method ds --out agg.csv[/]"""
+    Examples:
+      [bold]datasteward annotations aggregate answer.csv --method ds --out agg.csv[/]
+      [bold]datasteward annotations aggregate labels.csv --review --source tweets[/]"""
     import csv
 
     from datasteward.annotations.aggregate import AggregateOptions, aggregate
@@ -162,9 +174,14 @@ def aggregate_cmd(
     decision_id = None
     if decide_by:
         decision_id = _record_method(project, method, files, agg, decide_by)
+    sample_id = missing = None
+    if review:
+        sample_id, missing = _review_sample(project, run, source, method, files, found)
     data = {
         "method": method,
         "decision": decision_id,
+        "review_sample": sample_id,
+        "review_missing": missing,
         "items": len(agg.items),
         "quarantined": len(ls.quarantined),
         "annotator_quality": agg.quality,
@@ -185,6 +202,50 @@ def aggregate_cmd(
     console.print("least reliable annotators (pseudonyms):")
     for a, q in list(agg.quality.items())[:10]:
         console.print(f"  {a}: {q:.3f}")
+    if sample_id is not None:
+        console.print(
+            f"review sample #{sample_id}: {len(found) - len(missing or [])} label issues "
+            f"(`datasteward review {sample_id} --by NAME`)"
+            + (f"; {len(missing or [])} items are no record of the run" if missing else "")
+        )
+
+
+def _review_sample(
+    project: Path,
+    run: str | None,
+    source: str | None,
+    method: str,
+    files: list[Path],
+    found: list[Any],
+) -> tuple[int, list[str]]:
+    """The label issues as a review sample of the run (ledger review_samples/items)."""
+    from datasteward.audit.label_review import LabelReviewOptions, label_issue_items
+    from datasteward.errors import RecipeError
+    from datasteward.ledger import Ledger
+    from datasteward.runs.find import find_run
+
+    run_dir = find_run(project, run)
+    items, missing = label_issue_items(run_dir, found, LabelReviewOptions(source=source))
+    if not items:
+        raise RecipeError(
+            f"none of the {len(found)} label issues is a record of run {run_dir.name} "
+            f"(e.g. item {found[0].item!r})"
+            if found
+            else "no label issue to review",
+            hint="record ids are SOURCE:ID for sources with an id_field: pass --source SOURCE",
+        )
+    spec = {
+        "kind": "label_issues",
+        "method": method,
+        "files": [f.name for f in files],
+        "source": source,
+        "scores": {x.item: round(x.score, 6) for x in found},
+    }
+    with Ledger.open(project) as ledger:
+        sid = ledger.record_sample(
+            run_id=run_dir.name, name=f"label issues ({method})", spec=spec, items=items
+        )
+    return sid, missing
 
 
 @annotations_app.command("labour")
