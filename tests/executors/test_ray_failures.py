@@ -48,11 +48,13 @@ def _project(root: Path, *, files: int = 4, extra: str = "") -> Path:
     return root
 
 
-def _running_worker_pid(deadline: float) -> int | None:
+def _running_worker_pid(address: str, deadline: float) -> int | None:
     from ray.util.state import list_tasks
 
     while time.time() < deadline:
-        for t in list_tasks(filters=[("state", "=", "RUNNING")], detail=True):
+        # the test's own cluster by address: "auto" fails when the machine runs other clusters
+        running = list_tasks(address=address, filters=[("state", "=", "RUNNING")], detail=True)
+        for t in running:
             if t.name == "_run_on_worker" and t.worker_pid:
                 return int(t.worker_pid)
         time.sleep(0.2)
@@ -67,7 +69,7 @@ def test_worker_killed_mid_task_is_retried(tmp_path: Path, ray_address: str) -> 
     killed: list[int] = []
 
     def kill_one() -> None:
-        pid = _running_worker_pid(time.time() + 60)
+        pid = _running_worker_pid(ray_address, time.time() + 60)
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
