@@ -161,3 +161,40 @@ def test_items_that_are_no_records_fail_clearly(small_run: Path, tmp_path: Path)
     assert isinstance(res.exception, RecipeError)
     assert "is a record of run" in str(res.exception) and "evil-1" in str(res.exception)
     assert "--source" in (res.exception.hint or "")
+
+
+def test_record_labels_join_the_run_records(small_run: Path, tmp_path: Path) -> None:
+    """``--record-labels``: id (the run's record id), label, confidence for the items that are
+    records; the ids join the run's records."""
+    from datasteward.cli import main
+
+    project = tmp_path / "p"
+    shutil.copytree(small_run, project / "runs" / small_run.name)
+    labels, mapping = _labels(small_run, tmp_path / "labels.csv")
+    out = tmp_path / "record_labels.parquet"
+    main._load()
+    res = CliRunner().invoke(
+        main.app,
+        ["annotations", "aggregate", str(labels), "--method", "mv", "--out",
+         str(tmp_path / "agg.csv"), "--record-labels", str(out), "--run", small_run.name,
+         "--source", "hostile", "-p", str(project), "--json"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.stdout)["record_labels"]
+    assert info["rows"] == QUESTIONS and info["missing"] == 5
+    table = pq.read_table(out)
+    assert table.schema.names == ["id", "label", "confidence"]
+    with (tmp_path / "agg.csv").open(newline="") as fh:
+        agg = {r["item"]: r for r in csv.DictReader(fh)}
+    run = open_run(small_run)
+    all_ids = {
+        i
+        for f in [*run.data_files, *(f for f, _ in run.removed_files)]
+        for i in pq.read_table(f, columns=["id"]).column("id").to_pylist()
+    }
+    got = table.to_pylist()
+    assert {r["id"] for r in got} <= all_ids and len({r["id"] for r in got}) == QUESTIONS
+    for r in got:
+        item = r["id"].split(":", 1)[1] if r["id"].startswith("hostile:") else r["id"]
+        assert r["label"] == agg[item]["label"]
+        assert abs(r["confidence"] - float(agg[item]["confidence"])) < 1e-6

@@ -144,7 +144,15 @@ def aggregate_cmd(
         help="Record the --issues most doubtful items as a review sample of the run whose "
         "records they are (`datasteward review ID`, the web review queue).",
     ),
-    run: str | None = typer.Option(None, "--run", help="That run (default: the newest)."),
+    run: str | None = typer.Option(
+        None, "--run", help="The run of --review, --record-labels (default: newest)."
+    ),
+    record_labels: Path | None = typer.Option(
+        None,
+        "--record-labels",
+        help="Write id,label,confidence (.parquet) for the items that are records of the run "
+        "(id: the record id), to join the aggregate label onto the records.",
+    ),
     source: str | None = typer.Option(
         None, "--source", help="Items are the ids this source read (record id SOURCE:ITEM)."
     ),
@@ -174,6 +182,9 @@ def aggregate_cmd(
     decision_id = None
     if decide_by:
         decision_id = _record_method(project, method, files, agg, decide_by)
+    joined = None
+    if record_labels is not None:
+        joined = _record_labels(project, run, source, agg, record_labels)
     sample_id = missing = None
     if review:
         sample_id, missing = _review_sample(project, run, source, method, files, found)
@@ -182,6 +193,7 @@ def aggregate_cmd(
         "decision": decision_id,
         "review_sample": sample_id,
         "review_missing": missing,
+        "record_labels": joined,
         "items": len(agg.items),
         "quarantined": len(ls.quarantined),
         "annotator_quality": agg.quality,
@@ -202,12 +214,37 @@ def aggregate_cmd(
     console.print("least reliable annotators (pseudonyms):")
     for a, q in list(agg.quality.items())[:10]:
         console.print(f"  {a}: {q:.3f}")
+    if joined is not None:
+        console.print(
+            f"{joined['rows']:,} record labels -> {term(joined['path'])} "
+            f"({joined['missing']:,} items are no record of the run)"
+        )
     if sample_id is not None:
         console.print(
             f"review sample #{sample_id}: {len(found) - len(missing or [])} label issues "
             f"(`datasteward review {sample_id} --by NAME`)"
             + (f"; {len(missing or [])} items are no record of the run" if missing else "")
         )
+
+
+def _record_labels(
+    project: Path, run: str | None, source: str | None, agg: Any, path: Path
+) -> dict[str, Any]:
+    """The aggregate labels of the items that are records of the run, as a Parquet file."""
+    from datasteward.audit.label_review import LabelReviewOptions, write_record_labels
+    from datasteward.runs.find import find_run
+
+    run_dir = find_run(project, run)
+    items = [str(i) for i in agg.items]
+    n, missing = write_record_labels(
+        run_dir, items, agg.labels, agg.confidence, path, LabelReviewOptions(source=source)
+    )
+    if not n:
+        err_console.print(
+            f"none of the {len(items)} items is a record of run {term(run_dir.name)}: "
+            "record ids are SOURCE:ID for sources with an id_field (pass --source SOURCE)"
+        )
+    return {"path": str(path), "run_id": run_dir.name, "rows": n, "missing": len(missing)}
 
 
 def _review_sample(
