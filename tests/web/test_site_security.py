@@ -10,12 +10,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from datafiles import data_file
 from web_kit import PASSWORD, WebProject, csrf, login
 
 from datasteward.web.security import CSP
-
-REPO = Path(__file__).resolve().parents[2]
-
 
 # -- CSRF, headers -------------------------------------------------------------------------
 
@@ -128,9 +126,9 @@ SCRIPTED = [
 def _hostile_lines() -> list[str]:
     """Real hostile text: the LDNOOBW English list and, when available, TweetEval's hate
     test tweets; plus markup and script payloads as records carry them."""
-    lines = (REPO / "tests/data/ldnoobw/en").read_text("utf-8").splitlines()[:40]
-    tweets = REPO.parent / "shared" / "data" / "benchmarks" / "tweeteval" / "hate" / "test_text.txt"
-    if tweets.is_file():
+    lines = data_file("ldnoobw", "en").read_text("utf-8").splitlines()[:40]
+    tweets = data_file("benchmarks", "tweeteval", "hate", "test_text.txt")
+    if tweets.is_file():  # TweetEval is not redistributable: only where ../shared/data is
         lines += tweets.read_text("utf-8").splitlines()[:40]
     return lines + SCRIPTED
 
