@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from datasteward.collect.fetch import FetchOptions, user_agent
+from datasteward.collect.fetch import FetchOptions
+from datasteward.collect.from_recipe import fetch_options_of, politeness_of
 from datasteward.collect.imaging import ImageOptions
 from datasteward.collect.politeness import Politeness
 from datasteward.errors import RecipeError
@@ -121,23 +122,8 @@ def job_from_config(cfg: CollectConfig, project_dir: str | Path) -> ImagesJob:
         shard_size=cfg.shard_size,
         processes=cfg.processes,
         image=image,
-        politeness=Politeness(
-            min_delay=cfg.min_delay,
-            per_host=cfg.per_host,
-            concurrency=cfg.concurrency,
-            crawl_delay=cfg.crawl_delay,
-        ),
-        fetch=FetchOptions(
-            user_agent=user_agent(cfg.contact_url, token=cfg.user_agent),
-            connect_timeout=cfg.connect_timeout,
-            read_timeout=cfg.read_timeout,
-            total_timeout=cfg.total_timeout,
-            max_body_bytes=cfg.max_body_bytes,
-            max_redirects=cfg.max_redirects,
-            retries=cfg.retries,
-            http2=cfg.http2,
-            accept=ACCEPT,
-        ),
+        politeness=politeness_of(cfg),
+        fetch=fetch_options_of(cfg, accept=ACCEPT),
         agent=cfg.user_agent,
         ai_agents=tuple(dict.fromkeys((*base, *cfg.extra_ai_agents))),
         directives=tuple(dict.fromkeys((*cfg.directives, *IMAGE_DIRECTIVES))),

@@ -27,10 +27,9 @@ from datasteward.collect.commit import GroupCommit
 from datasteward.collect.discover import Scope, links
 from datasteward.collect.fetch import (
     Fetcher,
-    FetchOptions,
     check_url,
-    user_agent,
 )
+from datasteward.collect.from_recipe import fetch_options_of, politeness_of
 from datasteward.collect.frontier import Done, Frontier, Pending
 from datasteward.collect.politeness import HostScheduler, Politeness, url_host_key
 from datasteward.collect.progress import CrawlProgress
@@ -103,22 +102,8 @@ class PageCrawl:
         self.cfg = cfg
         self.folder = output_dir(project_dir, cfg)
         self.on_progress = on_progress
-        self.politeness = politeness or Politeness(
-            min_delay=cfg.min_delay,
-            per_host=cfg.per_host,
-            concurrency=cfg.concurrency,
-            crawl_delay=cfg.crawl_delay,
-        )
-        self.options = FetchOptions(
-            user_agent=user_agent(cfg.contact_url, token=cfg.user_agent),
-            connect_timeout=cfg.connect_timeout,
-            read_timeout=cfg.read_timeout,
-            total_timeout=cfg.total_timeout,
-            max_body_bytes=cfg.max_body_bytes,
-            max_redirects=cfg.max_redirects,
-            retries=cfg.retries,
-            http2=cfg.http2,
-        )
+        self.politeness = politeness or politeness_of(cfg)
+        self.options = fetch_options_of(cfg)
         self.agents = agents_of(cfg)
         self.progress = CrawlProgress()
         self._commit: GroupCommit | None = None
