@@ -1,10 +1,13 @@
 """Render ``audit.json`` as one self-contained HTML page (inline CSS and SVG, no scripts).
 
-The page and the records are the shared Jinja2 templates ``audit/report.html`` and
-``audit/record.html`` (:mod:`datasteward.html`, autoescaped); the chart and table sections are
-built here. Everything that comes from the data (text, URLs, ids, sources, reasons, metadata)
-is escaped (``html.escape``, the templates' ``text`` filter): a document containing
-``<script>`` shows as text.
+All of the page's markup is in the shared Jinja2 templates (:mod:`datasteward.html`,
+autoescaped): ``audit/report.html`` (the page), ``audit/sections.html`` (funnel, slices,
+composition, metadata, reviews), ``audit/table.html`` (tables and numbers) and
+``audit/record.html`` (records). This module only prepares plain data (numbers, strings, lists
+and dicts) and the SVG charts (:mod:`datasteward.audit.svg`, which escapes their text for XML).
+Everything that comes from the data (text, URLs, ids, sources, reasons, metadata) is escaped by
+the templates' ``text`` filter (``html.escape``): a document containing ``<script>`` shows as
+text.
 """
 
 from __future__ import annotations
@@ -15,7 +18,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from datasteward.audit import svg
+from datasteward.html import environment
+from datasteward.html import render as render_template
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;
@@ -51,19 +58,6 @@ def escape_html(v: object) -> str:
     return escape("" if v is None else str(v), quote=True)
 
 
-_e = escape_html  # the short name this module's markup uses
-
-
-def _n(v: object) -> str:
-    if isinstance(v, bool) or v is None:
-        return _e(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return _e(v)
-
-
 def _pct(v: float | None) -> str:
     return "" if v is None else f"{v:.1%}"
 
@@ -76,37 +70,55 @@ def _bytes(n: float) -> str:
     return f"{n:.1f} TB"
 
 
-def table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: set[int] | None = None,
-          row_class: Sequence[str] | None = None) -> str:
+def _chart(svg_text: str) -> Markup:
+    """An SVG chart of :mod:`datasteward.audit.svg` (its text escaped for XML there)."""
+    return Markup(svg_text)  # noqa: S704 - built by audit/svg.py, which escapes every label
+
+
+def table(
+    head: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    numeric: set[int] | None = None,
+    row_class: Sequence[str] | None = None,
+) -> str:
     """A table: the ``table`` macro of the shared template ``audit/table.html``."""
-    from markupsafe import Markup
-
-    from datasteward.html import environment
-
-    module = environment().get_template("audit/table.html").make_module(
-        {"number": lambda v: Markup(_n(v))}  # noqa: S704 - _n escapes what is not a number
-    )
-    return str(module.table(list(head), list(rows), numeric or set(), row_class))  # type: ignore[attr-defined]
+    module = environment().get_template("audit/table.html").module
+    macro = module.table  # type: ignore[attr-defined]
+    return str(macro(list(head), list(rows), sorted(numeric or ()), row_class))
 
 
-def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> str:
+def _facet(title: str, f: dict[str, Any] | None, *, chart: bool = True) -> dict[str, Any] | None:
     if not f:
-        return ""
+        return None
     rows = f["top"]
-    parts = [f"<h3>{_e(title)}</h3>",
-             f'<p class="note">{f["distinct"]:,} distinct; the largest {len(rows)} shown.</p>']
+    plot = None
     if chart:
         by_kept = sorted(rows[:15], key=lambda r: (-r["kept"], str(r["value"])))
-        parts.append(svg.hbars([(str(r["value"]), r["kept"]) for r in by_kept],
-                               title=f"{title}: kept records", color=svg.KEPT,
-                               axis_label="kept records"))
-    parts.append(table(
-        ["value", "input records", "kept records", "kept share", "kept bytes"],
-        [(r["value"], r["input"], r["kept"], _pct(r["kept"] / r["input"] if r["input"] else 0),
-          _bytes(r["kept_bytes"])) for r in rows],
-        numeric={1, 2},
-    ))
-    return "".join(parts)
+        plot = _chart(
+            svg.hbars(
+                [(str(r["value"]), r["kept"]) for r in by_kept],
+                title=f"{title}: kept records",
+                color=svg.KEPT,
+                axis_label="kept records",
+            )
+        )
+    return {
+        "title": title,
+        "distinct": f["distinct"],
+        "shown": len(rows),
+        "chart": plot,
+        "rows": [
+            (
+                r["value"],
+                r["input"],
+                r["kept"],
+                _pct(r["kept"] / r["input"] if r["input"] else 0),
+                _bytes(r["kept_bytes"]),
+            )
+            for r in rows
+        ],
+    }
 
 
 def _bucket(b: dict[str, Any]) -> str:
@@ -115,269 +127,242 @@ def _bucket(b: dict[str, Any]) -> str:
     return f"{b['lo']:,}+" if b["hi"] is None else f"{b['lo']:,}–{b['hi']:,}"
 
 
-def _distribution_chart(dist: list[dict[str, Any]], *, what: str, title: str) -> str:
-    return svg.hbars([(f"{_bucket(b)} record{'s' if b['hi'] != 1 else ''}", b["values"])
-                      for b in dist], title=title, axis_label=what)
+def _distribution_chart(dist: list[dict[str, Any]], *, what: str, title: str) -> Markup:
+    return _chart(
+        svg.hbars(
+            [(f"{_bucket(b)} record{'s' if b['hi'] != 1 else ''}", b["values"]) for b in dist],
+            title=title,
+            axis_label=what,
+        )
+    )
 
 
-def _weighty(title: str, f: dict[str, Any], *, what: str) -> str:
+def _weighty(title: str, f: dict[str, Any], *, what: str) -> dict[str, Any]:
     """The values that carry weight (more than one record, or >= 1%), charted by name; the
-    rest only counted, so that no arbitrary alphabetical "top N" of one-record values shows."""
+    rest only counted (the ``weighty`` macro of ``audit/sections.html``)."""
     weighty = f["weighty"]
-    records = f.get("records") or f.get("present") or 0
-    shown = len(weighty)
-    parts = [
-        f'<p class="note">{f["distinct"]:,} distinct {_e(what)}s over {records:,} records. '
-        f"{_e(what.capitalize())}s are named when they carry weight (more than one record, or at "
-        f"least 1% of the records): {shown:,} do"
-        + (f", the largest {len(weighty):,} below." if shown else
-           f"; every {_e(what)} has a single record, so none is singled out.") + "</p>"
-    ]
-    parts.append(_distribution_chart(f["distribution"], what=f"{what}s",
-                                     title=f"{title}: {what}s by records each"))
-    if weighty:
-        parts.append(svg.hbars([(str(r["value"]), r["input"]) for r in weighty[:15]],
-                               title=f"{title}: records of the largest {what}s",
-                               axis_label="input records"))
-        parts.append(table(
-            ["value", "input records", "kept records", "kept share"],
-            [(r["value"], r["input"], r["kept"], _pct(r["kept"] / r["input"] if r["input"] else 0))
-             for r in weighty],
-            numeric={1, 2},
-        ))
-    return "".join(parts)
+    return {
+        "what": what,
+        "distinct": f["distinct"],
+        "records": f.get("records") or f.get("present") or 0,
+        "shown": len(weighty),
+        "distribution_chart": _distribution_chart(f["distribution"], what=f"{what}s",
+                                                  title=f"{title}: {what}s by records each"),
+        "chart": _chart(svg.hbars([(str(r["value"]), r["input"]) for r in weighty[:15]],
+                                  title=f"{title}: records of the largest {what}s",
+                                  axis_label="input records")) if weighty else None,
+        "rows": [(r["value"], r["input"], r["kept"],
+                  _pct(r["kept"] / r["input"] if r["input"] else 0)) for r in weighty],
+    }  # fmt: skip
 
 
-def _domains(f: dict[str, Any] | None) -> str:
-    if not f:
-        return ""
-    return "<h3>Domains</h3>" + _weighty("Domains", f, what="domain")
-
-
-def _metadata(cols: list[dict[str, Any]] | None) -> str:
-    if not cols:
-        return ""
-    parts = ['<h3 id="metadata">Metadata</h3>',
-             '<p class="note">The metadata columns chosen with <code>[audit] metadata_columns'
-             "</code> or <code>--metadata-column</code>.</p>"]
-    for m in cols:
+def _metadata(cols: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    out = []
+    for m in cols or []:
         name = m["name"]
-        parts.append(f"<h4>{_e(name)}</h4>")
-        missing = m["records"] - m["present"]
-        parts.append(f'<p class="note">{m["present"]:,} of {m["records"]:,} records have it'
-                     + (f" ({missing:,} lack it)" if missing else "") + f"; {m['distinct']:,} "
-                     f"distinct values; {_e(m.get('kind', ''))}.</p>")
-        if not m["present"]:
-            parts.append(f'<div class="warn">No record has <code>{_e(name)}</code>: it is '
-                         "neither a record column nor a key of <code>metadata</code>.</div>")
-            continue
-        if m["kind"] == "numeric":
+        item: dict[str, Any] = {
+            "name": name,
+            "present": m["present"],
+            "records": m["records"],
+            "missing": m["records"] - m["present"],
+            "distinct": m["distinct"],
+            "kind": m.get("kind", ""),
+            "numeric": bool(m["present"]) and m["kind"] == "numeric",
+        }
+        if item["numeric"]:
             h = m["histogram"]
             labels = [f"{svg.tick_label(b['lo'])}–{svg.tick_label(b['hi'])}" for b in h]
-            parts.append(svg.histogram(
-                labels, [("kept", svg.KEPT, [b["kept"] for b in h]),
-                         ("removed", svg.REMOVED, [b["removed"] for b in h])],
-                title=f"Records by {name}", x_label=name))
-            r = m["range"]
-            parts.append(f'<p class="note">from {_n(r["min"])} to {_n(r["max"])}, in bins of '
-                         f"{_n(r['step'])}.</p>")
-        else:
-            what = "value" if m["kind"] == "category" else "element"
-            parts.append(_weighty(name, m, what=what))
-    return "".join(parts)
+            item["chart"] = _chart(
+                svg.histogram(
+                    labels,
+                    [
+                        ("kept", svg.KEPT, [b["kept"] for b in h]),
+                        ("removed", svg.REMOVED, [b["removed"] for b in h]),
+                    ],
+                    title=f"Records by {name}",
+                    x_label=name,
+                )
+            )
+            item["range"] = m["range"]
+        elif m["present"]:
+            item["weighty"] = _weighty(
+                name, m, what="value" if m["kind"] == "category" else "element"
+            )
+        out.append(item)
+    return out
 
 
-def _composition(c: dict[str, Any]) -> str:
+def _composition(c: dict[str, Any]) -> dict[str, Any]:
     t = c["totals"]
-    parts = ['<h2 id="composition">Composition</h2>', '<div class="cards">']
-    for part in ("input", "kept", "removed"):
-        parts.append(
-            f'<div class="card">{part}<b>{t[part]["records"]:,}</b>records · '
-            f'{_bytes(t[part]["bytes"])} · {t[part]["words"]:,} words</div>'
-        )
-    parts.append("</div>")
     u = c["unknown_rights"]
-    if u["license_unknown_kept_share"] > 0 or u["consent_unknown_kept_share"] > 0:
-        parts.append(
-            '<div class="warn"><b>Rights not known.</b> '
-            f'{_pct(u["license_unknown_kept_share"])} of the kept records '
-            f'({u["license_unknown_kept"]:,}) have licence <code>unknown</code>, and '
-            f'{_pct(u["consent_unknown_kept_share"])} ({u["consent_unknown_kept"]:,}) have '
-            "consent <code>unknown</code>. A licence is not consent; see docs/rights.md.</div>"
-        )
-    parts.append("<h3>Length</h3>")
     hist = c["length_histogram"]
-    labels = [f"{b['lo']:,}+" if b["hi"] is None else f"{b['lo']:,}" if b["hi"] - 1 == b["lo"]
-              else f"{b['lo']:,}–{b['hi'] - 1:,}" for b in hist]
-    parts.append(svg.histogram(
-        labels,
-        [("kept", svg.KEPT, [b["kept"] for b in hist]),
-         ("removed", svg.REMOVED, [b["removed"] for b in hist])],
-        title=f"Records by words ({c['words_source']})", x_label="words per record",
-    ))
-    rows = []
+    labels = [
+        f"{b['lo']:,}+"
+        if b["hi"] is None
+        else f"{b['lo']:,}"
+        if b["hi"] - 1 == b["lo"]
+        else f"{b['lo']:,}–{b['hi'] - 1:,}"
+        for b in hist
+    ]
+    lengths = []
     for part, q in sorted(c["lengths"].items()):
         wq = q["words_quantiles"]
-        rows.append((part, wq["p5"], wq["p25"], wq["p50"], wq["p75"], wq["p95"],
-                     round(q["words_mean"], 1), q["words_max"]))
-    parts.append(table(["records", "p5 words", "p25", "median", "p75", "p95", "mean", "max"],
-                       rows, numeric={1, 2, 3, 4, 5, 6, 7}))
-    parts.append(_facet("Sources", c["sources"]))
-    if c.get("languages"):
-        parts.append(_facet("Languages", c["languages"]))
-    parts.append(_domains(c["domains"]))
-    parts.append(_facet("Top-level domains (last label of the host)", c["tlds"], chart=False))
+        lengths.append(
+            (
+                part,
+                wq["p5"],
+                wq["p25"],
+                wq["p50"],
+                wq["p75"],
+                wq["p95"],
+                round(q["words_mean"], 1),
+                q["words_max"],
+            )
+        )
     r = c.get("retrieved")
+    retrieved = None
     if r:
-        parts.append(f"<h3>Retrieval dates</h3><p class=\"note\">{_e(r['first'])} to "
-                     f"{_e(r['last'])}, per {_e(r['unit'])}.</p>")
         per = r["periods"][-40:]
-        parts.append(svg.histogram([p["period"] for p in per],
-                                   [("input", svg.NEUTRAL, [p["input"] for p in per]),
-                                    ("kept", svg.KEPT, [p["kept"] for p in per])],
-                                   title="Records by retrieval date",
-                                   x_label=f"retrieved ({r['unit']})"))
-    parts.append(_facet("Licences", c["licenses"]))
-    parts.append(_facet("Consent", c["consent"], chart=False))
-    if c.get("pii"):
-        parts.append("<h3>Personal information found (PII step)</h3>")
-        parts.append(table(
-            ["type", "records with it (input)", "records with it (kept)", "found (input)",
-             "found (kept)", "records measured"],
-            [(p["kind"], p["records_input"], p["records_kept"], p["found_input"], p["found_kept"],
-              p["measured"]) for p in c["pii"]], numeric={1, 2, 3, 4, 5}))
+        retrieved = {
+            "first": r["first"], "last": r["last"], "unit": r["unit"],
+            "chart": _chart(svg.histogram([p["period"] for p in per],
+                                          [("input", svg.NEUTRAL, [p["input"] for p in per]),
+                                           ("kept", svg.KEPT, [p["kept"] for p in per])],
+                                          title="Records by retrieval date",
+                                          x_label=f"retrieved ({r['unit']})")),
+        }  # fmt: skip
     d = c.get("duplicates")
-    if d:
-        parts.append(f"<h3>Duplicate clusters</h3><p class=\"note\">{d['removed_duplicates']:,} "
-                     f"duplicates removed from {d['clusters']:,} clusters (largest first).</p>")
-        parts.append(table(["kept copy", "step", "cluster size", "source_uri"],
-                           [(x["kept_id"], x["step"], x["size"], x.get("source_uri"))
-                            for x in d["largest"]], numeric={2}))
     ct = c.get("contamination")
-    if ct:
-        parts.append("<h3>Benchmark contamination</h3>")
-        parts.append(table(["benchmark", "records overlapping (input)", "still kept"],
-                           [(b["benchmark"], b["records_input"], b["records_kept"])
-                            for b in ct["benchmarks"]], numeric={1, 2}))
-    parts.append(_metadata(c.get("metadata")))
     qd = c.get("quarantine")
-    if qd:
-        parts.append(f"<h3>Quarantined input</h3><p>{qd['records']:,} unreadable records.</p>")
-        parts.append(table(["source", "records"], [(x["source"], x["records"])
-                                                   for x in qd["by_source"]], numeric={1}))
-    return "".join(parts)
+    return {
+        "totals": [{"part": part, "records": t[part]["records"], "size": _bytes(t[part]["bytes"]),
+                    "words": t[part]["words"]} for part in ("input", "kept", "removed")],
+        "unknown_rights": {
+            "license_share": _pct(u["license_unknown_kept_share"]),
+            "license_kept": u["license_unknown_kept"],
+            "consent_share": _pct(u["consent_unknown_kept_share"]),
+            "consent_kept": u["consent_unknown_kept"],
+        } if u["license_unknown_kept_share"] > 0 or u["consent_unknown_kept_share"] > 0 else None,
+        "length_chart": _chart(svg.histogram(
+            labels,
+            [("kept", svg.KEPT, [b["kept"] for b in hist]),
+             ("removed", svg.REMOVED, [b["removed"] for b in hist])],
+            title=f"Records by words ({c['words_source']})", x_label="words per record",
+        )),
+        "lengths": lengths,
+        "sources": _facet("Sources", c["sources"]),
+        "languages": _facet("Languages", c["languages"]) if c.get("languages") else None,
+        "domains": _weighty("Domains", c["domains"], what="domain") if c["domains"] else None,
+        "tlds": _facet("Top-level domains (last label of the host)", c["tlds"], chart=False),
+        "retrieved": retrieved,
+        "licenses": _facet("Licences", c["licenses"]),
+        "consent": _facet("Consent", c["consent"], chart=False),
+        "pii": [(p["kind"], p["records_input"], p["records_kept"], p["found_input"],
+                 p["found_kept"], p["measured"]) for p in c.get("pii") or []],
+        "duplicates": {
+            "removed": d["removed_duplicates"], "clusters": d["clusters"],
+            "rows": [(x["kept_id"], x["step"], x["size"], x.get("source_uri"))
+                     for x in d["largest"]],
+        } if d else None,
+        "contamination": [(b["benchmark"], b["records_input"], b["records_kept"])
+                          for b in ct["benchmarks"]] if ct else [],
+        "metadata": _metadata(c.get("metadata")),
+        "quarantine": {
+            "records": qd["records"],
+            "rows": [(x["source"], x["records"]) for x in qd["by_source"]],
+        } if qd else None,
+    }  # fmt: skip
 
 
-def _funnel(steps: list[dict[str, Any]]) -> str:
-    parts = ['<h2 id="funnel">Funnel</h2>']
-    parts.append(svg.funnel_chart([(s["step_id"], s["records_in"], s["removed"]) for s in steps]))
+def _funnel(steps: list[dict[str, Any]]) -> dict[str, Any]:
     rows = []
     for s in steps:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in s["reasons"].items())
-        rows.append((s["step_id"], s["records_in"], s["records_out"], s["removed"], s["edited"],
-                     reasons, json.dumps(s["options"], sort_keys=True, default=str)))
-    parts.append(table(["step", "in", "out", "removed", "edited", "reasons", "options"], rows,
-                       numeric={1, 2, 3, 4}))
-    bad = [s for s in steps if s["removed_records_found"] != s["removed"]]
-    if bad:
-        parts.append('<div class="warn">Removed records in <code>removed/</code> differ from '
-                     "stats.json for: " + ", ".join(
-                         f"{_e(s['step_id'])} ({s['removed_records_found']:,} vs "
-                         f"{s['removed']:,})" for s in bad) + "</div>")
-    return "".join(parts)
+        rows.append(
+            (
+                s["step_id"],
+                s["records_in"],
+                s["records_out"],
+                s["removed"],
+                s["edited"],
+                reasons,
+                json.dumps(s["options"], sort_keys=True, default=str),
+            )
+        )
+    return {
+        "chart": _chart(svg.funnel_chart([(s["step_id"], s["records_in"], s["removed"])
+                                          for s in steps])),
+        "rows": rows,
+        "bad": [{"step": s["step_id"], "found": s["removed_records_found"],
+                 "removed": s["removed"]}
+                for s in steps if s["removed_records_found"] != s["removed"]],
+    }  # fmt: skip
 
 
-def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> str:
-    parts = [
-        '<h2 id="slices">Slice impact</h2>',
-        f'<p class="note">For each step that removed records: the share of each slice it removed, '
-        f"among the records that reached the step, with {cfg['confidence']:.0%} Wilson "
-        f"intervals. <span class=\"flagtag\">⚑ flagged</span>: at least {cfg['min_records']} "
-        f"records reaching the step and {cfg['min_removed']} removed, a rate at least "
-        f"{cfg['min_ratio']}× the overall rate, and an interval whose "
-        "low end is above the overall rate. The dashed line is the overall rate (grey band: its "
-        f"interval). Slices with fewer than {cfg['min_records']} records reaching the step are "
-        "left out of the charts (greyed in the tables). A mention "
-        "of a term is not a record about or by that group; see the lexicon's limits in "
-        "docs/audit.md.</p>",
-    ]
-    if not impact:
-        parts.append("<p>No step removed any record.</p>")
+def _slices(impact: list[dict[str, Any]], cfg: dict[str, Any]) -> dict[str, Any]:
+    steps = []
     for st in impact:
         o = st["overall"]
-        parts.append(
-            f"<h3>{_e(st['step_id'])}: removed {o['k']:,} of {o['n']:,} "
-            f"({_pct(o['rate'])}, {_pct(o['low'])}–{_pct(o['high'])})"
-            + (f' — <span class="flagtag">⚑ {st["flagged"]} flagged</span>' if st["flagged"]
-               else "") + "</h3>"
-        )
+        dims = []
         for d in st["dimensions"]:
             rows = d["slices"]
             if not rows:
                 continue
-            title = f"{st['step_id']} — {d['label']}"
             small = [r for r in rows if r["n"] < cfg["min_records"]]
             plotted = [r for r in rows if r["n"] >= cfg["min_records"]]
-            parts.append(svg.forest(
-                [(r["label"], r["rate"], r["low"], r["high"], r["flagged"], r["n"])
-                 for r in plotted],
-                overall=(o["rate"], o["low"], o["high"]), title=title))
-            if small:
-                parts.append(f'<p class="note">{_e(d["label"])}: {len(small):,} slice'
-                             f"{'s' if len(small) != 1 else ''} under {cfg['min_records']} "
-                             "records not plotted: " + ", ".join(
-                                 f"{_e(r['label'])} ({r['n']:,})" for r in small[:20])
-                             + (" …" if len(small) > 20 else "") + ".</p>")
-            parts.append(f"<details><summary>{_e(d['label'])}: table ({_e(d['source'])})"
-                         "</summary>")
-            parts.append(table(
-                ["slice", "reached step", "removed", "rate", "95% low", "95% high",
-                 "× overall", "flag"],
-                [(r["label"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]), _pct(r["high"]),
-                  "" if r["ratio"] is None else f"{r['ratio']:.2f}",
-                  "⚑" if r["flagged"] else "") for r in rows],
-                numeric={1, 2}, row_class=["flag" if r["flagged"] else
-                                           "small" if r["n"] < cfg["min_records"] else ""
-                                           for r in rows]))
-            parts.append("</details>")
-    return "".join(parts)
+            dims.append({
+                "label": d["label"],
+                "source": d["source"],
+                "chart": _chart(svg.forest(
+                    [(r["label"], r["rate"], r["low"], r["high"], r["flagged"], r["n"])
+                     for r in plotted],
+                    overall=(o["rate"], o["low"], o["high"]),
+                    title=f"{st['step_id']} — {d['label']}")),
+                "small": [(r["label"], r["n"]) for r in small[:20]],
+                "small_count": len(small),
+                "rows": [(r["label"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]),
+                          _pct(r["high"]), "" if r["ratio"] is None else f"{r['ratio']:.2f}",
+                          "⚑" if r["flagged"] else "") for r in rows],
+                "row_class": ["flag" if r["flagged"] else
+                              "small" if r["n"] < cfg["min_records"] else "" for r in rows],
+            })  # fmt: skip
+        steps.append(
+            {
+                "step": st["step_id"],
+                "k": o["k"],
+                "n": o["n"],
+                "rate": _pct(o["rate"]),
+                "low": _pct(o["low"]),
+                "high": _pct(o["high"]),
+                "flagged": st["flagged"],
+                "dimensions": dims,
+            }
+        )
+    return {"config": cfg, "steps": steps}
 
 
 def record_html(r: dict[str, Any]) -> str:
     """One record as HTML: its provenance, what the steps did to it, and its text (the
     ``record`` macro of the shared template ``audit/record.html``)."""
-    from datasteward.html import environment
-
     macro = environment().get_template("audit/record.html").module.record  # type: ignore[attr-defined]
     return str(macro(r))
 
 
-def _reviews(rv: list[dict[str, Any]] | None) -> str:
+def _reviews(rv: list[dict[str, Any]] | None) -> dict[str, Any] | None:
     if not rv:
-        return ""
-    parts = ['<h2 id="reviews">Human review</h2>',
-             '<p class="note">Share of reviewed records judged a problem, per stratum, with 95% '
-             "Wilson intervals (latest judgement per record).</p>"]
-    parts.append(svg.forest(
-        [(r["stratum"], r["rate"], r["low"], r["high"], False, r["n"]) for r in rv],
-        overall=(0.0, 0.0, 0.0), title="Problem share among reviewed records"))
-    parts.append(table(["stratum", "reviewed", "problems", "share", "95% low", "95% high",
-                        "categories"],
-                       [(r["stratum"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]),
-                         _pct(r["high"]), ", ".join(f"{k}: {v}" for k, v in
-                                                    r["categories"].items())) for r in rv],
-                       numeric={1, 2}))
-    return "".join(parts)
+        return None
+    return {
+        "chart": _chart(svg.forest(
+            [(r["stratum"], r["rate"], r["low"], r["high"], False, r["n"]) for r in rv],
+            overall=(0.0, 0.0, 0.0), title="Problem share among reviewed records")),
+        "rows": [(r["stratum"], r["n"], r["k"], _pct(r["rate"]), _pct(r["low"]), _pct(r["high"]),
+                  ", ".join(f"{k}: {v}" for k, v in r["categories"].items())) for r in rv],
+    }  # fmt: skip
 
 
 def render(a: dict[str, Any]) -> str:
-    """The report page: the shared template ``audit/report.html`` (datasteward.html). The
-    chart and table sections are built here (their text escaped by :func:`escape_html`) and
-    passed in as markup; the records' text is escaped by the template."""
-    from markupsafe import Markup
-
-    from datasteward.html import render as render_template
-
+    """The report page: the shared template ``audit/report.html`` (datasteward.html), given
+    plain data prepared here; all markup and escaping is in the templates."""
     run = a["run"]
     flagged = sum(s["flagged"] for s in a["slice_impact"])
     lex = "; ".join(f"{x['name']} {x['version']}" for x in a["lexicons"]) or "none"
@@ -387,12 +372,12 @@ def render(a: dict[str, Any]) -> str:
         key=lambda t: -(t[2]["ratio"] or 0),
     )[:8] if flagged else []  # fmt: skip
     cards = [
-        ("records in", _n(run["records_in"])),
-        ("kept", _n(run["kept"])),
-        ("removed", _n(run["removed"])),
-        ("quarantined", _n(run["quarantined"])),
-        ("edited", _n(run["edited"])),
-        ("flagged slices", f"{flagged:,}"),
+        ("records in", run["records_in"]),
+        ("kept", run["kept"]),
+        ("removed", run["removed"]),
+        ("quarantined", run["quarantined"]),
+        ("edited", run["edited"]),
+        ("flagged slices", flagged),
     ]
     samples = [
         {
@@ -411,7 +396,7 @@ def render(a: dict[str, Any]) -> str:
         lexicons=lex,
         css=Markup(CSS),  # noqa: S704 - a constant of this module
         has_reviews=bool(a.get("reviews")),
-        cards=[(label, Markup(value)) for label, value in cards],  # noqa: S704 - numbers
+        cards=cards,
         worst=[
             {
                 "step": step,
@@ -424,12 +409,12 @@ def render(a: dict[str, Any]) -> str:
             }
             for step, dim, r in worst
         ],  # fmt: skip
-        funnel=Markup(_funnel(a["funnel"])),  # noqa: S704 - escaped by escape_html
-        slices=Markup(_slices(a["slice_impact"], a["config"])),  # noqa: S704
-        composition=Markup(_composition(a["composition"])),  # noqa: S704
+        funnel=_funnel(a["funnel"]),
+        slices=_slices(a["slice_impact"], a["config"]),
+        composition=_composition(a["composition"]),
         seed=a["config"]["seed"],
         samples=samples,
-        reviews=Markup(_reviews(a.get("reviews"))),  # noqa: S704
+        reviews=_reviews(a.get("reviews")),
         representation=a.get("representation") or [],
         seconds=float(a.get("seconds", 0)),
     ).rstrip("\n")
