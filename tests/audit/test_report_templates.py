@@ -1,6 +1,6 @@
 """The audit report's markup lives only in the shared Jinja2 templates (issue 15): report.py
-prepares plain data, the templates escape it. Checked on the audit of a small real run, with
-hostile strings put into every section that takes text from the data."""
+and svg.py prepare plain data, the templates escape it. Checked on the audit of a small real
+run, with hostile strings put into every section that takes text from the data."""
 
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import pytest
 from audit_helpers import REPO
 
 from datasteward.audit import AuditConfig, audit_run
 from datasteward.audit.report import render
 
-REPORT_PY = REPO / "src" / "datasteward" / "audit" / "report.py"
+AUDIT_SRC = REPO / "src" / "datasteward" / "audit"
 TAG = re.compile(r"<[A-Za-z/!]")
 EVIL = "</td><script>alert(\"x\")</script> & 'q'"
 EVIL_ESCAPED = "&lt;/td&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#x27;q&#x27;"
@@ -45,8 +46,11 @@ def _markup_strings(path: Path) -> list[tuple[int, str]]:
     ]
 
 
-def test_report_module_builds_no_markup() -> None:
-    assert _markup_strings(REPORT_PY) == []
+@pytest.mark.parametrize("module", ["report.py", "svg.py"])
+def test_report_modules_build_no_markup(module: str) -> None:
+    """The page, its sections, tables, records and SVG charts are templates under
+    datasteward/html/templates/audit/; these modules only prepare data."""
+    assert _markup_strings(AUDIT_SRC / module) == []
 
 
 def _hostile(a: dict[str, Any]) -> dict[str, Any]:
