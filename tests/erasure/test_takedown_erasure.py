@@ -48,10 +48,9 @@ def _in_sample(project: Path) -> str:
 
 def _policy(project: Path, tid: int) -> object:
     from datasteward.ledger import Ledger
-    from datasteward.ledger.erasures import policy_of
 
     with Ledger.open(project) as ledger:
-        return policy_of(ledger, tid)
+        return ledger.takedown_policy(tid)
 
 
 def test_privacy_and_legal_takedowns_erase_everywhere_provably(project: Path) -> None:
@@ -160,7 +159,6 @@ def base_release_ids(project: Path) -> Path:
 
 def test_each_rewrite_is_recorded_with_hashes_and_never_the_text(project: Path) -> None:
     from datasteward.ledger import Ledger
-    from datasteward.ledger.erasures import erasures_of
 
     a = record(project / "releases" / "1.0.0", _in_report(project))
     ds(
@@ -179,7 +177,7 @@ def test_each_rewrite_is_recorded_with_hashes_and_never_the_text(project: Path) 
     )
     ds("takedown", "apply", "--project", str(project))
     with Ledger.open(project) as ledger:
-        rows = erasures_of(ledger, 1)
+        rows = ledger.takedown_erasures(1)
         assert ledger.verify().ok
     places = {r.place: r for r in rows}
     assert places["releases/1.0.0"].action == "withdrawn"

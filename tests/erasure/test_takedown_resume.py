@@ -51,11 +51,10 @@ def _state(project: Path) -> dict[str, str]:
 
 def _erasures(project: Path) -> set[tuple[str, str, int]]:
     from datasteward.ledger import Ledger
-    from datasteward.ledger.erasures import erasures_of
 
     with Ledger.open(project) as ledger:
         assert ledger.verify().ok
-        return {(e.place, e.action, e.rows_erased) for e in erasures_of(ledger, 1)}
+        return {(e.place, e.action, e.rows_erased) for e in ledger.takedown_erasures(1)}
 
 
 def test_kill_9_during_erasure_then_resume_ends_in_the_same_state(tmp_path: Path) -> None:

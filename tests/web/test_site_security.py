@@ -170,11 +170,10 @@ def _assert_inert(html: str) -> None:
 
 
 def test_hostile_text_in_an_access_request_is_escaped(sqlite_site: WebProject) -> None:
-    from datasteward.ledger.web_access import WebAccess
 
     text = "\n".join(_hostile_lines())
     with sqlite_site.ledger() as ledger:
-        WebAccess(ledger).request_access(
+        ledger.request_access(
             version="1.0.0", name=SCRIPTED[0], affiliation=SCRIPTED[1], email="a@example.org",
             intended_use=text, terms_sha256="0" * 64, status_token_sha256="1" * 64,
         )  # fmt: skip
@@ -310,10 +309,8 @@ def test_repeated_failures_lock_the_account(sqlite_site: WebProject) -> None:
 def test_the_lock_ends(sqlite_site: WebProject) -> None:
     from datetime import timedelta
 
-    from datasteward.ledger.web_access import WebAccess
-
     with sqlite_site.ledger() as ledger:
-        access = WebAccess(ledger)
+        access = ledger
         for _ in range(3):
             access.login_failed("viewer", lock_after=3, lock_for=timedelta(seconds=-1))
         creds = access.credentials("viewer")

@@ -207,10 +207,9 @@ def test_an_unreachable_smtp_server_is_recorded_not_fatal(project: Path) -> None
 
 
 def test_people_who_downloaded_the_superseded_version_are_told(project: Path) -> None:
-    from datasteward.ledger.web_access import WebAccess
 
     with Ledger.open(project) as ledger:
-        access = WebAccess(ledger)
+        access = ledger
         for who in ("ada", "bob"):
             req = access.request_access(
                 version="1.0.0", name=who, affiliation="Uni", email=f"{who}@example.edu",

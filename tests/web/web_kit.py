@@ -13,7 +13,6 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from datasteward.ledger import Ledger
-from datasteward.ledger.web_access import WebAccess
 from datasteward.web.app import create_app
 from datasteward.web.passwords import hash_password
 from datasteward.web.settings import WebSettings
@@ -38,7 +37,7 @@ class WebProject:
     ) -> Iterator[WebProject]:
         throttles = settings.pop("throttles", None)
         with Ledger.open(project, ledger_url) as ledger:
-            access = WebAccess(ledger)
+            access = ledger
             hashed = hash_password(PASSWORD)
             for role in ROLES_ALL[1:]:
                 if access.account(role) is None:

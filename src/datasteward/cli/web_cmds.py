@@ -156,7 +156,7 @@ def users_add(
     """
     _require("argon2", "argon2-cffi", "`datasteward users`")
     from datasteward.ledger import Ledger
-    from datasteward.ledger.web_access import ROLES, WebAccess
+    from datasteward.ledger.web_access import ROLES
     from datasteward.web.passwords import MIN_PASSWORD_CHARS, hash_password
 
     if role not in ROLES:
@@ -171,9 +171,7 @@ def users_add(
             hint="a passphrase of a few words is easy to type and hard to guess",
         )
     with Ledger.open(project) as ledger:
-        account = WebAccess(ledger).add_account(
-            name, role=role, password_hash=hash_password(password)
-        )
+        account = ledger.add_account(name, role=role, password_hash=hash_password(password))
     console.print(f"Added {term(account.name)} ({account.role}).")
 
 
@@ -187,10 +185,9 @@ def users_list(
     Example: [bold]datasteward users list --project demo/news[/]
     """
     from datasteward.ledger import Ledger
-    from datasteward.ledger.web_access import WebAccess
 
     with Ledger.open(project, read_only=True) as ledger:
-        accounts = WebAccess(ledger).accounts()
+        accounts = ledger.accounts()
     if as_json:
         print_data_json([{"name": a.name, "role": a.role, "added_at": a.added_at}
                          for a in accounts])  # fmt: skip
@@ -216,10 +213,9 @@ def users_remove(
     Example: [bold]datasteward users remove ana --project demo/news[/]
     """
     from datasteward.ledger import Ledger
-    from datasteward.ledger.web_access import WebAccess
 
     with Ledger.open(project) as ledger:
-        WebAccess(ledger).remove_account(name)
+        ledger.remove_account(name)
     console.print(f"Removed {term(name)}.")
 
 

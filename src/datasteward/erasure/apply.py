@@ -43,7 +43,6 @@ from datasteward.erasure.rewrite import (
 )
 from datasteward.errors import ReleaseError
 from datasteward.ledger import Ledger
-from datasteward.ledger.erasures import erasures_of, policy_of, record_erasure, record_policy
 from datasteward.ledger.releases import TakedownInfo
 from datasteward.release.build import takedown as td
 from datasteward.release.build.withdraw import Withdrawal, withdraw_release
@@ -103,7 +102,7 @@ def apply_takedowns(
     project = Path(project)
     with Ledger.open(project) as ledger:
         everything = ledger.list_takedowns()
-        policies = {t.takedown_id: policy_of(ledger, t.takedown_id) for t in everything}
+        policies = {t.takedown_id: ledger.takedown_policy(t.takedown_id) for t in everything}
     unfinished = [
         t
         for t in everything
@@ -178,10 +177,9 @@ def prepare(
         td.write_pending(project, t.takedown_id, held)
         fp = Fingerprint.of(needles)
         with Ledger.open(project) as ledger:
-            p = policy_of(ledger, t.takedown_id)
+            p = ledger.takedown_policy(t.takedown_id)
             if p is not None:
-                record_policy(
-                    ledger,
+                ledger.record_takedown_policy(
                     t.takedown_id,
                     category=p.category,
                     action=p.action,
@@ -215,16 +213,15 @@ def erase_request(
     ids = {r.id for r in records}
     pause = _pause_hook()
     with Ledger.open(project) as ledger:
-        policy = policy_of(ledger, tid)
-        done = {(e.place, e.sha256_after) for e in erasures_of(ledger, tid)}
+        policy = ledger.takedown_policy(tid)
+        done = {(e.place, e.sha256_after) for e in ledger.takedown_erasures(tid)}
 
         def record(
             place: str, action: str, rows: int, before: str | None, after: str | None
         ) -> None:
             if (place, after) in done:
                 return
-            record_erasure(
-                ledger,
+            ledger.record_takedown_erasure(
                 tid,
                 place=place,
                 action=action,

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.ledger import Ledger
-from datasteward.ledger.erasures import erasures_of, policy_of
 
 
 def _ledger_exists(project: Path) -> bool:
@@ -29,10 +28,10 @@ def takedowns_of_record(project: Path, record_id: str) -> list[dict[str, Any]]:
     out = []
     with Ledger.open(project, read_only=True) as ledger:
         for t in ledger.list_takedowns():
-            p = policy_of(ledger, t.takedown_id)
+            p = ledger.takedown_policy(t.takedown_id)
             if p is None or p.probe is None or record_id not in p.probe.get("ids", []):
                 continue
-            erased = erasures_of(ledger, t.takedown_id)
+            erased = ledger.takedown_erasures(t.takedown_id)
             stages = {s: (at, json.loads(d)) for s, (at, d) in t.stages.items()}
             out.append(
                 {
@@ -74,13 +73,13 @@ def takedown_summary(project: Path) -> dict[str, Any] | None:
         withdrawn: set[str] = set()
         for t in requests:
             by_status[t.status] = by_status.get(t.status, 0) + 1
-            p = policy_of(ledger, t.takedown_id)
+            p = ledger.takedown_policy(t.takedown_id)
             if p is not None and p.action == "erase":
                 erase += 1
                 erased_ids |= set((p.probe or {}).get("ids", []))
                 withdrawn |= {
                     e.place.split("/", 1)[1]
-                    for e in erasures_of(ledger, t.takedown_id)
+                    for e in ledger.takedown_erasures(t.takedown_id)
                     if e.action == "withdrawn"
                 }
             else:

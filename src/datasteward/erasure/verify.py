@@ -16,7 +16,6 @@ from datasteward.erasure.fingerprint import Fingerprint
 from datasteward.erasure.scan import Finding, Progress, scan_project
 from datasteward.errors import ReleaseError
 from datasteward.ledger import Ledger
-from datasteward.ledger.erasures import erasures_of, policy_of
 from datasteward.release.build.takedown import pending_file
 
 
@@ -44,8 +43,8 @@ def verify_request(
                 f"no takedown request #{takedown_id} in the ledger",
                 hint="`datasteward takedown list` shows the requests",
             )
-        policy = policy_of(ledger, takedown_id)
-        erased = erasures_of(ledger, takedown_id)
+        policy = ledger.takedown_policy(takedown_id)
+        erased = ledger.takedown_erasures(takedown_id)
     if policy is None or policy.action != "erase":
         what = f"its policy is {policy.action!r}" if policy else "it has no recorded policy"
         raise ReleaseError(

@@ -3,8 +3,7 @@
 ``ErasureRecords`` is mixed into :class:`~datasteward.ledger.Ledger` (each write is one
 transaction appending one chained event, like the ledger's other methods): the kind and policy
 of a takedown request with its hashed fingerprint, and one row per file an erasure rewrote,
-deleted or withdrew. Nothing here holds a record's text or URL: only sha256 hashes. The
-module-level functions are the same calls, for code that holds a ``Ledger``.
+deleted or withdrew. Nothing here holds a record's text or URL: only sha256 hashes.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from datasteward.ledger.tables import takedown_erasures, takedown_policies
 
 if TYPE_CHECKING:
     from datasteward.ledger._core import Transactions
-    from datasteward.ledger.store import Ledger
 
 CATEGORIES = ("privacy", "legal", "copyright", "harmful", "other")
 ACTIONS = ("erase", "patch")
@@ -158,19 +156,3 @@ class ErasureRecords:
             )
             for r in rows
         ]
-
-
-def record_policy(ledger: Ledger, takedown_id: int, **kw: Any) -> None:
-    ledger.record_takedown_policy(takedown_id, **kw)
-
-
-def policy_of(ledger: Ledger, takedown_id: int) -> PolicyInfo | None:
-    return ledger.takedown_policy(takedown_id)
-
-
-def record_erasure(ledger: Ledger, takedown_id: int, **kw: Any) -> None:
-    ledger.record_takedown_erasure(takedown_id, **kw)
-
-
-def erasures_of(ledger: Ledger, takedown_id: int | None = None) -> list[ErasureInfo]:
-    return ledger.takedown_erasures(takedown_id)

@@ -11,7 +11,7 @@
   ``access.download``.
 
 ``WebAccessRecords`` is mixed into :class:`~datasteward.ledger.Ledger`, so these are called as
-``ledger.add_account(...)``; ``WebAccess(ledger)`` is the same ledger, typed for the site.
+``ledger.add_account(...)``.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from datasteward.ledger.tables import access_requests, downloads, web_accounts, 
 
 if TYPE_CHECKING:
     from datasteward.ledger._core import Transactions
-    from datasteward.ledger.store import Ledger
 
 #: Site roles, weakest first: each role may do what the ones before it may.
 ROLES = ("viewer", "reviewer", "maintainer")
@@ -355,9 +354,3 @@ def _put_credentials(conn: Connection, name: str, password_hash: str, now: str) 
             updated_at=now,
         )
     )
-
-
-def WebAccess(ledger: Ledger) -> Ledger:  # noqa: N802 - reads as the site's view of a ledger
-    """The ledger itself: its site methods (``add_account``, ``request_access``...) are the
-    :class:`WebAccessRecords` mixed into it."""
-    return ledger

@@ -73,7 +73,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     import uvicorn
 
     from datasteward.ledger import LEDGER_URL_ENV, Ledger
-    from datasteward.ledger.web_access import WebAccess
     from datasteward.release.build.make import make_release
     from datasteward.web.app import create_app
     from datasteward.web.passwords import hash_password
@@ -85,7 +84,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     make_release(project, "1.0.0", draft=True)
     sid = add_sample(project, items=10, hostile=True)
     with Ledger.open(project) as ledger:
-        access = WebAccess(ledger)
+        access = ledger
         hashed = hash_password(PASSWORD)
         for name, role in (("rita", "reviewer"), ("remy", "reviewer"), ("maya", "maintainer")):
             access.add_account(name, role=role, password_hash=hashed)

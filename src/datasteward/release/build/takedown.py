@@ -66,7 +66,6 @@ def add_request(
     the value itself waits in ``.datasteward/takedowns/pending/<id>.json`` until the erasure
     has run, and is deleted with it.
     """
-    from datasteward.ledger.erasures import record_policy
 
     key = normalized(kind, value)  # refuse a value that can never match, before recording it
     action, source = policy_for(project, category)
@@ -75,8 +74,7 @@ def add_request(
         tid = ledger.add_takedown(kind=kind, value=stored, requester=requester, reason=reason)
         if action == "erase":
             write_pending(project, tid, {"takedown_id": tid, "kind": kind, "value": value})
-        record_policy(
-            ledger,
+        ledger.record_takedown_policy(
             tid,
             category=category,
             action=action,
@@ -388,12 +386,11 @@ def _publish_patch(
 
 def policy_lines(project: Path, takedown_ids: list[int]) -> str:
     """The changelog's word on what each request's policy does to the earlier releases."""
-    from datasteward.ledger.erasures import policy_of
 
     lines = []
     with Ledger.open(project) as ledger:
         for tid in takedown_ids:
-            p = policy_of(ledger, tid)
+            p = ledger.takedown_policy(tid)
             if p is None:
                 continue
             if p.action == "erase":
