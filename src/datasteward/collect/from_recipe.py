@@ -6,6 +6,7 @@ import dataclasses
 
 from datasteward.collect.fetch import FetchOptions, user_agent
 from datasteward.collect.politeness import Politeness
+from datasteward.errors import RecipeError
 from datasteward.recipe.collect import CollectConfig
 
 
@@ -21,9 +22,14 @@ def politeness_of(cfg: CollectConfig) -> Politeness:
 
 def fetch_options_of(cfg: CollectConfig, *, accept: str | None = None) -> FetchOptions:
     """The limits of one fetch, with the table's honest user agent; ``accept`` overrides the
-    default Accept header (images ask for images). The callers have refused a table without
-    ``contact_url`` with their own message."""
-    assert cfg.contact_url, "checked by the caller"
+    default Accept header (images ask for images). A table without ``contact_url`` is
+    refused: an honest collector says who runs it."""
+    if not cfg.contact_url:
+        raise RecipeError(
+            f"{cfg.where or 'the recipe'}: [[collect]] `{cfg.name}` has no contact_url",
+            hint='an honest collector says who runs it: add contact_url = "https://..." '
+            "(a page or mailto: where site owners can reach you)",
+        )
     options = FetchOptions(
         user_agent=user_agent(cfg.contact_url, token=cfg.user_agent),
         connect_timeout=cfg.connect_timeout,

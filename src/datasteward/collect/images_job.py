@@ -91,12 +91,6 @@ def job_from_config(cfg: CollectConfig, project_dir: str | Path) -> ImagesJob:
             hint='give the URL list: urls = "links.parquet" (Parquet, CSV, TSV or JSONL, with '
             "url_field and caption_field naming its columns)",
         )
-    if not cfg.contact_url:
-        raise RecipeError(
-            f"{where}: [[collect]] `{cfg.name}` has no contact_url",
-            hint='an honest downloader says who runs it: add contact_url = "https://..." '
-            "(a page or mailto: where site owners can reach you)",
-        )
     image = ImageOptions(
         image_size=cfg.image_size,
         resize_mode=cfg.resize_mode,

@@ -92,18 +92,12 @@ class PageCrawl:
     ) -> None:
         if cfg.kind != "pages":
             raise RecipeError(f"[[collect]] `{cfg.name}` is kind {cfg.kind!r}, not pages")
-        if not cfg.contact_url:
-            raise RecipeError(
-                f"{cfg.where or 'the recipe'}: [[collect]] `{cfg.name}` has no contact_url",
-                hint='an honest crawler says who runs it: add contact_url = "https://..." '
-                "(a page or mailto: where site owners can reach you)",
-            )
+        self.options = fetch_options_of(cfg)  # refuses a table without contact_url
         self.project_dir = Path(project_dir)
         self.cfg = cfg
         self.folder = output_dir(project_dir, cfg)
         self.on_progress = on_progress
         self.politeness = politeness or politeness_of(cfg)
-        self.options = fetch_options_of(cfg)
         self.agents = agents_of(cfg)
         self.progress = CrawlProgress()
         self._commit: GroupCommit | None = None
