@@ -8,7 +8,6 @@ skipped with the reason when neither is available.
 from __future__ import annotations
 
 import json
-import lzma
 import os
 import shutil
 import sys
@@ -25,35 +24,8 @@ pytest.importorskip("argon2", reason="the site needs the web extra")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
 
+from takedown_kit import c4_lines, c4_recipe  # noqa: E402
 from web_kit import PASSWORD, ROLES_ALL, WebProject, login  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-C4 = REPO / "tests" / "data" / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl.xz"
-
-RECIPE = """\
-[dataset]
-name = "site-test"
-description = "Web pages from C4 (allenai/c4), for the site's tests."
-homepage = "https://example.org/site-test"
-
-[[stewards]]
-name = "Ana Ruiz"
-email = "ana@example.org"
-role = "maintainer"
-
-[[sources]]
-name = "c4"
-format = "jsonl"
-path = "data/*.jsonl"
-url_field = "url"
-date_field = "timestamp"
-license = "ODC-By-1.0"
-attribution = "AllenAI C4"
-
-[[steps]]
-use = "filter.length"
-min_words = 80
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -78,9 +50,8 @@ def released_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     root = tmp_path_factory.mktemp("siteproj") / "proj"
     (root / "data").mkdir(parents=True)
-    lines = lzma.decompress(C4.read_bytes()).decode("utf-8").splitlines()[:300]
-    (root / "data" / "c4.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
-    (root / "datasteward.toml").write_text(RECIPE, "utf-8")
+    (root / "data" / "c4.jsonl").write_text("\n".join(c4_lines(300)) + "\n", "utf-8")
+    (root / "datasteward.toml").write_text(c4_recipe("site-test"), "utf-8")
     LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
     make_release(root, "1.0.0", draft=True, max_shard_bytes=100_000)
     return root

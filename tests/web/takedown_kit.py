@@ -18,11 +18,14 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[2]
 C4 = REPO / "tests" / "data" / "webtext" / "c4-en-sample-1000" / "c4_sample.jsonl.xz"
 
-RECIPE = """\
+
+def c4_recipe(name: str) -> str:
+    """The recipe of the site's test projects: C4 pages, one length filter."""
+    return f"""\
 [dataset]
-name = "news-demo"
+name = "{name}"
 description = "Web pages from C4 (allenai/c4), for the stewardship site's tests."
-homepage = "https://example.org/news-demo"
+homepage = "https://example.org/{name}"
 
 [[stewards]]
 name = "Ana Ruiz"
@@ -44,9 +47,16 @@ min_words = 80
 """
 
 
+RECIPE = c4_recipe("news-demo")
+
+
+def c4_lines(n: int) -> list[str]:
+    """The first ``n`` lines of the C4 sample, as published."""
+    return lzma.decompress(C4.read_bytes()).decode("utf-8").splitlines()[:n]
+
+
 def c4_rows(n: int) -> list[dict[str, Any]]:
-    lines = lzma.decompress(C4.read_bytes()).decode("utf-8").splitlines()
-    return [json.loads(line) for line in lines[:n]]
+    return [json.loads(line) for line in c4_lines(n)]
 
 
 def build_project(root: Path, *, records: int = 60) -> Path:
