@@ -1,10 +1,10 @@
 """Public pages (no login): the dataset, each release (a tombstone once withdrawn), and
 ``/status.json`` with every release's status.
 
-Release pages are rendered once per state of the release files (see
-:class:`~datasteward.web.releases.ReleaseCache`) and served from memory after that. The
-handlers are async: a cached page costs a few ``stat`` calls, no thread hop; a miss reads the
-release's small documents once.
+For visitors without a session every page is rendered once per state of the files it shows
+(see :mod:`datasteward.web.page_cache`) and served from memory as bytes with an ETag (304 to a
+matching ``If-None-Match``). The handlers are async: a cached page costs a few ``stat`` calls,
+no thread hop; a miss reads the release's small documents once.
 """
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from litestar import MediaType, Request, Response, get
+import anyio.to_thread
+from litestar import Request, Response, get
+from litestar.datastructures import Cookie
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from datasteward.web.auth import current_account
-from datasteward.web.releases import DOCUMENTS, ReleaseView
+from datasteward.web.page_cache import CachedPage
+from datasteward.web.releases import DOCUMENTS, ReleaseView, file_key
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.templating import environment
 
@@ -46,56 +49,110 @@ def _anonymous(request: Request[Any, Any, Any]) -> bool:
     return not (isinstance(session, dict) and session.get("user"))
 
 
-def _page(
+#: Public pages skip the CSRF middleware (they hold no form for visitors, and a visitor
+#: without cookies, e.g. a crawler reading the Croissant, would otherwise be sent a new CSRF
+#: cookie with every page); a steward's copy gets its token from :func:`_steward_csrf`.
+PUBLIC = {"role": "anonymous", "exclude_from_csrf": True}
+
+
+async def _page(
     request: Request[Any, Any, Any],
     site: Site,
     key: tuple[Any, ...],
     template: str,
     context: Callable[[], dict[str, Any]],
     *,
+    stamp: tuple[Any, ...],
+    modified: float,
     status_code: int = 200,
 ) -> Response[Any]:
-    """A public page; for visitors without a session it is rendered once per state of the
-    releases (their manifests and status files) and then served from memory."""
+    """A public page. Visitors without a session get it from :attr:`Site.pages`, rendered
+    once per ``stamp`` (the state of the files it shows), with an ETag; a logged-in steward's
+    copy is rendered fresh (its header names the account) and never cached."""
     if not _anonymous(request):
-        current_account(request)  # the header shows who is logged in
-        return Template(template, context=context(), status_code=status_code)
-    full = (*key, site.releases.fingerprint())
-    html = site.releases.rendered.get(full)
-    if html is None:
-        page = environment().get_template(template)
-        html = page.render(**context(), request=request, csrf_input="", csrf_token="")
-        if len(site.releases.rendered) > 256:
-            site.releases.rendered.clear()
-        site.releases.rendered[full] = html
-    return Response(html, media_type=MediaType.HTML, status_code=status_code)
+        await anyio.to_thread.run_sync(current_account, request)  # the header names who
+        cookies = _steward_csrf(request)
+        return Template(template, context=context(), status_code=status_code, cookies=cookies)
+    page = site.pages.get(key, stamp)
+    if page is None:
+        html = (
+            environment()
+            .get_template(template)
+            .render(**context(), request=_NO_REQUEST, csrf_input="", csrf_token="")
+        )
+        page = CachedPage.of(
+            html.encode("utf-8"), media_type="text/html; charset=utf-8",
+            status_code=status_code, modified=modified,
+        )  # fmt: skip
+        site.pages.put(key, stamp, page)
+    return page.response(request)
 
 
-@get("/", opt={"role": "anonymous"}, name="dataset")
+class _NoRequest:
+    """What a cached page's template sees as ``request``: no account, nothing of the visitor
+    (the same bytes go to everyone)."""
+
+    scope: dict[str, Any] = {}  # noqa: RUF012 - read-only, empty
+
+
+_NO_REQUEST = _NoRequest()
+
+
+def _steward_csrf(request: Request[Any, Any, Any]) -> list[Cookie]:
+    """The CSRF token for a steward's copy of a public page (its log-out form), as the CSRF
+    middleware would give it on another page: the cookie's, or a new one set with the page."""
+    from litestar.middleware.csrf import generate_csrf_token
+    from litestar.utils.scope.state import ScopeState
+
+    config = request.app.csrf_config
+    if config is None:
+        return []
+    token = request.cookies.get(config.cookie_name)
+    cookies = []
+    if not token:
+        token = generate_csrf_token(secret=config.secret)
+        cookies.append(Cookie(
+            key=config.cookie_name, value=token, path=config.cookie_path,
+            secure=config.cookie_secure, httponly=config.cookie_httponly,
+            samesite=config.cookie_samesite, domain=config.cookie_domain,
+        ))  # fmt: skip
+    ScopeState.from_scope(request.scope).csrf_token = token
+    return cookies
+
+
+@get("/", opt=PUBLIC, name="dataset")
 async def dataset_page(request: Request[Any, Any, Any], site: SiteDep) -> Response[Any]:
+    state = site.releases.state()
+
     def context() -> dict[str, Any]:
         return {
             "dataset": site.project.recipe.dataset,
             "stewards": site.project.recipe.stewards,
-            "current": site.releases.current(),
-            "releases": site.releases.all(),
+            "current": site.releases.current(state),
+            "releases": site.releases.all(state),
             "access": site.access_mode,
         }
 
-    return _page(request, site, ("dataset",), "public/dataset.html", context)
+    return await _page(request, site, ("dataset",), "public/dataset.html", context,
+                       stamp=state.stamp, modified=state.modified)  # fmt: skip
 
 
-@get("/releases/{version:str}", opt={"role": "anonymous"}, name="release")
+@get("/releases/{version:str}", opt=PUBLIC, name="release")
 async def release_page(
     request: Request[Any, Any, Any], site: SiteDep, version: FromPath[str]
 ) -> Response[Any]:
-    view = site.releases.get(version)
+    state = site.releases.state()
+    view = site.releases.get(version, state)
     if view is None:
         raise NotFoundException(f"no release {version}")
     if view.withdrawn:
-        return _page(request, site, ("tombstone", version), "public/tombstone.html",
-                     lambda: {"release": view, "dataset": site.project.recipe.dataset},
-                     status_code=410)  # fmt: skip
+        return await _page(request, site, ("tombstone", version), "public/tombstone.html",
+                           lambda: {"release": view, "dataset": site.project.recipe.dataset},
+                           stamp=state.stamp, modified=state.modified,
+                           status_code=410)  # fmt: skip
+    audit = _audit_path(site, view) if site.publish_audit else None
+    audit_key = file_key(audit) if audit is not None else None
+    modified = max(state.modified, audit_key[0] / 1e9 if audit_key else 0.0)
 
     def context() -> dict[str, Any]:
         assert view is not None
@@ -104,12 +161,13 @@ async def release_page(
             "release": view,
             "documents": [(name, title, view.document(name)) for name, title in DOCUMENTS],
             "croissant": _croissant(view),
-            "audit": _audit_summary(site, view) if site.publish_audit else None,
+            "audit": _audit_summary(audit) if audit is not None else None,
             "access": site.access_mode,
             "files": view.manifest.files,
         }
 
-    return _page(request, site, ("release", version), "public/release.html", context)
+    return await _page(request, site, ("release", version), "public/release.html", context,
+                       stamp=(state.stamp, audit_key), modified=modified)  # fmt: skip
 
 
 def _croissant(view: ReleaseView) -> Any:
@@ -122,14 +180,18 @@ def _croissant(view: ReleaseView) -> Any:
         return None
 
 
-def _audit_summary(site: SiteDep, view: ReleaseView) -> dict[str, Any] | None:
-    """The figures of the release's run audit that the stewards chose to publish."""
+def _audit_path(site: SiteDep, view: ReleaseView) -> Path | None:
+    """Where the audit of the release's run is (its summary is published on the page)."""
     run_id = view.manifest.run_id
     if not run_id:
         return None
     from datasteward.runs.layout import RunLayout, runs_dir
 
-    path: Path = RunLayout(runs_dir(site.directory) / run_id).audit_json
+    return RunLayout(runs_dir(site.directory) / run_id).audit_json
+
+
+def _audit_summary(path: Path) -> dict[str, Any] | None:
+    """The figures of the release's run audit that the stewards chose to publish."""
     if not path.is_file():
         return None
     try:
@@ -139,15 +201,22 @@ def _audit_summary(site: SiteDep, view: ReleaseView) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-@get("/status.json", opt={"role": "anonymous"}, name="status")
-async def status_json(site: SiteDep) -> Response[Any]:
-    current = site.releases.current()
-    body = {
-        "dataset": site.project.recipe.dataset.name,
-        "current": current.version if current else None,
-        "releases": [_status_entry(v) for v in site.releases.all()],
-    }
-    return Response(body, media_type="application/json", headers={"cache-control": "no-cache"})
+@get("/status.json", opt=PUBLIC, name="status")
+async def status_json(request: Request[Any, Any, Any], site: SiteDep) -> Response[Any]:
+    state = site.releases.state()
+    page = site.pages.get(("status.json",), state.stamp)
+    if page is None:
+        current = site.releases.current(state)
+        body = {
+            "dataset": site.project.recipe.dataset.name,
+            "current": current.version if current else None,
+            "releases": [_status_entry(v) for v in site.releases.all(state)],
+        }
+        page = CachedPage.of(json.dumps(body, ensure_ascii=False).encode("utf-8"),
+                             media_type="application/json", status_code=200,
+                             modified=state.modified)  # fmt: skip
+        site.pages.put(("status.json",), state.stamp, page)
+    return page.response(request)
 
 
 ROUTES = [dataset_page, release_page, status_json]

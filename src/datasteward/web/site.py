@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from litestar.di import NamedDependency
 
+from datasteward.web.page_cache import PageCache
 from datasteward.web.releases import ReleaseCache
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ class Site:
         self.settings = settings
         self.project = project
         self.releases = ReleaseCache(project.directory)
+        #: Public pages rendered for visitors without a session (see web/page_cache.py).
+        self.pages = PageCache()
         self._ledger: Ledger | None = None
         self._lock = threading.Lock()
 
