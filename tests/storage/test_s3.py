@@ -154,3 +154,36 @@ def test_no_credentials_is_one_line_naming_the_url(
     message = str(info.value)
     assert "s3://ds-rel/releases/0.1.0" in message and "credentials" in message
     assert "\n" not in message
+
+
+def test_run_input_without_credentials_is_one_line_naming_the_url(
+    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = _c4_to(s3, "ds-in/nocred", files=1)
+    for k in CREDENTIALS:
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    _fresh_filesystems()
+    try:
+        # listed by the driver (a glob), and opened by a task (one file named)
+        for where, url in (
+            ("a", "s3://ds-in/nocred/*.jsonl"),
+            ("b", "s3://ds-in/nocred/c4-0.jsonl"),
+        ):
+            with pytest.raises(SourceError) as info:
+                _project(tmp_path / where, url).run(workers=1)
+            message = str(info.value)
+            assert url in message and "credentials" in message, message
+            assert "\n" not in message
+            assert "AWS_ACCESS_KEY_ID" in (info.value.hint or "")
+    finally:
+        _fresh_filesystems()
+    # the task's run is left resumable: with credentials back, --resume finishes it
+    (run_dir,) = (tmp_path / "b" / "runs").iterdir()
+    assert not (run_dir / "_SUCCESS").exists()
+    monkeypatch.undo()
+    _fresh_filesystems()
+    done = Project.open(tmp_path / "b").run(workers=1, resume=True)
+    assert done.run_dir == run_dir and (run_dir / "_SUCCESS").exists()
+    assert done.stats["records_in"] == len(lines)

@@ -77,6 +77,10 @@ def _url_files(url: str, recipe_dir: Path) -> list[tuple[str, str]]:
         raise SourceError(
             f"cannot list {url}: {exc}", hint="check the URL and that its filesystem is reachable"
         ) from None
+    except Exception as exc:  # noqa: BLE001 - a driver's own errors (botocore: no credentials)
+        from datasteward.storage import storage_error
+
+        raise storage_error(url, exc, what="list", cls=SourceError) from None
     out = []
     for f in found:
         f = f.lstrip("/") if sep else f

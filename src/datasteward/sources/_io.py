@@ -167,6 +167,10 @@ def _open_file(uri: str) -> tuple[IO[bytes], Any]:
             f"cannot open {uri}: {exc}",
             hint="check the URL; chained URLs look like zip://member.csv::path/to/archive.zip",
         ) from None
+    except Exception as exc:  # noqa: BLE001 - a driver's own errors (botocore: no credentials)
+        from datasteward.storage import storage_error
+
+        raise storage_error(uri, exc, what="open", cls=SourceError) from None
     return fh, ofile
 
 
