@@ -126,11 +126,21 @@ def agreement_cmd(
 
 @annotations_app.command("aggregate")
 def aggregate_cmd(
-    files: list[Path] = FILES,
+    files: list[Path] | None = typer.Argument(
+        None, help="Label files (.csv, .tsv, .jsonl, .parquet); or --table.", exists=True
+    ),
     item: str = ITEM,
     annotator: str = ANNOTATOR,
     label: str = LABEL,
-    method: str = typer.Option("ds", "--method", help="mv|ds|glad|mace|mean|median"),
+    table: str | None = typer.Option(
+        None,
+        "--table",
+        help="Aggregate the recipe's [[annotations]] table NAME (its files, columns, label "
+        "space, method); with --decide-by, releases join this aggregate onto their records.",
+    ),
+    method: str | None = typer.Option(
+        None, "--method", help="mv|ds|glad|mace|mean|median (default: the table's, else ds)"
+    ),
     out: Path | None = typer.Option(None, "--out", help="Write item,label,confidence (.csv)."),
     issues: int = typer.Option(20, "--issues", help="Show this many label issues.", min=0),
     decide_by: str | None = typer.Option(
@@ -163,15 +173,29 @@ def aggregate_cmd(
 
     Examples:
       [bold]datasteward annotations aggregate answer.csv --method ds --out agg.csv[/]
-      [bold]datasteward annotations aggregate labels.csv --review --source tweets[/]"""
+      [bold]datasteward annotations aggregate labels.csv --review --source tweets[/]
+      [bold]datasteward annotations aggregate --table breed --decide-by "Ana Ruiz"[/]"""
     import csv
 
     from datasteward.annotations.aggregate import AggregateOptions, aggregate
     from datasteward.annotations.issues import label_issues
 
-    ls = _load(files, item, annotator, label)
-    coded = _coded(ls, project)
-    agg = aggregate(coded, AggregateOptions(method=method))  # type: ignore[arg-type]
+    cfg = None
+    if table is not None:
+        cfg, ls, coded = _table_labels(project, table)
+        files = [project / f for f in cfg.files]
+        method = method or cfg.method
+    elif files:
+        ls = _load(files, item, annotator, label)
+        coded = _coded(ls, project)
+    else:
+        from datasteward.errors import RecipeError
+
+        raise RecipeError("no label files", hint="name the files, or --table NAME")
+    files = files or []
+    method = method or "ds"
+    options = AggregateOptions(method=method)  # type: ignore[arg-type]
+    agg = aggregate(coded, options)
     found = label_issues(coded, agg, top=issues)
     if out is not None:
         with out.open("w", newline="") as fh:
@@ -180,7 +204,9 @@ def aggregate_cmd(
             for i, lab, conf in zip(agg.items, agg.labels, agg.confidence, strict=True):
                 w.writerow([i, lab, f"{conf:.6f}", method])
     decision_id = None
-    if decide_by:
+    if decide_by and cfg is not None:
+        decision_id = _record_table(project, cfg, agg, options, decide_by, source)
+    elif decide_by:
         decision_id = _record_method(project, method, files, agg, decide_by)
     joined = None
     if record_labels is not None:
@@ -225,6 +251,35 @@ def aggregate_cmd(
             f"(`datasteward review {sample_id} --by NAME`)"
             + (f"; {len(missing or [])} items are no record of the run" if missing else "")
         )
+
+
+def _table_labels(project: Path, table: str) -> tuple[Any, Any, Any]:
+    """A recipe's [[annotations]] table: its config, labels (quarantine listed) and codes."""
+    from datasteward.annotations.decision import coded_labels, read_table, table_config
+    from datasteward.annotations.pseudonymise import project_secret
+    from datasteward.recipe import load_recipe
+
+    cfg = table_config(load_recipe(project), table)
+    ls = read_table(cfg, project)
+    for q in ls.quarantined[:20]:
+        err_console.print(f"quarantined {term(q.where)}: {term(q.reason)}")
+    if len(ls.quarantined) > 20:
+        err_console.print(f"... and {len(ls.quarantined) - 20} more quarantined rows")
+    return cfg, ls, coded_labels(ls, project_secret(project))
+
+
+def _record_table(
+    project: Path, cfg: Any, agg: Any, options: Any, by: str, source: str | None
+) -> int:
+    """The table's aggregation as a decision (method, parameters, sha256 of the label files
+    and of the kept aggregate) that releases join onto their records."""
+    from datasteward.annotations.decision import record_aggregation
+    from datasteward.recipe import load_recipe
+
+    rec = record_aggregation(
+        project, cfg, agg, options, by=by, source=source, recipe_hash=load_recipe(project).hash
+    )
+    return rec.decision_id
 
 
 def _record_labels(

@@ -39,6 +39,22 @@ ATTRIBUTION = "attribution"
 #: The content.
 TEXT = "text"
 TEXT_COLUMN = TEXT
+#: The aggregated crowd label of a record, its confidence and the aggregation method, joined
+#: by a release from the recorded aggregation decision (null: no annotations). With several
+#: ``[[annotations]]`` tables the names carry the table's: see ``label_columns``.
+LABEL = "label"
+LABEL_CONFIDENCE = "label_confidence"
+LABEL_METHOD = "label_method"
+
+
+def label_columns(table: str | None) -> tuple[str, str, str]:
+    """(label, confidence, method) column names: ``label``, ``label_confidence``,
+    ``label_method`` for a recipe's only ``[[annotations]]`` table (``table`` None), else
+    ``label_<table>``, ``label_<table>_confidence``, ``label_<table>_method``."""
+    if table is None:
+        return LABEL, LABEL_CONFIDENCE, LABEL_METHOD
+    return f"{LABEL}_{table}", f"{LABEL}_{table}_confidence", f"{LABEL}_{table}_method"
+
 
 #: The provenance columns of DESIGN.md, in order, with their types.
 PROVENANCE_SCHEMA = pa.schema(

@@ -20,7 +20,7 @@ import logging
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from datasteward._version import __version__
 from datasteward.errors import ReleaseError
 from datasteward.ledger.chain import utc_now
 from datasteward.recipe.model import Recipe, load_recipe
+from datasteward.release.build.labels import plan_labels
 from datasteward.release.build.shards import (
     DEFAULT_MAX_SHARD_BYTES,
     INDEX_FILE,
@@ -178,13 +179,15 @@ def make_release(
 
         plan = plan_links(run_dir, schema)
         links, out_schema = plan.describe(), plan.schema
+    labels = plan_labels(project, recipe, out_schema)  # the recorded aggregate labels
+    out_schema = labels.schema(out_schema)
 
     def batches() -> Iterator[pa.RecordBatch]:
         if plan is None:
-            return run_batches(run_dir, schema)
+            return labels.apply(run_batches(run_dir, schema))
         from datasteward.release.build.links import links_batches
 
-        return links_batches(run_dir, plan)
+        return labels.apply(links_batches(run_dir, plan))
 
     def fill(tmp: Path) -> tuple[ShardSet, str]:
         shards = write_shards(tmp, batches(), out_schema, max_shard_bytes=max_shard_bytes)
@@ -204,7 +207,7 @@ def make_release(
         )
         return shards, entry
 
-    return publish(
+    result = publish(
         project,
         v,
         fill=fill,
@@ -220,6 +223,11 @@ def make_release(
         max_shard_bytes=max_shard_bytes,
         links=links,
     )
+    for note in labels.notes:
+        log.info("%s", note)
+    for note in labels.warnings:
+        log.warning("%s", note)
+    return replace(result, warnings=result.warnings + labels.warnings)
 
 
 def publish(

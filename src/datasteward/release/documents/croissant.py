@@ -141,7 +141,8 @@ def render_croissant(ctx: ReleaseContext, sheet: Any) -> str:
             "@type": "cr:Field",
             "@id": f"records/{field.name}",
             "name": field.name,
-            "description": _field_description(field.name),
+            "description": (field.metadata or {}).get(b"description", b"").decode()
+            or _field_description(field.name),
             "dataType": data_type(field.type),
             "source": {"fileSet": {"@id": "parquet-shards"}, "extract": {"column": field.name}},
         }
