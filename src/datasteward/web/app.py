@@ -53,6 +53,7 @@ from datasteward.web.settings import DEV_ENV, PROJECT_ENV, WebSettings, secret_f
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.middleware.rate_limit import DurationUnit
+    from litestar.stores.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,6 @@ def create_app(
     from litestar.config.csrf import CSRFConfig
     from litestar.di import Provide
     from litestar.exceptions import HTTPException
-    from litestar.middleware.session.client_side import CookieBackendConfig
     from litestar.plugins.jinja import JinjaTemplateEngine
     from litestar.static_files import create_static_files_router
     from litestar.template.config import TemplateConfig
@@ -92,7 +92,8 @@ def create_app(
     from datasteward.project import Project
     from datasteward.web.auth import role_guard
     from datasteward.web.pages import http_error
-    from datasteward.web.security import add_security_headers, throttle_configs
+    from datasteward.web.security import add_security_headers, throttle_configs, throttle_store
+    from datasteward.web.sessions import SESSION_STORE, SignedSessionConfig, shared_store
     from datasteward.web.site import Site
     from datasteward.web.templating import STATIC, environment
 
@@ -107,13 +108,18 @@ def create_app(
         )
     )
     limits = dict(THROTTLES if throttles is None else throttles)
-    session = CookieBackendConfig(
-        secret=settings.key("session"),
+    # server-side sessions and rate-limit budgets in one store all workers share (sessions.py)
+    shared = shared_store(settings.site_state_dir)
+    stores: dict[str, Store] = {SESSION_STORE: shared.with_namespace("sessions")}
+    stores.update({throttle_store(n): shared.with_namespace(f"throttle{n}") for n in limits})
+    session = SignedSessionConfig(
+        signing_key=settings.key("session"),
         max_age=settings.session_hours * 3600,
         httponly=True,
         samesite="lax",
         secure=settings.secure_cookies,
         key="ds_session",
+        store=SESSION_STORE,
     )
     csrf = CSRFConfig(
         secret=settings.key("csrf").hex(),
@@ -139,6 +145,7 @@ def create_app(
         ],
         before_send=[add_security_headers],
         csrf_config=csrf,
+        stores=stores,
         template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment())),
         exception_handlers={HTTPException: http_error},
         request_max_body_size=settings.max_body_bytes,

@@ -8,9 +8,12 @@ Every route handler declares the weakest role that may use it in its ``opt``::
 (:func:`role_guard`) reads it on every request: no session → 401, a weaker role → 403. The app
 factory refuses to start if any handler has no ``role`` (nothing is public by accident).
 
-The session (Litestar's client-side cookie backend: encrypted and signed, HttpOnly, SameSite,
-``Secure`` outside ``--dev``) holds only the account name; the account is read from the ledger
-on each request, so removing an account or changing its role takes effect at once.
+The session is kept on the server (:mod:`datasteward.web.sessions`: a store all workers share;
+the cookie only names it, signed, HttpOnly, SameSite, ``Secure`` outside ``--dev``). It holds
+the account name and when that account was added; the account is read from the ledger on each
+request, so removing an account ends its sessions on their next request (they are deleted),
+and an account given back under the same name does not inherit them. Logging out deletes the
+session on the server, so a copied cookie stops working too.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
+import anyio.to_thread
 from litestar import Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.enums import RequestEncodingType
@@ -48,23 +52,31 @@ def current_account(connection: ASGIConnection[Any, Any, Any, Any]) -> Account |
     if "account" in state:
         return state["account"]  # type: ignore[no-any-return]
     account = None
-    session = connection.scope.get("session") or {}
-    name = session.get("user") if isinstance(session, dict) else None
+    raw = connection.scope.get("session")
+    session: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    name = session.get("user")
     if isinstance(name, str):
         site: Site = connection.app.state.site
         account = site.access.account(name)
+        if account is None or account.added_at != session.get("since"):
+            # removed (or removed and given back: another person): this session is over
+            account = None
+            connection.clear_session()
     state["account"] = account
     return account
 
 
-def role_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    """The app-wide guard: the handler's ``opt["role"]`` against the session's account."""
+async def role_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The app-wide guard: the handler's ``opt["role"]`` against the session's account.
+    (Async, so a public page costs no thread hop; the account is read in a thread.)"""
     needed = handler.opt.get("role")
     if needed == "anonymous" or (needed is None and connection.scope.get("method") == "OPTIONS"):
         return  # public, or Litestar's automatic OPTIONS handler (no content)
     if needed not in ROLES:
         raise PermissionDeniedException("this page declares no role")  # the factory forbids it
-    account = current_account(connection)
+    account = await anyio.to_thread.run_sync(current_account, connection)
     if account is None:
         raise NotAuthorizedException("log in to see this page")
     if rank(account.role) < rank(needed):
@@ -130,7 +142,7 @@ def login(
         return _login_failed(target, "Wrong name or password.", status=401)
     access.login_succeeded(name, new_hash=new_hash)
     request.clear_session()
-    request.set_session({"user": account.name, "at": now.isoformat()})
+    request.set_session({"user": account.name, "since": account.added_at, "at": now.isoformat()})
     return Redirect(target, status_code=303)
 
 
@@ -140,6 +152,7 @@ def _login_failed(target: str, message: str, *, status: int) -> Response[Any]:
 
 @post("/logout", opt={"role": "anonymous"}, sync_to_thread=False, status_code=303)
 def logout(request: Request[Any, Any, Any]) -> Redirect:
+    """End the session: deleted on the server, so a copy of the cookie opens nothing."""
     request.clear_session()
     return Redirect("/", status_code=303)
 

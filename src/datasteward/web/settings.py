@@ -49,14 +49,23 @@ class WebSettings:
     lockout_minutes: int = 15
     #: How long a signed download link stays valid.
     link_hours: int = 24
-    #: How long a login session lasts.
+    #: How long a login session lasts (from the login, whatever the activity).
     session_hours: int = 12
+    #: Where the workers of one deployment keep their shared state (sessions, rate-limit
+    #: budgets); default ``<project>/.datasteward/site``. Every worker must see the same
+    #: folder: a local disk of the one machine that runs them.
+    state_dir: Path | None = None
 
     def key(self, purpose: str) -> bytes:
         """A 32-byte key for one purpose (``session``, ``csrf``, ``download``...)."""
         return hmac.new(
             self.secret, b"datasteward.web/" + purpose.encode(), hashlib.sha256
         ).digest()
+
+    @property
+    def site_state_dir(self) -> Path:
+        """:attr:`state_dir`, or its default under the project."""
+        return self.state_dir or self.project / ".datasteward" / "site"
 
     @property
     def secure_cookies(self) -> bool:
