@@ -1,6 +1,7 @@
 """Representation in the audit: for each ``[representation.<slice>]`` of the recipe, the
 actual share of each target value with its 95% Wilson interval, in the run's input and in its
-kept set, and whether it meets, misses or may miss the target (annotations.representation)."""
+kept set, and whether it meets, misses or may miss the target (annotations.representation).
+A release measures its own records the same way (release/documents/representation.py)."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def representation(
     """Per slice: ``{"slice", "column", "sets": {"input": [...], "kept": [...]}}`` with one
     row per target value (count, total, share, low, high, target, tolerance, status); a slice
     no facts column answers is listed with ``column`` null and a note."""
+    return representation_of(
+        con, fc, targets, {"input": "", "kept": f"WHERE _pos = {run.kept_pos}"}
+    )
+
+
+def representation_of(
+    con: duckdb.DuckDBPyConnection,
+    fc: FactColumns,
+    targets: Targets,
+    sets: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """:func:`representation` for named sets of the ``facts`` rows (name -> a ``WHERE``
+    clause, or "" for all): the run's input and kept set, or a release's records."""
     out: list[dict[str, Any]] = []
     for name, table in targets.items():
         col = slice_column(name, fc)
@@ -65,10 +79,10 @@ def representation(
             )
             continue
         tg = {v: Target(share=s, tolerance=t) for v, (s, t) in table.items()}
-        sets: dict[str, list[dict[str, Any]]] = {}
-        for label, where in (("input", ""), ("kept", f"WHERE _pos = {run.kept_pos}")):
+        found: dict[str, list[dict[str, Any]]] = {}
+        for label, where in sets.items():
             rows = con.execute(f"SELECT {col}, count(*) FROM facts {where} GROUP BY 1").fetchall()
-            sets[label] = [asdict(r) for r in measure(_expand(rows), tg)]
-        misses = sum(r["status"] == "miss" for rs in sets.values() for r in rs)
-        out.append({"slice": name, "column": col, "sets": sets, "misses": misses})
+            found[label] = [asdict(r) for r in measure(_expand(rows), tg)]
+        misses = sum(r["status"] == "miss" for rs in found.values() for r in rs)
+        out.append({"slice": name, "column": col, "sets": found, "misses": misses})
     return out

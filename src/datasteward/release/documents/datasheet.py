@@ -204,6 +204,13 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
         m["composition", "sampling"] = _sampling(ctx, f, f.records_in)
     if f.missing or f.field_warnings:
         m["composition", "missing"] = _missing(f)
+    if ctx.recipe is not None and ctx.recipe.representation.targets:
+        from datasteward.release.documents.representation import describe, release_representation
+
+        rep = describe(release_representation(ctx))  # this release's shares vs the targets
+        m["composition", "sampling"] = " ".join(
+            x for x in (m.get(("composition", "sampling")), rep) if x
+        )
     steps = step_meanings(f)
     # what each step adds to answers, in its own words (dedup: noise; pii: identification...)
     said: dict[tuple[str, str], list[str]] = {}
