@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 from datafiles import shared
-from test_review_routes import judge
 from typer.testing import CliRunner
-from web_kit import WebProject
+from web_kit import WebProject, csrf
 
 MAPPED = 40
 
