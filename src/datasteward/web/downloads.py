@@ -10,7 +10,9 @@
 * ``/releases/{version}/access``: the request form (name, affiliation, e-mail, intended use,
   accepting the stewards' terms). The requester gets a private status page
   (``/access/{token}``) that shows the decision and, once approved, the signed links.
-* ``/manage/access``: maintainers approve or deny (with a reason).
+* ``/manage/access``: maintainers approve or deny (with a reason); the requester is e-mailed
+  the decision through ``[web] smtp_url``: the signed links, or the reason
+  (:mod:`datasteward.web.access_mail`).
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ from litestar.response import File, Redirect, Template
 from datasteward.errors import LedgerError, WebError
 from datasteward.ledger.web_access import AccessRequest
 from datasteward.release.format.manifest import MANIFEST
+from datasteward.web.access_mail import tell_requester
 from datasteward.web.auth import current_account
 from datasteward.web.releases import ReleaseView
 from datasteward.web.security import contained
 from datasteward.web.signing import sign, token_sha256, unsign
 from datasteward.web.site import Site, SiteDep
+from datasteward.web.takedowns import base_url, mailer
 
 GATED_ROLES = frozenset({"data", "index"})
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[A-Za-z0-9-]{2,63}")
@@ -203,12 +207,13 @@ def access_status(site: SiteDep, token: FromPath[str]) -> Template:
 
 
 @get("/manage/access", opt={"role": "maintainer"}, sync_to_thread=True, name="manage_access")
-def manage_access(site: SiteDep) -> Template:
+def manage_access(site: SiteDep, mail: FromQuery[str | None] = None) -> Template:
     return Template(
         "manage/access.html",
         context={"pending": site.access.access_requests(status="pending"),
                  "decided": [r for r in site.access.access_requests() if r.status != "pending"],
-                 "dataset": site.project.recipe.dataset},
+                 "dataset": site.project.recipe.dataset, "mail_failed": mail == "failed",
+                 "can_mail": mailer(site) is not None},
     )  # fmt: skip
 
 
@@ -232,13 +237,15 @@ def decide_access(
     if decision == "deny" and not reason:
         raise ClientException("say why the request is denied (the requester reads it)")
     try:
-        site.access.decide_access(
+        decided = site.access.decide_access(
             request_id, approve=decision == "approve", by=account.name if account else "?",
             reason=reason,
         )  # fmt: skip
     except LedgerError as exc:
         raise ClientException(str(exc)) from None
-    return Redirect("/manage/access", status_code=303)
+    sent = tell_requester(site, decided, root=base_url(site, request))
+    target = "/manage/access" + ("?mail=failed" if sent is False else "")
+    return Redirect(target, status_code=303)
 
 
 ROUTES = [release_file, access_form, access_request, access_status, manage_access, decide_access]
