@@ -12,6 +12,20 @@ Timed, in this process (pin it to one core with ``taskset -c 0``):
   ``DawidSkene`` on the same labels (the peer), and whether their labels agree.
 
     taskset -c 0 python benchmarks/annotations.py [--labels 1000000] [--no-peer]
+
+Two more tables, on the four real sets (../shared/data/annotations/crowd-truth-inference):
+
+    python benchmarks/annotations.py --accuracy [--methods mv,ds,glad,mace] [--sets dog,...]
+
+accuracy against the gold labels of each aggregation method, through
+``datasteward.annotations.aggregate`` (mv/ds: this package's numpy; glad/mace: crowd-kit,
+100 iterations at most), with the seconds each took; for emotion_snow2008 (interval scores)
+also mean and median, as MAE and RMSE against the gold scores. And
+
+    python benchmarks/annotations.py --planted
+
+planted spammers and adversaries on the dog set (``datasteward.annotations.planted``): how
+many rank last, how many items they swung and the label-issue list's precision on those.
 """
 
 from __future__ import annotations
@@ -28,8 +42,12 @@ from datasteward.annotations import agreement as ag
 from datasteward.annotations.dawid_skene import dawid_skene
 from datasteward.annotations.matrix import Coded
 
-DOG = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "annotations"
-DOG = DOG / "crowd-truth-inference" / "dog" / "answer.csv"
+CROWD = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "annotations"
+CROWD = CROWD / "crowd-truth-inference"
+DOG = CROWD / "dog" / "answer.csv"
+SETS = ("dog", "face_sentiment", "product_er", "emotion_snow2008")
+CATEGORICAL = ("mv", "ds", "glad", "mace")
+INTERVAL = ("emotion_snow2008",)  # scores -100..100; the others are nominal
 
 
 def build(labels: int, seed: int = 0) -> Coded:
@@ -63,12 +81,98 @@ def build(labels: int, seed: int = 0) -> Coded:
     )
 
 
+def load(name: str) -> tuple[list[str], list[str], list[int], dict[str, int]]:
+    """One real set: items, annotators, labels (as integers) and the gold label per item."""
+    with (CROWD / name / "answer.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with (CROWD / name / "truth.csv").open(newline="") as fh:
+        truth = {r["question"]: int(r["truth"]) for r in csv.DictReader(fh)}
+    return (
+        [r["question"] for r in rows],
+        [r["worker"] for r in rows],
+        [int(r["answer"]) for r in rows],
+        truth,
+    )
+
+
+def accuracy_table(sets: list[str], methods: list[str], n_iter: int) -> None:
+    from datasteward.annotations.aggregate import AggregateOptions, aggregate
+    from datasteward.annotations.matrix import encode
+
+    print(f"| set | labels | {' | '.join(methods)} |")
+    print(f"|---|---|{'---|' * len(methods)}")
+    for name in sets:
+        items, workers, labels, truth = load(name)
+        coded = encode(items, workers, labels)
+        cells = []
+        for method in methods:
+            if method in ("mean", "median") and name not in INTERVAL:
+                cells.append("—")  # nominal labels have no mean
+                continue
+            t = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # crowd-kit 1.4's pandas deprecations
+                agg = aggregate(coded, AggregateOptions(method=method, n_iter=n_iter))  # type: ignore[arg-type]
+            sec = time.process_time() - t
+            got = dict(zip((str(i) for i in agg.items), agg.labels, strict=True))
+            if method in ("mean", "median"):
+                err = np.array([float(got[k]) - v for k, v in truth.items()])
+                mae, rmse = float(np.abs(err).mean()), float(np.sqrt((err**2).mean()))
+                cells.append(f"MAE {mae:.2f}, RMSE {rmse:.2f} ({sec:.1f} s)")
+            else:
+                acc = float(np.mean([got[k] == v for k, v in truth.items()]))
+                cells.append(f"{acc:.4f} ({sec:.1f} s)")
+        print(f"| {name} | {len(labels):,} | {' | '.join(cells)} |", flush=True)
+
+
+def planted_table() -> None:
+    from datasteward.annotations.planted import PlantOptions, measure
+
+    items, workers, labels, truth = load("dog")
+    opts = PlantOptions()
+    r = measure(items, workers, labels, truth, opts)
+    print(
+        f"dog + {opts.spammers} spammers and {opts.adversaries} adversaries "
+        f"({opts.items_each} labels each, seed {opts.seed}); {r.items} items"
+    )
+    rows = [
+        ("planted among the 10 least reliable, Dawid-Skene", f"{r.last_under_ds} of {r.planted}"),
+        ("planted among the 10 least reliable, majority vote", f"{r.last_under_mv} of {r.planted}"),
+        (
+            "MV accuracy before / after planting",
+            f"{r.mv_accuracy_before:.4f} / {r.mv_accuracy_after:.4f}",
+        ),
+        ("Dawid-Skene accuracy after planting", f"{r.ds_accuracy_after:.4f}"),
+        ("items swung (MV right before, wrong after)", f"{r.swung}"),
+        (f"label-issue precision at {r.swung} (= recall there)", f"{r.precision_at_swung:.4f}"),
+        (f"recall of the swung items in the top {2 * r.swung}", f"{r.recall_at_twice:.4f}"),
+        ("base rate (swung / items)", f"{r.base_rate:.4f}"),
+    ]
+    print("| what | value |")
+    print("|---|---|")
+    for what, value in rows:
+        print(f"| {what} | {value} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labels", type=int, default=1_000_000)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument("--no-peer", action="store_true", help="skip crowd-kit")
+    parser.add_argument("--accuracy", action="store_true", help="accuracy per set and method")
+    parser.add_argument(
+        "--methods", default=",".join((*CATEGORICAL, "mean", "median")), help="for --accuracy"
+    )
+    parser.add_argument("--sets", default=",".join(SETS), help="for --accuracy")
+    parser.add_argument("--n-iter", type=int, default=100, help="for --accuracy: at most")
+    parser.add_argument("--planted", action="store_true", help="planted annotators on dog")
     args = parser.parse_args()
+    if args.accuracy:
+        accuracy_table(args.sets.split(","), args.methods.split(","), args.n_iter)
+        return
+    if args.planted:
+        planted_table()
+        return
     coded = build(args.labels)
     print(
         f"{len(coded.code):,} labels, {len(coded.items):,} items, "

@@ -9,8 +9,8 @@ crowdkit = pytest.importorskip("crowdkit.aggregation", reason="needs datasteward
 from crowd import load  # noqa: E402
 
 from datasteward.annotations.aggregate import AggregateOptions, aggregate  # noqa: E402
-from datasteward.annotations.issues import label_issues  # noqa: E402
 from datasteward.annotations.matrix import encode  # noqa: E402
+from datasteward.annotations.planted import PlantOptions, measure, plant  # noqa: E402
 
 NOMINAL = ("dog", "face_sentiment", "product_er")
 # crowd-kit's own parameters, the same in the direct call and through aggregate(). GLAD costs
@@ -128,48 +128,23 @@ def _tied(probas: object) -> np.ndarray:  # type: ignore[type-arg]
     return (p == p.max(axis=1, keepdims=True)).sum(axis=1) > 1
 
 
-def _planted(seed: int = 7) -> tuple[list[str], list[str], list[int], dict[str, int], set[str]]:
-    ls, truth = load("dog")
-    rng = np.random.default_rng(seed)
-    items = sorted(truth)
-    target = list(rng.choice(items, 200, replace=False))
-    add_i, add_a, add_l = [], [], []
-    for s in range(4):  # spammers: uniform random labels on random items
-        for it in rng.choice(items, 200, replace=False):
-            add_i.append(str(it))
-            add_a.append(f"spammer{s}")
-            add_l.append(int(rng.integers(0, 4)))
-    for s in range(6):  # adversaries: together they push the same wrong label on 200 items
-        for it in target:
-            add_i.append(str(it))
-            add_a.append(f"adversary{s}")
-            add_l.append((truth[str(it)] + 1) % 4)
-    return (
-        ls.items + add_i,
-        ls.annotators + add_a,
-        ls.labels + add_l,
-        truth,
-        {f"spammer{s}" for s in range(4)} | {f"adversary{s}" for s in range(6)},
-    )
-
-
 def test_planted_annotators_rank_last_and_label_issues_find_swung_items() -> None:
-    items, anns, labels, truth, planted = _planted()
-    ls, _ = load("dog")
-    clean = aggregate(encode(ls.items, ls.annotators, ls.labels), AggregateOptions(method="mv"))
-    c = encode(items, anns, labels)
-    # Dawid-Skene's aggregate: the ten planted annotators are the ten least reliable.
-    # (Against majority vote, which the adversaries swing, one real annotator, who agrees
-    # with the rest on 38% of 109 labels, ranks below them: docs/annotations.md.)
-    ds = aggregate(c, AggregateOptions(method="ds"))
-    worst = list(ds.quality)[: len(planted)]
-    assert set(worst) == planted, worst
-    agg = aggregate(c, AggregateOptions(method="mv"))
-    before = dict(zip(clean.items, clean.labels, strict=True))
-    after = dict(zip(agg.items, agg.labels, strict=True))
-    swung = {k for k in truth if before[k] == truth[k] and after[k] != truth[k]}
-    assert len(swung) >= 20
-    ranked = [i.item for i in label_issues(c, agg)]
-    precision = len(swung & set(ranked[: len(swung)])) / len(swung)
-    base = len(swung) / len(ranked)
-    assert precision > 5 * base, (precision, base)
+    """To the dog set: 4 spammers and 6 adversaries (planted.py). The printed figures:
+    `python benchmarks/annotations.py --planted` (docs/annotations.md)."""
+    ls, truth = load("dog")
+    opts = PlantOptions()
+    p = plant(ls.items, ls.annotators, ls.labels, truth, opts)
+    assert len(p.labels) == len(ls.labels) + (opts.spammers + opts.adversaries) * opts.items_each
+    assert all(
+        p.labels[i] != truth[p.items[i]] for i in range(len(p.labels)) if "adv" in p.annotators[i]
+    )
+    r = measure(ls.items, ls.annotators, ls.labels, truth, opts)
+    # the ten planted annotators are the ten least reliable, against Dawid-Skene's aggregate
+    # and against majority vote's (which the adversaries swing)
+    assert r.last_under_ds == r.planted == 10, r
+    assert r.last_under_mv == r.planted, r
+    assert r.swung >= 20, r
+    assert r.mv_accuracy_after < r.mv_accuracy_before < r.ds_accuracy_after, r
+    # the label-issue list on the swung aggregate finds swung items far above chance
+    assert r.precision_at_swung > 5 * r.base_rate, r
+    assert r.recall_at_twice >= r.precision_at_swung, r
