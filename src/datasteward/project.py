@@ -134,9 +134,13 @@ class Project:
         ``"ray"`` (default: the recipe's ``[run] executor``); ``address`` the Ray cluster
         (default: ``[run] address``; none starts Ray on this machine for the run).
         ``output`` (e.g. ``s3://bucket/runs``): copy the finished run to ``output/<run-id>/``
-        (its ``_SUCCESS`` last; credentials from the environment).
+        (its ``_SUCCESS`` last; credentials from the environment). The run is made in
+        ``runs/<run-id>/`` first (docs/scale.md says why), so a run killed before the copy ends
+        is finished by ``resume`` with the same ``output``: it redoes the unfinished tasks, or,
+        when the run itself had finished, copies what is not in the bucket yet.
         """
-        result = self._run(
+        finished = self._finished_run(resume) if output and resume else None
+        result = finished or self._run(
             workers=workers,
             batch_size=batch_size,
             strict=strict,
@@ -153,13 +157,41 @@ class Project:
 
             url = f"{output.rstrip('/')}/{result.run_id}"
             try:
-                upload_folder(result.run_dir, url, cls=RunError, skip=(WORK_DIR,), last=SUCCESS)
+                upload_folder(
+                    result.run_dir,
+                    url,
+                    cls=RunError,
+                    skip=(WORK_DIR,),
+                    last=SUCCESS,
+                    keep_present=True,
+                )
             except RunError as exc:
                 raise RunError(
                     f"{exc.message}; the run itself is complete in {result.run_dir}",
-                    hint=exc.hint,
+                    hint=f"{exc.hint}; then `datasteward run --resume --run-id "
+                    f"{result.run_id} --output {output}` copies what is missing",
                 ) from None
         return result
+
+    def _finished_run(self, resume: bool | str) -> RunResult | None:  # noqa: FBT001
+        """With ``resume`` and ``output``: the run to resume when it finished here already
+        (only its copy was interrupted), else None (the executor resumes it)."""
+        from datasteward.executors.local import RunResult, find_unfinished_run
+        from datasteward.runs.find import newest_finished_id
+        from datasteward.runs.layout import RunLayout, runs_dir
+        from datasteward.runs.stats import RunStats
+
+        root = runs_dir(self.directory)
+        if isinstance(resume, str):
+            run_id: str | None = resume
+        elif find_unfinished_run(root) is None:
+            run_id = newest_finished_id(self.directory)
+        else:
+            return None
+        layout = RunLayout(root / run_id) if run_id else None
+        if layout is None or not layout.is_finished:
+            return None
+        return RunResult(layout.run_id, layout.root, RunStats.read(layout.stats_json))
 
     def _run(
         self,
@@ -304,6 +336,17 @@ class Project:
             check=None if draft else release_gate,
             links_only=links_only,
         )
+
+    def publish(self, version: str, url: str) -> tuple[str, int]:
+        """Copy the release ``releases/<version>/`` to ``url/<version>/`` (e.g.
+        ``s3://bucket/releases``; ``datasteward release --output``), its manifest last, where
+        ``datasteward.load(url, version=...)`` loads it; the address and the number of files
+        copied. Publishing again finishes an interrupted copy; a different release already at
+        that address is refused. Credentials from the environment."""
+        from datasteward.release.consumer.object_store import publish_release
+        from datasteward.release.format.project import release_path
+
+        return publish_release(release_path(self.directory, version), url)
 
     def status(self, run: str | None = None, *, limit: int = 10) -> ProjectStatus:
         """The runs, and the funnel of ``run`` (default: the newest) (``datasteward status``)."""

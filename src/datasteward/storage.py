@@ -60,10 +60,21 @@ def filesystem(url: str, *, cls: type[E]) -> tuple[Any, str]:
 
 
 def upload_folder(
-    folder: Path, url: str, *, cls: type[E], skip: tuple[str, ...] = (), last: str | None = None
+    folder: Path,
+    url: str,
+    *,
+    cls: type[E],
+    skip: tuple[str, ...] = (),
+    last: str | None = None,
+    keep_present: bool = False,
 ) -> int:
     """Copy every file under ``folder`` to ``url`` (same relative paths), ``last`` at the end
-    (a marker that says the copy is complete); returns the number of files copied."""
+    (a marker that says the copy is complete); returns the number of files copied.
+
+    ``keep_present``: a file already at ``url`` with the same size is not copied again, so an
+    interrupted copy is finished by calling this again. That is safe because an object store
+    writes an object whole or not at all (a ``PUT`` or a completed multipart upload), and the
+    files copied here do not change once written (a run's or a release's)."""
     fs, base = filesystem(url, cls=cls)
     files = sorted(
         p
@@ -72,15 +83,33 @@ def upload_folder(
     )
     files.sort(key=lambda p: p.name == last)
     shown = url.rstrip("/")
+    copied = 0
     try:
         bucket = base.split("/", 1)[0]
         if not fs.exists(bucket):
             raise FileNotFoundError(f"the bucket {bucket!r} does not exist")
+        present = remote_sizes(fs, base) if keep_present else {}
         for p in files:
             rel = p.relative_to(folder).as_posix()
+            if present.get(rel) == p.stat().st_size:
+                continue
             fs.put_file(str(p), f"{base}/{rel}")
+            copied += 1
     except DatastewardError:
         raise
     except Exception as exc:  # noqa: BLE001 - every driver has its own errors: one line each
         raise storage_error(shown, exc, what="write to", cls=cls) from None
-    return len(files)
+    return copied
+
+
+def remote_sizes(fs: Any, base: str) -> dict[str, int]:
+    """Every file under ``base`` (relative path -> size in bytes); empty when there is none."""
+    fs.invalidate_cache(base)
+    if not fs.exists(base):
+        return {}
+    found: dict[str, dict[str, Any]] = fs.find(base, detail=True)
+    return {
+        name.removeprefix(base + "/"): int(info.get("size") or 0)
+        for name, info in found.items()
+        if info.get("type", "file") == "file"
+    }

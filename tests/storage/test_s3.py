@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -187,3 +193,150 @@ def test_run_input_without_credentials_is_one_line_naming_the_url(
     done = Project.open(tmp_path / "b").run(workers=1, resume=True)
     assert done.run_dir == run_dir and (run_dir / "_SUCCESS").exists()
     assert done.stats["records_in"] == len(lines)
+
+
+EXECUTORS = Path(__file__).resolve().parents[1] / "executors"  # helpers_steps: a slow step
+
+
+def _remote_files(s3: Any, base: str) -> dict[str, bytes]:
+    s3.invalidate_cache()
+    return {f.removeprefix(base + "/"): s3.cat_file(f) for f in s3.find(base)}
+
+
+def _local_files(run_dir: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(run_dir).as_posix(): p.read_bytes()
+        for p in run_dir.rglob("*")
+        if p.is_file() and p.relative_to(run_dir).parts[0] != "_work"
+    }
+
+
+@pytest.mark.slow
+def test_killed_run_with_output_on_s3_is_resumed(tmp_path: Path, s3: Any) -> None:
+    """`run --output s3://...` killed mid-run: nothing of it is in the bucket as finished;
+    `run --resume --output` redoes only the unfinished tasks and puts the whole run there."""
+    _c4_to(s3, "ds-in/kill", files=2)  # each ~330 KB: 4 parts (tasks) at --split-mb 0.1
+    slow = '\n[[steps]]\nuse = "helpers_steps:SlowPassFilter"\nsleep = 0.2\n'
+    project = _project(tmp_path / "p", "s3://ds-in/kill/*.jsonl")
+    recipe = project.directory / "datasteward.toml"
+    recipe.write_text(recipe.read_text() + slow)
+    env = dict(os.environ, PYTHONPATH=str(EXECUTORS))
+    command = [sys.executable, "-m", "datasteward", "run", "--project", str(project.directory)]
+    command += ["--quiet", "--workers", "1", "--batch-size", "10", "--split-mb", "0.1"]
+    command += ["--output", "s3://ds-out/k"]
+    with (tmp_path / "run.log").open("wb") as log:
+        proc = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+    runs = project.directory / "runs"
+    done: list[Path] = []
+    deadline = time.time() + 180
+    while time.time() < deadline and proc.poll() is None and not done:
+        done = list(runs.glob("*/_work/done/g0-*.json")) if runs.exists() else []
+        time.sleep(0.05)
+    assert done, (tmp_path / "run.log").read_text()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    run_dir = done[0].parents[2]
+    finished_before = {p.name: p.read_bytes() for p in done[0].parent.glob("g0-*.json")}
+    assert 0 < len(finished_before) < 8 and not (run_dir / "_SUCCESS").exists()
+    assert "_SUCCESS" not in _remote_files(s3, f"ds-out/k/{run_dir.name}")
+    sys.path.insert(0, str(EXECUTORS))
+    try:
+        resumed = Project.open(project.directory).run(
+            workers=1,
+            batch_size=10,
+            split_mb=0.1,
+            resume=True,
+            output="s3://ds-out/k",
+            keep_work=True,
+        )
+    finally:
+        sys.path.remove(str(EXECUTORS))
+    assert resumed.run_dir == run_dir and resumed.stats["records_in"] == 300
+    # the finished tasks were not redone (their done markers are the ones written before the
+    # kill), the others were
+    markers = {p.name: p.read_bytes() for p in done[0].parent.glob("g0-*.json")}
+    assert len(markers) == 8
+    assert {k: markers[k] for k in finished_before} == finished_before
+    remote = _remote_files(s3, f"ds-out/k/{run_dir.name}")
+    assert remote == _local_files(run_dir) and "_SUCCESS" in remote
+
+
+def test_interrupted_copy_is_finished_by_resume(
+    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy cut short (some files in the bucket, no _SUCCESS) is finished by
+    `run --resume --output`: only the missing files are copied, _SUCCESS last."""
+    _c4_to(s3, "ds-in/copy", files=2)
+    project = _project(tmp_path / "p", "s3://ds-in/copy/*.jsonl")
+    result = project.run(workers=1, output="s3://ds-out/c")
+    base = f"ds-out/c/{result.run_id}"
+    whole = _remote_files(s3, base)
+    cut = sorted(whole)[::2]  # what the interrupted copy had not written yet
+    for rel in [*cut, "_SUCCESS"]:
+        s3.rm_file(f"{base}/{rel}")
+    missing = {*cut, "_SUCCESS"}
+    put: list[str] = []
+    import fsspec
+
+    current = fsspec.filesystem("s3")  # the cached instance every s3:// URL uses now
+    real_put = current.put_file
+
+    def counting_put(lpath: str, rpath: str, **kw: Any) -> Any:
+        put.append(rpath.removeprefix(base + "/"))
+        return real_put(lpath, rpath, **kw)
+
+    monkeypatch.setattr(current, "put_file", counting_put)
+    again = project.run(resume=True, output="s3://ds-out/c")
+    assert again.run_id == result.run_id
+    assert sorted(put) == sorted(missing) and put[-1] == "_SUCCESS"
+    assert _remote_files(s3, base) == whole == _local_files(result.run_dir)
+    put.clear()
+    project.run(resume=result.run_id, output="s3://ds-out/c")  # complete: nothing to copy
+    assert put == []
+
+
+def test_release_published_to_s3_and_loaded(
+    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from datasteward.cli.main import _load, app
+
+    _load()
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    _c4_to(s3, "ds-in/pub", files=2)
+    project = _project(tmp_path / "p", "s3://ds-in/pub/*.jsonl")
+    project.run(workers=1)
+    # `release --output`: made here, then published, its manifest last
+    out = CliRunner().invoke(
+        app,
+        ["release", "0.1.0", "--draft", "--project", str(project.directory), "--json"]
+        + ["--output", "s3://ds-rel/pub"],
+    )
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["published"] == "s3://ds-rel/pub/0.1.0"
+    local = project.directory / "releases" / "0.1.0"
+    assert _remote_files(s3, "ds-rel/pub/0.1.0") == _local_files(local)
+    loaded = datasteward.load("s3://ds-rel/pub", version="0.1.0").to_table()
+    assert loaded.equals(datasteward.load(local).to_table())
+    # an interrupted publish (no manifest: a reader sees no release) is finished by publishing
+    # again, which copies only what is missing
+    s3.rm_file("ds-rel/pub/0.1.0/manifest.json")
+    shard = next(f for f in s3.find("ds-rel/pub/0.1.0") if f.endswith(".parquet"))
+    s3.rm_file(shard)
+    shutil.rmtree(tmp_path / "cache")
+    with pytest.raises(ReleaseError, match="not found"):
+        datasteward.load("s3://ds-rel/pub", version="0.1.0")
+    assert project.publish("0.1.0", "s3://ds-rel/pub") == ("s3://ds-rel/pub/0.1.0", 2)
+    assert project.publish("0.1.0", "s3://ds-rel/pub")[1] == 0
+    assert datasteward.load("s3://ds-rel/pub", version="0.1.0").to_table().equals(loaded)
+    # a different release already at the address is refused: releases are immutable
+    s3.pipe_file("ds-rel/other/0.1.0/manifest.json", b'{"not": "this release"}')
+    with pytest.raises(ReleaseError, match="holds a different release") as info:
+        project.publish("0.1.0", "s3://ds-rel/other")
+    assert "\n" not in str(info.value)
+    assert sorted(s3.find("ds-rel/other")) == ["ds-rel/other/0.1.0/manifest.json"]
+    # a bucket that does not exist: one line, and the release stays complete here
+    with pytest.raises(ReleaseError, match=r"s3://nope/r/0\.1\.0.*does not exist") as info:
+        project.publish("0.1.0", "s3://nope/r")
+    assert "complete in" in str(info.value) and "\n" not in str(info.value)

@@ -41,6 +41,13 @@ def release(
         help="Publish URLs, content hashes and metadata instead of the content "
         "(users fetch the pages with `datasteward fetch`).",
     ),
+    output: str | None = typer.Option(
+        None,
+        "--output",
+        help="Also publish the release to this URL (e.g. s3://bucket/releases): URL/VERSION/, "
+        "its manifest last; credentials from the environment. A release made already is "
+        "published as it is (again finishes an interrupted copy).",
+    ),
     project: Path = ProjectOption,
     as_json: bool = typer.Option(
         False, "--json", help="Print the release (version, path, records, files) as JSON."
@@ -55,10 +62,25 @@ def release(
     Examples:
       [bold]datasteward release 1.0.0 --project demo/news[/]
       [bold]datasteward release 1.1.0 --links-only --json[/]
+      [bold]datasteward release 1.0.0 --output s3://bucket/releases[/]
     """
     from datasteward.release.build.make import make_release
+    from datasteward.release.consumer.object_store import publish_release
     from datasteward.release.documents.gate import release_gate
+    from datasteward.release.format.manifest import MANIFEST
+    from datasteward.release.format.project import releases_dir
 
+    made = releases_dir(project) / version
+    if output and (made / MANIFEST).is_file():
+        where, copied = publish_release(made, output)
+        if as_json:
+            print_data_json({"version": version, "path": str(made), "published": where})
+        else:
+            console.print(
+                f"Release {escape(version)} exists already ({escape(str(made))}): published "
+                f"as it is → {escape(where)}/ ({copied} file(s) copied)"
+            )
+        return
     result = make_release(
         project,
         version,
@@ -68,6 +90,7 @@ def release(
         check=None if draft else release_gate,
         links_only=links_only,
     )
+    published = publish_release(result.path, output)[0] if output else None
     data = result.manifest.data_files()
     links = result.manifest.links or {}
     no_url, edited = links.get("excluded_without_url", 0), links.get("excluded_edited", 0)
@@ -88,6 +111,7 @@ def release(
                 "left_out": {"without_url": no_url, "edited": edited},
                 "documents": documents,
                 "warnings": list(result.warnings),
+                **({"published": published} if published else {}),
             }
         )
         return
@@ -103,6 +127,8 @@ def release(
             f"[yellow]Left out[/] (cannot be published as links): {no_url:,} without an "
             f"http(s) URL, {edited:,} edited by a step (fetching would return the unedited page)."
         )
+    if published:
+        console.print(f"Published → {escape(published)}/")
     for name, path in documents.items():
         console.print(f"  {name:<15} {escape(path)}")
     for note in result.warnings:  # e.g. no [dataset] homepage: Croissant's url is a placeholder

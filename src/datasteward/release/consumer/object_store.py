@@ -1,5 +1,10 @@
 """Releases on object storage (``s3://``, ``gs://``, ``az://``... any fsspec filesystem).
 
+:func:`publish_release` copies a finished release folder to ``URL/<version>/``, its manifest
+last: a reader finds the manifest only once every file it lists is there, and a copy that was
+interrupted is finished by publishing again (files already there are kept). A different
+release already at that address is refused: releases are immutable.
+
 :func:`fetch_release` copies a release folder into the download cache as
 :func:`~datasteward.release.consumer.download.download_release` does over HTTP: the manifest
 first (bounded in size), the status if one is published, then every data file it lists, each
@@ -21,7 +26,7 @@ from datasteward.release.consumer.verify_release import check_file, locate
 from datasteward.release.format.manifest import MANIFEST, STATUS, parse_manifest
 from datasteward.release.format.status import parse_status
 from datasteward.release.format.version import check_version_name
-from datasteward.storage import filesystem, storage_error
+from datasteward.storage import filesystem, storage_error, upload_folder
 
 _CHUNK = 1 << 20
 
@@ -82,6 +87,36 @@ def fetch_release(url: str, version: str | None, options: DownloadOptions) -> Pa
     else:
         _write(root / STATUS, status_bytes)
     return root
+
+
+def publish_release(release: Path, url: str) -> tuple[str, int]:
+    """Copy the release folder ``release`` (``releases/<version>/``) to ``url/<version>/``;
+    the address and the number of files copied (0 when it was published there already)."""
+    manifest = (release / MANIFEST).read_bytes()
+    target = f"{url.rstrip('/')}/{check_version_name(release.name)}"
+    fs, base = _filesystem(target)
+    try:
+        fs.invalidate_cache(base)
+        there: bytes | None = fs.cat_file(f"{base}/{MANIFEST}")
+    except FileNotFoundError:
+        there = None
+    except Exception as exc:  # noqa: BLE001 - one line per driver error
+        raise store_error(f"{target}/", exc, what="write to") from None
+    if there is not None and there != manifest:
+        raise ReleaseError(
+            f"{target}/ holds a different release {release.name} already (its manifest "
+            "differs); nothing was copied",
+            hint="releases are immutable: publish a new version, or to another address",
+        )
+    try:
+        copied = upload_folder(release, target, cls=ReleaseError, last=MANIFEST, keep_present=True)
+    except ReleaseError as exc:
+        raise ReleaseError(
+            f"{exc.message}; the release itself is complete in {release}",
+            hint=f"{exc.hint}; then `datasteward release {release.name} --output {url}` "
+            "copies what is missing",
+        ) from None
+    return target, copied
 
 
 def _copy_checked(fs: Any, path: str, url: str, target: Path, entry: Any) -> None:
