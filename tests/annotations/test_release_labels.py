@@ -210,10 +210,16 @@ def test_two_tables_are_namespaced_and_the_exact_id_wins(tmp_path: Path) -> None
     from datasteward.recipe.model import parse_recipe
     from datasteward.release.build.labels import plan_labels
 
-    for name, file in (("dog", "dog.csv"), ("face_sentiment", "face.csv")):
-        shutil.copy(
-            shared("annotations", "crowd-truth-inference", name, "answer.csv"), tmp_path / file
+    shutil.copy(shared("annotations", "crowd-truth-inference", "face_sentiment", "answer.csv"),
+                tmp_path / "face.csv")  # fmt: skip
+    # dog's question 2 renamed "c4:1": record "c4:1" is then item "c4:1" exactly, not item "1"
+    dog_rows = shared("annotations", "crowd-truth-inference", "dog", "answer.csv").read_text()
+    (tmp_path / "dog.csv").write_text(
+        "\n".join(
+            "c4:1" + line[1:] if line.startswith("2,") else line for line in dog_rows.splitlines()
         )
+        + "\n"
+    )
     recipe = parse_recipe(TWO_TABLES, tmp_path / "datasteward.toml")
     aggs = {}
     for cfg in recipe.annotations:
@@ -225,13 +231,17 @@ def test_two_tables_are_namespaced_and_the_exact_id_wins(tmp_path: Path) -> None
         record_aggregation(tmp_path, cfg, agg, opts, by="Ana", source="c4", recipe_hash=None)
     rec = latest_aggregation(tmp_path, "breed")
     assert rec is not None and rec.spec.method == "mv" and rec.spec.items == 807
+    assert aggs["breed"]["c4:1"] != aggs["breed"]["1"]  # so the precedence below shows
     d = (tmp_path / rec.spec.aggregate).read_bytes()
     assert AggregationSpec.from_rationale("why\n" + rec.spec.line()) == rec.spec
     assert AggregationSpec.from_rationale("no machine line") is None and d
 
-    dog, face = sorted(aggs["breed"])[:2], sorted(aggs["sentiment"])[:1]
-    # "c4:<dog item>" names the dog item; the exact id "<face item>" names the face item
-    ids = [f"c4:{dog[0]}", f"c4:{dog[1]}", face[0], "c4:no-such-item"]
+    assert {"1", "c4:1", "10"} <= set(aggs["breed"]) and "2" not in aggs["breed"]
+    face = sorted(aggs["sentiment"])[:1]
+    # "c4:10" names dog item "10" (through the source); "c4:1" is dog item "c4:1" exactly;
+    # the exact id "<face item>" names the face item
+    ids = ["c4:10", "c4:1", face[0], "c4:no-such-item"]
+    dog = ["10", "c4:1"]
     schema = pa.schema([pa.field("id", pa.string())])
     join = plan_labels(tmp_path, recipe, schema)
     out = join.schema(schema)
@@ -244,7 +254,8 @@ def test_two_tables_are_namespaced_and_the_exact_id_wins(tmp_path: Path) -> None
         label, conf = aggs["breed"][item]
         assert r["label_breed"] == label and r["label_breed_confidence"] == pytest.approx(conf)
         assert r["label_breed_method"] == "mv"
-        assert (r["label_sentiment"] is None) == (item not in aggs["sentiment"])
+        face_item = aggs["sentiment"].get(r["id"]) or aggs["sentiment"].get(r["id"][3:])
+        assert r["label_sentiment"] == (face_item[0] if face_item else None)
     assert rows[2]["label_sentiment"] == aggs["sentiment"][face[0]][0]
     assert rows[2]["label_sentiment_method"] == "ds"
     assert all(v is None for k, v in rows[3].items() if k != "id")
