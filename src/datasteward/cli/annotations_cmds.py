@@ -39,11 +39,15 @@ def _load(files: list[Path], item: str, annotator: str, label: str, **extra: Any
     from datasteward.annotations.labels import LabelColumns, read_labels
 
     ls = read_labels(files, LabelColumns(item=item, annotator=annotator, label=label, **extra))
+    _show_quarantined(ls)
+    return ls
+
+
+def _show_quarantined(ls: Any) -> None:
     for q in ls.quarantined[:20]:
         err_console.print(f"quarantined {term(q.where)}: {term(q.reason)}")
     if len(ls.quarantined) > 20:
         err_console.print(f"... and {len(ls.quarantined) - 20} more quarantined rows")
-    return ls
 
 
 def _coded(ls: Any, project: Path) -> Any:
@@ -261,10 +265,7 @@ def _table_labels(project: Path, table: str) -> tuple[Any, Any, Any]:
 
     cfg = table_config(load_recipe(project), table)
     ls = read_table(cfg, project)
-    for q in ls.quarantined[:20]:
-        err_console.print(f"quarantined {term(q.where)}: {term(q.reason)}")
-    if len(ls.quarantined) > 20:
-        err_console.print(f"... and {len(ls.quarantined) - 20} more quarantined rows")
+    _show_quarantined(ls)
     return cfg, ls, coded_labels(ls, project_secret(project))
 
 
