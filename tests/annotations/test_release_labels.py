@@ -142,6 +142,10 @@ def test_release_carries_the_decided_aggregate_label(tmp_path: Path) -> None:
     assert fields["label"]["dataType"] == "sc:Integer"
     assert fields["label_confidence"]["dataType"] == "sc:Float"
     assert "aggregated by ds (decision #" in fields["label"]["description"]
+    sheet = (result.path / "datasheet.md").read_text("utf-8")
+    assert "Columns: `label`: Label of [[annotations]] `breed` aggregated by ds" in sheet.replace(
+        "\\", ""
+    )
     mlc = pytest.importorskip("mlcroissant")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # rdflib's, inside mlcroissant

@@ -131,7 +131,7 @@ def plan_labels(project: Path, recipe: Recipe | None, schema: pa.Schema) -> Labe
         )
         fields = (
             pa.field(names[0], agg.schema.field("label").type).with_metadata(
-                {"description": f"Label of {decided}."}
+                {"description": f"Label of {decided}.", "datasteward": "label"}
             ),
             pa.field(names[1], pa.float64()).with_metadata(
                 {

@@ -282,6 +282,13 @@ def measured_answers(ctx: ReleaseContext, f: Facts) -> dict[tuple[str, str], str
             md_text(p["analysis"]) + "; labels per item " + md_text(p["per_item"]) + "."
             for p in parts
         )
+        joined = [  # the aggregate label columns the release joined (release/build/labels.py)
+            f"{md_code(x.name)}: {md_text(x.metadata[b'description'].decode())}"
+            for x in ctx.schema
+            if x.metadata and x.metadata.get(b"datasteward") == b"label"
+        ]
+        if joined:
+            m["composition", "labels"] += " Columns: " + " ".join(joined)
     m["distribution", "how"] = (
         f"As release {ctx.version}: Parquet shards with a sha256 manifest, Croissant and "
         "DataCite metadata; "
