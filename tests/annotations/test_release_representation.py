@@ -102,3 +102,50 @@ def test_release_datasheet_reports_its_representation(tmp_path: Path) -> None:
     assert "`1920s` " in sheet and ": **miss**" in sheet.split("`1920s`")[1].split(";")[0]
     low, high = wilson(drama, n)
     assert f"`Drama` {_pct(drama / n)} [{_pct(low)}, {_pct(high)}] ({drama:,} of {n:,})" in sheet
+
+
+LINKS_RECIPE = """\
+[dataset]
+name = "links"
+
+[[sources]]
+name = "c4"
+format = "jsonl"
+path = "data/*.jsonl"
+url_field = "url"
+license = "ODC-By-1.0"
+
+[[audit.slices]]
+name = "long"
+sql = "CASE WHEN length(text) > 2000 THEN 'long' ELSE 'short' END"
+
+[representation.long]
+long = 0.3
+
+[representation.tld]
+com = 0.5
+"""
+
+
+@pytest.mark.slow
+def test_links_only_release_does_not_measure_slices_over_the_text(tmp_path: Path) -> None:
+    """A links-only release has no text: a slice over it is reported as not measured (not
+    as 0% long), the facets it has are measured on its records."""
+    import datasteward
+    from datasteward.executors.local import LocalExecutor, RunOptions
+    from datasteward.recipe import load_recipe
+    from datasteward.records.urls import url_host
+    from datasteward.release.build.make import make_release
+
+    root = tmp_path / "p"
+    (root / "data").mkdir(parents=True)
+    lines = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl").read_text("utf-8")
+    (root / "data" / "c4.jsonl").write_text("\n".join(lines.splitlines()[:60]) + "\n", "utf-8")
+    (root / "datasteward.toml").write_text(LINKS_RECIPE, "utf-8")
+    LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
+    result = make_release(root, "1.0.0", draft=True, links_only=True)
+    uris = datasteward.load(result.path).to_table(columns=["source_uri"]).column(0).to_pylist()
+    com = sum((url_host(u) or "").endswith(".com") for u in uris)
+    sheet = (result.path / "datasheet.md").read_text("utf-8")
+    assert "`long`: not measured (this release has no \\`text\\` column (a links-only" in sheet
+    assert f"`com` {_pct(com / len(uris))} " in sheet and f"({com:,} of {len(uris):,})" in sheet

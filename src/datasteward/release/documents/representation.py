@@ -11,6 +11,7 @@ facts (:func:`datasteward.audit.facts.build_facts`: provenance facets and the re
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from datasteward.errors import RecipeError
@@ -45,6 +46,7 @@ def release_representation(ctx: ReleaseContext) -> list[dict[str, Any]]:
     files = [str(ctx.root / f.path) for f in ctx.data_files]
     wanted = set(targets)
     slices = tuple(s for s in recipe.audit.slices if s.name in wanted)
+    skipped: dict[str, str] = {}
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
@@ -53,7 +55,15 @@ def release_representation(ctx: ReleaseContext) -> list[dict[str, Any]]:
             "union_by_name = true)"
         )
         have = {str(r[0]): str(r[1]) for r in con.execute("DESCRIBE _shards").fetchall()}
-        extra = "".join(f", NULL::{t} AS {c}" for c, t in _NEEDED.items() if c not in have)
+        absent = [c for c in _NEEDED if c not in have]
+        extra = "".join(f", NULL::{_NEEDED[c]} AS {c}" for c in absent)
+        for sl in slices:  # a slice over a column the release lacks would measure NULLs
+            gone = [c for c in absent if re.search(rf"\b{c}\b", sl.sql, re.IGNORECASE)]
+            if gone:
+                skipped[sl.name] = f"this release has no `{gone[0]}` column" + (
+                    " (a links-only release)" if ctx.links_only else ""
+                )
+        slices = tuple(sl for sl in slices if sl.name not in skipped)
         con.execute(
             f"CREATE VIEW records AS SELECT *{extra}, 0 AS _pos, NULL::VARCHAR AS _reason "
             "FROM _shards"
@@ -68,6 +78,9 @@ def release_representation(ctx: ReleaseContext) -> list[dict[str, Any]]:
         found = representation_of(con, fc, targets, {"release": ""})
     finally:
         con.close()
+    for row in found:
+        if row["slice"] in skipped:
+            row["note"] = skipped[row["slice"]]
     return found
 
 
