@@ -40,6 +40,7 @@ from datasteward.ledger.infos import DecisionInfo, EventInfo, RunInfo, VerifyRes
 from datasteward.ledger.integrity import DAMAGE_HINT, check_file, is_damage, sqlite_file
 from datasteward.ledger.releases import ReleaseRecords
 from datasteward.ledger.reviews import ReviewRecords
+from datasteward.ledger.subscriptions import SubscriptionRecords
 from datasteward.ledger.tables import (
     chain_head,
     decisions,
@@ -90,7 +91,14 @@ def _missing_file(url: str) -> bool:
     return not path.is_file() or path.stat().st_size == 0
 
 
-class Ledger(ReleaseRecords, ReviewRecords, WebRequestRecords, WebAccessRecords, ErasureRecords):
+class Ledger(
+    ReleaseRecords,
+    ReviewRecords,
+    WebRequestRecords,
+    WebAccessRecords,
+    ErasureRecords,
+    SubscriptionRecords,  # "notify me of corrections" on the site (issue 15)
+):
     """The project's ledger. Open with ``Ledger.open(project_dir)``; close when done.
 
     Runs, estimates, decisions and the event log are methods here; releases, takedown

@@ -363,6 +363,21 @@ CHAINED_TABLES[web_accounts.name] = web_accounts
 CHAINED_TABLES[access_requests.name] = access_requests
 CHAINED_TABLES[downloads.name] = downloads
 
+#: Addresses that asked to be told when a release is corrected (double opt-in; not chained:
+#: unsubscribing deletes the row). Only the sha256 of the private link token is kept.
+correction_subscriptions = Table(
+    "correction_subscriptions",
+    metadata,
+    Column("subscription_id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, index=True),
+    Column("email", String(320), nullable=False),
+    Column("status", String(16), nullable=False),  # unconfirmed | confirmed
+    Column("token_sha256", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("confirmed_at", String(32)),
+    UniqueConstraint("token_sha256", name="uq_correction_subscriptions_token"),
+)
+
 #: Takedown kinds and erasure (issue 19): each request's kind (privacy, legal, copyright,
 #: harmful, other), the action its policy decided (erase | patch) and where that policy came
 #: from, with the request's fingerprint (sha256 hashes only), and one row per file an erasure

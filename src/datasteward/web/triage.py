@@ -1,6 +1,7 @@
 """Takedown triage for maintainers: each request with its match preview, approve (a
 background job runs the takedown, with progress that survives a reload) or decline with a
-reason; the requester, and the people who downloaded a superseded version, are e-mailed."""
+reason; the requester, the people who downloaded a superseded version through a gated
+request, and those who asked to be notified of its corrections are e-mailed."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from litestar.response import Redirect, Template
 from datasteward.errors import DatastewardError
 from datasteward.requests import decide, jobs, notify
 from datasteward.web.auth import current_account
+from datasteward.web.corrections import tell_subscribers
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.takedowns import base_url, mailer, public_stages
 
@@ -40,6 +42,11 @@ def _work(site: Site, root: str) -> jobs.Work:
                 project, send, request_id,
                 dataset=site.project.recipe.dataset.name,
                 status_url="the link in our first e-mail",
+                page_url=lambda v: f"{root}/releases/{v}",
+            )  # fmt: skip
+            result["emails"] += tell_subscribers(
+                project, send, result.get("patches") or {}, request_id=request_id,
+                dataset=site.project.recipe.dataset.name,
                 page_url=lambda v: f"{root}/releases/{v}",
             )  # fmt: skip
         progress(4, 4, "done")
