@@ -139,7 +139,7 @@ def aggregate_cmd(
     table: str | None = typer.Option(
         None,
         "--table",
-        help="Aggregate the recipe's [[annotations]] table NAME (its files, columns, label "
+        help="Aggregate the recipe's annotations table NAME (its files, columns, label "
         "space, method); with --decide-by, releases join this aggregate onto their records.",
     ),
     method: str | None = typer.Option(
@@ -185,6 +185,13 @@ def aggregate_cmd(
     from datasteward.annotations.issues import label_issues
 
     cfg = None
+    if table is not None and files:
+        from datasteward.errors import RecipeError
+
+        raise RecipeError(
+            "pass label FILES or --table, not both",
+            hint="--table reads the files, columns and method of the recipe's table",
+        )
     if table is not None:
         cfg, ls, coded = _table_labels(project, table)
         files = [project / f for f in cfg.files]
