@@ -8,7 +8,8 @@
 # `stop` ends only the two `ray start` processes this script started (by pid, then their
 # process groups), never other Ray processes on the machine. Logs: $DATASTEWARD_CI_RAY_DIR.
 # Port: $DATASTEWARD_CI_RAY_PORT (default 6379); the dashboard (it serves the state API the
-# worker-kill test uses) on the port + 1900.
+# worker-kill test uses) on the port + 1900; the nodes' S3 endpoint (a moto server the Ray + S3
+# test starts) on the port + 1901 ($DATASTEWARD_CI_RAY_S3_PORT).
 set -euo pipefail
 
 cmd="${1:-}"
@@ -18,6 +19,13 @@ python_bin="$(dirname "$ray_bin")/python"
 # the test cluster has no token: every node and client on 127.0.0.1 only
 export RAY_AUTH_MODE=disabled
 export RAY_USAGE_STATS_ENABLED=0
+# S3 for the nodes, as a real cluster has it: credentials in every node's environment, never
+# sent by the driver. tests/executors/test_ray_s3.py starts its S3 server (moto) on this port
+# with these test-only credentials (the same literals are in the test).
+s3_port="${DATASTEWARD_CI_RAY_S3_PORT:-$((port + 1901))}"
+export AWS_ENDPOINT_URL="http://127.0.0.1:$s3_port" AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=ds-test-key-id AWS_SECRET_ACCESS_KEY=ds-test-secret-3f9c1a7e
+export AWS_EC2_METADATA_DISABLED=true
 
 start() {
   dir="$(mktemp -d /tmp/dsray-XXXXXX)"   # short: Ray's Unix sockets live under it
@@ -90,6 +98,7 @@ PY
   echo "ci-ray: 2 nodes (1 CPU each) at 127.0.0.1:$port" >&2
   echo "export RAY_AUTH_MODE=disabled"
   echo "export DATASTEWARD_TEST_RAY_ADDRESS=127.0.0.1:$port"
+  echo "export DATASTEWARD_TEST_RAY_S3_PORT=$s3_port"
   echo "export DATASTEWARD_CI_RAY_PIDS='$head_pid $worker_pid'"
   echo "export DATASTEWARD_CI_RAY_DIR='$dir'"
 }
