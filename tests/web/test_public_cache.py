@@ -33,8 +33,11 @@ def test_etag_and_304_with_every_security_header(sqlite_site: WebProject, path: 
     assert first.headers["cache-control"] == "no-cache"
     assert first.headers["last-modified"].endswith(" GMT")
     assert "set-cookie" not in first.headers  # nothing per visitor on a public page
-    again = c.get(path)
+    again = c.get(path)  # from memory, before routing (public.cached_pages_first)
     assert again.content == first.content and again.headers["etag"] == etag
+    assert {k: v for k, v in again.headers.items() if k != "date"} == {
+        k: v for k, v in first.headers.items() if k != "date"
+    }  # the same headers as the rendering handler's answer
 
     for header in (etag, f"W/{etag}", f'"other", {etag}', "*"):
         cached = c.get(path, headers={"if-none-match": header})
@@ -94,8 +97,11 @@ def test_a_new_release_shows_on_the_next_request(sqlite_site: WebProject) -> Non
 
 
 def test_a_stewards_copy_is_not_cached_and_can_log_out(sqlite_site: WebProject) -> None:
+    from datasteward.web.public import cached_page
+
     anon = sqlite_site.client()
     etag = anon.get("/releases/1.0.0").headers["etag"]
+    assert cached_page(sqlite_site.app.state.site, "/releases/1.0.0") is not None
     steward = sqlite_site.client("viewer")
     steward.cookies.delete("ds_csrf")  # e.g. a browser restarted: the session cookie outlives it
     page = steward.get("/releases/1.0.0", headers={"if-none-match": etag})

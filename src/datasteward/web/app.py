@@ -67,6 +67,7 @@ ROUTE_MODULES: list[str] = [
     "datasteward.web.triage",
     "datasteward.web.review",
     "datasteward.web.stewardship",
+    "datasteward.web.corrections",  # part D: "notify me of corrections" (double opt-in)
 ]
 
 #: Rate limits per named throttle (per client address, POSTs only): (unit, requests).
@@ -74,6 +75,7 @@ THROTTLES: dict[str, tuple[DurationUnit, int]] = {
     "login": ("minute", 10),
     "takedown": ("minute", 5),
     "access": ("minute", 5),
+    "notify": ("minute", 5),
 }
 
 
@@ -92,6 +94,7 @@ def create_app(
     from datasteward.project import Project
     from datasteward.web.auth import role_guard
     from datasteward.web.pages import http_error
+    from datasteward.web.public import cached_pages_first
     from datasteward.web.security import add_security_headers, throttle_configs, throttle_store
     from datasteward.web.sessions import SESSION_STORE, SignedSessionConfig, shared_store
     from datasteward.web.site import Site
@@ -154,6 +157,8 @@ def create_app(
         debug=False,
     )
     app.state.site = site
+    # anonymous GETs of cached, current public pages are answered before routing (public.py)
+    app.asgi_handler = cached_pages_first(app.asgi_handler, site, session_cookie=session.key)
     _check_roles(app)
     return app
 

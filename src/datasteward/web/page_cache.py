@@ -18,11 +18,16 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from litestar import Request, Response
+
+if TYPE_CHECKING:
+    from litestar.types import Send
 
 #: What every cached public page says to HTTP caches: keep it, but revalidate each time.
 CACHE_CONTROL = "no-cache"
@@ -47,12 +52,41 @@ class CachedPage:
             last_modified=formatdate(modified, usegmt=True),
         )
 
+    @property
+    def content_type(self) -> str:
+        """The Content-Type Litestar sends for :attr:`media_type` (text types get a charset)."""
+        return f"{self.media_type}; charset=utf-8" if self.media_type.startswith("text/") else (
+            self.media_type)  # fmt: skip
+
     def headers(self) -> dict[str, str]:
         return {
             "etag": self.etag,
             "last-modified": self.last_modified,
             "cache-control": CACHE_CONTROL,
         }
+
+    @cached_property
+    def _headers(self) -> tuple[list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]:
+        """The raw headers of (the page, 304): those of :meth:`response`, built once."""
+        validators = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in self.headers().items()]
+        full = [
+            (b"content-type", self.content_type.encode("latin-1")),
+            (b"content-length", str(len(self.body)).encode("latin-1")),
+            *validators,
+        ]
+        return full, validators
+
+    async def send(self, headers: Iterable[tuple[bytes, bytes]], send: Send) -> None:
+        """Answer an ASGI request (its raw ``headers``) with the page or ``304``."""
+        inm = next((v for k, v in headers if k == b"if-none-match"), None)
+        full, validators = self._headers
+        if inm is not None and etag_matches(inm.decode("latin-1"), self.etag):
+            status, body, raw = 304, b"", validators
+        else:
+            status, body, raw = self.status_code, self.body, full
+        # a copy of the list: the app's before_send hooks extend it (security headers)
+        await send({"type": "http.response.start", "status": status, "headers": list(raw)})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def response(self, request: Request[Any, Any, Any]) -> Response[Any]:
         """The page, or ``304 Not Modified`` when the request already holds it."""

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from litestar import Request, Response, get
 from litestar.datastructures import Cookie
+from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Template
 
 from datasteward.web.auth import current_account
 from datasteward.web.page_cache import CachedPage
-from datasteward.web.releases import DOCUMENTS, ReleaseView, file_key
+from datasteward.web.releases import DOCUMENTS, ReleasesState, ReleaseView, file_key
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.templating import environment
+
+if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Receive, Scope, Send
 
 
 def _status_entry(view: ReleaseView) -> dict[str, Any]:
@@ -58,22 +63,20 @@ PUBLIC = {"role": "anonymous", "exclude_from_csrf": True}
 async def _page(
     request: Request[Any, Any, Any],
     site: Site,
-    key: tuple[Any, ...],
+    slot: _Slot,
     template: str,
     context: Callable[[], dict[str, Any]],
     *,
-    stamp: tuple[Any, ...],
-    modified: float,
     status_code: int = 200,
 ) -> Response[Any]:
     """A public page. Visitors without a session get it from :attr:`Site.pages`, rendered
-    once per ``stamp`` (the state of the files it shows), with an ETag; a logged-in steward's
-    copy is rendered fresh (its header names the account) and never cached."""
+    once per ``slot.stamp`` (the state of the files it shows), with an ETag; a logged-in
+    steward's copy is rendered fresh (its header names the account) and never cached."""
     if not _anonymous(request):
         await anyio.to_thread.run_sync(current_account, request)  # the header names who
         cookies = _steward_csrf(request)
         return Template(template, context=context(), status_code=status_code, cookies=cookies)
-    page = site.pages.get(key, stamp)
+    page = site.pages.get(slot.key, slot.stamp)
     if page is None:
         html = (
             environment()
@@ -81,10 +84,10 @@ async def _page(
             .render(**context(), request=_NO_REQUEST, csrf_input="", csrf_token="")
         )
         page = CachedPage.of(
-            html.encode("utf-8"), media_type="text/html; charset=utf-8",
-            status_code=status_code, modified=modified,
+            html.encode("utf-8"), media_type="text/html",
+            status_code=status_code, modified=slot.modified,
         )  # fmt: skip
-        site.pages.put(key, stamp, page)
+        site.pages.put(slot.key, slot.stamp, page)
     return page.response(request)
 
 
@@ -120,6 +123,72 @@ def _steward_csrf(request: Request[Any, Any, Any]) -> list[Cookie]:
     return cookies
 
 
+@dataclass(frozen=True)
+class _Slot:
+    """Where a public page is cached: its key, the stamp it is valid for, its Last-Modified."""
+
+    key: tuple[Any, ...]
+    stamp: tuple[Any, ...]
+    modified: float
+
+
+def _release_slot(site: Site, state: ReleasesState, view: ReleaseView) -> _Slot:
+    if view.withdrawn:
+        return _Slot(("tombstone", view.version), state.stamp, state.modified)
+    audit = _audit_path(site, view) if site.publish_audit else None
+    if audit is None:
+        return _Slot(("release", view.version), state.stamp, state.modified)
+    audit_key = file_key(audit)  # the published audit summary is part of the page
+    modified = max(state.modified, audit_key[0] / 1e9)
+    return _Slot(("release", view.version), (state.stamp, audit_key), modified)
+
+
+def cached_page(site: Site, path: str) -> CachedPage | None:
+    """The page an anonymous GET of ``path`` gets, if it is cached and still current (the
+    stamps are checked, nothing is rendered); None for any other path or a miss."""
+    state = site.releases.state()
+    if path == "/":
+        slot = _Slot(("dataset",), state.stamp, state.modified)
+    elif path == "/status.json":
+        slot = _Slot(("status.json",), state.stamp, state.modified)
+    elif path.startswith(_RELEASES) and "/" not in path[len(_RELEASES) :]:
+        view = site.releases.get(path[len(_RELEASES) :], state)
+        if view is None:
+            return None
+        slot = _release_slot(site, state, view)
+    else:
+        return None
+    return site.pages.get(slot.key, slot.stamp)
+
+
+_RELEASES = "/releases/"
+
+
+def cached_pages_first(app: ASGIApp, site: Site, *, session_cookie: str) -> ASGIApp:
+    """An ASGI layer in front of the application's routing and middleware: an anonymous GET
+    (no ``session_cookie``) of a public page that is cached and current is answered from
+    memory at once; everything else, and every miss, goes to ``app``, whose handlers render
+    and cache the page. The application's ``before_send`` hooks still run on the answer (the
+    layer is installed as ``Litestar.asgi_handler``, inside them), so its security headers are
+    the same as on every other response."""
+    marker = session_cookie.encode("latin-1") + b"="
+
+    async def first(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP and scope.get("method") == "GET":
+            headers = scope["headers"]
+            if not any(k == b"cookie" and marker in v for k, v in headers):
+                try:
+                    page = cached_page(site, scope["path"])
+                except Exception:  # noqa: BLE001 - the application answers (and reports) it
+                    page = None
+                if page is not None:
+                    await page.send(headers, send)
+                    return
+        await app(scope, receive, send)
+
+    return first
+
+
 @get("/", opt=PUBLIC, name="dataset")
 async def dataset_page(request: Request[Any, Any, Any], site: SiteDep) -> Response[Any]:
     state = site.releases.state()
@@ -133,8 +202,8 @@ async def dataset_page(request: Request[Any, Any, Any], site: SiteDep) -> Respon
             "access": site.access_mode,
         }
 
-    return await _page(request, site, ("dataset",), "public/dataset.html", context,
-                       stamp=state.stamp, modified=state.modified)  # fmt: skip
+    slot = _Slot(("dataset",), state.stamp, state.modified)
+    return await _page(request, site, slot, "public/dataset.html", context)
 
 
 @get("/releases/{version:str}", opt=PUBLIC, name="release")
@@ -145,17 +214,15 @@ async def release_page(
     view = site.releases.get(version, state)
     if view is None:
         raise NotFoundException(f"no release {version}")
+    slot = _release_slot(site, state, view)
     if view.withdrawn:
-        return await _page(request, site, ("tombstone", version), "public/tombstone.html",
+        return await _page(request, site, slot, "public/tombstone.html",
                            lambda: {"release": view, "dataset": site.project.recipe.dataset},
-                           stamp=state.stamp, modified=state.modified,
                            status_code=410)  # fmt: skip
-    audit = _audit_path(site, view) if site.publish_audit else None
-    audit_key = file_key(audit) if audit is not None else None
-    modified = max(state.modified, audit_key[0] / 1e9 if audit_key else 0.0)
 
     def context() -> dict[str, Any]:
         assert view is not None
+        audit = _audit_path(site, view) if site.publish_audit else None
         return {
             "dataset": site.project.recipe.dataset,
             "release": view,
@@ -166,8 +233,7 @@ async def release_page(
             "files": view.manifest.files,
         }
 
-    return await _page(request, site, ("release", version), "public/release.html", context,
-                       stamp=(state.stamp, audit_key), modified=modified)  # fmt: skip
+    return await _page(request, site, slot, "public/release.html", context)
 
 
 def _croissant(view: ReleaseView) -> Any:
