@@ -1,6 +1,7 @@
 """Aggregation: one label per item, with its confidence, by majority vote, Dawid-Skene,
-GLAD or MACE (crowd-kit; Dawid-Skene also in this package's numpy, the default for speed), or
-for interval labels the mean or median. Annotator quality is each annotator's agreement with
+GLAD or MACE (crowd-kit; majority vote, Dawid-Skene and GLAD also in this package's numpy, the
+default for speed, equal to crowd-kit's on the real sets), or for interval labels the mean or
+median. Annotator quality is each annotator's agreement with
 the aggregate."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from datasteward.annotations.dawid_skene import dawid_skene, majority_probas
+from datasteward.annotations.glad import glad
 from datasteward.annotations.matrix import Coded, Floats, Ints
 from datasteward.errors import MissingDependencyError, RecipeError
 
@@ -22,7 +24,8 @@ METHODS: tuple[Method, ...] = ("mv", "ds", "glad", "mace", "mean", "median")
 @dataclass(frozen=True)
 class AggregateOptions:
     """``method``: mv | ds | glad | mace (categorical), mean | median (interval);
-    ``engine``: "numpy" (this package's Dawid-Skene) or "crowdkit" (the reference)."""
+    ``engine``: "numpy" (this package's mv, Dawid-Skene and GLAD; MACE is crowd-kit's
+    either way) or "crowdkit" (the reference)."""
 
     method: Method = "ds"
     engine: Literal["numpy", "crowdkit"] = "numpy"
@@ -82,6 +85,8 @@ def aggregate(coded: Coded, options: AggregateOptions | None = None) -> Aggregat
         probas = dawid_skene(coded, n_iter=opts.n_iter).probas
     elif opts.method == "mv" and opts.engine == "numpy":
         probas = majority_probas(coded)
+    elif opts.method == "glad" and opts.engine == "numpy":
+        probas = glad(coded, n_iter=opts.n_iter).probas
     else:
         import pandas as pd
 
@@ -95,8 +100,8 @@ def aggregate(coded: Coded, options: AggregateOptions | None = None) -> Aggregat
         probas = p.fillna(0.0).to_numpy(dtype=np.float64)
         # crowd-kit's own choice (its tie-breaking), so the wrapper equals a direct call
         chosen = model.labels_.reindex(range(len(coded.items))).to_numpy(dtype=np.int64)
-    if opts.engine == "numpy" and opts.method in ("mv", "ds"):
-        chosen = probas.argmax(axis=1)  # ties: the smallest label
+    if opts.engine == "numpy" and opts.method in ("mv", "ds", "glad"):
+        chosen = probas.argmax(axis=1)  # ties: the smallest label (GLAD: as crowd-kit's)
     agg = Aggregate(
         opts.method,
         list(coded.items),
