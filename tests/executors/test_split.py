@@ -144,7 +144,8 @@ def test_estimate_samples_ranges_of_one_large_file(tmp_path: Path) -> None:
     assert 0 < sample["bytes"] < big.stat().st_size / 2
     assert sample["records"] < 3000
     assert est["projected"]["input_bytes"] == big.stat().st_size
-    assert est["projected"]["workers"] == 1  # the real run: one task (7 MB < 64 MB)
+    # the real run: two tasks (7 MB < 64 MB, but over 4 MiB: executors/plan.py task_bytes)
+    assert est["projected"]["workers"] == 2
 
 
 def _cli(args: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -199,7 +199,9 @@ def run(
         "--split-mb",
         min=0.0,
         help="Split input files over this many MB into parts, one task each (JSON Lines, "
-        "Parquet, .warc.gz; default: [run] split_mb, 64; 0: never).",
+        "Parquet, .warc.gz; default: \\[run] split_mb, 64; 0: never). An input smaller than "
+        "16 such parts is cut into about 16 tasks of at least 4 MB, so every worker stays "
+        "busy to the end.",
     ),
     keep_work: bool = typer.Option(
         False, "--keep-work", help="Keep intermediate files of the run."

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from datasteward.executors.plan import Plan, build_plan, shard_bytes, split_bytes_of
+from datasteward.executors.plan import Plan, build_plan, shard_bytes, split_bytes_of, task_bytes
 from datasteward.executors.task import TaskSpec, run_task
 from datasteward.recipe.model import Recipe
 from datasteward.runs.layout import RunLayout
@@ -144,7 +144,9 @@ def estimate_run(
     scale = (
         total_bytes / sample_bytes if sample_bytes else float(len(plan.units) / max(1, len(picked)))
     )
-    parallel = max(1, min(workers, run_units(plan, split_bytes_of(recipe, split_mb))))
+    # the real run's parts: split_mb, or smaller for a small input (plan.task_bytes)
+    run_split = task_bytes(split_bytes_of(recipe, split_mb), total_bytes)
+    parallel = max(1, min(workers, run_units(plan, run_split)))
     return {
         "recipe_hash": recipe.hash,
         "sample": {

@@ -502,6 +502,10 @@ class LocalExecutor:
                     check_ids=segment.index == 0 and checks_ids(self.recipe.source(unit.source)),
                 )
             )
+        # the largest first, then in input order: a segment ends when its last task does, so
+        # a large task started last would keep one worker busy while the others idle (the
+        # outputs are named by rank, so the order tasks run in changes no file)
+        specs.sort(key=lambda spec: -spec.unit.bytes)
         return specs
 
     def _check_source_ids(
