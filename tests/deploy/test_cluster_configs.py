@@ -19,6 +19,7 @@ yaml = pytest.importorskip("yaml", reason="the cluster config tests read YAML (P
 ROOT = Path(__file__).resolve().parents[2]
 RAY_UP = ROOT / "deploy" / "ray" / "cluster.yaml"
 KUBERAY = ROOT / "deploy" / "kuberay" / "raycluster.yaml"
+DEMO_JOB = ROOT / "deploy" / "kuberay" / "demo-job.yaml"
 DOCKERFILE = ROOT / "deploy" / "kuberay" / "Dockerfile"
 DEMO_COMMAND = "datasteward run --project /data/news --executor ray --address auto"
 
@@ -62,9 +63,9 @@ def test_ray_validation_catches_a_broken_config(
 
 
 def _kuberay() -> tuple[dict[str, Any], dict[str, Any]]:
-    docs = [d for d in yaml.safe_load_all(KUBERAY.read_text()) if d]
-    (cluster,) = [d for d in docs if d["kind"] == "RayCluster"]
-    (job,) = [d for d in docs if d["kind"] == "RayJob"]
+    (cluster,) = [d for d in yaml.safe_load_all(KUBERAY.read_text()) if d]
+    (job,) = [d for d in yaml.safe_load_all(DEMO_JOB.read_text()) if d]
+    assert (cluster["kind"], job["kind"]) == ("RayCluster", "RayJob")
     return cluster, job
 
 
