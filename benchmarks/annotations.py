@@ -18,9 +18,10 @@ Two more tables, on the four real sets (../shared/data/annotations/crowd-truth-i
     python benchmarks/annotations.py --accuracy [--methods mv,ds,glad,mace] [--sets dog,...]
 
 accuracy against the gold labels of each aggregation method, through
-``datasteward.annotations.aggregate`` (mv/ds: this package's numpy; glad/mace: crowd-kit,
-100 iterations at most), with the seconds each took; for emotion_snow2008 (interval scores)
-also mean and median, as MAE and RMSE against the gold scores. And
+``datasteward.annotations.aggregate`` (mv/ds/glad: this package's numpy, or crowd-kit with
+``--engine crowdkit``; mace: crowd-kit; 100 iterations at most), with the CPU seconds each
+took; for emotion_snow2008 (interval scores) also mean and median, as MAE and RMSE against the
+gold scores. And
 
     python benchmarks/annotations.py --planted
 
@@ -95,7 +96,7 @@ def load(name: str) -> tuple[list[str], list[str], list[int], dict[str, int]]:
     )
 
 
-def accuracy_table(sets: list[str], methods: list[str], n_iter: int) -> None:
+def accuracy_table(sets: list[str], methods: list[str], n_iter: int, engine: str) -> None:
     from datasteward.annotations.aggregate import AggregateOptions, aggregate
     from datasteward.annotations.matrix import encode
 
@@ -112,7 +113,8 @@ def accuracy_table(sets: list[str], methods: list[str], n_iter: int) -> None:
             t = time.process_time()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # crowd-kit 1.4's pandas deprecations
-                agg = aggregate(coded, AggregateOptions(method=method, n_iter=n_iter))  # type: ignore[arg-type]
+                opts = AggregateOptions(method=method, engine=engine, n_iter=n_iter)  # type: ignore[arg-type]
+                agg = aggregate(coded, opts)
             sec = time.process_time() - t
             got = dict(zip((str(i) for i in agg.items), agg.labels, strict=True))
             if method in ("mean", "median"):
@@ -165,10 +167,13 @@ def main() -> None:
     )
     parser.add_argument("--sets", default=",".join(SETS), help="for --accuracy")
     parser.add_argument("--n-iter", type=int, default=100, help="for --accuracy: at most")
+    parser.add_argument(
+        "--engine", choices=("numpy", "crowdkit"), default="numpy", help="for --accuracy"
+    )
     parser.add_argument("--planted", action="store_true", help="planted annotators on dog")
     args = parser.parse_args()
     if args.accuracy:
-        accuracy_table(args.sets.split(","), args.methods.split(","), args.n_iter)
+        accuracy_table(args.sets.split(","), args.methods.split(","), args.n_iter, args.engine)
         return
     if args.planted:
         planted_table()
