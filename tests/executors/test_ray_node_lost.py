@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import socket
 import subprocess
 import threading
@@ -67,6 +68,7 @@ def own_cluster() -> Iterator[dict[str, str]]:
         subprocess.run(
             ["bash", str(CI_RAY), "stop"], env={**env, **exports}, capture_output=True, timeout=120
         )
+        shutil.rmtree(exports.get("DATASTEWARD_CI_RAY_DIR", ""), ignore_errors=True)  # its logs
 
 
 def _project(root: Path) -> Path:
