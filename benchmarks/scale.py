@@ -1,32 +1,43 @@
 """The same input on one machine, on a two-node Ray cluster, and through datatrove.
 
+    .venv/bin/python benchmarks/scale.py --only throughput [--mb 200] [--datatrove-mb 1]
     .venv/bin/python benchmarks/scale.py [--mb 200] [--workdir /tmp/ds-scale-bench]
                                          [--skip-datatrove] [--minhash-docs 1000]
 
-Part 1, throughput: the input and recipe of ``benchmarks/split.py`` (one ~``--mb`` MB JSONL
-file of C4 documents, each copy made distinct; the five web-text filters: gopher.repetition,
-gopher.quality, c4, fineweb.quality, c4.badwords), the file split into parts as a run does
-(``[run] split_mb``, 64 MB). Rows, each a fresh ``datasteward run`` process:
+Part 1, throughput (``--only throughput``; ~2.5 minutes on the idle 2-core machine for 200 MB,
+plus ~1-2 minutes for datatrove at 1 MB): the input and recipe of ``benchmarks/split.py`` (one
+~``--mb`` MB JSONL file of C4 documents, each copy made distinct; the five web-text filters:
+gopher.repetition, gopher.quality, c4, fineweb.quality, c4.badwords), cut into tasks as a run
+cuts it by default (``executors/plan.py``: 16 parts of 12.6 MB for 201 MB; ``--split-mb N`` to
+pass one). Rows, each a fresh ``datasteward run`` process on the same file:
 
 * local ``--workers 1`` and local ``--workers 2``;
-* Ray: ``--executor ray --address`` a real local cluster of two nodes with one CPU each, started
-  by ``scripts/ci-ray.sh`` (two ``ray start`` processes), not counted in the time;
+* Ray: ``--executor ray --address`` a real local cluster of two nodes with one CPU each: the one
+  at ``$DATASTEWARD_TEST_RAY_ADDRESS`` if set, else one this script starts with
+  ``scripts/ci-ray.sh`` (a ``ray start --head --num-cpus 1`` and a ``ray start --address ...
+  --num-cpus 1`` process) before the row, not timed, and stops after it;
 * datatrove 0.10's ``LocalPipelineExecutor`` with ``tasks=2, workers=2``: its ``JsonlReader`` and
-  the same five filters, in ``.venv-bench`` (``make bench-env``). datatrove gives each task whole
-  files, so with one file one of its two tasks does all the work: that is its behaviour on this
-  input, and the row says so (it is skipped, saying why, when ``.venv-bench`` is missing).
+  the same five filters (in ``.venv-bench``: ``make bench-env``; skipped, saying why, without
+  it). Its filters run at tens of documents per second, so it reads the first
+  ``--datatrove-mb`` MB of the same file (0: all of it), cut at a line end into two files so
+  both of its tasks have work (datatrove gives a task whole files: with the one file, one task
+  would read everything). Its row is compared by records per second, not wall time.
 
-Printed per row: records, wall seconds, throughput (records/s), throughput relative to local
-``--workers 2`` (target for Ray: >= 90%), CPU seconds of the tasks, peak RSS of the busiest
-worker process (the tasks' ``peak_rss_bytes``; target for Ray: within 1.5x of local).
-
-Part 3 (``--only per-step``): the CPU seconds of each built-in text step on the C4 sample in
-one process, the per-core throughputs docs/scale.md projects from.
+Printed per row: records, wall seconds, records/s and its ratio to local ``--workers 2`` (target
+for Ray: >= 90%), the tasks' CPU seconds (stats.json), the critical path (the CPU seconds of the
+busiest of two workers when the tasks, longest first, go to the least busy: what an idle
+machine needs, whatever else shares the cores), the peak RSS of the busiest worker process (the
+tasks' ``peak_rss_bytes``; for datatrove the largest of its processes; target for Ray: within
+1.5x of local), and the load average before and after the row (the 2 cores are shared: above
+~0.5, other work competes with the row and its wall time says little).
 
 Part 2, MinHash: ``--minhash-docs`` C4 documents with planted near copies (each a document with
 2% of its words replaced), through ``dedup.minhash`` locally and on the cluster: the decisions
 must be the same (so precision and recall are the same exactly); both are printed against the
 planted truth.
+
+Part 3 (``--only per-step``): the CPU seconds of each built-in text step on the C4 sample in
+one process, the per-core throughputs docs/scale.md projects from.
 """
 
 # ruff: noqa: T201 - a benchmark script: printing the table is its job
@@ -48,16 +59,22 @@ import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from split import C4, make_project  # noqa: E402
+from split import C4, critical_path, make_project  # noqa: E402
 
 BENCH_PYTHON = REPO / ".venv-bench" / "bin" / "python"
 RAY_ROW = "ray, 2 nodes x 1 CPU"
 RAY_PORT = int(os.environ.get("DATASTEWARD_BENCH_RAY_PORT", "6421"))
 
 
-def run_cli(project: Path, args: list[str]) -> dict[str, Any]:
-    """One ``datasteward run`` in a fresh process: wall time, stats.json, the tasks' markers."""
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def run_cli(project: Path, args: list[str], *, slots: int = 2) -> dict[str, Any]:
+    """One ``datasteward run`` in a fresh process: wall time, stats.json, the tasks' markers
+    (``slots``: the workers the critical path is computed for)."""
     before = set((project / "runs").glob("*")) if (project / "runs").exists() else set()
+    load0 = _load()
     t0 = time.perf_counter()
     subprocess.run(
         [
@@ -80,22 +97,31 @@ def run_cli(project: Path, args: list[str]) -> dict[str, Any]:
     tasks = [
         json.loads(p.read_text()) for p in sorted((run_dir / "_work" / "done").glob("g*.json"))
     ]
+    task_cpu = [t["cpu_seconds"] for t in tasks]
     return {
         "wall": wall,
         "records": stats["records_in"],
         "kept": stats["kept"],
         "cpu": stats["cpu_seconds"],
+        "task_cpu": task_cpu,
+        "crit": critical_path(task_cpu, slots),
         "peak": max(t["peak_rss_bytes"] for t in tasks),
         "tasks": len(tasks),
         "cluster": stats.get("cluster"),
         "run_dir": run_dir,
+        "load": (load0, _load()),
     }
 
 
 class Cluster:
-    """Two one-CPU Ray nodes on this machine (scripts/ci-ray.sh), stopped on exit."""
+    """Two one-CPU Ray nodes on this machine (scripts/ci-ray.sh), stopped on exit; or the
+    cluster at ``$DATASTEWARD_TEST_RAY_ADDRESS`` when set (left running)."""
 
     def __enter__(self) -> str:
+        self.env: dict[str, str] = {}
+        given = os.environ.get("DATASTEWARD_TEST_RAY_ADDRESS")
+        if given:
+            return given
         env = dict(os.environ, DATASTEWARD_CI_RAY_PORT=str(RAY_PORT))
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
         started = subprocess.run(
@@ -107,106 +133,197 @@ class Cluster:
         )
         if started.returncode:
             raise SystemExit(f"the Ray cluster did not start:\n{started.stderr[-3000:]}")
-        out = started.stdout
-        self.env: dict[str, str] = {}
-        for line in out.splitlines():
+        for line in started.stdout.splitlines():
             key, _, value = line.removeprefix("export ").partition("=")
             self.env[key] = value.strip("'")
         os.environ.update(self.env)
         return self.env["DATASTEWARD_TEST_RAY_ADDRESS"]
 
     def __exit__(self, *exc: object) -> None:
+        if not self.env:
+            return
         subprocess.run(
             ["bash", str(REPO / "scripts" / "ci-ray.sh"), "stop"],
             env=dict(os.environ, **self.env),
             check=False,
         )
+        for key in self.env:
+            os.environ.pop(key, None)
 
 
 DATATROVE = r"""
-import json, sys, time
+import json, os, sys, threading, time
 sys.path.insert(0, {bench!r})
 from filters import seed_datatrove_badwords
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.filters import (C4BadWordsFilter, C4QualityFilter,
     FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter)
+
+# its workers are children of a forkserver that is never waited for, so their CPU and memory
+# are read from /proc while they run: the last CPU ticks and the peak RSS (VmHWM) of each
+seen = {{}}
+def descendants():
+    kids = {{}}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{{d}}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            kids.setdefault(int(stat[1]), []).append((int(d), stat))
+    out, todo = [], [os.getpid()]
+    while todo:
+        for pid, stat in kids.get(todo.pop(), []):
+            out.append((pid, stat))
+            todo.append(pid)
+    return out
+def sample(stop):
+    tick = os.sysconf("SC_CLK_TCK")
+    while not stop.is_set():
+        for pid, stat in descendants():
+            try:
+                hwm = [l for l in open(f"/proc/{{pid}}/status") if l.startswith("VmHWM")]
+            except OSError:
+                continue
+            cpu = (int(stat[11]) + int(stat[12])) / tick
+            rss = int(hwm[0].split()[1]) * 1024 if hwm else 0
+            old = seen.get(pid, (0.0, 0))
+            seen[pid] = (max(old[0], cpu), max(old[1], rss))
+        stop.wait(0.1)
+stop = threading.Event()
+threading.Thread(target=sample, args=(stop,), daemon=True).start()
 seed_datatrove_badwords()
 t0 = time.perf_counter()
 ex = LocalPipelineExecutor(
     pipeline=[JsonlReader({data!r}), GopherRepetitionFilter(), GopherQualityFilter(),
               C4QualityFilter(), FineWebQualityFilter(), C4BadWordsFilter()],
     tasks=2, workers=2, logging_dir={logs!r})
-stats = ex.run()
-print(json.dumps({{"wall": time.perf_counter() - t0}}))
+ex.run()
+wall = time.perf_counter() - t0
+stop.set()
+print(json.dumps({{"wall": wall, "cpu": sum(c for c, _ in seen.values()),
+                  "peak": max([r for _, r in seen.values()] or [0]), "processes": len(seen)}}))
 """
 
 
-def run_datatrove(project: Path) -> dict[str, Any] | str:
+def datatrove_input(project: Path, mb: float) -> Path:
+    """The first ``mb`` MB of the project's file (all of it for 0), cut at a line end into two
+    files of about equal size, in a folder of their own."""
+    src = project / "data" / "c4-big.jsonl"
+    out = project.parent / f"dt-input-{mb:g}mb"
+    if out.exists():
+        return out
+    data = src.read_bytes()
+    if mb > 0:
+        data = data[: data.index(b"\n", min(len(data) - 1, int(mb * 1_000_000))) + 1]
+    half = data.index(b"\n", len(data) // 2) + 1
+    out.mkdir(parents=True)
+    (out / "part-0.jsonl").write_bytes(data[:half])
+    (out / "part-1.jsonl").write_bytes(data[half:])
+    return out
+
+
+def run_datatrove(project: Path, mb: float) -> dict[str, Any] | str:
     if not BENCH_PYTHON.exists():
         return "skipped: no .venv-bench with datatrove (make bench-env)"
+    data = datatrove_input(project, mb)
     logs = project.parent / "dt-logs"
     shutil.rmtree(logs, ignore_errors=True)
-    script = DATATROVE.format(
-        bench=str(REPO / "benchmarks"), data=str(project / "data"), logs=str(logs)
-    )
+    script = DATATROVE.format(bench=str(REPO / "benchmarks"), data=str(data), logs=str(logs))
+    load0 = _load()
     out = subprocess.run(
         [str(BENCH_PYTHON), "-c", script], check=True, capture_output=True, text=True
     ).stdout
-    wall = json.loads(out.strip().splitlines()[-1])["wall"]
+    got = json.loads(out.strip().splitlines()[-1])
     records = 0
     for rank in (0, 1):
         path = logs / "stats" / f"{rank:05d}.json"
         if path.exists():
             for entry in json.loads(path.read_text()):
-                if "Reader" in entry.get("name", ""):
-                    records += int(entry.get("stats", {}).get("documents", 0) or 0)
-    return {"wall": wall, "records": records}
+                if "reader" in entry.get("name", "").lower():
+                    docs = entry.get("stats", {}).get("documents", 0)
+                    records += int(docs["total"] if isinstance(docs, dict) else docs or 0)
+    mb_read = sum(f.stat().st_size for f in data.iterdir()) / 1e6
+    return {**got, "records": records, "tasks": 2, "mb": mb_read, "load": (load0, _load())}
 
 
-def throughput(project: Path, skip_datatrove: bool, split_mb: float) -> None:  # noqa: FBT001
+def throughput(
+    project: Path,
+    *,
+    skip_datatrove: bool,
+    split_mb: float | None,
+    datatrove_mb: float,
+) -> None:
     size = sum(f.stat().st_size for f in (project / "data").glob("*.jsonl"))
+    started = time.perf_counter()
     print(f"input: {size / 1e6:.0f} MB of JSONL in one file ({project / 'data'})")
+    print(f"uptime at the start: {subprocess.getoutput('uptime').strip()}")
+    split = [] if split_mb is None else ["--split-mb", f"{split_mb:g}"]
     rows: dict[str, dict[str, Any] | str] = {}
-    split = ["--split-mb", str(split_mb)]
-    print(f"split into parts of {split_mb} MB (one task each)")
-    rows["local --workers 1"] = run_cli(project, ["--workers", "1", *split])
+    rows["local --workers 1"] = run_cli(project, ["--workers", "1", *split], slots=1)
     rows["local --workers 2"] = run_cli(project, ["--workers", "2", *split])
     try:
         with Cluster() as address:
             rows[RAY_ROW] = run_cli(project, ["--executor", "ray", "--address", address, *split])
     except SystemExit as exc:  # a busy machine can make a node give up starting
         print(f"{exc}\nfalling back to Ray started by the run (one node, 2 CPUs)")
-        rows[RAY_ROW] = run_cli(project, ["--executor", "ray", "--workers", "2", *split])
-        rows[RAY_ROW]["fallback"] = True
-    rows["datatrove 0.10, 2 tasks"] = (
-        "skipped (--skip-datatrove)" if skip_datatrove else run_datatrove(project)
+        rows[RAY_ROW + " (fallback: 1 node x 2)"] = run_cli(
+            project, ["--executor", "ray", "--workers", "2", *split]
+        )
+    dt_name = (
+        f"datatrove 0.10, 2 tasks ({datatrove_mb:g} MB)"
+        if datatrove_mb
+        else ("datatrove 0.10, 2 tasks")
     )
-    ref = rows["local --workers 2"]
-    assert isinstance(ref, dict)
+    rows[dt_name] = (
+        "skipped (--skip-datatrove)" if skip_datatrove else run_datatrove(project, datatrove_mb)
+    )
+    one, ref = rows["local --workers 1"], rows["local --workers 2"]
+    assert isinstance(one, dict) and isinstance(ref, dict)
     ref_rate = ref["records"] / ref["wall"]
     print(
-        f"{'run':<26}{'tasks':>6}{'records':>10}{'wall s':>8}{'rec/s':>8}{'vs local 2':>11}"
-        f"{'CPU s':>8}{'peak MB/worker':>16}"
+        f"{'run':<34}{'tasks':>6}{'records':>9}{'wall s':>8}{'rec/s':>7}{'vs w2':>7}"
+        f"{'CPU s':>7}{'crit s':>8}{'peak MB':>8}{'vs w2':>6}{'load':>11}"
     )
     for name, r in rows.items():
         if isinstance(r, str):
-            print(f"{name:<26}{r}")
+            print(f"{name:<34}{r}")
             continue
         rate = r["records"] / r["wall"]
+        crit = f"{r['crit']:>8.1f}" if "crit" in r else f"{'-':>8}"
         print(
-            f"{name:<26}{r.get('tasks', '-')!s:>6}{r['records']:>10,}{r['wall']:>8.1f}"
-            f"{rate:>8.0f}{rate / ref_rate:>10.0%} "
-            f"{r.get('cpu', float('nan')):>8.1f}"
-            f"{(r['peak'] / 1e6 if 'peak' in r else float('nan')):>16.0f}"
+            f"{name:<34}{r['tasks']!s:>6}{r['records']:>9,}{r['wall']:>8.1f}{rate:>7.0f}"
+            f"{rate / ref_rate:>7.0%}{r['cpu']:>7.1f}{crit}{r['peak'] / 1e6:>8.0f}"
+            f"{r['peak'] / ref['peak']:>6.2f}{r['load'][0]:>5.1f}->{r['load'][1]:<4.1f}"
         )
-    ray_row = rows[RAY_ROW]
+    print(
+        f"local 2 workers / 1 worker: wall {one['wall'] / ref['wall']:.2f}x, critical path "
+        f"{one['crit'] / ref['crit']:.2f}x (target >= 1.8x)"
+    )
+    ray_name = next(n for n in rows if n.startswith(RAY_ROW))
+    ray_row = rows[ray_name]
     assert isinstance(ray_row, dict)
     print(
         f"Ray / local 2 workers: {ray_row['records'] / ray_row['wall'] / ref_rate:.0%} of the "
-        f"throughput (target >= 90%); peak memory per worker {ray_row['peak'] / ref['peak']:.2f}x "
-        f"(target <= 1.5x); cluster {ray_row['cluster']}; load average now "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+        f"records/s (target >= 90%), critical path {ref['crit'] / ray_row['crit']:.0%}; peak "
+        f"memory per worker {ray_row['peak'] / ref['peak']:.2f}x (target <= 1.5x); cluster "
+        f"{ray_row['cluster']}"
+    )
+    dt = rows[dt_name]
+    if isinstance(dt, dict):
+        print(
+            f"datatrove read {dt['mb']:.1f} MB ({dt['records']:,} records) in two files: local "
+            f"--workers 2 does {ref_rate / (dt['records'] / dt['wall']):.0f}x its records/s; "
+            f"its CPU s are all its processes' (ours: the tasks')"
+        )
+    print(
+        "crit s = CPU seconds of the busiest worker (tasks' own CPU, longest first to the least "
+        "busy of 1 or 2): the wall time an idle machine needs for the tasks"
+    )
+    print(
+        f"uptime at the end: {subprocess.getoutput('uptime').strip()}; part 1 took "
+        f"{time.perf_counter() - started:.0f} s"
     )
     for r in rows.values():
         if isinstance(r, dict) and "run_dir" in r:
@@ -368,12 +485,25 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=200, help="size of the one input file, MB")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/ds-scale-bench"))
     ap.add_argument("--skip-datatrove", action="store_true")
-    ap.add_argument("--split-mb", type=float, default=64.0, help="parts of the file, MB")
+    ap.add_argument(
+        "--split-mb", type=float, default=None, help="parts of the file, MB (default: the run's)"
+    )
+    ap.add_argument(
+        "--datatrove-mb",
+        type=float,
+        default=1.0,
+        help="MB of the file datatrove reads (its filters are slow; 0: all of it)",
+    )
     ap.add_argument("--minhash-docs", type=int, default=1000)
     ap.add_argument("--only", choices=["throughput", "minhash", "per-step"], default=None)
     a = ap.parse_args()
     if a.only in (None, "throughput"):
-        throughput(make_project(a.workdir / "filters", a.mb), a.skip_datatrove, a.split_mb)
+        throughput(
+            make_project(a.workdir / "filters", a.mb),
+            skip_datatrove=a.skip_datatrove,
+            split_mb=a.split_mb,
+            datatrove_mb=a.datatrove_mb,
+        )
     if a.only in (None, "minhash"):
         minhash(a.workdir, a.minhash_docs)
     if a.only in (None, "per-step"):
