@@ -227,3 +227,23 @@ def test_expired_sessions_are_swept_when_a_worker_starts(project: Path) -> None:
     assert live.exists() and not stale.exists()
     with WebProject.start(project, ledger_url=None) as wp:  # a restart keeps the live session
         assert _with_cookie(wp, cookie).get("/manage").status_code == 200
+
+
+def test_outside_dev_the_session_cookie_is_secure(project: Path) -> None:
+    from litestar.testing import TestClient
+    from web_kit import SECRET
+
+    from datasteward.web.app import create_app
+    from datasteward.web.settings import WebSettings
+
+    with WebProject.start(project, ledger_url=None):
+        pass  # the accounts
+    app = create_app(WebSettings(project=project, secret=SECRET, dev=False))
+    try:
+        c: TestClient[Any] = TestClient(app, base_url="https://127.0.0.1")
+        r = login(c, "maintainer", PASSWORD)
+        assert r.status_code == 303
+        header = next(h for h in r.headers.get_list("set-cookie") if h.startswith("ds_session="))
+        assert "Secure" in header and "HttpOnly" in header
+    finally:
+        app.state.site.close()

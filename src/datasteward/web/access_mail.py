@@ -46,7 +46,8 @@ def message(site: Site, request: AccessRequest, *, root: str) -> tuple[str, str]
         "You accepted these terms:\n\n"
         f"  {site.terms}\n\n"
         f"Release page: {root}/releases/{request.version}\n"
-        "If a later release corrects or replaces this one, we will write to this address.\n",
+        "If you download with these links and a later release corrects this one, we will\n"
+        "write to this address.\n",
     )
 
 
