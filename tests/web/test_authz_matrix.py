@@ -127,6 +127,12 @@ def test_the_matrix_has_public_and_protected_routes(sqlite_site: WebProject) -> 
     assert routes[("GET", "/status.json")] == "anonymous"
     assert routes[("GET", "/manage/access")] == "maintainer"
     assert routes[("POST", "/manage/access/{request_id:int}/decide")] == "maintainer"
+    # part D: "notify me of corrections" is public (the e-mailed link is the credential)
+    for method, path in [("GET", "/releases/{version:str}/notify"),
+                         ("POST", "/releases/{version:str}/notify"),
+                         ("GET", "/notify/confirm/{token:str}"),
+                         ("POST", "/notify/confirm/{token:str}")]:  # fmt: skip
+        assert routes[(method, path)] == "anonymous", (method, path)
 
 
 @pytest.mark.parametrize("role", ["viewer", "reviewer"])
