@@ -61,6 +61,8 @@ class LabelJoin:
                 yield batch
                 continue
             ids = batch.column(batch.schema.get_field_index(ID))
+            if ids.type != pa.string():  # e.g. large_string: compared as the keys are
+                ids = ids.cast(pa.string())
             cols = list(batch.columns)
             names = list(batch.schema.names)
             for t in self.tables:
