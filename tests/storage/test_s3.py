@@ -139,6 +139,15 @@ def test_missing_bucket_is_one_line_naming_the_url(tmp_path: Path, s3: Any) -> N
     message = str(out.value)
     assert "s3://nope/runs/" in message and "does not exist" in message and "\n" not in message
     assert "the run itself is complete" in message
+    assert "--resume --run-id" in (out.value.hint or "")
+    # nothing written is lost: once the bucket exists, --resume copies the finished run
+    s3.mkdir("nope")
+    project = Project.open(tmp_path / "b")
+    (run_dir,) = (tmp_path / "b" / "runs").iterdir()
+    copied = project.run(resume=run_dir.name, output="s3://nope/runs")
+    assert copied.run_dir == run_dir
+    s3.invalidate_cache()
+    assert "_SUCCESS" in {f.rsplit("/", 1)[-1] for f in s3.find(f"nope/runs/{run_dir.name}")}
     with pytest.raises(ReleaseError, match=r"s3://no-such-bucket/r/.*not found"):
         datasteward.load("s3://no-such-bucket/r")
 
@@ -337,6 +346,6 @@ def test_release_published_to_s3_and_loaded(
     assert "\n" not in str(info.value)
     assert sorted(s3.find("ds-rel/other")) == ["ds-rel/other/0.1.0/manifest.json"]
     # a bucket that does not exist: one line, and the release stays complete here
-    with pytest.raises(ReleaseError, match=r"s3://nope/r/0\.1\.0.*does not exist") as info:
-        project.publish("0.1.0", "s3://nope/r")
+    with pytest.raises(ReleaseError, match=r"s3://no-rel/r/0\.1\.0.*does not exist") as info:
+        project.publish("0.1.0", "s3://no-rel/r")
     assert "complete in" in str(info.value) and "\n" not in str(info.value)
