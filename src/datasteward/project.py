@@ -292,7 +292,10 @@ class Project:
         cfg = config if config is not None else self.audit_config()
         reviews = review_summary(self.directory, run_dir.name)
         targets = self.recipe.representation.targets
-        return audit_run(run_dir, target, cfg, reviews=reviews, targets=targets)
+        from datasteward.release.format.project import releases_of_run
+
+        releases = releases_of_run(self.directory, run_dir.name)  # representation of each
+        return audit_run(run_dir, target, cfg, reviews=reviews, targets=targets, releases=releases)
 
     def decide(
         self, title: str, *, rationale: str, by: str, tradeoff: str | None = None

@@ -103,6 +103,19 @@ def test_release_datasheet_reports_its_representation(tmp_path: Path) -> None:
     low, high = wilson(drama, n)
     assert f"`Drama` {_pct(drama / n)} [{_pct(low)}, {_pct(high)}] ({drama:,} of {n:,})" in sheet
 
+    # the audit reports each release of the run beside the input and the kept set
+    from datasteward import Project
+
+    audited = Project.open(root).audit(out=tmp_path / "audit2")
+    rows = {r["slice"]: r for r in audited["representation"]}
+    assert list(rows["decade"]["sets"]) == ["input", "kept", "release 1.0.0"]
+    rel = {x["value"]: x for x in rows["decade"]["sets"]["release 1.0.0"]}
+    assert rel["1990s"]["count"] == decades["1990s"] and rel["1990s"]["total"] == n
+    assert rel["1920s"]["status"] == "miss"
+    assert rows["drama"]["sets"]["release 1.0.0"][0]["count"] == drama
+    html = (tmp_path / "audit2" / "report.html").read_text("utf-8")
+    assert '<tr class="miss"><td>release 1.0.0</td><td>1920s</td>' in html
+
 
 LINKS_RECIPE = """\
 [dataset]

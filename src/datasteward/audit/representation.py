@@ -8,11 +8,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from datasteward.annotations.representation import Target, measure
 from datasteward.audit.facts import FactColumns
-from datasteward.audit.rundata import RunData
+from datasteward.audit.rundata import RunData, sql_str
 
 if TYPE_CHECKING:
     import duckdb
@@ -46,14 +47,22 @@ def _expand(rows: list[tuple[Any, int]]) -> Iterator[tuple[str]]:
 
 
 def representation(
-    con: duckdb.DuckDBPyConnection, run: RunData, fc: FactColumns, targets: Targets
+    con: duckdb.DuckDBPyConnection,
+    run: RunData,
+    fc: FactColumns,
+    targets: Targets,
+    releases: Mapping[str, Path] | None = None,
 ) -> list[dict[str, Any]]:
-    """Per slice: ``{"slice", "column", "sets": {"input": [...], "kept": [...]}}`` with one
-    row per target value (count, total, share, low, high, target, tolerance, status); a slice
-    no facts column answers is listed with ``column`` null and a note."""
-    return representation_of(
-        con, fc, targets, {"input": "", "kept": f"WHERE _pos = {run.kept_pos}"}
-    )
+    """Per slice: ``{"slice", "column", "sets": {"input": [...], "kept": [...], "release
+    1.0.0": [...]}}`` with one row per target value (count, total, share, low, high, target,
+    tolerance, status); a slice no facts column answers is listed with ``column`` null and a
+    note. ``releases``: version -> the release's index Parquet (its record ids)."""
+    sets = {"input": "", "kept": f"WHERE _pos = {run.kept_pos}"}
+    for version, index in (releases or {}).items():
+        sets[f"release {version}"] = (
+            f"WHERE id IN (SELECT id FROM read_parquet({sql_str(str(index))}))"
+        )
+    return representation_of(con, fc, targets, sets)
 
 
 def representation_of(

@@ -6,6 +6,7 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,11 +44,14 @@ def audit_run(
     *,
     reviews: list[dict[str, Any]] | None = None,
     targets: Targets | None = None,
+    releases: Mapping[str, Path] | None = None,
 ) -> dict[str, Any]:
     """Audit a run; writes ``out_dir/audit.json`` and ``out_dir/report.html``; returns the JSON.
 
     ``targets``: the ``[representation]`` targets (slice -> value -> (share, tolerance)) to
-    report the input and the kept set against; default: those of the recipe the run used."""
+    report the input and the kept set against; default: those of the recipe the run used.
+    ``releases``: version -> index Parquet of the releases made from the run
+    (``release.format.project.releases_of_run``), whose records are reported too."""
     from datasteward.audit.report import write_report
 
     cfg = cfg or AuditConfig()
@@ -63,7 +67,8 @@ def audit_run(
     # connection may not: an audit run again into the same folder replaces the file itself
     (out_dir / "facts.parquet").unlink(missing_ok=True)
     con = connect(run, memory_limit=cfg.memory_limit, temp_dir=tmp,
-                  writable=(out_dir / "facts.parquet",))
+                  writable=(out_dir / "facts.parquet",),
+                  readable=tuple((releases or {}).values()))
     try:
         cols = columns(con)
         lexicons = [load_lexicon(p) for p in cfg.lexicons]
@@ -112,7 +117,7 @@ def audit_run(
                 con, run, per_stratum=cfg.samples, text_chars=cfg.sample_chars
             ),
             "reviews": reviews,
-            "representation": representation(con, run, fc, targets),
+            "representation": representation(con, run, fc, targets, releases),
         }
         result["facts_columns"] = {
             **{col: f"{dim}:{group}" for (dim, group), col in fc.lexicon.items()},

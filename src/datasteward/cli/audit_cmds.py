@@ -77,6 +77,7 @@ def audit(
     """
     from datasteward.audit import audit_run
     from datasteward.audit.config import parse_slice_option
+    from datasteward.release.format.project import releases_of_run
 
     run_dir = find_run(project, run)
     cfg = _config(project, run_dir, min_ratio=min_ratio, confidence=confidence,
@@ -92,13 +93,15 @@ def audit(
     cfg = cfg.with_overrides(lexicons=tuple(base) + tuple(str(p) for p in lexicons), **extra)
     reviews = _reviews(project, run_dir.name)
     targets = _targets(project, run_dir)
+    releases = releases_of_run(project, run_dir.name)  # their representation, too
     if out is None:
         out = RunLayout(run_dir).audit_json.parent
     if as_json:
-        result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets)
+        result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets, releases=releases)
     else:
         with console.status(f"Auditing run {escape(run_dir.name)}..."):
-            result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets)
+            result = audit_run(run_dir, out, cfg, reviews=reviews, targets=targets,
+                               releases=releases)
     flagged = [
         (st["step_id"], d["label"], r)
         for st in result["slice_impact"] for d in st["dimensions"] for r in d["slices"]

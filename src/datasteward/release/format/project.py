@@ -51,6 +51,19 @@ def release_path(project: Path, version: str | Version) -> Path:
     return path
 
 
+def releases_of_run(project: Path, run_id: str) -> dict[str, Path]:
+    """Version -> the index Parquet (the record ids) of each release made from run
+    ``run_id`` (patches included), oldest first: the audit reports their representation."""
+    out: dict[str, Path] = {}
+    for v in existing_versions(project):
+        root = releases_dir(project) / str(v)
+        m = read_manifest(root)
+        index = next((f.path for f in m.files if f.role == "index"), None)
+        if m.run_id == run_id and index is not None:
+            out[str(v)] = root / index
+    return out
+
+
 def latest_per_line(project: Path) -> dict[str, Version]:
     """The newest release of each MAJOR.MINOR line."""
     out: dict[str, Version] = {}
