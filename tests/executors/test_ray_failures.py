@@ -140,6 +140,30 @@ def test_unpicklable_step_is_one_line_and_resumable(tmp_path: Path, ray_address:
     assert done.run_dir == run_dir and (run_dir / "_SUCCESS").exists()
 
 
+@pytest.mark.slow
+def test_task_whose_worker_always_dies_is_one_line_and_resumable(
+    tmp_path: Path, ray_address: str
+) -> None:
+    """Ray retries a task whose worker died; when it dies on every try, the run stops with one
+    line naming the task and its input, and what was finished is kept for --resume."""
+    import ray_steps
+    from ray import cloudpickle
+
+    cloudpickle.register_pickle_by_value(ray_steps)  # the cluster's workers cannot import it
+    project = _project(
+        tmp_path, files=1, extra='\n[[steps]]\nuse = "ray_steps:WorkerKillingFilter"\n'
+    )
+    with pytest.raises(RunError) as info:
+        RayExecutor(load_recipe(project), RunOptions(batch_size=50)).run()
+    message = str(info.value)
+    assert "\n" not in message
+    assert "task g0-r00000" in message and "c4-0.jsonl" in message
+    assert "died on each of 4 tries" in message
+    assert "--resume" in (info.value.hint or "")
+    (run_dir,) = (project / "runs").iterdir()
+    assert (run_dir / "run.json").exists() and not (run_dir / "_SUCCESS").exists()
+
+
 def test_unreachable_cluster_is_one_line(tmp_path: Path) -> None:
     project = _project(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(HERE))

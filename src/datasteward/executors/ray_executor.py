@@ -40,7 +40,7 @@ from datasteward.executors.local import (
 from datasteward.executors.plan import Plan, PlannedStep
 from datasteward.executors.task import TaskSpec, run_task
 from datasteward.recipe.model import Recipe
-from datasteward.runs.layout import RunLayout
+from datasteward.runs.layout import RunLayout, task_name
 from datasteward.steps.partitioned import FinalizeStage, SharesState
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,26 @@ def _cause(exc: BaseException) -> BaseException:
     return cause if isinstance(cause, BaseException) else exc
 
 
+def _task_title(spec: TaskSpec) -> str:
+    """A task as the run folder names it, and its first input."""
+    shards = spec.unit.shards
+    more = f" and {len(shards) - 1} more" if len(shards) > 1 else ""
+    first = f" ({shards[0].uri}{more})" if shards else ""
+    return f"task {task_name(spec.segment.index, spec.unit.rank)}{first}"
+
+
+def _lost(exc: BaseException, what: str) -> RunError:
+    """One line for a task Ray gave up on: its worker process or node died every time."""
+    text = str(exc).strip().splitlines()
+    why = f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+    return RunError(
+        f"{what} did not finish: its Ray worker died on each of {TASK_RETRIES + 1} tries "
+        f"({why}); the tasks finished so far are kept",
+        hint="check the cluster's nodes and their memory (`ray status`, the Ray logs), then "
+        "`datasteward run --resume --executor ray` redoes only the unfinished tasks",
+    )
+
+
 class RayRunner:
     """Runs tasks and finalize stages as Ray tasks, and reports progress as they finish."""
 
@@ -135,7 +155,7 @@ class RayRunner:
         self._task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_run_on_worker)
         self._part = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(_run_stage_part)
 
-    def _wait_all(self, refs: list[Any], on_done: Any) -> list[Any]:
+    def _wait_all(self, refs: list[Any], on_done: Any, names: list[str]) -> list[Any]:
         ray = self.ray
         order = {ref: i for i, ref in enumerate(refs)}
         results: list[Any] = [None] * len(refs)
@@ -150,6 +170,8 @@ class RayRunner:
                         result = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         raise _cause(exc) from None
+                    except ray.exceptions.RayError as exc:  # the worker or node died each time
+                        raise _lost(exc, names[order[ref]]) from None
                     results[order[ref]] = result
                     on_done(result)
         except BaseException:
@@ -172,12 +194,13 @@ class RayRunner:
             self.progress.bytes_done += result["bytes_read"]
             self.notify(self.progress)
 
-        self._wait_all(refs, on_done)
+        self._wait_all(refs, on_done, [_task_title(spec) for spec in specs])
 
     def run_stage(self, stage: FinalizeStage) -> list[Any]:
         log.info("%s: %d Ray tasks", stage.name, stage.tasks)
         refs = [self._part.remote(stage, p) for p in range(stage.tasks)]
-        return self._wait_all(refs, lambda _r: None)
+        names = [f"{stage.name}, part {p}" for p in range(stage.tasks)]
+        return self._wait_all(refs, lambda _r: None, names)
 
 
 @contextlib.contextmanager
