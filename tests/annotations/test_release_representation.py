@@ -103,16 +103,40 @@ def test_release_datasheet_reports_its_representation(tmp_path: Path) -> None:
     low, high = wilson(drama, n)
     assert f"`Drama` {_pct(drama / n)} [{_pct(low)}, {_pct(high)}] ({drama:,} of {n:,})" in sheet
 
+    # a takedown of one 1990s movie: patch release 1.0.1 has its own shares
+    from typer.testing import CliRunner
+
+    from datasteward.cli.main import _load, app
+
+    gone = next(
+        r["id"] for r in datasteward.load(result.path).to_table(columns=["id", "text"]).to_pylist()
+        if re.search(r"\(199\d\)\s*$", r["text"])
+    )  # fmt: skip
+    _load()
+    for args in (
+        ["takedown", "add", "--id", gone, "--requester", "J. Doe <j@example.org>"]
+        + ["--reason", "test", "-p", str(root)],
+        ["takedown", "apply", "-p", str(root)],
+    ):
+        res = CliRunner().invoke(app, args)
+        assert res.exit_code == 0, res.output
+    patch = (root / "releases" / "1.0.1" / "datasheet.md").read_text("utf-8")
+    k = decades["1990s"] - 1
+    low, high = wilson(k, n - 1)
+    assert f"`1990s` {_pct(k / (n - 1))} [{_pct(low)}, {_pct(high)}] ({k:,} of {n - 1:,})" in patch
+
     # the audit reports each release of the run beside the input and the kept set
     from datasteward import Project
 
     audited = Project.open(root).audit(out=tmp_path / "audit2")
     rows = {r["slice"]: r for r in audited["representation"]}
-    assert list(rows["decade"]["sets"]) == ["input", "kept", "release 1.0.0"]
+    assert list(rows["decade"]["sets"]) == ["input", "kept", "release 1.0.0", "release 1.0.1"]
     rel = {x["value"]: x for x in rows["decade"]["sets"]["release 1.0.0"]}
     assert rel["1990s"]["count"] == decades["1990s"] and rel["1990s"]["total"] == n
     assert rel["1920s"]["status"] == "miss"
     assert rows["drama"]["sets"]["release 1.0.0"][0]["count"] == drama
+    rel = {x["value"]: x for x in rows["decade"]["sets"]["release 1.0.1"]}
+    assert (rel["1990s"]["count"], rel["1990s"]["total"]) == (k, n - 1)
     html = (tmp_path / "audit2" / "report.html").read_text("utf-8")
     assert '<tr class="miss"><td>release 1.0.0</td><td>1920s</td>' in html
 
