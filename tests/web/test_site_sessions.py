@@ -247,3 +247,15 @@ def test_outside_dev_the_session_cookie_is_secure(project: Path) -> None:
         assert "Secure" in header and "HttpOnly" in header
     finally:
         app.state.site.close()
+
+
+def test_a_state_folder_that_cannot_be_written_is_refused_at_start(project: Path) -> None:
+    """The store drops write errors silently (a login would seem to work and the next page
+    say 401); the site refuses to start instead, naming the folder."""
+    from datasteward.errors import WebError
+
+    blocked = project / "datasteward.toml" / "site"  # under a file: no user can create it
+    with pytest.raises(WebError, match="cannot write its state folder") as info:
+        with WebProject.start(project, ledger_url=None, state_dir=blocked):
+            pass
+    assert str(blocked) in str(info.value)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ from litestar.middleware.session.server_side import (
 )
 from litestar.types import Empty
 from litestar.utils.dataclass import extract_dataclass_items
+
+from datasteward.errors import WebError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -53,7 +56,17 @@ def shared_store(state_dir: Path) -> FileStore:
     """The store the workers share (its namespaces: ``sessions``, one per throttle)."""
     from litestar.stores.file import FileStore
 
-    state_dir.mkdir(parents=True, exist_ok=True)
+    probe = state_dir / f".probe-{os.getpid()}"
+    try:  # the store swallows write errors: a read-only folder would log nobody in, silently
+        state_dir.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise WebError(
+            f"the site cannot write its state folder {state_dir}: {exc.strerror or exc}",
+            hint="make it writable for the user that runs the site, or point "
+            "WebSettings.state_dir at a writable local folder",
+        ) from None
     sweep_expired(state_dir)
     return FileStore(state_dir, create_directories=True)
 
@@ -170,6 +183,4 @@ class SignedSessionConfig(ServerSideSessionConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if len(self.signing_key) < 32:
-            from datasteward.errors import WebError
-
             raise WebError("the session signing key must be at least 32 bytes")
