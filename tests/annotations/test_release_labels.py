@@ -263,3 +263,11 @@ def test_two_tables_are_namespaced_and_the_exact_id_wins(tmp_path: Path) -> None
     assert rows[2]["label_sentiment"] == aggs["sentiment"][face[0]][0]
     assert rows[2]["label_sentiment_method"] == "ds"
     assert all(v is None for k, v in rows[3].items() if k != "id")
+
+    # the recipe now reads the dog file with another label space: the decision is stale
+    changed = parse_recipe(
+        TWO_TABLES.replace('method = "mv"', 'method = "mv"\nlabel_space = ["0", "1"]'),
+        tmp_path / "datasteward.toml",
+    )
+    with pytest.raises(ReleaseError, match=r"reads the files differently now \(label_space\)"):
+        plan_labels(tmp_path, changed, schema)

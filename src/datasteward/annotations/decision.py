@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class AggregationSpec:
     aggregate: str
     aggregate_sha256: str
     items: int
+    #: how the table read the files (columns, label space, level): see :func:`reading`
+    reading: dict[str, Any] = field(default_factory=dict)
 
     def line(self) -> str:
         return MARK + json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
@@ -75,6 +78,17 @@ class RecordedAggregation:
     decided_by: str
     decided_at: str
     spec: AggregationSpec
+
+
+def reading(cfg: AnnotationsConfig) -> dict[str, Any]:
+    """What of a table decides how its files read into labels."""
+    return {
+        "item_field": cfg.item_field,
+        "annotator_field": cfg.annotator_field,
+        "label_field": cfg.label_field,
+        "label_space": [str(x) for x in cfg.label_space],
+        "level": cfg.level,
+    }
 
 
 def table_config(recipe: Recipe, name: str | None) -> AnnotationsConfig:
@@ -152,7 +166,8 @@ def write_aggregate(project: Path, table: str, agg: Aggregate) -> tuple[str, str
 
     out = project / AGGREGATES_DIR
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{table}-{os.getpid()}.parquet"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", table)  # a file name, whatever the table name
+    tmp = out / f".{safe}-{os.getpid()}.parquet"
     pq.write_table(
         pa.table(
             {
@@ -164,7 +179,7 @@ def write_aggregate(project: Path, table: str, agg: Aggregate) -> tuple[str, str
         tmp,
     )
     digest = sha256_file(tmp)
-    rel = AGGREGATES_DIR / f"{table}-{digest}.parquet"
+    rel = AGGREGATES_DIR / f"{safe}-{digest}.parquet"
     tmp.replace(project / rel)
     return rel.as_posix(), digest
 
@@ -195,6 +210,7 @@ def record_aggregation(
         aggregate=rel,
         aggregate_sha256=digest,
         items=len(agg.items),
+        reading=reading(cfg),
     )
     low = sum(1 for c in agg.confidence if c < 0.5)
     with Ledger.open(project) as ledger:
@@ -242,6 +258,10 @@ def stale_reasons(project: Path, rec: RecordedAggregation, cfg: AnnotationsConfi
             out.append(f"{f} is gone")
         elif (now := sha256_file(path)) != digest:
             out.append(f"{f} changed (sha256 {digest[:12]}... then, {now[:12]}... now)")
+    now_reading = reading(cfg)
+    changed = [k for k, v in spec.reading.items() if now_reading.get(k) != v]
+    if changed:
+        out.append(f"the recipe reads the files differently now ({', '.join(changed)})")
     if cfg.method != spec.method:
         out.append(f"the recipe says method = {cfg.method!r}, the decision chose {spec.method!r}")
     agg = project / spec.aggregate
