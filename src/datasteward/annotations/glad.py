@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasteward.annotations.matrix import Coded, Floats
+from datasteward.annotations.matrix import Coded, Floats, Ints
 from datasteward.errors import MissingDependencyError
 
-LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+SQRT_2PI = np.sqrt(2 * np.pi)
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,17 @@ class _Model:
         self.log_other = np.log(self.k - 1) if self.k > 1 else 0.0
         self.log_prior = np.log(1.0 / self.k)
         self.post = np.full((self.n_items, self.k), 1.0 / self.k)
+        # the parameter vector in crowd-kit's order (annotators, then items, each in order of
+        # first appearance), so that scipy's CG takes the same path
+        self.ann_order = _first_appearance(coded.annotator, self.n_ann)
+        self.item_order = _first_appearance(coded.item, self.n_items)
 
     def split(self, x: Floats) -> tuple[Floats, Floats]:
-        return x[: self.n_ann], x[self.n_ann :]
+        alpha = np.empty(self.n_ann)
+        beta = np.empty(self.n_items)
+        alpha[self.ann_order] = x[: self.n_ann]
+        beta[self.item_order] = x[self.n_ann :]
+        return alpha, beta
 
     def _terms(self, x: Floats) -> tuple[Floats, Floats, Floats, Floats]:
         alpha, beta = self.split(x)
@@ -76,9 +84,10 @@ class _Model:
         own = self.post[self.c.item, self.c.code]
         total = self.post.sum(axis=1)[self.c.item]
         value = float((l1s * total + (ls - l1s) * own).sum())
-        value += float((-0.5 * (alpha - 1.0) ** 2 - LOG_SQRT_2PI).sum())
-        value += float((-0.5 * (beta - 1.0) ** 2 - LOG_SQRT_2PI).sum())
-        return value if np.isfinite(value) else -np.inf
+        with np.errstate(divide="ignore"):  # as crowd-kit: log(pdf), -inf where pdf underflows
+            value += float(np.log(_normal_pdf(alpha - 1.0)).sum())
+            value += float(np.log(_normal_pdf(beta - 1.0)).sum())
+        return -np.inf if np.isnan(value) else value
 
     def minus_q(self, x: Floats) -> float:
         return -self.q(x)
@@ -92,8 +101,22 @@ class _Model:
         common = own - sigma * total
         d_alpha = np.bincount(self.c.annotator, weights=common * eb, minlength=self.n_ann)
         d_beta = np.bincount(self.c.item, weights=common * a * eb, minlength=self.n_items)
-        out: Floats = -np.concatenate([d_alpha - (alpha - 1.0), d_beta - (beta - 1.0)])
+        g_alpha = (d_alpha - (alpha - 1.0))[self.ann_order]
+        g_beta = (d_beta - (beta - 1.0))[self.item_order]
+        out: Floats = -np.concatenate([g_alpha, g_beta])
         return out
+
+
+def _normal_pdf(x: Floats) -> Floats:
+    out: Floats = np.exp(-(x**2) / 2.0) / SQRT_2PI
+    return out
+
+
+def _first_appearance(codes: Ints, n: int) -> Ints:
+    first = np.full(n, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    out: Ints = np.argsort(first, kind="stable")
+    return out
 
 
 def glad(
