@@ -38,7 +38,9 @@ def _m_step(coded: Coded, probas: Floats, observed: npt.NDArray[np.bool_]) -> Fl
     errors[observed] = np.maximum(errors[observed], EPS)
     errors[~observed] = 0.0
     cube = errors.reshape(k, v, v)
-    out: Floats = cube / cube.sum(axis=1, keepdims=True)
+    total = cube.sum(axis=1, keepdims=True)
+    # an annotator without labels (a Coded built by hand) has an all-zero matrix: keep it zero
+    out: Floats = cube / np.where(total > 0, total, 1.0)
     return out
 
 
