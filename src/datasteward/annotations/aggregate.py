@@ -1,7 +1,7 @@
 """Aggregation: one label per item, with its confidence, by majority vote, Dawid-Skene,
 GLAD or MACE (crowd-kit; majority vote, Dawid-Skene and GLAD also in this package's numpy, the
-default for speed, equal to crowd-kit's on the real sets), or for interval labels the mean or
-median. Annotator quality is each annotator's agreement with
+default for speed, checked against crowd-kit on the real sets: docs/annotations.md), or for
+interval labels the mean or median. Annotator quality is each annotator's agreement with
 the aggregate."""
 
 from __future__ import annotations
