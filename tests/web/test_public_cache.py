@@ -5,6 +5,7 @@ deprecation or a withdrawal shows on the very next request (no stale page, no st
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from web_kit import WebProject
@@ -114,3 +115,67 @@ def test_a_stewards_copy_is_not_cached_and_can_log_out(sqlite_site: WebProject) 
     assert steward.get("/manage").status_code == 401
     # and the anonymous copy never carried the steward's name
     assert "viewer (viewer)" not in anon.get("/releases/1.0.0").text
+
+
+def test_open_data_files_are_streamed_before_routing(sqlite_site: WebProject) -> None:
+    import hashlib
+
+    from datasteward.release.format.manifest import read_manifest
+    from datasteward.web.public_files import open_file
+
+    site = sqlite_site.app.state.site
+    c = sqlite_site.client()
+    manifest = read_manifest(sqlite_site.project / "releases" / "1.0.0")
+    data = [f for f in manifest.files if f.role in ("data", "index")]
+    assert data
+    for entry in data:
+        path = f"/releases/1.0.0/files/{entry.path}"
+        assert open_file(site, path) is not None  # this layer serves it
+        fast = c.get(path)
+        assert fast.status_code == 200
+        assert hashlib.sha256(fast.content).hexdigest() == entry.sha256
+        assert int(fast.headers["content-length"]) == entry.bytes
+        assert fast.headers["content-security-policy"] == CSP
+        assert fast.headers["x-content-type-options"] == "nosniff"
+        assert "set-cookie" not in fast.headers
+        app = c.get(path, params={"via": "app"})  # a query string goes to the application
+        assert app.content == fast.content
+        for header in ("content-type", "content-disposition", "cache-control"):
+            assert fast.headers[header] == app.headers[header], header
+    # documents, the manifest, unknown files and traversal are the application's
+    for other in ("datasheet.md", "manifest.json", "data/nope.parquet", "../datasteward.toml",
+                  "data/%2e%2e/manifest.json"):  # fmt: skip
+        assert open_file(site, f"/releases/1.0.0/files/{other}") is None, other
+    assert c.get("/releases/1.0.0/files/../../datasteward.toml").status_code == 404
+
+
+def test_a_withdrawn_or_gated_release_is_not_streamed(sqlite_site: WebProject) -> None:
+    from datasteward.release.format.manifest import read_manifest
+    from datasteward.web.public_files import open_file
+
+    site = sqlite_site.app.state.site
+    entry = next(
+        f for f in read_manifest(sqlite_site.project / "releases" / "1.0.0").files
+        if f.role == "data"
+    )  # fmt: skip
+    path = f"/releases/1.0.0/files/{entry.path}"
+    assert open_file(site, path) is not None
+    _deprecate(sqlite_site, access="deleted")
+    assert open_file(site, path) is None
+    assert sqlite_site.client().get(path).status_code == 410
+
+
+def test_gated_data_files_need_the_application(project: Path) -> None:
+    from datasteward.release.format.manifest import read_manifest
+    from datasteward.web.public_files import open_file
+
+    recipe = project / "datasteward.toml"
+    recipe.write_text(
+        recipe.read_text("utf-8") + '\n[release]\naccess = "gated"\nterms = "Research only."\n',
+        "utf-8",
+    )
+    entry = next(f for f in read_manifest(project / "releases" / "1.0.0").files if f.role == "data")
+    with WebProject.start(project, ledger_url=None) as wp:
+        path = f"/releases/1.0.0/files/{entry.path}"
+        assert open_file(wp.app.state.site, path) is None
+        assert wp.client().get(path).status_code == 403

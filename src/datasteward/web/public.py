@@ -25,6 +25,7 @@ from litestar.response import Template
 
 from datasteward.web.auth import current_account
 from datasteward.web.page_cache import CachedPage
+from datasteward.web.public_files import open_file, send_file
 from datasteward.web.releases import DOCUMENTS, ReleasesState, ReleaseView, file_key
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.templating import environment
@@ -167,10 +168,11 @@ _RELEASES = "/releases/"
 def cached_pages_first(app: ASGIApp, site: Site, *, session_cookie: str) -> ASGIApp:
     """An ASGI layer in front of the application's routing and middleware: an anonymous GET
     (no ``session_cookie``) of a public page that is cached and current is answered from
-    memory at once; everything else, and every miss, goes to ``app``, whose handlers render
-    and cache the page. The application's ``before_send`` hooks still run on the answer (the
-    layer is installed as ``Litestar.asgi_handler``, inside them), so its security headers are
-    the same as on every other response."""
+    memory at once, and a GET of a data file of an open release is streamed
+    (:mod:`datasteward.web.public_files`); everything else, and every miss, goes to ``app``,
+    whose handlers render and cache the page. The application's ``before_send`` hooks still
+    run on the answer (the layer is installed as ``Litestar.asgi_handler``, inside them), so
+    its security headers are the same as on every other response."""
     marker = session_cookie.encode("latin-1") + b"="
 
     async def first(scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,6 +185,13 @@ def cached_pages_first(app: ASGIApp, site: Site, *, session_cookie: str) -> ASGI
                     page = None
                 if page is not None:
                     await page.send(headers, send)
+                    return
+            if not scope.get("query_string"):  # a token (gated links) goes to the app
+                try:
+                    target = open_file(site, scope["path"])
+                except Exception:  # noqa: BLE001 - the application answers (and reports) it
+                    target = None
+                if target is not None and await send_file(target, receive, send):
                     return
         await app(scope, receive, send)
 
