@@ -8,6 +8,7 @@ a lock on the run folder keeps two processes from running the same run at once.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import dataclasses
@@ -18,6 +19,7 @@ import os
 import queue
 import resource
 import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -184,7 +186,8 @@ _progress_queue: Any = None
 
 
 def _init_worker(progress_queue: Any) -> None:
-    """Worker initializer: die with the parent (Linux), leave Ctrl-C to it, keep the queue."""
+    """Worker initializer: die with the parent (Linux), leave Ctrl-C to it, keep the queue,
+    and exit without the interpreter's teardown (:func:`_exit_now`)."""
     global _progress_queue
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
@@ -192,6 +195,20 @@ def _init_worker(progress_queue: Any) -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
+    atexit.register(_exit_now)
+
+
+def _exit_now() -> None:
+    """A worker's last act: flush its logs and leave, skipping the teardown of the interpreter
+    (freeing the steps' caches object by object kept the run waiting ~1 s at its end for the
+    workers to exit, measured with two workers on a 21 MB file). It runs at exit, after the
+    pool has no more tasks for the worker and multiprocessing has flushed the worker's queues;
+    every output and done marker was written before its task returned."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(0)
 
 
 def _worker(spec: TaskSpec) -> dict[str, Any]:
