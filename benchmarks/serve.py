@@ -27,7 +27,7 @@ downloads >= 50% of the static server. Only 127.0.0.1; every server is stopped a
 The flood of takedown submissions is ``benchmarks/serve_takedown.py``.
 
     python benchmarks/serve.py [--project demo/news] [--clients 100] [--seconds 30]
-                               [--workers 1] [--client-procs 1]
+                               [--workers 2] [--client-procs 1]
 
 Without ``--project`` (or when demo/news has no release yet) a project is built from the C4
 sample in tests/data: one run and a release, in a temporary folder.
@@ -167,7 +167,12 @@ def main() -> None:
     ap.add_argument("--project", type=Path, default=REPO / "demo" / "news")
     ap.add_argument("--clients", type=int, default=100)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers of the site")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="uvicorn workers of the site (2: one per core of the reference machine)",
+    )
     ap.add_argument("--client-procs", type=int, default=1, help="load generator processes")
     args = ap.parse_args()
 
