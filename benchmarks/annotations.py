@@ -13,7 +13,7 @@ Timed, in this process (pin it to one core with ``taskset -c 0``):
 
     taskset -c 0 python benchmarks/annotations.py [--labels 1000000] [--no-peer]
 
-Two more tables, on the four real sets (../shared/data/annotations/crowd-truth-inference):
+Three more tables, on the real sets (../shared/data/annotations/crowd-truth-inference):
 
     python benchmarks/annotations.py --accuracy [--methods mv,ds,glad,mace] [--sets dog,...]
 
@@ -21,7 +21,12 @@ accuracy against the gold labels of each aggregation method, through
 ``datasteward.annotations.aggregate`` (mv/ds/glad: this package's numpy, or crowd-kit with
 ``--engine crowdkit``; mace: crowd-kit; 100 iterations at most), with the CPU seconds each
 took; for emotion_snow2008 (interval scores) also mean and median, as MAE and RMSE against the
-gold scores. And
+gold scores;
+
+    python benchmarks/annotations.py --glad [--sets dog,...] [--n-iter 100]
+
+our numpy GLAD beside crowd-kit's: iterations, CPU seconds, accuracy, items whose label
+differs, the largest posterior difference; and
 
     python benchmarks/annotations.py --planted
 
@@ -127,6 +132,49 @@ def accuracy_table(sets: list[str], methods: list[str], n_iter: int, engine: str
         print(f"| {name} | {len(labels):,} | {' | '.join(cells)} |", flush=True)
 
 
+def glad_table(sets: list[str], n_iter: int) -> None:
+    """Our numpy GLAD beside crowd-kit's on each set: iterations, CPU seconds, accuracy, items
+    whose label differs, largest posterior difference."""
+    import pandas as pd
+    from crowdkit.aggregation import GLAD
+
+    from datasteward.annotations.glad import glad
+    from datasteward.annotations.matrix import encode
+
+    print(
+        "| set | iterations ours / crowd-kit | CPU s ours / crowd-kit | accuracy ours / crowd-kit "
+        "| labels differing | max posterior difference |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name in sets:
+        items, workers, labels, truth = load(name)
+        coded = encode(items, workers, labels)
+        c = time.process_time()
+        fit = glad(coded, n_iter=n_iter)
+        ours_s = time.process_time() - c
+        frame = pd.DataFrame({"task": items, "worker": workers, "label": labels})
+        model = GLAD(n_iter=n_iter, silent=True)
+        c = time.process_time()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # crowd-kit 1.4's pandas deprecations
+            ref = model.fit_predict_proba(frame)
+        ref_s = time.process_time() - c
+        row = {str(x): i for i, x in enumerate(coded.items)}
+        col = {v: j for j, v in enumerate(coded.values.tolist())}
+        ours = fit.probas[np.ix_([row[str(k)] for k in ref.index], [col[v] for v in ref.columns])]
+        ours_lab = ref.columns.to_numpy()[ours.argmax(axis=1)]
+        ref_lab = model.labels_.reindex(ref.index).to_numpy()
+        gold = np.array([truth[str(k)] for k in ref.index])
+        print(
+            f"| {name} | {fit.iterations} / {len(model.loss_history_)} "
+            f"| {ours_s:.2f} / {ref_s:.2f} "
+            f"| {float((ours_lab == gold).mean()):.4f} / {float((ref_lab == gold).mean()):.4f} "
+            f"| {int((ours_lab != ref_lab).sum())} of {len(ref)} "
+            f"| {float(np.abs(ours - ref.to_numpy()).max()):.2g} |",
+            flush=True,
+        )
+
+
 def planted_table() -> None:
     from datasteward.annotations.planted import PlantOptions, measure
 
@@ -171,12 +219,18 @@ def main() -> None:
         "--engine", choices=("numpy", "crowdkit"), default="numpy", help="for --accuracy"
     )
     parser.add_argument("--planted", action="store_true", help="planted annotators on dog")
+    parser.add_argument(
+        "--glad", action="store_true", help="our GLAD beside crowd-kit's (--sets, --n-iter)"
+    )
     args = parser.parse_args()
     if args.accuracy:
         accuracy_table(args.sets.split(","), args.methods.split(","), args.n_iter, args.engine)
         return
     if args.planted:
         planted_table()
+        return
+    if args.glad:
+        glad_table(args.sets.split(","), args.n_iter)
         return
     coded = build(args.labels)
     print(
