@@ -78,8 +78,9 @@ def plant(
     """The label set with the planted annotators' labels appended (ids ``spammerN`` and
     ``adversaryN``; they must not already be annotators)."""
     opts = options or PlantOptions()
+    truth = {str(k): v for k, v in truth.items()}
     space = sorted(set(labels))
-    gold = sorted(str(k) for k in truth if str(k) in {str(i) for i in items})
+    gold = sorted(k for k in truth if k in {str(i) for i in items})
     if len(gold) < opts.items_each or len(space) < 2:
         raise RecipeError(
             f"cannot plant annotators on {len(gold)} gold items and {len(space)} label values",
@@ -131,6 +132,7 @@ def measure(
     options: PlantOptions | None = None,
 ) -> PlantedReport:
     """Plant, aggregate (numpy majority vote and Dawid-Skene) and rank label issues."""
+    truth = {str(k): v for k, v in truth.items()}
     p = plant(items, annotators, labels, truth, options)
     clean = aggregate(encode([str(i) for i in items], annotators, labels), AggregateOptions("mv"))
     c = encode(p.items, p.annotators, p.labels)
