@@ -11,6 +11,7 @@ from crowd import load  # noqa: E402
 from datasteward.annotations.aggregate import AggregateOptions, aggregate  # noqa: E402
 from datasteward.annotations.matrix import encode  # noqa: E402
 from datasteward.annotations.planted import PlantOptions, measure, plant  # noqa: E402
+from datasteward.errors import RecipeError  # noqa: E402
 
 NOMINAL = ("dog", "face_sentiment", "product_er")
 # crowd-kit's own parameters, the same in the direct call and through aggregate(). crowd-kit's
@@ -149,3 +150,12 @@ def test_planted_annotators_rank_last_and_label_issues_find_swung_items() -> Non
     # the label-issue list on the swung aggregate finds swung items far above chance
     assert r.precision_at_swung > 5 * r.base_rate, r
     assert r.recall_at_twice >= r.precision_at_swung, r
+
+
+def test_planting_refuses_clashing_ids_and_too_few_items() -> None:
+    ls, truth = load("dog")
+    anns = ["spammer0" if a == ls.annotators[0] else a for a in ls.annotators]
+    with pytest.raises(RecipeError, match="spammer0"):
+        plant(ls.items, anns, ls.labels, truth)
+    with pytest.raises(RecipeError, match="items_each=900"):
+        plant(ls.items, ls.annotators, ls.labels, truth, PlantOptions(items_each=900))
