@@ -14,6 +14,7 @@ import logging
 
 from datasteward.errors import TakedownRequestError
 from datasteward.ledger.web_access import AccessRequest
+from datasteward.web.access_links import download_links
 from datasteward.web.site import Site
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 
 def message(site: Site, request: AccessRequest, *, root: str) -> tuple[str, str]:
     """(subject, body) of the decision on ``request``; links are absolute under ``root``."""
-    from datasteward.web.downloads import download_links
-
     dataset = site.project.recipe.dataset.name
     what = f"{dataset} {request.version}"
     if request.status == "denied":

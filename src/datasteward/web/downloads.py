@@ -34,17 +34,16 @@ from litestar.params import Body, FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
 from datasteward.errors import LedgerError, WebError
-from datasteward.ledger.web_access import AccessRequest
 from datasteward.release.format.manifest import MANIFEST
+from datasteward.web.access_links import GATED_ROLES, download_links, link_key
 from datasteward.web.access_mail import tell_requester
 from datasteward.web.auth import current_account
 from datasteward.web.releases import ReleaseView
 from datasteward.web.security import contained
-from datasteward.web.signing import sign, token_sha256, unsign
+from datasteward.web.signing import token_sha256, unsign
 from datasteward.web.site import Site, SiteDep
 from datasteward.web.takedowns import base_url, mailer
 
-GATED_ROLES = frozenset({"data", "index"})
 _EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[^@\s<>\"']{1,255}\.[A-Za-z0-9-]{2,63}")
 _FIELDS = {"name": 256, "affiliation": 512, "email": 320, "intended_use": 4000}
 
@@ -58,25 +57,6 @@ def _release(site: Site, version: str) -> ReleaseView:
     if view is None:
         raise NotFoundException(f"no release {version}")
     return view
-
-
-def _link_key(site: Site) -> bytes:
-    return site.settings.key("download")
-
-
-def download_links(site: Site, request: AccessRequest) -> list[tuple[str, str]]:
-    """(path, signed URL) of each gated file of the request's release."""
-    view = site.releases.get(request.version)
-    if view is None or view.withdrawn:
-        return []
-    ttl = site.settings.link_hours * 3600
-    token = sign(_link_key(site), {"p": "download", "r": request.request_id,
-                                   "v": request.version}, ttl_seconds=ttl)  # fmt: skip
-    return [
-        (f.path, f"/releases/{view.version}/files/{f.path}?token={token}")
-        for f in view.manifest.files
-        if f.role in GATED_ROLES
-    ]
 
 
 @get(
@@ -123,7 +103,7 @@ def _check_token(site: Site, version: str, token: str | None) -> int:
             f"release {version} is gated: request access at /releases/{version}/access"
         )
     try:
-        payload = unsign(_link_key(site), token)
+        payload = unsign(link_key(site), token)
     except (WebError, ValueError) as exc:
         raise PermissionDeniedException(str(exc)) from None
     if payload.get("p") != "download" or payload.get("v") != version:

@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING
 
 import anyio.to_thread
 
-from datasteward.web.downloads import GATED_ROLES
+from datasteward.web.access_links import GATED_ROLES
 from datasteward.web.security import contained
 
 if TYPE_CHECKING:
