@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from datasteward.annotations import agreement as ag
-from datasteward.annotations.labels import LabelColumns, read_labels
+from datasteward.annotations.decision import read_table
 from datasteward.annotations.labour import Labour, LabourOptions, labour
 from datasteward.annotations.matrix import encode
 from datasteward.recipe.model import Recipe
@@ -42,21 +42,7 @@ def measure(recipe: Recipe, base: Path, *, resamples: int = 200) -> list[Measure
         instructions=lab.instructions,
     )
     for cfg in recipe.annotations:
-        cols = LabelColumns(
-            item=cfg.item_field,
-            annotator=cfg.annotator_field,
-            label=cfg.label_field,
-            time_s=cfg.time_field,
-            pay=cfg.pay_field,
-            timestamp=cfg.timestamp_field,
-            round=cfg.round_field,
-        )
-        ls = read_labels(
-            [base / f for f in cfg.files],
-            cols,
-            label_space=cfg.label_space or None,
-            numeric=cfg.level != "nominal",
-        )
+        ls = read_table(cfg, base)
         coded = encode(ls.items, ls.annotators, [str(x) for x in ls.labels])
         if cfg.level != "nominal":
             coded = encode(ls.items, ls.annotators, ls.labels)

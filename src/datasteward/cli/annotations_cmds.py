@@ -51,16 +51,10 @@ def _show_quarantined(ls: Any) -> None:
 
 
 def _coded(ls: Any, project: Path) -> Any:
-    from datasteward.annotations.matrix import encode
-    from datasteward.annotations.pseudonymise import project_secret, pseudonymise
+    from datasteward.annotations.decision import coded_labels
+    from datasteward.annotations.pseudonymise import project_secret
 
-    labels = ls.labels
-    if all(isinstance(x, str) for x in labels):
-        try:
-            labels = [int(x) for x in labels]
-        except ValueError:
-            pass
-    return encode(ls.items, pseudonymise(ls.annotators, project_secret(project)), labels)
+    return coded_labels(ls, project_secret(project))
 
 
 @annotations_app.command("agreement")
