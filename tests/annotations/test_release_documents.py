@@ -10,48 +10,21 @@ import warnings
 from pathlib import Path
 
 import pytest
+from crowd import LABELLED_RECIPE, c4_project
 from datafiles import shared
 
 from datasteward.errors import RecipeError
 
-RECIPE = """\
-[dataset]
-name = "c4-labelled"
-description = "100 English web pages from C4 with crowd labels, for a release test."
-
-[[stewards]]
-name = "Ana Ruiz"
-email = "ana@example.org"
-role = "maintainer"
-
-[[sources]]
-name = "c4"
-format = "jsonl"
-path = "data/*.jsonl"
-url_field = "url"
-date_field = "timestamp"
-license = "ODC-By-1.0"
-attribution = "AllenAI C4"
-
-[[steps]]
-use = "filter.length"
-min_words = 40
-
-[[annotations]]
-name = "breed"
-files = ["labels/answer.csv"]
-item_field = "question"
-annotator_field = "worker"
-label_field = "answer"
-label_space = ["0", "1", "2", "3"]
-method = "ds"
-
+RECIPE = (
+    LABELLED_RECIPE
+    + """
 [labour]
 platform = "Amazon Mechanical Turk"
 pay_scheme = "per item"
 minimum_hourly_wage = 7.25
 instructions = "labels/instructions.md"
 """
+)
 
 
 @pytest.mark.slow
@@ -60,17 +33,11 @@ def test_release_croissant_carries_measured_annotation_fields(tmp_path: Path) ->
     from datasteward.recipe import load_recipe
     from datasteward.release.build.make import make_release
 
-    src = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl")
     dog = shared("annotations", "crowd-truth-inference", "dog", "answer.csv")
-    root = tmp_path / "proj"
-    (root / "data").mkdir(parents=True)
-    (root / "labels").mkdir()
-    lines = src.read_text("utf-8").splitlines()[:100]
-    (root / "data" / "c4.jsonl").write_text("\n".join(lines) + "\n", "utf-8")
+    root = c4_project(tmp_path / "proj", RECIPE)
     shutil.copy(dog, root / "labels" / "answer.csv")
     with (root / "labels" / "answer.csv").open("a") as fh:
         fh.write("1,1,7\n")  # a label outside the label space (and a duplicate): quarantined
-    (root / "datasteward.toml").write_text(RECIPE, "utf-8")
     recipe = load_recipe(root)
     assert recipe.annotations[0].method == "ds" and recipe.labour.minimum_hourly_wage == 7.25
     LocalExecutor(recipe, RunOptions(workers=1)).run()

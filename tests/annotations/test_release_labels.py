@@ -15,42 +15,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from crowd import LABELLED_RECIPE, c4_project
 from datafiles import shared
 from typer.testing import CliRunner
 
 from datasteward.errors import ReleaseError
 
-RECIPE = """\
-[dataset]
-name = "c4-labelled"
-description = "100 English web pages from C4 with crowd labels, for a release test."
-
-[[stewards]]
-name = "Ana Ruiz"
-email = "ana@example.org"
-role = "maintainer"
-
-[[sources]]
-name = "c4"
-format = "jsonl"
-path = "data/*.jsonl"
-url_field = "url"
-date_field = "timestamp"
-license = "ODC-By-1.0"
-
-[[steps]]
-use = "filter.length"
-min_words = 40
-
-[[annotations]]
-name = "breed"
-files = ["labels/answer.csv"]
-item_field = "question"
-annotator_field = "worker"
-label_field = "answer"
-label_space = ["0", "1", "2", "3"]
-method = "ds"
-"""
 MAPPED = 80
 
 
@@ -61,12 +31,7 @@ def _project(tmp_path: Path) -> tuple[Path, dict[str, str], set[str]]:
     from datasteward.executors.local import LocalExecutor, RunOptions
     from datasteward.recipe import load_recipe
 
-    root = tmp_path / "proj"
-    (root / "data").mkdir(parents=True)
-    (root / "labels").mkdir()
-    lines = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl").read_text("utf-8")
-    (root / "data" / "c4.jsonl").write_text("\n".join(lines.splitlines()[:100]) + "\n", "utf-8")
-    (root / "datasteward.toml").write_text(RECIPE, "utf-8")
+    root = c4_project(tmp_path / "proj", LABELLED_RECIPE)
     (root / "labels" / "answer.csv").write_text("question,worker,answer\n", "utf-8")
     run_dir = LocalExecutor(load_recipe(root), RunOptions(workers=1)).run().run_dir
     run = open_run(run_dir)

@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from crowd import c4_project
 from datafiles import shared
 
 from datasteward.annotations.representation import wilson
@@ -174,11 +175,7 @@ def test_links_only_release_does_not_measure_slices_over_the_text(tmp_path: Path
     from datasteward.records.urls import url_host
     from datasteward.release.build.make import make_release
 
-    root = tmp_path / "p"
-    (root / "data").mkdir(parents=True)
-    lines = shared("webtext", "c4-en-sample-1000", "c4_sample.jsonl").read_text("utf-8")
-    (root / "data" / "c4.jsonl").write_text("\n".join(lines.splitlines()[:60]) + "\n", "utf-8")
-    (root / "datasteward.toml").write_text(LINKS_RECIPE, "utf-8")
+    root = c4_project(tmp_path / "p", LINKS_RECIPE, pages=60)
     LocalExecutor(load_recipe(root), RunOptions(workers=1)).run()
     result = make_release(root, "1.0.0", draft=True, links_only=True)
     uris = datasteward.load(result.path).to_table(columns=["source_uri"]).column(0).to_pylist()
