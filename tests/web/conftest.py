@@ -24,7 +24,7 @@ pytest.importorskip("argon2", reason="the site needs the web extra")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ledger"))
 
-from takedown_kit import c4_lines, c4_recipe  # noqa: E402
+from takedown_kit import Inbox, c4_lines, c4_recipe, smtp_server  # noqa: E402
 from web_kit import PASSWORD, ROLES_ALL, WebProject, login  # noqa: E402
 
 
@@ -129,3 +129,11 @@ def sqlite_site(project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WebP
 
 
 __all__ = ["PASSWORD", "ROLES_ALL", "json", "login", "Any", "Callable"]
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 for the test; its messages."""
+    pytest.importorskip("aiosmtpd", reason="pip install 'datasteward[dev]'")
+    with smtp_server() as box:
+        yield box

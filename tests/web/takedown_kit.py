@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -106,6 +107,31 @@ class Inbox:
         while len(self.messages) < n and time.monotonic() < deadline:
             time.sleep(0.05)
         return list(self.messages)
+
+
+def with_mail(project: Path, smtp_url: str) -> None:
+    """Append a ``[web]`` table to the project's recipe: mail through ``smtp_url`` (the test's
+    SMTP server), links under http://127.0.0.1."""
+    recipe = project / "datasteward.toml"
+    recipe.write_text(
+        recipe.read_text("utf-8")
+        + f'\n[web]\nsmtp_url = "{smtp_url}"\nmail_from = "stewards@example.org"\n'
+        + 'base_url = "http://127.0.0.1"\n',
+        "utf-8",
+    )
+
+
+def wait_job(c: Any, rid: int, *, timeout: float = 90.0) -> str:
+    """The triage page of takedown request ``rid`` once its background job is done or failed
+    (polled through the steward's client ``c``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = str(c.get(f"/manage/takedowns/{rid}").text)
+        state = re.search(r'id="job" data-state="(\w+)"', page)
+        if state and state.group(1) in ("done", "failed"):
+            return page
+        time.sleep(0.2)
+    raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, smtp_server
+from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
 from web_kit import WebProject, csrf
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -26,21 +26,12 @@ BASE = "http://127.0.0.1"
 FILE_LINK = re.compile(r"https?://\S+?(/releases/[^/\s]+/files/\S+\?token=\S+)")
 
 
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as box:
-        yield box
-
-
 def _gated_with_mail(project: Path, smtp_url: str) -> None:
     recipe = project / "datasteward.toml"
     recipe.write_text(
-        recipe.read_text("utf-8")
-        + f'\n[release]\naccess = "gated"\nterms = "{TERMS}"\n'
-        + f'\n[web]\nsmtp_url = "{smtp_url}"\nmail_from = "stewards@example.org"\n'
-        + f'base_url = "{BASE}"\n',
-        "utf-8",
+        recipe.read_text("utf-8") + f'\n[release]\naccess = "gated"\nterms = "{TERMS}"\n', "utf-8"
     )
+    with_mail(project, smtp_url)
 
 
 @pytest.fixture
@@ -150,17 +141,6 @@ def test_a_maintainer_is_told_when_the_e_mail_could_not_go(
     assert notice["kind"] == "access" and f"127.0.0.1:{port}" in notice["error"]
 
 
-def _wait_job(c: Any, rid: int, *, timeout: float = 90.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = c.get(f"/manage/takedowns/{rid}").text
-        state = re.search(r'id="job" data-state="(\w+)"', page)
-        if state and state.group(1) in ("done", "failed"):
-            return str(page)
-        time.sleep(0.2)
-    raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
-
-
 @pytest.mark.slow
 def test_gated_downloaders_are_told_when_a_patch_supersedes_their_version(
     gated: WebProject, inbox: Inbox
@@ -197,7 +177,7 @@ def test_gated_downloaders_are_told_when_a_patch_supersedes_their_version(
     token = csrf(steward, f"/manage/takedowns/{rid}")
     approve = steward.post(f"/manage/takedowns/{rid}/approve", data={"_csrf_token": token})
     assert approve.status_code == 200, approve.text
-    assert 'data-state="done"' in _wait_job(steward, rid)
+    assert 'data-state="done"' in wait_job(steward, rid)
     msgs = inbox.wait_for(5)
     superseded = [m for m in msgs if "superseded" in str(m["Subject"])]
     assert [m["To"] for m in superseded] == ["ada@example.org"]  # Bob downloaded nothing

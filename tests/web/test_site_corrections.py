@@ -6,14 +6,13 @@ them. Open downloads themselves are not recorded."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, smtp_server
+from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
 from web_kit import WebProject, csrf
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -24,22 +23,10 @@ LINK = re.compile(r"https?://\S+?(/notify/confirm/\S+)")
 
 
 @pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as box:
-        yield box
-
-
-@pytest.fixture
 def open_site(
     project: Path, ledger_url: str | None, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[WebProject]:
-    recipe = project / "datasteward.toml"
-    recipe.write_text(
-        recipe.read_text("utf-8")
-        + f'\n[web]\nsmtp_url = "{inbox.url}"\nmail_from = "stewards@example.org"\n'
-        + f'base_url = "{BASE}"\n',
-        "utf-8",
-    )
+    with_mail(project, inbox.url)
     if ledger_url is not None:  # the takedown library reads the ledger URL as `serve` sets it
         monkeypatch.setenv(LEDGER_URL_ENV, ledger_url)
     with WebProject.start(project, ledger_url=ledger_url) as wp:
@@ -130,17 +117,6 @@ def test_open_downloads_are_not_recorded(open_site: WebProject) -> None:
         assert "access.download" not in [e.type for e in ledger.events(limit=1000)]
 
 
-def _wait_job(c: Any, rid: int, *, timeout: float = 90.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = c.get(f"/manage/takedowns/{rid}").text
-        state = re.search(r'id="job" data-state="(\w+)"', page)
-        if state and state.group(1) in ("done", "failed"):
-            return str(page)
-        time.sleep(0.2)
-    raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
-
-
 @pytest.mark.slow
 def test_confirmed_subscribers_are_told_once_when_a_patch_supersedes(
     open_site: WebProject, inbox: Inbox
@@ -170,7 +146,7 @@ def test_confirmed_subscribers_are_told_once_when_a_patch_supersedes(
     steward = open_site.client("maintainer")
     token = csrf(steward, f"/manage/takedowns/{rid}")
     assert steward.post(f"/manage/takedowns/{rid}/approve", data={"_csrf_token": token}).is_success
-    assert 'data-state="done"' in _wait_job(steward, rid)
+    assert 'data-state="done"' in wait_job(steward, rid)
     msgs = inbox.wait_for(5)
     told = [m for m in msgs if "was corrected" in str(m["Subject"])]
     assert [m["To"] for m in told] == ["ada@example.net"]

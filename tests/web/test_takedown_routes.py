@@ -6,13 +6,12 @@ rate limit refuses a flood while legitimate requests interleaved with it are rec
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, smtp_server
+from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
 from web_kit import WebProject, csrf
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -22,28 +21,12 @@ LINK = re.compile(r"https?://\S+/takedown/(confirm|status)/(\S+)")
 
 
 @pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    with smtp_server() as box:
-        yield box
-
-
-def _with_mail(project: Path, inbox: Inbox) -> None:
-    recipe = project / "datasteward.toml"
-    recipe.write_text(
-        recipe.read_text("utf-8")
-        + f'\n[web]\nsmtp_url = "{inbox.url}"\nmail_from = "stewards@example.org"\n'
-        'base_url = "http://127.0.0.1"\n',
-        "utf-8",
-    )
-
-
-@pytest.fixture
 def mail_site(
     project: Path, ledger_url: str | None, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[WebProject]:
     """The site with [web] smtp_url pointing at the local SMTP server (SQLite and PostgreSQL;
     the takedown library reads the ledger URL from the environment, as `serve` sets it)."""
-    _with_mail(project, inbox)
+    with_mail(project, inbox.url)
     if ledger_url is not None:
         monkeypatch.setenv(LEDGER_URL_ENV, ledger_url)
     with WebProject.start(project, ledger_url=ledger_url) as wp:
@@ -67,17 +50,6 @@ def file_request(c: Any, value: str, *, email: str = "person@example.net", **ext
 
 def links(msg: Any) -> dict[str, str]:
     return {kind: token for kind, token in LINK.findall(body(msg))}
-
-
-def wait_job(c: Any, rid: int, *, timeout: float = 60.0) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        page = c.get(f"/manage/takedowns/{rid}").text
-        state = re.search(r'id="job" data-state="(\w+)"', page)
-        if state and state.group(1) in ("done", "failed"):
-            return page
-        time.sleep(0.2)
-    raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
 
 
 @pytest.mark.slow
@@ -205,7 +177,7 @@ def test_a_flood_is_refused_while_legitimate_requests_get_through(
     from litestar.testing import TestClient
 
     monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    _with_mail(project, inbox)
+    with_mail(project, inbox.url)
     with WebProject.start(project, ledger_url=None) as wp:
         limit = 5  # the site's default takedown throttle: 5 POSTs a minute per address
         statuses: list[int] = []
@@ -239,7 +211,7 @@ def test_a_confirmation_that_cannot_be_sent_is_said(
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]  # nothing listens there once closed
-    _with_mail(project, Inbox("127.0.0.1", port))
+    with_mail(project, Inbox("127.0.0.1", port).url)
     with WebProject.start(project, ledger_url=None) as wp:
         r = file_request(wp.client(), "https://example.org/a")
         assert r.status_code == 503 and "could not send the confirmation" in r.text
