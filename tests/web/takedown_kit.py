@@ -134,6 +134,37 @@ def wait_job(c: Any, rid: int, *, timeout: float = 90.0) -> str:
     raise AssertionError(f"job of request #{rid} did not finish in {timeout} s")
 
 
+def takedown_executed(wp: Any, inbox: Inbox, url: str) -> int:
+    """Through the site ``wp`` (a ``web_kit.WebProject``): a person files a takedown of ``url``
+    with an evidence file and confirms it from the e-mail ``inbox`` receives, a maintainer
+    approves it and its job finishes. Returns the request id."""
+    from web_kit import csrf
+
+    anon = wp.client()
+    seen = len(inbox.messages)
+    r = anon.post(
+        "/takedown",
+        data={"kind": "url", "value": url, "category": "privacy",
+              "explanation": "This page names me.", "email": "person@example.net",
+              "_csrf_token": csrf(anon, "/takedown")},
+        files={"evidence": ("note.txt", b"my name is on it", "text/plain")},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    confirm = re.search(r"/takedown/confirm/(\S+)", body(inbox.wait_for(seen + 1)[seen]))
+    assert confirm
+    path = f"/takedown/confirm/{confirm.group(1)}"
+    assert anon.post(path, data={"_csrf_token": csrf(anon, path)}).status_code == 200
+    with wp.ledger() as ledger:
+        rid = int(ledger.list_web_requests()[0]["request_id"])
+    steward = wp.client("maintainer")
+    token = csrf(steward, f"/manage/takedowns/{rid}")
+    approve = steward.post(f"/manage/takedowns/{rid}/approve", data={"_csrf_token": token})
+    assert approve.status_code == 200, approve.text
+    assert 'data-state="done"' in wait_job(steward, rid)
+    return rid
+
+
 @contextmanager
 def smtp_server() -> Iterator[Inbox]:
     """A real SMTP server (aiosmtpd) on 127.0.0.1, on a free port, for the test's duration."""

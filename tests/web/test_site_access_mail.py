@@ -14,8 +14,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
-from web_kit import WebProject, csrf
+from takedown_kit import Inbox, body, released_urls, takedown_executed, with_mail
+from web_kit import WebProject, decide_access, request_access
 
 from datasteward.ledger import LEDGER_URL_ENV
 from datasteward.release.format.manifest import read_manifest
@@ -45,28 +45,6 @@ def gated(
         yield wp
 
 
-def _request(wp: WebProject, name: str) -> str:
-    c = wp.client()
-    r = c.post(
-        "/releases/1.0.0/access",
-        data={"name": name, "affiliation": "Uni", "email": f"{name.lower()}@example.org",
-              "intended_use": "Evaluating a toxicity filter.", "accept_terms": "yes",
-              "_csrf_token": csrf(c, "/releases/1.0.0/access")},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text
-    return str(r.headers["location"])
-
-
-def _decide(wp: WebProject, request_id: int, decision: str, reason: str = "") -> Any:
-    m = wp.client("maintainer")
-    return m.post(
-        f"/manage/access/{request_id}/decide",
-        data={"decision": decision, "reason": reason, "_csrf_token": csrf(m, "/manage/access")},
-        follow_redirects=False,
-    )
-
-
 def _gated_files(project: Path) -> list[Any]:
     files = read_manifest(project / "releases" / "1.0.0").files
     return sorted((f for f in files if f.role in ("data", "index")), key=lambda f: f.path)
@@ -75,9 +53,9 @@ def _gated_files(project: Path) -> list[Any]:
 def test_approval_e_mails_links_that_download_and_then_expire(
     gated: WebProject, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _request(gated, "Ada")
+    request_access(gated, "Ada")
     assert inbox.messages == []  # nothing is sent before a decision
-    r = _decide(gated, 1, "approve")
+    r = decide_access(gated, 1, "approve")
     assert r.status_code == 303 and "mail=failed" not in r.headers["location"]
     (mail,) = inbox.wait_for(1)
     assert mail["To"] == "ada@example.org" and mail["From"] == "stewards@example.org"
@@ -109,9 +87,9 @@ def test_approval_e_mails_links_that_download_and_then_expire(
 
 
 def test_denial_e_mails_the_reason(gated: WebProject, inbox: Inbox) -> None:
-    _request(gated, "Eve")
+    request_access(gated, "Eve")
     reason = "Commercial use is not covered by the terms."
-    assert _decide(gated, 1, "deny", reason).status_code == 303
+    assert decide_access(gated, 1, "deny", reason).status_code == 303
     (mail,) = inbox.wait_for(1)
     assert mail["To"] == "eve@example.org" and "denied" in mail["Subject"]
     text = body(mail)
@@ -129,8 +107,8 @@ def test_a_maintainer_is_told_when_the_e_mail_could_not_go(
         port = s.getsockname()[1]  # nothing listens there once closed
     _gated_with_mail(project, f"smtp://127.0.0.1:{port}")
     with WebProject.start(project, ledger_url=None) as wp:
-        status_url = _request(wp, "Ada")
-        r = _decide(wp, 1, "approve")
+        status_url = request_access(wp, "Ada")
+        r = decide_access(wp, 1, "approve")
         assert r.status_code == 303 and r.headers["location"].endswith("?mail=failed")
         page = wp.client("maintainer").get(r.headers["location"])
         assert "could not be e-mailed" in page.text
@@ -146,38 +124,16 @@ def test_gated_downloaders_are_told_when_a_patch_supersedes_their_version(
     gated: WebProject, inbox: Inbox
 ) -> None:
     # Ada downloads one data file with her e-mailed link; Bob is approved but downloads nothing
-    _request(gated, "Ada")
-    _request(gated, "Bob")
-    _decide(gated, 1, "approve")
-    _decide(gated, 2, "approve")
+    request_access(gated, "Ada")
+    request_access(gated, "Bob")
+    decide_access(gated, 1, "approve")
+    decide_access(gated, 2, "approve")
     mails = inbox.wait_for(2)
     ada = next(m for m in mails if m["To"] == "ada@example.org")
     link = FILE_LINK.findall(body(ada))[0]
     assert gated.client().get(link).status_code == 200
     # someone in the data files a takedown; a maintainer approves it
-    url = released_urls(gated.project)[3]
-    anon = gated.client()
-    r = anon.post(
-        "/takedown",
-        data={"kind": "url", "value": url, "category": "privacy",
-              "explanation": "This page names me.", "email": "person@example.net",
-              "_csrf_token": csrf(anon, "/takedown")},
-        files={"evidence": ("note.txt", b"my name is on it", "text/plain")},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text
-    confirm_mail = inbox.wait_for(3)[2]
-    confirm = re.search(r"/takedown/confirm/(\S+)", body(confirm_mail))
-    assert confirm
-    path = f"/takedown/confirm/{confirm.group(1)}"
-    assert anon.post(path, data={"_csrf_token": csrf(anon, path)}).status_code == 200
-    with gated.ledger() as ledger:
-        rid = int(ledger.list_web_requests()[0]["request_id"])
-    steward = gated.client("maintainer")
-    token = csrf(steward, f"/manage/takedowns/{rid}")
-    approve = steward.post(f"/manage/takedowns/{rid}/approve", data={"_csrf_token": token})
-    assert approve.status_code == 200, approve.text
-    assert 'data-state="done"' in wait_job(steward, rid)
+    takedown_executed(gated, inbox, released_urls(gated.project)[3])
     msgs = inbox.wait_for(5)
     superseded = [m for m in msgs if "superseded" in str(m["Subject"])]
     assert [m["To"] for m in superseded] == ["ada@example.org"]  # Bob downloaded nothing

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
+from takedown_kit import Inbox, body, released_urls, takedown_executed, with_mail
 from web_kit import WebProject, csrf
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -126,27 +126,7 @@ def test_confirmed_subscribers_are_told_once_when_a_patch_supersedes(
     mails = inbox.wait_for(2)
     ada = next(m for m in mails if m["To"] == "ada@example.net")
     assert _press(open_site, _confirm_link(ada), "confirm").status_code == 200
-    url = released_urls(open_site.project)[3]
-    anon = open_site.client()
-    r = anon.post(
-        "/takedown",
-        data={"kind": "url", "value": url, "category": "privacy",
-              "explanation": "This page names me.", "email": "person@example.net",
-              "_csrf_token": csrf(anon, "/takedown")},
-        files={"evidence": ("note.txt", b"my name is on it", "text/plain")},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text
-    confirm = re.search(r"/takedown/confirm/(\S+)", body(inbox.wait_for(3)[2]))
-    assert confirm
-    path = f"/takedown/confirm/{confirm.group(1)}"
-    assert anon.post(path, data={"_csrf_token": csrf(anon, path)}).status_code == 200
-    with open_site.ledger() as ledger:
-        rid = int(ledger.list_web_requests()[0]["request_id"])
-    steward = open_site.client("maintainer")
-    token = csrf(steward, f"/manage/takedowns/{rid}")
-    assert steward.post(f"/manage/takedowns/{rid}/approve", data={"_csrf_token": token}).is_success
-    assert 'data-state="done"' in wait_job(steward, rid)
+    takedown_executed(open_site, inbox, released_urls(open_site.project)[3])
     msgs = inbox.wait_for(5)
     told = [m for m in msgs if "was corrected" in str(m["Subject"])]
     assert [m["To"] for m in told] == ["ada@example.net"]

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_kit import WebProject, csrf
+from web_kit import WebProject, csrf, decide_access, request_access
 
 from datasteward.release.format.manifest import read_manifest
 
@@ -28,28 +28,15 @@ def gated(project: Path, ledger_url: str | None) -> Iterator[WebProject]:
 
 
 def _request(wp: WebProject, name: str) -> str:
-    """File an access request as an anonymous person; returns their private status URL."""
-    c = wp.client()
-    form = c.get("/releases/1.0.0/access")
+    """File an access request as an anonymous person, after checking that the form shows the
+    terms; returns their private status URL."""
+    form = wp.client().get("/releases/1.0.0/access")
     assert form.status_code == 200 and "Research use only" in form.text
-    r = c.post(
-        "/releases/1.0.0/access",
-        data={"name": name, "affiliation": "Uni", "email": f"{name.lower()}@example.org",
-              "intended_use": "Evaluating a toxicity filter.", "accept_terms": "yes",
-              "_csrf_token": csrf(c, "/releases/1.0.0/access")},
-        follow_redirects=False,
-    )  # fmt: skip
-    assert r.status_code == 303, r.text
-    return str(r.headers["location"])
+    return request_access(wp, name)
 
 
 def _decide(wp: WebProject, request_id: int, decision: str, reason: str = "") -> None:
-    m = wp.client("maintainer")
-    r = m.post(
-        f"/manage/access/{request_id}/decide",
-        data={"decision": decision, "reason": reason, "_csrf_token": csrf(m, "/manage/access")},
-        follow_redirects=False,
-    )
+    r = decide_access(wp, request_id, decision, reason)
     assert r.status_code == 303, r.text
 
 

@@ -83,3 +83,29 @@ def login(client: TestClient[Litestar], name: str, password: str) -> Any:
         follow_redirects=False,
     )
     return r
+
+
+def request_access(wp: WebProject, name: str, version: str = "1.0.0") -> str:
+    """File an access request to a gated release as an anonymous person (``name``, e-mail
+    ``name@example.org``, terms accepted); returns their private status URL."""
+    c = wp.client()
+    path = f"/releases/{version}/access"
+    r = c.post(
+        path,
+        data={"name": name, "affiliation": "Uni", "email": f"{name.lower()}@example.org",
+              "intended_use": "Evaluating a toxicity filter.", "accept_terms": "yes",
+              "_csrf_token": csrf(c, path)},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    return str(r.headers["location"])
+
+
+def decide_access(wp: WebProject, request_id: int, decision: str, reason: str = "") -> Any:
+    """A maintainer's ``approve`` or ``deny`` of access request ``request_id``; the response."""
+    m = wp.client("maintainer")
+    return m.post(
+        f"/manage/access/{request_id}/decide",
+        data={"decision": decision, "reason": reason, "_csrf_token": csrf(m, "/manage/access")},
+        follow_redirects=False,
+    )
