@@ -152,14 +152,19 @@ def test_missing_bucket_is_one_line_naming_the_url(tmp_path: Path, s3: Any) -> N
         datasteward.load("s3://no-such-bucket/r")
 
 
-def test_no_credentials_is_one_line_naming_the_url(
-    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+def _without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No AWS credentials anywhere botocore looks: the environment, the shared files."""
     for k in CREDENTIALS:
         monkeypatch.delenv(k)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+
+
+def test_no_credentials_is_one_line_naming_the_url(
+    tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    _without_credentials(monkeypatch, tmp_path)
     _fresh_filesystems()
     try:
         with pytest.raises(ReleaseError) as info:
@@ -175,10 +180,7 @@ def test_run_input_without_credentials_is_one_line_naming_the_url(
     tmp_path: Path, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lines = _c4_to(s3, "ds-in/nocred", files=1)
-    for k in CREDENTIALS:
-        monkeypatch.delenv(k)
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    _without_credentials(monkeypatch, tmp_path)
     _fresh_filesystems()
     try:
         # listed by the driver (a glob), and opened by a task (one file named)

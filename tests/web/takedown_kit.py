@@ -109,6 +109,15 @@ class Inbox:
         return list(self.messages)
 
 
+def closed_port() -> int:
+    """A port of 127.0.0.1 nothing listens on (bound, then closed): a mail server that is down."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def with_mail(project: Path, smtp_url: str) -> None:
     """Append a ``[web]`` table to the project's recipe: mail through ``smtp_url`` (the test's
     SMTP server), links under http://127.0.0.1."""

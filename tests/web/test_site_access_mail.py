@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, takedown_executed, with_mail
+from takedown_kit import Inbox, body, closed_port, released_urls, takedown_executed, with_mail
 from web_kit import WebProject, decide_access, request_access
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -99,12 +99,8 @@ def test_denial_e_mails_the_reason(gated: WebProject, inbox: Inbox) -> None:
 def test_a_maintainer_is_told_when_the_e_mail_could_not_go(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
     monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens there once closed
+    port = closed_port()
     _gated_with_mail(project, f"smtp://127.0.0.1:{port}")
     with WebProject.start(project, ledger_url=None) as wp:
         status_url = request_access(wp, "Ada")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from takedown_kit import Inbox, body, released_urls, wait_job, with_mail
+from takedown_kit import Inbox, body, closed_port, released_urls, wait_job, with_mail
 from web_kit import WebProject, csrf
 
 from datasteward.ledger import LEDGER_URL_ENV
@@ -205,12 +205,8 @@ def test_a_flood_is_refused_while_legitimate_requests_get_through(
 def test_a_confirmation_that_cannot_be_sent_is_said(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import socket
-
     monkeypatch.delenv(LEDGER_URL_ENV, raising=False)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens there once closed
+    port = closed_port()
     with_mail(project, Inbox("127.0.0.1", port).url)
     with WebProject.start(project, ledger_url=None) as wp:
         r = file_request(wp.client(), "https://example.org/a")
