@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -221,8 +222,13 @@ def test_killed_run_resumes_to_identical_output(tmp_path: Path, c4_jsonl: Path) 
             break
         time.sleep(0.05)
     assert done_dir is not None, "the run never finished a task"
+    # the workers (children of the fork server, a child of the run) and the server itself
+    helpers = psutil.Process(proc.pid).children(recursive=True)
+    assert len(helpers) >= 2
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    _gone, alive = psutil.wait_procs(helpers, timeout=20)
+    assert not alive, f"processes outlived the killed run: {alive}"
     run_dir = done_dir.parent.parent
     assert not (run_dir / "_SUCCESS").exists()
     assert len(list(done_dir.glob("g0-*.json"))) < N_SHARDS

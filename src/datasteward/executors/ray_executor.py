@@ -279,6 +279,9 @@ class RayExecutor(LocalExecutor):
         self._plan = plan
         super()._execute(plan, layout, workers)
 
+    def _warm_up(self) -> None:
+        """Nothing to start: the cluster's workers are Ray's."""
+
     def _open_runner(
         self, stack: contextlib.ExitStack, workers: int, progress: Progress
     ) -> TaskRunner:
