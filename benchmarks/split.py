@@ -20,6 +20,9 @@ seconds (stats.json: the tasks' CPU), the speed-up of each row over ``--workers 
 needs, whatever else shares the cores while the benchmark runs), and what planning the split
 costs: the one pass over the file that
 finds the cuts and counts the lines before each (``build_plan`` with and without splitting).
+With ``--repeat N`` the rows run N times, interleaved; the table keeps each row's best wall, and
+a second table lists every round's ``--workers 1`` / ``--workers 2`` pair with its ratio and the
+tasks' CPU, so the run-to-run spread of the ratio (and its cause) is printed, not hidden.
 
 ``measure(project, ...)`` is importable (``benchmarks/scale.py`` can call it for its local rows).
 """
@@ -31,6 +34,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -146,14 +150,20 @@ ROWS = {
 }
 
 
-def measure(project: Path, *, repeat: int = 1) -> dict[str, dict[str, Any]]:
-    """Best-of-``repeat`` wall time of each row (runs interleaved), with its CPU seconds."""
+def measure(
+    project: Path, *, repeat: int = 1, rounds: list[dict[str, dict[str, Any]]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Best-of-``repeat`` wall time of each row (runs interleaved), with its CPU seconds;
+    every round's rows are appended to ``rounds`` when given."""
     best: dict[str, dict[str, Any]] = {}
     for _ in range(repeat):
+        this: dict[str, dict[str, Any]] = {}
         for name, args in ROWS.items():
-            r = run_once(project, args)
+            r = this[name] = run_once(project, args)
             if name not in best or r["wall"] < best[name]["wall"]:
                 best[name] = r
+        if rounds is not None:
+            rounds.append(this)
     return best
 
 
@@ -174,7 +184,8 @@ def main() -> None:
         f"{size / 1e6 / max(split_plan - whole_plan, 1e-9):.0f} MB/s)"
     )
     load0 = os.getloadavg()[0]
-    rows = measure(project, repeat=a.repeat)
+    rounds: list[dict[str, dict[str, Any]]] = []
+    rows = measure(project, repeat=a.repeat, rounds=rounds)
     base = rows["--workers 1"]["wall"]
     base_cpu = sum(rows["--workers 1"]["task_cpu"])
     print(
@@ -199,6 +210,29 @@ def main() -> None:
         "crit. = CPU seconds of the busiest worker (tasks' own CPU, longest first to the least "
         "busy): the wall time an idle machine would need for the tasks; x crit. = all tasks' "
         "CPU of --workers 1 over it"
+    )
+    if len(rounds) > 1:
+        print_rounds(rounds)
+
+
+def print_rounds(rounds: list[dict[str, dict[str, Any]]]) -> None:
+    """Each round's --workers 1 / --workers 2 pair (the table above keeps each row's best):
+    how much the ratio varies on this machine, and the tasks' CPU that explains it."""
+    ratios = []
+    print(f"{'round':<7}{'w1 wall':>9}{'w2 wall':>9}{'x wall':>8}{'w1 CPU':>8}{'w2 CPU':>8}")
+    for k, rnd in enumerate(rounds, 1):
+        one, two = rnd["--workers 1"], rnd["--workers 2"]
+        ratios.append(one["wall"] / two["wall"])
+        print(
+            f"{k:<7}{one['wall']:>9.1f}{two['wall']:>9.1f}{ratios[-1]:>8.2f}"
+            f"{sum(one['task_cpu']):>8.1f}{sum(two['task_cpu']):>8.1f}"
+        )
+    met = sum(r >= 1.8 for r in ratios)
+    print(
+        f"x wall per round: median {statistics.median(ratios):.2f}, "
+        f"{min(ratios):.2f} to {max(ratios):.2f}; >= 1.8x in {met} of {len(ratios)} rounds "
+        "(w1/w2 CPU: the tasks' CPU seconds; the same work, so a round whose w2 CPU is well "
+        "above its w1 CPU ran on cores that were slower two at a time)"
     )
 
 
