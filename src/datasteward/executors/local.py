@@ -188,7 +188,7 @@ _progress_queue: Any = None
 
 #: What the fork server imports once, before it forks the workers (:class:`_WorkerPool`): the
 #: tasks' code, and pandas, which pyarrow imports on its first ``pa.array`` of a list.
-_SERVER_PRELOAD = ["datasteward.executors.local", "pandas"]
+_SERVER_PRELOAD = [__name__, "pandas"]
 
 
 def _init_worker(progress_queue: Any, environ: dict[str, str]) -> None:
