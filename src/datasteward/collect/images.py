@@ -60,6 +60,7 @@ from datasteward.collect.webdataset_out import (
     write_index,
 )
 from datasteward.errors import RunError
+from datasteward.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -83,13 +84,19 @@ SETTINGS_FILE = "collect.json"
 Progress = Callable[[str, int], None]
 
 
+def _init_decoder(max_pixels: int) -> None:
+    """An image worker's initializer: end with the collect, bound Pillow's decoding."""
+    die_with_parent()
+    bound_pixels(max_pixels)
+
+
 def _pool(processes: int, max_pixels: int) -> Executor:
     # forkserver: the workers do not inherit the event loop, its threads or open sockets
     ctx = multiprocessing.get_context("forkserver")
     return ProcessPoolExecutor(
         max_workers=max(1, processes),
         mp_context=ctx,
-        initializer=bound_pixels,
+        initializer=_init_decoder,
         initargs=(max_pixels,),
     )
 

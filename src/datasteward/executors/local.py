@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing.connection import wait as mp_wait
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -50,6 +49,7 @@ from datasteward.runs.layout import (
 )
 from datasteward.runs.stats import RunStats, StepTally
 from datasteward.steps.partitioned import FinalizeStage
+from datasteward.workers import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -194,37 +194,16 @@ _SERVER_PRELOAD = [__name__, "pandas"]
 def _init_worker(progress_queue: Any, environ: dict[str, str]) -> None:
     """Worker initializer: take the driver's environment as it is now (a fork server keeps
     the one it started with; multiprocessing sets the folder and ``sys.path``), die with the
-    driver (:func:`_die_with_driver`), leave Ctrl-C to it, keep the queue, and exit without
-    the interpreter's teardown (:func:`_exit_now`)."""
+    driver (:func:`~datasteward.workers.die_with_parent`), leave Ctrl-C to it, keep the
+    queue, and exit without the interpreter's teardown (:func:`_exit_now`)."""
     global _progress_queue
     if os.environ != environ:
         os.environ.clear()
         os.environ.update(environ)
-    _die_with_driver()
+    die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = progress_queue
     atexit.register(_exit_now)
-
-
-def _die_with_driver() -> None:
-    """Kill this worker as soon as the driver is gone, even mid-task (``kill -9`` of a run).
-
-    A worker's parent is the fork server, not the driver, and the server outlives the driver
-    while any worker holds its ``alive`` pipe, so ``PR_SET_PDEATHSIG`` would not fire and an
-    idle worker would wait for work forever. multiprocessing gives each child a sentinel of
-    the process that started it, which becomes readable when that process ends; a daemon
-    thread waits on it. Once the workers are gone, the server sees the end of its pipe and
-    exits too.
-    """
-    parent = mp.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        mp_wait([parent.sentinel])
-        os.kill(os.getpid(), signal.SIGKILL)
-
-    threading.Thread(target=watch, name="die-with-driver", daemon=True).start()
 
 
 def _exit_now() -> None:
@@ -287,7 +266,8 @@ class _WorkerPool:
     milliseconds with the tasks' code loaded, where a spawned one spent ~0.7 CPU-s importing
     it. The server does nothing but fork (no progress thread, no ledger connection, no event
     loop), so forking it is safe where forking the driver is not. Workers die with the
-    driver (:func:`_die_with_driver`); the progress queue is handed to them when they start.
+    driver (:func:`~datasteward.workers.die_with_parent`); the progress queue is handed to
+    them when they start.
     """
 
     @staticmethod
